@@ -1,0 +1,66 @@
+// `npm start`: the service on the gateway. Reads the environment, starts the database (embedded
+// unless DATABASE_URL is set) and migrates it, then listens on PORT. SIGTERM/SIGINT close the
+// server, the pool and the embedded database in that order.
+import type { Server } from 'node:http'
+import { ConfigError, loadConfig, type Config } from '#lib/config.ts'
+import { startRuntime, stopRuntime } from '#lib/runtime.ts'
+import { createLogger } from '#lib/log.ts'
+import { EmbeddedPostgresError } from '#lib/embedded-postgres.ts'
+import { deleteExpiredSessions } from '#lib/sessions.ts'
+import { createApp } from './express-app.ts'
+
+const SESSION_SWEEP_MS = 60 * 60 * 1000
+const SHUTDOWN_GRACE_MS = 5_000
+
+function fail(message: string): never {
+  // one plain line per problem, no stack trace: it is read on a gateway's console
+  for (const line of message.split('\n')) console.error(`gateway-auth: ${line}`)
+  process.exit(1)
+}
+
+async function main(): Promise<void> {
+  let config: Config
+  try {
+    config = loadConfig()
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message)
+    throw error
+  }
+  const log = createLogger(config.logLevel)
+  const runtime = await startRuntime(config, log).catch((error: unknown) => {
+    if (error instanceof EmbeddedPostgresError) fail(error.message)
+    fail(`cannot reach the database: ${(error as Error).message}`)
+  })
+
+  const app = await createApp()
+  const server: Server = app.listen(config.port)
+  server.requestTimeout = 30_000
+  server.headersTimeout = 10_000
+  server.keepAliveTimeout = 5_000
+  await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject)).catch((error) =>
+    fail(`cannot listen on port ${config.port}: ${(error as Error).message}`),
+  )
+  log.info({ port: config.port, database: config.database.url ? 'server' : 'embedded' }, 'gateway-auth listening')
+
+  const sweep = setInterval(() => {
+    deleteExpiredSessions(runtime.db, new Date()).catch((error) => log.warn({ err: error }, 'session sweep failed'))
+  }, SESSION_SWEEP_MS)
+  sweep.unref()
+
+  let stopping = false
+  const shutdown = async (signal: string) => {
+    if (stopping) return
+    stopping = true
+    log.info({ signal }, 'shutting down')
+    clearInterval(sweep)
+    const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS)
+    await new Promise((resolve) => server.close(resolve))
+    clearTimeout(force)
+    await stopRuntime()
+    process.exit(0)
+  }
+  process.on('SIGTERM', () => void shutdown('SIGTERM'))
+  process.on('SIGINT', () => void shutdown('SIGINT'))
+}
+
+await main()

@@ -1,0 +1,26 @@
+// GET /dashboard/<username>: the signed-in user's own dashboard. No session: 401 (HTML: 303 to /);
+// someone else's name: 403, whether or not that account exists.
+import { route, type HandlerContext, type RouteEvent } from '#lib/http.ts'
+import { dashboardPage, takeNotice } from '#lib/pages.ts'
+import { jsonResult, userJson } from '#lib/json.ts'
+import { sessionEndsAt } from '#lib/sessions.ts'
+import { Problem } from '#lib/problem.ts'
+
+async function dashboard(event: RouteEvent, { config }: HandlerContext) {
+  const auth = event.auth!
+  const requested = event.pathParameters?.username ?? ''
+  if (requested.toLowerCase() !== auth.user.username.toLowerCase()) {
+    event.log.warn({ event: 'access_denied', userId: auth.user.id }, 'dashboard of another user refused')
+    throw new Problem('forbidden', { detail: 'You can only see your own dashboard.' })
+  }
+  const endsAt = sessionEndsAt(auth.session, config.session.ttlSeconds)
+
+  if (event.wantsHtml) {
+    const { notice, cookies } = takeNotice(event)
+    const page = dashboardPage({ ...auth, session: { ...auth.session, expiresAt: endsAt } }, { notice })
+    return cookies.length ? { ...page, cookies } : page
+  }
+  return jsonResult(200, { user: userJson(auth.user), session: { expires_at: endsAt.toISOString() } })
+}
+
+export const handler = route(dashboard, { auth: 'required' })

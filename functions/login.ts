@@ -1,0 +1,51 @@
+// POST /login: check the credentials, record the login time, start a session.
+// GET /login: the sign-in page (as GET /).
+import { route, type HandlerContext, type RouteEvent } from '#lib/http.ts'
+import { loginInput, parseInput } from '#lib/validation.ts'
+import { findUserByUsername, recordLogin, updatePasswordHash } from '#lib/users.ts'
+import { hashPassword, needsRehash, verifyPassword } from '#lib/password.ts'
+import { createSession } from '#lib/sessions.ts'
+import { sessionCookie } from '#lib/session-cookie.ts'
+import { seeOther } from '#lib/pages.ts'
+import { jsonResult, userJson } from '#lib/json.ts'
+import { printable } from '#lib/log.ts'
+import { Problem } from '#lib/problem.ts'
+import { showLoginPage } from './index.ts'
+
+async function login(event: RouteEvent, ctx: HandlerContext) {
+  if (event.requestContext.http.method !== 'POST') return showLoginPage(event)
+  const { config, db, now } = ctx
+  const input = parseInput(loginInput, event.body)
+
+  const user = await findUserByUsername(db, input.username)
+  // an unknown user costs the same bcrypt comparison as a wrong password: one path, one answer
+  const valid = await verifyPassword(input.password, user?.passwordHash, config.password.bcryptCost)
+  if (!user || !valid) {
+    event.log.warn({ event: 'login_failed', username: printable(input.username) }, 'login failed')
+    throw new Problem('invalid_credentials', { detail: 'The username or password is wrong.' })
+  }
+  const rehash = needsRehash(user.passwordHash, config.password.bcryptCost)
+    ? await hashPassword(input.password, config.password.bcryptCost)
+    : undefined
+
+  const { session, token, signedIn } = await db.tx(async (tx) => {
+    const signedIn = await recordLogin(tx, user.id, now)
+    if (rehash) await updatePasswordHash(tx, user.id, rehash)
+    return { ...(await createSession(tx, signedIn, now, ctx)), signedIn }
+  })
+  event.log.info({ event: 'login_succeeded', userId: user.id }, 'login succeeded')
+
+  if (event.wantsHtml) {
+    return seeOther(`/dashboard/${encodeURIComponent(user.username)}`, [
+      sessionCookie(token, event.secure, config.session.ttlSeconds),
+    ])
+  }
+  return jsonResult(200, {
+    access_token: token,
+    token_type: 'Bearer',
+    expires_in: Math.round((session.expiresAt.getTime() - now.getTime()) / 1000),
+    user: userJson(signedIn),
+  })
+}
+
+export const handler = route(login, { page: 'login' })

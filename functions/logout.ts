@@ -1,0 +1,17 @@
+// POST /logout: revoke the session on the server and clear the cookie. Idempotent: without a
+// (valid) session the answer is the same.
+import { route, type HandlerContext, type RouteEvent } from '#lib/http.ts'
+import { revokeSession } from '#lib/sessions.ts'
+import { clearSessionCookies } from '#lib/session-cookie.ts'
+import { seeOther } from '#lib/pages.ts'
+
+async function logout(event: RouteEvent, { db, now }: HandlerContext) {
+  if (event.auth) {
+    await revokeSession(db, event.auth.session.id, now)
+    event.log.info({ event: 'logout', userId: event.auth.user.id }, 'signed out')
+  }
+  const cookies = clearSessionCookies(event.secure)
+  return event.wantsHtml ? seeOther('/', cookies) : { statusCode: 204, cookies }
+}
+
+export const handler = route(logout, { auth: 'optional' })

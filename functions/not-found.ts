@@ -1,0 +1,18 @@
+// Everything no route answers: 404, or 405 with Allow when the path exists under other methods.
+// On Lambda this is the $default route.
+import { route, type RouteEvent } from '#lib/http.ts'
+import { allowedMethods } from '#lib/routes.ts'
+import { Problem } from '#lib/problem.ts'
+
+async function notFound(event: RouteEvent): Promise<never> {
+  const allowed = allowedMethods(event.rawPath)
+  if (allowed) {
+    throw new Problem('method_not_allowed', {
+      detail: `${event.requestContext.http.method.slice(0, 16)} is not allowed here; use ${allowed.join(' or ')}.`,
+      headers: { allow: allowed.join(', ') },
+    })
+  }
+  throw new Problem('not_found', { detail: 'There is nothing at this address.' })
+}
+
+export const handler = route(notFound)

@@ -1,0 +1,35 @@
+// POST /password: change the signed-in user's password. Every other session of the user is
+// revoked; the one that asked stays.
+import { route, type HandlerContext, type RouteEvent } from '#lib/http.ts'
+import { parseInput, passwordChangeInput } from '#lib/validation.ts'
+import { findUserById, updatePasswordHash } from '#lib/users.ts'
+import { hashPassword, verifyPassword } from '#lib/password.ts'
+import { revokeUserSessions } from '#lib/sessions.ts'
+import { noticeCookie, seeOther } from '#lib/pages.ts'
+import { invalidFields, Problem } from '#lib/problem.ts'
+
+async function changePassword(event: RouteEvent, { config, db, now }: HandlerContext) {
+  const auth = event.auth!
+  const input = parseInput(passwordChangeInput(config.password.minLength, auth.user.username), event.body)
+
+  const user = await findUserById(db, auth.user.id)
+  if (!user) throw new Problem('unauthorized')
+  if (!(await verifyPassword(input.current_password, user.passwordHash, config.password.bcryptCost))) {
+    event.log.warn({ event: 'password_change_failed', userId: user.id }, 'wrong current password')
+    throw invalidFields([{ field: 'current_password', message: 'The current password is wrong.' }])
+  }
+  if (input.new_password === input.current_password) {
+    throw invalidFields([{ field: 'new_password', message: 'The new password must differ from the current one.' }])
+  }
+  const passwordHash = await hashPassword(input.new_password, config.password.bcryptCost)
+  await db.tx(async (tx) => {
+    await updatePasswordHash(tx, user.id, passwordHash)
+    await revokeUserSessions(tx, user.id, auth.session.id, now)
+  })
+  event.log.info({ event: 'password_changed', userId: user.id }, 'password changed')
+
+  if (event.wantsHtml) return seeOther(`/dashboard/${encodeURIComponent(user.username)}`, [noticeCookie('password_changed')])
+  return { statusCode: 204 }
+}
+
+export const handler = route(changePassword, { auth: 'required', page: 'dashboard' })

@@ -1,0 +1,33 @@
+// POST /register: create an account. GET /register: the registration page.
+import { route, type HandlerContext, type RouteEvent } from '#lib/http.ts'
+import { parseInput, registrationInput } from '#lib/validation.ts'
+import { createUser, findUserByUsername, isUniqueViolation } from '#lib/users.ts'
+import { hashPassword } from '#lib/password.ts'
+import { noticeCookie, registerPage, seeOther } from '#lib/pages.ts'
+import { jsonResult, userJson } from '#lib/json.ts'
+import { Problem } from '#lib/problem.ts'
+
+const usernameTaken = () =>
+  new Problem('username_taken', {
+    detail: 'That username is already taken.',
+    errors: [{ field: 'username', message: 'That username is already taken; choose another.' }],
+  })
+
+async function register(event: RouteEvent, ctx: HandlerContext) {
+  const { config, db, now } = ctx
+  if (event.requestContext.http.method !== 'POST') return registerPage(config.password.minLength)
+  const input = parseInput(registrationInput(config.password.minLength), event.body)
+
+  // checked first so a taken name costs no bcrypt; the unique index decides any race
+  if (await findUserByUsername(db, input.username)) throw usernameTaken()
+  const passwordHash = await hashPassword(input.password, config.password.bcryptCost)
+  const user = await createUser(db, input.username, passwordHash, now).catch((error: unknown) => {
+    throw isUniqueViolation(error) ? usernameTaken() : error
+  })
+  event.log.info({ event: 'user_registered', userId: user.id }, 'user registered')
+
+  if (event.wantsHtml) return seeOther('/login', [noticeCookie('registered')])
+  return jsonResult(201, { user: userJson(user) })
+}
+
+export const handler = route(register, { page: 'register' })

@@ -1,0 +1,93 @@
+// Configuration: one typed, frozen object parsed from the environment once at start.
+// The contract's table (docs/api.md#configuration) is the list; a bad value stops the start
+// with one line per variable, naming it and never echoing a secret.
+import path from 'node:path'
+import { z } from 'zod'
+
+const whole = (name: string, fallback: number, min: number, max: number) =>
+  z
+    .string()
+    .default(String(fallback))
+    .transform((raw, ctx) => {
+      const value = Number(raw)
+      if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
+        ctx.addIssue({ code: 'custom', message: `${name} must be a whole number from ${min} to ${max} (got "${raw}")` })
+        return z.NEVER
+      }
+      return value
+    })
+
+const text = (fallback: string) => z.string().trim().min(1).default(fallback)
+
+const EnvSchema = z.object({
+  PORT: whole('PORT', 8085, 1, 65535),
+  DATABASE_URL: z
+    .string()
+    .optional()
+    .refine((url) => url === undefined || url === '' || /^postgres(ql)?:\/\//.test(url), {
+      // the URL holds a password: never echo it
+      message: 'DATABASE_URL must be a postgres:// or postgresql:// URL',
+    }),
+  DATA_DIR: text('./data'),
+  JWT_SECRET: z
+    .string()
+    .optional()
+    .refine((secret) => secret === undefined || secret === '' || Buffer.byteLength(secret) >= 32, {
+      message: 'JWT_SECRET must be at least 32 bytes long (unset it to have one generated in DATA_DIR)',
+    }),
+  SESSION_TTL_SECONDS: whole('SESSION_TTL_SECONDS', 3600, 60, 31 * 24 * 3600),
+  BCRYPT_COST: whole('BCRYPT_COST', 10, 10, 15),
+  PASSWORD_MIN_LENGTH: whole('PASSWORD_MIN_LENGTH', 15, 8, 64),
+  TRUST_PROXY: z.string().optional(),
+  JWT_ISSUER: text('gateway-auth'),
+  JWT_AUDIENCE: text('gateway-auth'),
+  EMBEDDED_PG_USER: z.string().trim().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+})
+
+export interface Config {
+  readonly port: number
+  readonly database: { readonly url: string | undefined; readonly embeddedUser: string | undefined }
+  readonly dataDir: string
+  readonly jwt: { readonly secret: string | undefined; readonly issuer: string; readonly audience: string }
+  readonly session: { readonly ttlSeconds: number }
+  readonly password: { readonly bcryptCost: number; readonly minLength: number }
+  /** Addresses/subnets whose X-Forwarded-* headers are believed; empty: none. */
+  readonly trustProxy: readonly string[]
+  readonly logLevel: string
+}
+
+/** Thrown for a bad environment; its message is one line per bad variable, safe to print. */
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+/** Parses the environment into a frozen Config, or throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const blankAsUnset = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''))
+  const parsed = EnvSchema.safeParse(blankAsUnset)
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) =>
+      issue.code === 'custom' || issue.path.length === 0
+        ? issue.message
+        : `${String(issue.path[0])}: ${issue.message}`,
+    )
+    throw new ConfigError(lines.join('\n'))
+  }
+  const e = parsed.data
+  return deepFreeze({
+    port: e.PORT,
+    database: { url: e.DATABASE_URL || undefined, embeddedUser: e.EMBEDDED_PG_USER || undefined },
+    dataDir: path.resolve(e.DATA_DIR),
+    jwt: { secret: e.JWT_SECRET || undefined, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE },
+    session: { ttlSeconds: e.SESSION_TTL_SECONDS },
+    password: { bcryptCost: e.BCRYPT_COST, minLength: e.PASSWORD_MIN_LENGTH },
+    trustProxy: (e.TRUST_PROXY ?? '').split(',').map((entry) => entry.trim()).filter(Boolean),
+    logLevel: e.LOG_LEVEL,
+  })
+}
+
+function deepFreeze<T extends object>(value: T): T {
+  for (const child of Object.values(value)) if (child && typeof child === 'object') deepFreeze(child)
+  return Object.freeze(value)
+}

@@ -1,0 +1,80 @@
+// Data access: pg-promise on PostgreSQL, always. DATABASE_URL names a server; unset, the service
+// runs an embedded PostgreSQL in DATA_DIR (lib/embedded-postgres.ts). Either way the schema is
+// brought up to date by versioned migrations (node-pg-migrate, under its advisory lock) before
+// the first request, so two instances starting at once cannot both migrate.
+import { fileURLToPath } from 'node:url'
+import pgPromise, { type IDatabase, type ITask } from 'pg-promise'
+import { runner } from 'node-pg-migrate'
+import type { Logger } from 'pino'
+import type { Config } from './config.ts'
+import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.ts'
+
+export type Database = IDatabase<object>
+/** A database handle or a transaction: data functions take either as their first argument. */
+export type Queryable = Database | ITask<object>
+
+const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url))
+
+// One pg-promise instance per process (it warns on duplicates); timestamps come back as Date.
+const pgp = pgPromise({ capSQL: true })
+
+export interface DatabaseHandle {
+  readonly db: Database
+  readonly embedded: EmbeddedPostgres | undefined
+  close(): Promise<void>
+}
+
+/** Connects to (or starts) the database and applies pending migrations. */
+export async function openDatabase(config: Config, log: Logger): Promise<DatabaseHandle> {
+  const embedded = config.database.url
+    ? undefined
+    : await startEmbeddedPostgres({
+        dataDir: config.dataDir,
+        runAsUser: config.database.embeddedUser,
+        log: (level, message) => log[level]({ component: 'embedded-postgres' }, message),
+      })
+  const connection = embedded ? embedded.connection : { connectionString: config.database.url }
+  const db = pgp({
+    ...connection,
+    max: 10,
+    connectionTimeoutMillis: 5_000,
+    // a stuck query must not hold a login open forever
+    query_timeout: 15_000,
+    application_name: 'gateway-auth',
+  })
+  // pool errors (a server restart, 57P01) surface on the next query; they must not crash Node
+  db.$pool.on('error', (error: Error) => log.warn({ err: error }, 'database connection lost'))
+  try {
+    await migrate(db, log)
+  } catch (error) {
+    await db.$pool.end()
+    await embedded?.stop()
+    throw error
+  }
+  return {
+    db,
+    embedded,
+    async close() {
+      await db.$pool.end()
+      await embedded?.stop()
+    },
+  }
+}
+
+async function migrate(db: Database, log: Logger): Promise<void> {
+  const connection = await db.connect()
+  try {
+    const applied = await runner({
+      dbClient: connection.client,
+      dir: MIGRATIONS_DIR,
+      direction: 'up',
+      migrationsTable: 'pgmigrations',
+      checkOrder: true,
+      log: () => {},
+    })
+    if (applied.length) log.info({ migrations: applied.map((m) => m.name) }, 'database migrated')
+  } finally {
+    connection.done()
+  }
+}
+

@@ -1,0 +1,89 @@
+// The service's pages and how an error shows on them: the page the user was on is rendered again
+// with a readable message and what they typed (never a password), under the same status JSON
+// would get. A missing or ended session on a page sends the browser to the login page instead.
+import type { Auth, RouteEvent, RouteResult } from './http-types.ts'
+import { PROBLEMS, type Problem } from './problem.ts'
+import { renderHtml } from './render.ts'
+import { clearSessionCookies, readCookie } from './session-cookie.ts'
+import { stringifySetCookie } from 'cookie'
+
+/** Fixed texts a redirect can leave for the next page (cookie `notice`): only these keys are ever shown. */
+export const NOTICES = {
+  registered: 'Your account was created. Sign in to continue.',
+  expired: 'Your session expired. Please sign in again.',
+  signed_out: 'You are signed out.',
+  password_changed: 'Your password was changed. Other sessions were signed out.',
+} as const
+export type Notice = keyof typeof NOTICES
+
+// A short-lived cookie rather than a query string keeps the redirect targets exactly /, /login and
+// /dashboard/<name>, and keeps the message out of URLs that get bookmarked or shared.
+const NOTICE_COOKIE = 'notice'
+
+/** Set-Cookie that leaves `notice` for the next page the browser loads. */
+export const noticeCookie = (notice: Notice) =>
+  stringifySetCookie({ name: NOTICE_COOKIE, value: notice, httpOnly: true, sameSite: 'lax', path: '/', maxAge: 60 })
+
+/** The notice left for this page, if any, and the Set-Cookie that consumes it. */
+export function takeNotice(event: Pick<RouteEvent, 'headers' | 'cookies'>): { notice?: string; cookies: string[] } {
+  const key = readCookie(event, NOTICE_COOKIE)
+  if (key === undefined) return { cookies: [] }
+  const consumed = stringifySetCookie({ name: NOTICE_COOKIE, value: '', httpOnly: true, sameSite: 'lax', path: '/', maxAge: 0 })
+  return { notice: Object.hasOwn(NOTICES, key) ? NOTICES[key as Notice] : undefined, cookies: [consumed] }
+}
+
+interface PageView {
+  notice?: string
+  error?: { title: string; detail?: string }
+  errors?: Record<string, string>
+  values?: Record<string, string>
+}
+
+export const loginPage = (view: PageView = {}, status = 200) => renderHtml('login', view, status)
+export const registerPage = (passwordMinLength: number, view: PageView = {}, status = 200) =>
+  renderHtml('register', { ...view, passwordMinLength }, status)
+export function dashboardPage(auth: Auth, view: PageView = {}, status = 200) {
+  return renderHtml('dashboard', { ...view, user: auth.user, session: auth.session }, status)
+}
+
+/** A 303 to `location`, optionally with Set-Cookie values. */
+export const seeOther = (location: string, cookies?: string[]): RouteResult => ({
+  statusCode: 303,
+  headers: { location },
+  ...(cookies ? { cookies } : {}),
+})
+
+// Only what the user typed into non-secret fields comes back into the form.
+const KEPT_FIELDS = ['username']
+
+/** The HTML answer for a problem raised while serving `event`. */
+export function renderErrorPage(event: RouteEvent, problem: Problem): RouteResult {
+  const [status, title] = PROBLEMS[problem.code]
+  if (problem.code === 'unauthorized' || problem.code === 'session_expired') {
+    const cookies = clearSessionCookies(event.secure)
+    if (problem.code === 'session_expired') cookies.push(noticeCookie('expired'))
+    return seeOther('/', cookies)
+  }
+  const view: PageView = {
+    error: { title, detail: status < 500 ? problem.extra.detail : undefined },
+    errors: Object.fromEntries((problem.extra.errors ?? []).map((e) => [e.field, e.message])),
+    values: keptValues(event.body),
+  }
+  const page = pageFor(event)
+  const result = page ? page(view, status) : renderHtml('error', { ...view, status }, status)
+  result.headers = { ...result.headers, ...problem.extra.headers }
+  return result
+}
+
+function pageFor({ page, auth, runtime }: RouteEvent) {
+  if (page === 'login') return loginPage
+  if (page === 'register') return (view: PageView, status: number) => registerPage(runtime.config.password.minLength, view, status)
+  if (page === 'dashboard' && auth) return (view: PageView, status: number) => dashboardPage(auth, view, status)
+  return undefined
+}
+
+function keptValues(body: unknown): Record<string, string> {
+  if (!body || typeof body !== 'object') return {}
+  const fields = body as Record<string, unknown>
+  return Object.fromEntries(KEPT_FIELDS.flatMap((f) => (typeof fields[f] === 'string' ? [[f, fields[f]]] : [])))
+}

@@ -1,0 +1,45 @@
+// What a handler needs beyond its event, made once per process: on Lambda at the first (cold)
+// invocation, under Express before the port opens. Tests start it with their own Config.
+import type { Logger } from 'pino'
+import { loadConfig, type Config } from './config.ts'
+import { openDatabase, type Database, type DatabaseHandle } from './database.ts'
+import { loadJwtSecret } from './jwt-secret.ts'
+import { createLogger } from './log.ts'
+
+export interface Runtime {
+  readonly config: Config
+  readonly db: Database
+  readonly jwtSecret: string
+  readonly log: Logger
+}
+
+let current: Promise<Runtime> | undefined
+let handle: DatabaseHandle | undefined
+
+/** Starts the runtime for this process from `config` (the environment by default). */
+export function startRuntime(config: Config = loadConfig(), log: Logger = createLogger(config.logLevel)): Promise<Runtime> {
+  if (current) throw new Error('runtime already started')
+  current = (async () => {
+    const jwtSecret = await loadJwtSecret(config)
+    handle = await openDatabase(config, log)
+    return Object.freeze({ config, db: handle.db, jwtSecret, log })
+  })()
+  // a failed start must not be cached: the next request tries again
+  current.catch(() => {
+    current = undefined
+  })
+  return current
+}
+
+/** The runtime, started from the environment on first use. */
+export function getRuntime(): Promise<Runtime> {
+  return current ?? startRuntime()
+}
+
+/** Closes the pool and stops an embedded server. Safe to call twice. */
+export async function stopRuntime(): Promise<void> {
+  const closing = handle
+  current = undefined
+  handle = undefined
+  await closing?.close()
+}

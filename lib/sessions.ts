@@ -1,0 +1,103 @@
+// Sessions: a signed JWT for the client plus a row for the server (docs/decisions/002).
+// The model: a session is expired when its token's exp has passed, or when more than the TTL has
+// passed since the login that started it (so lowering SESSION_TTL_SECONDS shortens live sessions).
+// It is revoked when its row says so (logout, password change); a revoked token is refused even
+// though its exp has not passed.
+import { randomBytes } from 'node:crypto'
+import type { Queryable } from './database.ts'
+import type { Runtime } from './runtime.ts'
+import type { Auth } from './http-types.ts'
+import { Problem } from './problem.ts'
+import { signToken, verifyToken } from './tokens.ts'
+import { findUserById, type User } from './users.ts'
+
+export interface Session {
+  readonly id: string
+  readonly userId: string
+  /** The login time that started this session. */
+  readonly createdAt: Date
+  readonly expiresAt: Date
+}
+export type SessionUser = Omit<User, 'passwordHash'>
+
+/** When the session ends: its token's exp, or TTL after its login, whichever comes first. */
+export function sessionEndsAt(session: Pick<Session, 'createdAt' | 'expiresAt'>, ttlSeconds: number): Date {
+  return new Date(Math.min(session.expiresAt.getTime(), session.createdAt.getTime() + ttlSeconds * 1000))
+}
+
+/** Pure rule: expired at `now` once its token's exp or TTL-since-login has been reached. */
+export function isSessionExpired(session: Pick<Session, 'createdAt' | 'expiresAt'>, now: Date, ttlSeconds: number): boolean {
+  return now.getTime() >= sessionEndsAt(session, ttlSeconds).getTime()
+}
+
+const SESSION_COLUMNS = `id, user_id::text AS "userId", created_at AS "createdAt", expires_at AS "expiresAt"`
+
+/** Starts a session at `now` (whole seconds, as the token carries them) and returns it with its token. */
+export async function createSession(
+  db: Queryable,
+  user: Pick<User, 'id' | 'username'>,
+  now: Date,
+  runtime: Pick<Runtime, 'config' | 'jwtSecret'>,
+): Promise<{ session: Session; token: string }> {
+  const iat = Math.floor(now.getTime() / 1000)
+  const exp = iat + runtime.config.session.ttlSeconds
+  const session: Session = await db.one(
+    `INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4) RETURNING ${SESSION_COLUMNS}`,
+    [randomBytes(32).toString('base64url'), user.id, new Date(iat * 1000), new Date(exp * 1000)],
+  )
+  const token = signToken(
+    { sub: user.id, preferred_username: user.username, jti: session.id, iat, exp },
+    tokenSettings(runtime),
+  )
+  return { session, token }
+}
+
+/** The session a token stands for, with its user; throws unauthorized or session_expired. */
+export async function validateSession(
+  db: Queryable,
+  token: string,
+  now: Date,
+  runtime: Pick<Runtime, 'config' | 'jwtSecret'>,
+): Promise<Auth> {
+  const claims = verifyToken(token, tokenSettings(runtime), now)
+  const row: (Session & { revokedAt: Date | null }) | null = await db.oneOrNone(
+    `SELECT ${SESSION_COLUMNS}, revoked_at AS "revokedAt" FROM sessions WHERE id = $1`,
+    [claims.jti],
+  )
+  if (!row || row.revokedAt || row.userId !== claims.sub) {
+    throw new Problem('unauthorized', { detail: 'This session has ended; sign in again.' })
+  }
+  if (isSessionExpired(row, now, runtime.config.session.ttlSeconds)) {
+    throw new Problem('session_expired', { detail: 'Your session has expired; sign in again.' })
+  }
+  const user = await findUserById(db, row.userId)
+  if (!user) throw new Problem('unauthorized', { detail: 'This session has ended; sign in again.' })
+  const { passwordHash: _hash, ...sessionUser } = user
+  const session: Session = { id: row.id, userId: row.userId, createdAt: row.createdAt, expiresAt: row.expiresAt }
+  return { user: sessionUser, session, token }
+}
+
+/** Ends one session (logout). Revoking twice is harmless. */
+export async function revokeSession(db: Queryable, sessionId: string, now: Date): Promise<void> {
+  await db.none('UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL', [sessionId, now])
+}
+
+/** Ends every session of a user except `keepSessionId` (after a password change). */
+export async function revokeUserSessions(db: Queryable, userId: string, keepSessionId: string, now: Date): Promise<void> {
+  await db.none(
+    'UPDATE sessions SET revoked_at = $3 WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL',
+    [userId, keepSessionId, now],
+  )
+}
+
+/** Rows past their expiry can never be accepted again; a periodic sweep keeps the table small. */
+export async function deleteExpiredSessions(db: Queryable, now: Date): Promise<number> {
+  const result = await db.result('DELETE FROM sessions WHERE expires_at < $1', [now])
+  return result.rowCount
+}
+
+const tokenSettings = (runtime: Pick<Runtime, 'config' | 'jwtSecret'>) => ({
+  secret: runtime.jwtSecret,
+  issuer: runtime.config.jwt.issuer,
+  audience: runtime.config.jwt.audience,
+})

@@ -1,0 +1,42 @@
+// Users: the account row. SQL lives here; every function takes the db or a transaction first.
+import type { Queryable } from './database.ts'
+
+export interface User {
+  readonly id: string
+  readonly username: string
+  readonly passwordHash: string
+  readonly createdAt: Date
+  readonly lastLoginTime: Date | null
+}
+
+const COLUMNS = `id::text AS id, username, password_hash AS "passwordHash", created_at AS "createdAt",
+  last_login_time AS "lastLoginTime"`
+
+/** Case-insensitive lookup: Alice and alice are one account. */
+export function findUserByUsername(db: Queryable, username: string): Promise<User | null> {
+  return db.oneOrNone(`SELECT ${COLUMNS} FROM users WHERE lower(username) = lower($1)`, [username])
+}
+
+export function findUserById(db: Queryable, id: string): Promise<User | null> {
+  return db.oneOrNone(`SELECT ${COLUMNS} FROM users WHERE id = $1`, [id])
+}
+
+/** Inserts the account; a taken name (any case) surfaces as the unique violation 23505. */
+export function createUser(db: Queryable, username: string, passwordHash: string, now: Date): Promise<User> {
+  return db.one(
+    `INSERT INTO users (username, password_hash, created_at) VALUES ($1, $2, $3) RETURNING ${COLUMNS}`,
+    [username, passwordHash, now],
+  )
+}
+
+/** Records the login time on the user; the session's lifetime is measured from it. */
+export function recordLogin(db: Queryable, userId: string, now: Date): Promise<User> {
+  return db.one(`UPDATE users SET last_login_time = $2 WHERE id = $1 RETURNING ${COLUMNS}`, [userId, now])
+}
+
+export async function updatePasswordHash(db: Queryable, userId: string, passwordHash: string): Promise<void> {
+  await db.none('UPDATE users SET password_hash = $2 WHERE id = $1', [userId, passwordHash])
+}
+
+/** PostgreSQL's unique_violation: the name was taken between our check and our insert. */
+export const isUniqueViolation = (error: unknown) => (error as { code?: string } | null)?.code === '23505'

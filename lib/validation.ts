@@ -1,0 +1,72 @@
+// Input rules, one named schema per field, shared by register, login and password change.
+// Any failure becomes 400 validation_failed with errors: [{ field, message }]. Extra fields
+// (role, is_admin, …) are dropped by the object schemas, never stored.
+import { z } from 'zod'
+import { invalidFields } from './problem.ts'
+import { isCommonPassword } from './common-passwords.ts'
+
+// NOTE: bcrypt only reads the first 72 bytes of its input; a longer password would be silently
+// truncated, so it is refused instead (https://github.com/dcodeIO/bcrypt.js#security-considerations).
+export const PASSWORD_MAX_BYTES = 72
+export const USERNAME_PATTERN = /^[A-Za-z0-9._-]{3,32}$/
+
+const text = (label: string) =>
+  z.string({ error: (issue) => (issue.input === undefined ? `${label} is required.` : `${label} must be text.`) })
+
+export const Username = text('Username')
+  .min(3, 'Username must be at least 3 characters.')
+  .max(32, 'Username must be at most 32 characters.')
+  .regex(USERNAME_PATTERN, 'Username may only contain letters A–Z, digits, “.”, “_” and “-”.')
+
+/** A new password: length in code points, size in UTF-8 bytes, not common, not containing the username. */
+export function newPassword(label: string, minLength: number) {
+  return text(label)
+    .refine((value) => [...value].length >= minLength, `${label} must be at least ${minLength} characters.`)
+    .refine(
+      (value) => Buffer.byteLength(value) <= PASSWORD_MAX_BYTES,
+      `${label} must be at most ${PASSWORD_MAX_BYTES} bytes in UTF-8 (fewer characters if you use accents or symbols).`,
+    )
+    .refine((value) => !isCommonPassword(value), `${label} is one of the most commonly used passwords; choose another.`)
+}
+
+/** A password being checked, not chosen: present, text, and within bcrypt's 72 bytes. */
+const givenPassword = (label: string) =>
+  text(label)
+    .min(1, `${label} is required.`)
+    .refine((value) => Buffer.byteLength(value) <= PASSWORD_MAX_BYTES, `${label} must be at most ${PASSWORD_MAX_BYTES} bytes.`)
+
+const containsUsername = (password: string, username: string) => password.toLowerCase().includes(username.toLowerCase())
+
+export const registrationInput = (minLength: number) =>
+  z
+    .object({ username: Username, password: newPassword('Password', minLength) })
+    .refine((input) => !containsUsername(input.password, input.username), {
+      path: ['password'],
+      message: 'Password must not contain the username.',
+    })
+
+export const loginInput = z.object({
+  // only the shape is checked: a name that breaks the rules simply matches no account
+  username: text('Username').min(1, 'Username is required.').max(256, 'Username is too long.'),
+  password: givenPassword('Password'),
+})
+
+export const passwordChangeInput = (minLength: number, username: string) =>
+  z
+    .object({ current_password: givenPassword('Current password'), new_password: newPassword('New password', minLength) })
+    .refine((input) => !containsUsername(input.new_password, username), {
+      path: ['new_password'],
+      message: 'New password must not contain the username.',
+    })
+
+/** Parses `body` with `schema` or throws validation_failed listing every bad field (first message each). */
+export function parseInput<T>(schema: z.ZodType<T>, body: unknown): T {
+  const result = schema.safeParse(body)
+  if (result.success) return result.data
+  const errors = new Map<string, string>()
+  for (const issue of result.error.issues) {
+    const field = String(issue.path[0] ?? 'body')
+    if (!errors.has(field)) errors.set(field, issue.message)
+  }
+  throw invalidFields([...errors].map(([field, message]) => ({ field, message })))
+}
