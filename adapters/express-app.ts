@@ -64,7 +64,7 @@ async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   })
 }
 
-function toEvent(req: Request, body: Buffer | undefined, routeKey: string): APIGatewayProxyEventV2 {
+export function toEvent(req: Request, body: Buffer | undefined, routeKey: string): APIGatewayProxyEventV2 {
   const headers: Record<string, string> = {}
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined && name !== 'cookie') headers[name] = Array.isArray(value) ? value.join(',') : value
@@ -106,7 +106,7 @@ function toEvent(req: Request, body: Buffer | undefined, routeKey: string): APIG
   }
 }
 
-function lambdaContext(functionName: string): Context {
+export function lambdaContext(functionName: string): Context {
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName,
