@@ -70,6 +70,8 @@ async function migrate(db: Database, log: Logger): Promise<void> {
       direction: 'up',
       migrationsTable: 'pgmigrations',
       checkOrder: true,
+      // a second instance starting at the same moment waits for the first, then finds nothing to do
+      advisoryLockMode: 'wait',
       log: () => {},
     })
     if (applied.length) log.info({ migrations: applied.map((m) => m.name) }, 'database migrated')
