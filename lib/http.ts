@@ -139,8 +139,10 @@ function rejectCrossOrigin(): MiddlewareObj<RouteEvent, RouteResult, Error, Cont
   }
 }
 
-const jsonParser = httpJsonBodyParser({ disableContentTypeError: true })
-const formParser = httpUrlencodeBodyParser({ disableContentTypeError: true })
+// parseBody picks the parser by JSON_TYPE / FORM_TYPE; the parsers' own, stricter content-type
+// checks would silently skip a valid "application/json ; charset=utf-8" (RFC 9110 allows the space)
+const jsonParser = httpJsonBodyParser({ disableContentTypeCheck: true })
+const formParser = httpUrlencodeBodyParser({ disableContentTypeCheck: true })
 
 /** 16 KiB cap, JSON or form only, an object at the top, one value per field. */
 function parseBody(): MiddlewareObj<RouteEvent, RouteResult, Error, Context> {
