@@ -2,6 +2,7 @@
 // The contract's table (docs/api.md#configuration) is the list; a bad value stops the start
 // with one line per variable, naming it and never echoing a secret.
 import path from 'node:path'
+import proxyAddr from 'proxy-addr'
 import { z } from 'zod'
 
 const whole = (name: string, fallback: number, min: number, max: number) =>
@@ -16,6 +17,8 @@ const whole = (name: string, fallback: number, min: number, max: number) =>
       }
       return value
     })
+
+const trustList = (value: string | undefined) => (value ?? '').split(',').map((entry) => entry.trim()).filter(Boolean)
 
 const text = (fallback: string) => z.string().trim().min(1).default(fallback)
 
@@ -38,7 +41,18 @@ const EnvSchema = z.object({
   SESSION_TTL_SECONDS: whole('SESSION_TTL_SECONDS', 3600, 60, 31 * 24 * 3600),
   BCRYPT_COST: whole('BCRYPT_COST', 10, 10, 15),
   PASSWORD_MIN_LENGTH: whole('PASSWORD_MIN_LENGTH', 15, 8, 64),
-  TRUST_PROXY: z.string().optional(),
+  // checked here: proxy-addr would otherwise throw on the first request, and on every one after
+  TRUST_PROXY: z
+    .string()
+    .optional()
+    .refine((value) => {
+      try {
+        proxyAddr.compile(trustList(value))
+        return true
+      } catch {
+        return false
+      }
+    }, { message: 'TRUST_PROXY must be a comma-separated list of IP addresses, CIDR subnets, loopback, linklocal or uniquelocal' }),
   JWT_ISSUER: text('gateway-auth'),
   JWT_AUDIENCE: text('gateway-auth'),
   EMBEDDED_PG_USER: z.string().trim().optional(),
@@ -82,7 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwt: { secret: e.JWT_SECRET || undefined, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE },
     session: { ttlSeconds: e.SESSION_TTL_SECONDS },
     password: { bcryptCost: e.BCRYPT_COST, minLength: e.PASSWORD_MIN_LENGTH },
-    trustProxy: (e.TRUST_PROXY ?? '').split(',').map((entry) => entry.trim()).filter(Boolean),
+    trustProxy: trustList(e.TRUST_PROXY),
     logLevel: e.LOG_LEVEL,
   })
 }
