@@ -61,9 +61,30 @@ const BY_STATUS: Record<number, ProblemCode> = {
   422: 'validation_failed',
 }
 
+// The database cannot be reached (stopped, restarting, socket gone, pool exhausted): a temporary
+// condition of the service, not a bug, so 503 service_unavailable rather than 500.
+const UNREACHABLE_ERRNO = new Set(['ECONNREFUSED', 'ENOENT', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'])
+const LOST_CONNECTION = /^(timeout exceeded when trying to connect|Connection terminated( unexpectedly| due to connection timeout)?)$/
+
+/** True for errors that mean "no database connection" rather than a failed query. */
+export function isDatabaseUnavailable(error: unknown): boolean {
+  const e = error as { code?: unknown; syscall?: unknown; message?: unknown; errors?: unknown } | null
+  if (!e || typeof e !== 'object') return false
+  const code = typeof e.code === 'string' ? e.code : ''
+  // SQLSTATE class 08 (connection exception), 57P01-57P03 (admin/crash shutdown, cannot connect now)
+  if (/^08[0-9A-Z]{3}$/.test(code) || /^57P0[123]$/.test(code)) return true
+  // a socket that could not be opened (ENOENT: the Unix socket of a stopped server is gone)
+  if (UNREACHABLE_ERRNO.has(code) && (e.syscall === 'connect' || e.syscall === 'getaddrinfo')) return true
+  if (code === 'ECONNRESET' || code === 'EPIPE') return true
+  // pg-pool's and pg's own wording, without a code
+  if (typeof e.message === 'string' && LOST_CONNECTION.test(e.message)) return true
+  return Array.isArray(e.errors) && e.errors.some(isDatabaseUnavailable)
+}
+
 /** Any thrown value → a Problem. Unknown errors become internal_error (their cause kept for the log). */
 export function toProblem(error: unknown): Problem {
   if (error instanceof Problem) return error
+  if (isDatabaseUnavailable(error)) return new Problem('service_unavailable', { cause: error })
   const status = (error as { statusCode?: unknown } | null)?.statusCode
   const code = typeof status === 'number' ? BY_STATUS[status] : undefined
   if (code === 'validation_failed') {
