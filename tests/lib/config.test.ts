@@ -1,0 +1,131 @@
+import path from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { ConfigError, loadConfig } from '#lib/config.ts'
+
+function configError(env: Record<string, string>): string {
+  try {
+    loadConfig(env)
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError)
+    return (error as Error).message
+  }
+  throw new Error('the configuration was accepted')
+}
+
+describe('loadConfig', () => {
+  it('uses the defaults of the contract table when nothing is set', () => {
+    const config = loadConfig({})
+    expect(config).toEqual({
+      port: 8085,
+      database: { url: undefined, embeddedUser: undefined },
+      dataDir: path.resolve('./data'),
+      jwt: { secret: undefined, issuer: 'gateway-auth', audience: 'gateway-auth' },
+      session: { ttlSeconds: 3600 },
+      password: { bcryptCost: 10, minLength: 15 },
+      trustProxy: [],
+      logLevel: 'info',
+    })
+  })
+
+  it('treats empty variables as unset', () => {
+    const config = loadConfig({ PORT: '', DATABASE_URL: '', JWT_SECRET: '', TRUST_PROXY: '', BCRYPT_COST: '' })
+    expect(config.port).toBe(8085)
+    expect(config.database.url).toBeUndefined()
+    expect(config.jwt.secret).toBeUndefined()
+    expect(config.password.bcryptCost).toBe(10)
+  })
+
+  it('reads every variable it knows', () => {
+    const config = loadConfig({
+      PORT: '9000',
+      DATABASE_URL: 'postgresql://app:pw@db:5432/auth',
+      DATA_DIR: '/var/lib/gateway-auth',
+      JWT_SECRET: 'k'.repeat(32),
+      SESSION_TTL_SECONDS: '600',
+      BCRYPT_COST: '12',
+      PASSWORD_MIN_LENGTH: '8',
+      TRUST_PROXY: ' 10.0.0.1 , 192.168.0.0/16,, loopback ',
+      JWT_ISSUER: 'gw-1',
+      JWT_AUDIENCE: 'gw-api',
+    })
+    expect(config).toMatchObject({
+      port: 9000,
+      database: { url: 'postgresql://app:pw@db:5432/auth' },
+      dataDir: '/var/lib/gateway-auth',
+      jwt: { secret: 'k'.repeat(32), issuer: 'gw-1', audience: 'gw-api' },
+      session: { ttlSeconds: 600 },
+      password: { bcryptCost: 12, minLength: 8 },
+      trustProxy: ['10.0.0.1', '192.168.0.0/16', 'loopback'],
+    })
+  })
+
+  it('returns a frozen object, nested parts included', () => {
+    const config = loadConfig({})
+    expect(Object.isFrozen(config)).toBe(true)
+    expect(Object.isFrozen(config.jwt)).toBe(true)
+    expect(Object.isFrozen(config.trustProxy)).toBe(true)
+  })
+
+  it.each([
+    ['PORT', '0'],
+    ['PORT', '65536'],
+    ['PORT', 'http'],
+    ['PORT', '80.5'],
+    ['PORT', '1e3'],
+    ['PORT', '-1'],
+    ['SESSION_TTL_SECONDS', '59'],
+    ['SESSION_TTL_SECONDS', 'an hour'],
+    ['BCRYPT_COST', '9'],
+    ['BCRYPT_COST', '16'],
+    ['PASSWORD_MIN_LENGTH', '7'],
+    ['PASSWORD_MIN_LENGTH', '65'],
+    ['DATABASE_URL', 'mysql://db/auth'],
+    ['DATABASE_URL', 'db.local:5432'],
+    ['JWT_SECRET', 'too short'],
+    ['JWT_ISSUER', '   '],
+    ['JWT_AUDIENCE', '   '],
+    ['DATA_DIR', '  '],
+    ['LOG_LEVEL', 'verbose'],
+    ['TRUST_PROXY', 'proxy.local'],
+    ['TRUST_PROXY', '10.0.0.1, 10.0.0.300'],
+  ])('refuses %s=%j with one line naming it', (name, value) => {
+    const message = configError({ [name]: value })
+    expect(message.split('\n')).toHaveLength(1)
+    expect(message).toContain(name)
+  })
+
+  it('names every bad variable, one line each', () => {
+    const lines = configError({ PORT: '0', BCRYPT_COST: '99', LOG_LEVEL: 'loud' }).split('\n')
+    expect(lines).toHaveLength(3)
+    expect(lines.join('\n')).toMatch(/PORT/)
+    expect(lines.join('\n')).toMatch(/BCRYPT_COST/)
+    expect(lines.join('\n')).toMatch(/LOG_LEVEL/)
+  })
+
+  it('refuses a JWT_SECRET under 32 bytes without echoing it', () => {
+    const secret = 'hunter2-but-longer-31-bytes-x..'
+    expect(Buffer.byteLength(secret)).toBe(31)
+    const message = configError({ JWT_SECRET: secret })
+    expect(message).toMatch(/JWT_SECRET/)
+    expect(message).toMatch(/32 bytes/)
+    expect(message).not.toContain(secret)
+    expect(message).not.toContain('hunter2')
+  })
+
+  it('measures JWT_SECRET in bytes: 8 four-byte characters are enough', () => {
+    expect(loadConfig({ JWT_SECRET: '🔑'.repeat(8) }).jwt.secret).toBe('🔑'.repeat(8))
+  })
+
+  it('never puts the DATABASE_URL password into the message', () => {
+    const message = configError({ DATABASE_URL: 'mysql://app:s3cr3t-pw@db.local/auth', PORT: 'x' })
+    expect(message).toMatch(/DATABASE_URL/)
+    expect(message).not.toContain('s3cr3t-pw')
+    expect(message).not.toContain('db.local')
+  })
+
+  it('does not echo a valid DATABASE_URL or JWT_SECRET when another variable is bad', () => {
+    const message = configError({ DATABASE_URL: 'postgres://app:s3cr3t-pw@db/auth', JWT_SECRET: 'q'.repeat(40), PORT: 'x' })
+    expect(message).not.toContain('s3cr3t-pw')
+    expect(message).not.toContain('q'.repeat(40))
+  })
+})

@@ -1,0 +1,135 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  createSession, deleteExpiredSessions, isSessionExpired, revokeSession, revokeUserSessions, sessionEndsAt, validateSession,
+} from '#lib/sessions.ts'
+import { createUser } from '#lib/users.ts'
+import { Problem } from '#lib/problem.ts'
+import type { Runtime } from '#lib/runtime.ts'
+import { databaseKinds, startTestRuntime, type TestRuntime } from '../helpers/runtime.ts'
+import { uniqueUsername } from '../helpers/factories.ts'
+
+const T = new Date('2026-03-01T12:00:00.000Z')
+const at = (seconds: number) => new Date(T.getTime() + seconds * 1000)
+const HOUR = 3600
+
+describe('sessionEndsAt', () => {
+  it('is the token exp when the TTL since login ends at the same time', () => {
+    expect(sessionEndsAt({ createdAt: T, expiresAt: at(HOUR) }, HOUR)).toEqual(at(HOUR))
+  })
+
+  it('is TTL after the login when the TTL has been lowered since the token was issued', () => {
+    expect(sessionEndsAt({ createdAt: T, expiresAt: at(HOUR) }, 600)).toEqual(at(600))
+  })
+
+  it('stays at the token exp when the TTL has been raised: a raise never extends a live session', () => {
+    expect(sessionEndsAt({ createdAt: T, expiresAt: at(HOUR) }, 24 * HOUR)).toEqual(at(HOUR))
+  })
+
+  it('is the exp when the row expires before TTL after login', () => {
+    expect(sessionEndsAt({ createdAt: T, expiresAt: at(60) }, HOUR)).toEqual(at(60))
+  })
+})
+
+describe('isSessionExpired', () => {
+  const session = { createdAt: T, expiresAt: at(HOUR) }
+
+  it.each([
+    ['at the login', 0, false],
+    ['one millisecond before exp', HOUR - 0.001, false],
+    ['exactly at exp', HOUR, true],
+    ['after exp', HOUR + 1, true],
+  ])('with an unchanged TTL: %s → expired %s', (_, seconds, expired) => {
+    expect(isSessionExpired(session, at(seconds), HOUR)).toBe(expired)
+  })
+
+  it.each([
+    ['just before TTL after login', 599.999, false],
+    ['exactly TTL after login', 600, true],
+    ['between the new TTL and exp', 1800, true],
+  ])('with the TTL lowered to 600 s: %s → expired %s', (_, seconds, expired) => {
+    expect(isSessionExpired(session, at(seconds), 600)).toBe(expired)
+  })
+
+  it.each([
+    ['just before exp', HOUR - 1, false],
+    ['exactly at exp', HOUR, true],
+  ])('with the TTL raised to a day: %s → expired %s (exp still binds)', (_, seconds, expired) => {
+    expect(isSessionExpired(session, at(seconds), 24 * HOUR)).toBe(expired)
+  })
+
+  it('is expired by exp even when the login was recent', () => {
+    const moved = { createdAt: at(HOUR - 10), expiresAt: at(HOUR - 5) }
+    expect(isSessionExpired(moved, at(HOUR - 6), HOUR)).toBe(false)
+    expect(isSessionExpired(moved, at(HOUR - 5), HOUR)).toBe(true)
+  })
+})
+
+describe('sessions in the database', () => {
+  // far in the past, so the sweep below touches no other test file's rows
+  const N = new Date('2000-01-01T00:00:00.000Z')
+  const plus = (seconds: number) => new Date(N.getTime() + seconds * 1000)
+  let t: TestRuntime
+  let runtime: Runtime
+  beforeAll(async () => {
+    t = await startTestRuntime(databaseKinds()[0]!)
+    runtime = t.runtime
+  })
+  afterAll(() => t?.stop())
+
+  const newUser = () => createUser(runtime.db, uniqueUsername('s'), `$2b$10$${'x'.repeat(53)}`, N)
+  const code = async (promise: Promise<unknown>) => {
+    try {
+      await promise
+    } catch (error) {
+      expect(error).toBeInstanceOf(Problem)
+      return (error as Problem).code
+    }
+    return 'accepted'
+  }
+
+  it('starts a session in whole seconds, lasting the TTL, and validates its token without the hash', async () => {
+    const user = await newUser()
+    const { session, token } = await createSession(runtime.db, user, new Date(N.getTime() + 700), runtime)
+    expect(session).toMatchObject({ userId: user.id, createdAt: N, expiresAt: plus(HOUR) })
+    const auth = await validateSession(runtime.db, token, plus(10), runtime)
+    expect(auth.user).toMatchObject({ id: user.id, username: user.username })
+    expect(auth.user).not.toHaveProperty('passwordHash')
+    expect(auth.session.id).toBe(session.id)
+  })
+
+  it('answers session_expired once TTL has passed since login, when the TTL was lowered after the token was issued', async () => {
+    const { token } = await createSession(runtime.db, await newUser(), N, runtime)
+    const lowered = { ...runtime, config: { ...runtime.config, session: { ttlSeconds: 600 } } }
+    expect(await code(validateSession(runtime.db, token, plus(599), lowered))).toBe('accepted')
+    expect(await code(validateSession(runtime.db, token, plus(600), lowered))).toBe('session_expired')
+    expect(await code(validateSession(runtime.db, token, plus(600), runtime))).toBe('accepted')
+  })
+
+  it('answers session_expired from the row expiry on, though the token is still inside its clock tolerance', async () => {
+    const { token } = await createSession(runtime.db, await newUser(), N, runtime)
+    expect(await code(validateSession(runtime.db, token, plus(HOUR - 1), runtime))).toBe('accepted')
+    expect(await code(validateSession(runtime.db, token, plus(HOUR), runtime))).toBe('session_expired')
+    expect(await code(validateSession(runtime.db, token, plus(HOUR + 120), runtime))).toBe('session_expired')
+  })
+
+  it('refuses a revoked session as unauthorized; revoking all others keeps the one named', async () => {
+    const user = await newUser()
+    const [a, b, c] = [await createSession(runtime.db, user, N, runtime), await createSession(runtime.db, user, N, runtime), await createSession(runtime.db, user, N, runtime)]
+    await revokeSession(runtime.db, a.session.id, plus(1))
+    expect(await code(validateSession(runtime.db, a.token, plus(2), runtime))).toBe('unauthorized')
+    await revokeUserSessions(runtime.db, user.id, b.session.id, plus(3))
+    expect(await code(validateSession(runtime.db, b.token, plus(4), runtime))).toBe('accepted')
+    expect(await code(validateSession(runtime.db, c.token, plus(4), runtime))).toBe('unauthorized')
+  })
+
+  it('sweeps rows past their expiry and keeps live ones', async () => {
+    const user = await newUser()
+    const old = await createSession(runtime.db, user, N, runtime)
+    const live = await createSession(runtime.db, user, plus(HOUR), runtime)
+    const deleted = await deleteExpiredSessions(runtime.db, plus(HOUR + 1))
+    expect(deleted).toBeGreaterThanOrEqual(1)
+    const ids = await runtime.db.map('SELECT id FROM sessions WHERE user_id = $1', [user.id], (row: { id: string }) => row.id)
+    expect(ids).toEqual([live.session.id])
+    expect(ids).not.toContain(old.session.id)
+  })
+})
