@@ -3,7 +3,7 @@
 import { route, type HandlerContext, type RouteEvent } from '#lib/http.ts'
 import { revokeSession } from '#lib/sessions.ts'
 import { clearSessionCookies } from '#lib/session-cookie.ts'
-import { seeOther } from '#lib/pages.ts'
+import { noticeCookie, seeOther } from '#lib/pages.ts'
 
 async function logout(event: RouteEvent, { db, now }: HandlerContext) {
   if (event.auth) {
@@ -11,7 +11,7 @@ async function logout(event: RouteEvent, { db, now }: HandlerContext) {
     event.log.info({ event: 'logout', userId: event.auth.user.id }, 'signed out')
   }
   const cookies = clearSessionCookies(event.secure)
-  return event.wantsHtml ? seeOther('/', cookies) : { statusCode: 204, cookies }
+  return event.wantsHtml ? seeOther('/', [...cookies, noticeCookie('signed_out')]) : { statusCode: 204, cookies }
 }
 
 export const handler = route(logout, { auth: 'optional' })

@@ -36,7 +36,7 @@ export function identifyClient(input: ClientInput, trustProxy: readonly string[]
   } as unknown as IncomingMessage
   const ip = proxyAddr(request, trust)
   const peerTrusted = trust(input.sourceIp, 0)
-  // the proxy nearest to us appends last; with a trusted peer believe its word on the scheme
+  // as Express does: the first X-Forwarded-Proto value, believed only from a trusted peer
   const forwardedProto = input.headers['x-forwarded-proto']?.split(',')[0]?.trim().toLowerCase()
   return { ip, secure: peerTrusted && forwardedProto === 'https' }
 }

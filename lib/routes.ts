@@ -20,7 +20,8 @@ export const ROUTES: readonly RouteEntry[] = [
 
 const matchers = ROUTES.map((entry) => ({
   entry,
-  pattern: new RegExp(`^${entry.path.replace(/:\w+/g, '[^/]+')}$`),
+  // Express matches a trailing slash too (non-strict routing), so the 405 check must as well
+  pattern: new RegExp(`^${entry.path.replace(/:\w+/g, '[^/]+').replace(/\/$/, '')}/?$`),
 }))
 
 /** The methods a path answers to (GET implies HEAD), or undefined when no route has that path. */

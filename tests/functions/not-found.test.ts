@@ -32,6 +32,8 @@ describe('any other request', () => {
     ['POST', '/', 'GET, HEAD'],
     ['DELETE', '/dashboard/alice', 'GET, HEAD'],
     ['PATCH', '/static/style.css', 'GET, HEAD'],
+    ['DELETE', '/login/', 'GET, POST, HEAD'],
+    ['GET', '/logout/', 'POST'],
   ])('answers %s %s with 405 method_not_allowed and Allow: %s', async (method, path, allow) => {
     const result = await invoke(handler, { method, path, headers: { accept: 'application/json' } })
     expectProblem(result, 405, 'method_not_allowed')
