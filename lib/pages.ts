@@ -77,7 +77,7 @@ export function renderErrorPage(event: RouteEvent, problem: Problem): RouteResul
 
 function pageFor({ page, auth, runtime }: RouteEvent) {
   if (page === 'login') return loginPage
-  if (page === 'register') return (view: PageView, status: number) => registerPage(runtime.config.password.minLength, view, status)
+  if (page === 'register' && runtime) return (view: PageView, status: number) => registerPage(runtime.config.password.minLength, view, status)
   if (page === 'dashboard' && auth) return (view: PageView, status: number) => dashboardPage(auth, view, status)
   return undefined
 }

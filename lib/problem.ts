@@ -4,6 +4,10 @@
 import type { MiddlewareObj } from '@middy/core'
 import type { RouteEvent, RouteResult } from './http-types.ts'
 import { renderErrorPage } from './pages.ts'
+import { createLogger } from './log.ts'
+import type { Logger } from 'pino'
+
+let fallbackLog: Logger | undefined
 
 export const PROBLEMS = {
   validation_failed: [400, 'Invalid input'],
@@ -121,8 +125,10 @@ export function problemResponder(): MiddlewareObj<RouteEvent, RouteResult> {
     onError: (request) => {
       const problem = toProblem(request.error)
       const event = request.event
-      if (problem.status >= 500) event.log?.error({ err: problem.extra.cause ?? problem }, 'request failed')
-      else event.log?.info({ code: problem.code }, 'request refused')
+      // before the request logger exists (the runtime failed to start) the process one stands in
+      const log = event.log ?? (fallbackLog ??= createLogger('info'))
+      if (problem.status >= 500) log.error({ err: problem.extra.cause ?? problem }, 'request failed')
+      else log.info({ code: problem.code }, 'request refused')
       request.response = event.wantsHtml ? renderErrorPage(event, problem) : problemJson(problem)
     },
   }
