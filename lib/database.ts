@@ -31,7 +31,8 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
     : await startEmbeddedPostgres({
         dataDir: config.dataDir,
         runAsUser: config.database.embeddedUser,
-        log: (level, message) => log[level]({ component: 'embedded-postgres' }, message),
+        // the server's routine chatter (checkpoints, startup) is debug; its warnings stay warnings
+        log: (level, message) => log[level === 'warn' ? 'warn' : 'debug']({ component: 'embedded-postgres' }, message),
       })
   const connection = embedded ? embedded.connection : { connectionString: config.database.url }
   const db = pgp({
