@@ -1,0 +1,198 @@
+// A small HTTP client for the service's real port: fetch with redirect: 'manual', an optional
+// cookie jar (what a browser would keep and send back), and helpers for the shapes the contract
+// promises. Every HTML response that passes through here is checked for the browser-safety headers.
+import { request as httpRequest } from 'node:http'
+import { expect } from 'vitest'
+
+export interface Call {
+  method?: string
+  headers?: Record<string, string>
+  /** JSON body (object or raw string); sets content-type: application/json unless given. */
+  json?: unknown
+  /** Form body; sets content-type: application/x-www-form-urlencoded unless given. */
+  form?: Record<string, string>
+  body?: string
+  /** Authorization: Bearer <token>. */
+  bearer?: string
+  /** Send and update this jar. */
+  jar?: CookieJar
+  /** Adds Origin = the service's own origin (what a browser does on its own form posts). */
+  sameOrigin?: boolean
+}
+
+export interface Reply {
+  status: number
+  headers: Headers
+  text: string
+  /** Parsed JSON body (undefined when the body is not JSON). */
+  json: any
+  contentType: string
+  location: string | null
+  setCookies: string[]
+}
+
+/** name → value, as a browser keeps them for one origin (no domains, paths are all `/`). */
+export class CookieJar {
+  readonly cookies = new Map<string, string>()
+  store(setCookies: string[]): void {
+    for (const line of setCookies) {
+      const { name, value, attributes } = parseSetCookie(line)
+      if (attributes['max-age'] === '0' || value === '') this.cookies.delete(name)
+      else this.cookies.set(name, value)
+    }
+  }
+  header(): string | undefined {
+    if (!this.cookies.size) return undefined
+    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ')
+  }
+  get(name: string): string | undefined {
+    return this.cookies.get(name)
+  }
+}
+
+/** One Set-Cookie line: name, value and lower-cased attributes (flags map to ''). */
+export function parseSetCookie(line: string): { name: string; value: string; attributes: Record<string, string> } {
+  const [pair = '', ...rest] = line.split(';')
+  const eq = pair.indexOf('=')
+  const attributes: Record<string, string> = {}
+  for (const part of rest) {
+    const [key = '', ...value] = part.trim().split('=')
+    attributes[key.toLowerCase()] = value.join('=')
+  }
+  return { name: pair.slice(0, eq).trim(), value: pair.slice(eq + 1).trim(), attributes }
+}
+
+export function client(baseUrl: string) {
+  async function call(path: string, options: Call = {}): Promise<Reply> {
+    const headers: Record<string, string> = { ...options.headers }
+    let body = options.body
+    if (options.json !== undefined) {
+      body = typeof options.json === 'string' ? options.json : JSON.stringify(options.json)
+      headers['content-type'] ??= 'application/json'
+      headers.accept ??= 'application/json'
+    }
+    if (options.form) {
+      body = new URLSearchParams(options.form).toString()
+      headers['content-type'] ??= 'application/x-www-form-urlencoded'
+    }
+    if (options.bearer) headers.authorization = `Bearer ${options.bearer}`
+    if (options.sameOrigin) headers.origin ??= baseUrl
+    const cookie = options.jar?.header()
+    if (cookie) headers.cookie = cookie
+    const method = options.method ?? (body === undefined ? 'GET' : 'POST')
+    const response = await fetch(new URL(path, baseUrl), { method, headers, body, redirect: 'manual' })
+    const text = await response.text()
+    const contentType = response.headers.get('content-type') ?? ''
+    let json: unknown
+    if (/json/.test(contentType)) json = JSON.parse(text)
+    const setCookies = response.headers.getSetCookie()
+    options.jar?.store(setCookies)
+    const reply: Reply = {
+      status: response.status,
+      headers: response.headers,
+      text,
+      json,
+      contentType,
+      location: response.headers.get('location'),
+      setCookies,
+    }
+    checkCommonHeaders(reply)
+    return reply
+  }
+  return {
+    call,
+    get: (path: string, options: Call = {}) => call(path, { ...options, method: 'GET' }),
+    getJson: (path: string, options: Call = {}) =>
+      call(path, { ...options, method: 'GET', headers: { accept: 'application/json', ...options.headers } }),
+    /** A browser-like GET: Accept as Chromium sends it for a page. */
+    getHtml: (path: string, options: Call = {}) =>
+      call(path, {
+        ...options,
+        method: 'GET',
+        headers: { accept: 'text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8', ...options.headers },
+      }),
+    /** A browser-like form post from the service's own page. */
+    postForm: (path: string, form: Record<string, string>, options: Call = {}) =>
+      call(path, { sameOrigin: true, ...options, method: 'POST', form }),
+    postJson: (path: string, json: unknown, options: Call = {}) => call(path, { ...options, method: 'POST', json }),
+  }
+}
+export type Client = ReturnType<typeof client>
+
+/** Headers every response carries, and the safety headers every HTML response carries. */
+export function checkCommonHeaders(reply: Pick<Reply, 'headers' | 'contentType'>): void {
+  expect(reply.headers.get('x-powered-by'), 'X-Powered-By').toBeNull()
+  if (reply.contentType.startsWith('text/html')) expectHtmlSafety(reply.headers)
+}
+
+/** CSP without inline script, nosniff, a Referrer-Policy that keeps Origin, framing denied. */
+export function expectHtmlSafety(headers: Headers): void {
+  const csp = headers.get('content-security-policy') ?? ''
+  expect(csp, 'Content-Security-Policy').not.toBe('')
+  const directives = new Map(
+    csp.split(';').map((d) => d.trim()).filter(Boolean).map((d) => {
+      const [name = '', ...values] = d.split(/\s+/)
+      return [name.toLowerCase(), values.join(' ')] as const
+    }),
+  )
+  const scriptSrc = directives.get('script-src') ?? directives.get('default-src') ?? ''
+  expect(scriptSrc, 'CSP script-src').not.toBe('')
+  expect(scriptSrc).not.toMatch(/unsafe-inline|unsafe-eval|\*/)
+  expect(headers.get('x-content-type-options')).toBe('nosniff')
+  const referrer = headers.get('referrer-policy') ?? ''
+  expect(referrer).toMatch(/^(same-origin|strict-origin-when-cross-origin|strict-origin|origin-when-cross-origin)$/)
+  const framingDenied = /^(deny|sameorigin)$/i.test(headers.get('x-frame-options') ?? '') ||
+    directives.get('frame-ancestors') === "'none'"
+  expect(framingDenied, 'framing denied').toBe(true)
+}
+
+/** An RFC 9457 problem with the contract's code, and nothing that must stay on the server. */
+export function expectProblem(reply: Reply, status: number, code: string, secrets: string[] = []): void {
+  expect({ status: reply.status, contentType: reply.contentType, code: reply.json?.code }).toEqual({
+    status,
+    contentType: expect.stringMatching(/^application\/problem\+json/),
+    code,
+  })
+  expect(reply.json).toMatchObject({ type: expect.any(String), title: expect.any(String), status, code })
+  expectNoSecrets(reply.text, secrets)
+}
+
+/** No password, hash, token secret, stack trace or SQL in a body. */
+export function expectNoSecrets(text: string, secrets: string[] = []): void {
+  for (const secret of secrets.filter(Boolean)) expect(text).not.toContain(secret)
+  expect(text).not.toMatch(/\$2[aby]\$\d\d\$/) // a bcrypt hash
+  expect(text).not.toMatch(/\n\s+at \S+.*:\d+:\d+/) // a stack frame
+  expect(text).not.toMatch(/\b(SELECT|INSERT|UPDATE|DELETE)\b .*\b(FROM|INTO|SET)\b/)
+  expect(text).not.toMatch(/node_modules|\/work\/|ECONNREFUSED|ENOENT|password_hash/)
+}
+
+/** The claims of a JWT (unverified: the service verifies, the test only reads). */
+export function jwtParts(token: string): { header: any; payload: any } {
+  const [header = '', payload = ''] = token.split('.')
+  return {
+    header: JSON.parse(Buffer.from(header, 'base64url').toString()),
+    payload: JSON.parse(Buffer.from(payload, 'base64url').toString()),
+  }
+}
+
+/** A raw request for what fetch refuses to send (TRACE) or to control framing (chunked bodies). */
+export function rawRequest(
+  baseUrl: string,
+  options: { method: string; path: string; headers?: Record<string, string>; chunks?: Buffer[] },
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
+  const url = new URL(options.path, baseUrl)
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      { host: url.hostname, port: url.port, path: url.pathname + url.search, method: options.method, headers: options.headers },
+      (res) => {
+        const chunks: Buffer[] = []
+        res.on('data', (chunk: Buffer) => chunks.push(chunk))
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString() }))
+        res.on('error', reject)
+      },
+    )
+    req.on('error', reject)
+    for (const chunk of options.chunks ?? []) req.write(chunk)
+    req.end()
+  })
+}
