@@ -22,7 +22,7 @@ async function login(event: RouteEvent, ctx: HandlerContext) {
   const valid = await verifyPassword(input.password, user?.passwordHash, config.password.bcryptCost)
   if (!user || !valid) {
     event.log.warn({ event: 'login_failed', username: printable(input.username) }, 'login failed')
-    throw new Problem('invalid_credentials', { detail: 'The username or password is wrong.' })
+    throw new Problem('invalid_credentials', { detail: 'Check both and try again.' })
   }
   const rehash = needsRehash(user.passwordHash, config.password.bcryptCost)
     ? await hashPassword(input.password, config.password.bcryptCost)

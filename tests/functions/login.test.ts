@@ -174,7 +174,7 @@ describe('POST /login with a form', () => {
     expect(header(result, 'content-type')).toMatch(/^text\/html/)
     expect(result.body).toContain('action="/login"')
     expect(result.body).toContain(`value="${username}"`)
-    expect(result.body).toMatch(/username or password is wrong/)
+    expect(result.body).toContain("Invalid username or password.</strong> <span>Check both and try again.</span>")
     expectNoSecrets(result, password, wrong)
     expect(result.cookies ?? []).toEqual([])
   })
