@@ -29,9 +29,13 @@ export function clearSessionCookies(secure: boolean): string[] {
   return secure ? [clear(PLAIN, false), clear(SECURE, true)] : [clear(PLAIN, false)]
 }
 
+type CookieSource = Pick<RouteEvent, 'headers' | 'cookies'>
+const cookieJar = (event: CookieSource) =>
+  parseCookie(event.cookies?.length ? event.cookies.join('; ') : (event.headers.cookie ?? ''))
+
 /** One cookie's value, from API Gateway's `cookies` array or the Cookie header. */
-export function readCookie(event: Pick<RouteEvent, 'headers' | 'cookies'>, name: string): string | undefined {
-  return parseCookie(event.cookies?.length ? event.cookies.join('; ') : (event.headers.cookie ?? ''))[name]
+export function readCookie(event: CookieSource, name: string): string | undefined {
+  return cookieJar(event)[name]
 }
 
 /** The bearer token, else the session cookie (from API Gateway's `cookies` or the Cookie header). */
@@ -39,10 +43,12 @@ export function readSessionToken(event: Pick<RouteEvent, 'headers' | 'cookies'>)
   const authorization = event.headers.authorization
   const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1]
   if (bearer) return bearer
-  return readCookie(event, SECURE) || readCookie(event, PLAIN) || undefined
+  const jar = cookieJar(event)
+  return jar[SECURE] || jar[PLAIN] || undefined
 }
 
 /** True when the request carries a session cookie at all (valid or not). */
 export function hasSessionCookie(event: Pick<RouteEvent, 'headers' | 'cookies'>): boolean {
-  return readCookie(event, SECURE) !== undefined || readCookie(event, PLAIN) !== undefined
+  const jar = cookieJar(event)
+  return jar[SECURE] !== undefined || jar[PLAIN] !== undefined
 }
