@@ -160,7 +160,8 @@ function parseBody(): MiddlewareObj<RouteEvent, RouteResult, Error, Context> {
         return
       }
       const contentType = event.headers['content-type'] ?? ''
-      if (JSON_TYPE.test(contentType)) await jsonParser.before!(request as never)
+      const isJson = JSON_TYPE.test(contentType)
+      if (isJson) await jsonParser.before!(request as never)
       else if (FORM_TYPE.test(contentType)) await formParser.before!(request as never)
       else {
         throw new Problem('unsupported_media_type', {
@@ -171,7 +172,8 @@ function parseBody(): MiddlewareObj<RouteEvent, RouteResult, Error, Context> {
       if (body === null || typeof body !== 'object' || Array.isArray(body)) {
         throw new Problem('validation_failed', { detail: 'The request body must be a JSON object.' })
       }
-      const repeated = Object.entries(body).filter(([, value]) => Array.isArray(value) && !JSON_TYPE.test(contentType))
+      // only the form parser turns a repeated field into an array; in JSON an array is a type error for the schema
+      const repeated = isJson ? [] : Object.entries(body).filter(([, value]) => Array.isArray(value))
       if (repeated.length) {
         throw invalidFields(repeated.map(([field]) => ({ field, message: 'This field was sent more than once.' })))
       }
