@@ -43,7 +43,9 @@ async function main(): Promise<void> {
   log.info({ port: config.port, database: config.database.url ? 'server' : 'embedded' }, 'gateway-auth listening')
 
   const sweep = setInterval(() => {
-    deleteExpiredSessions(runtime.db, new Date()).catch((error) => log.warn({ err: error }, 'session sweep failed'))
+    const now = new Date()
+    deleteExpiredSessions(runtime.db, now).catch((error) => log.warn({ err: error }, 'session sweep failed'))
+    runtime.throttle.deleteExpired(now).catch((error) => log.warn({ err: error }, 'throttle sweep failed'))
   }, SESSION_SWEEP_MS)
   sweep.unref()
 

@@ -14,16 +14,19 @@ import { showLoginPage } from './index.ts'
 
 async function login(event: RouteEvent, ctx: HandlerContext) {
   if (event.requestContext.http.method !== 'POST') return showLoginPage(event)
-  const { config, db, now } = ctx
+  const { config, db, now, throttle } = ctx
   const input = parseInput(loginInput, event.body)
+  const attempt = await throttle.startLoginAttempt(input.username, event.clientIp)
 
   const user = await findUserByUsername(db, input.username)
   // an unknown user costs the same bcrypt comparison as a wrong password: one path, one answer
   const valid = await verifyPassword(input.password, user?.passwordHash, config.password.bcryptCost)
   if (!user || !valid) {
-    event.log.warn({ event: 'login_failed', username: printable(input.username) }, 'login failed')
+    const lockoutSeconds = await attempt.failed()
+    event.log.warn({ event: 'login_failed', username: printable(input.username), lockoutSeconds }, 'login failed')
     throw new Problem('invalid_credentials', { detail: 'Check both and try again.' })
   }
+  await attempt.succeeded()
   const rehash = needsRehash(user.passwordHash, config.password.bcryptCost)
     ? await hashPassword(input.password, config.password.bcryptCost)
     : undefined

@@ -8,16 +8,20 @@ import { revokeUserSessions } from '#lib/sessions.ts'
 import { noticeCookie, seeOther } from '#lib/pages.ts'
 import { invalidFields, Problem } from '#lib/problem.ts'
 
-async function changePassword(event: RouteEvent, { config, db, now }: HandlerContext) {
+async function changePassword(event: RouteEvent, { config, db, now, throttle }: HandlerContext) {
   const auth = event.auth!
   const input = parseInput(passwordChangeInput(config.password.minLength, auth.user.username), event.body)
 
   const user = await findUserById(db, auth.user.id)
   if (!user) throw new Problem('unauthorized')
+  // a wrong current password is a guess at it, like a failed sign-in, and counted with them
+  const attempt = await throttle.startLoginAttempt(user.username, event.clientIp)
   if (!(await verifyPassword(input.current_password, user.passwordHash, config.password.bcryptCost))) {
-    event.log.warn({ event: 'password_change_failed', userId: user.id }, 'wrong current password')
+    const lockoutSeconds = await attempt.failed()
+    event.log.warn({ event: 'password_change_failed', userId: user.id, lockoutSeconds }, 'wrong current password')
     throw invalidFields([{ field: 'current_password', message: 'The current password is wrong.' }])
   }
+  await attempt.succeeded()
   if (input.new_password === input.current_password) {
     throw invalidFields([{ field: 'new_password', message: 'The new password must differ from the current one.' }])
   }

@@ -17,6 +17,8 @@ async function register(event: RouteEvent, ctx: HandlerContext) {
   const { config, db, now } = ctx
   if (event.requestContext.http.method !== 'POST') return registerPage(config.password.minLength)
   const input = parseInput(registrationInput(config.password.minLength), event.body)
+  // every well-formed attempt counts, taken names too: that bounds the "is this name taken" oracle
+  await ctx.throttle.countRegistration(event.clientIp)
 
   // checked first so a taken name costs no bcrypt; the unique index decides any race
   if (await findUserByUsername(db, input.username)) throw usernameTaken()

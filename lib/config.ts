@@ -53,6 +53,12 @@ const EnvSchema = z.object({
         return false
       }
     }, { message: 'TRUST_PROXY must be a comma-separated list of IP addresses, CIDR subnets, loopback, linklocal or uniquelocal' }),
+  // throttling (docs/security.md#throttling)
+  LOGIN_MAX_FAILURES: whole('LOGIN_MAX_FAILURES', 5, 1, 1000),
+  LOGIN_LOCKOUT_SECONDS: whole('LOGIN_LOCKOUT_SECONDS', 60, 1, 24 * 3600),
+  LOGIN_LOCKOUT_MAX_SECONDS: whole('LOGIN_LOCKOUT_MAX_SECONDS', 3600, 1, 7 * 24 * 3600),
+  LOGIN_CLIENT_MAX_FAILURES: whole('LOGIN_CLIENT_MAX_FAILURES', 30, 1, 1_000_000),
+  REGISTRATIONS_PER_HOUR: whole('REGISTRATIONS_PER_HOUR', 10, 1, 1_000_000),
   JWT_ISSUER: text('gateway-auth'),
   JWT_AUDIENCE: text('gateway-auth'),
   EMBEDDED_PG_USER: z.string().trim().optional(),
@@ -66,9 +72,21 @@ export interface Config {
   readonly jwt: { readonly secret: string | undefined; readonly issuer: string; readonly audience: string }
   readonly session: { readonly ttlSeconds: number }
   readonly password: { readonly bcryptCost: number; readonly minLength: number }
+  readonly throttle: ThrottlePolicy
   /** Addresses/subnets whose X-Forwarded-* headers are believed; empty: none. */
   readonly trustProxy: readonly string[]
   readonly logLevel: string
+}
+
+export interface ThrottlePolicy {
+  /** Failed sign-ins for one username from one client before a lockout. */
+  readonly maxFailures: number
+  /** The first lockout; each further one within a day doubles it, up to maxLockoutSeconds. */
+  readonly lockoutSeconds: number
+  readonly maxLockoutSeconds: number
+  /** Failed sign-ins from one client per hour, whatever the usernames. */
+  readonly clientMaxFailuresPerHour: number
+  readonly registrationsPerHour: number
 }
 
 /** Thrown for a bad environment; its message is one line per bad variable, safe to print. */
@@ -96,6 +114,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwt: { secret: e.JWT_SECRET || undefined, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE },
     session: { ttlSeconds: e.SESSION_TTL_SECONDS },
     password: { bcryptCost: e.BCRYPT_COST, minLength: e.PASSWORD_MIN_LENGTH },
+    throttle: {
+      maxFailures: e.LOGIN_MAX_FAILURES,
+      lockoutSeconds: e.LOGIN_LOCKOUT_SECONDS,
+      maxLockoutSeconds: Math.max(e.LOGIN_LOCKOUT_MAX_SECONDS, e.LOGIN_LOCKOUT_SECONDS),
+      clientMaxFailuresPerHour: e.LOGIN_CLIENT_MAX_FAILURES,
+      registrationsPerHour: e.REGISTRATIONS_PER_HOUR,
+    },
     trustProxy: trustList(e.TRUST_PROXY),
     logLevel: e.LOG_LEVEL,
   })

@@ -65,11 +65,15 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
 async function migrate(db: Database, log: Logger): Promise<void> {
   const connection = await db.connect()
   try {
+    // the migrations table lives beside the tables, in the first schema of the search_path (which
+    // DATABASE_URL may set: ?options=-c%20search_path%3Dauth); node-pg-migrate would put it in public
+    const { schema } = await connection.one<{ schema: string | null }>('SELECT current_schema() AS schema')
     const applied = await runner({
       dbClient: connection.client,
       dir: MIGRATIONS_DIR,
       direction: 'up',
       migrationsTable: 'pgmigrations',
+      migrationsSchema: schema ?? 'public',
       checkOrder: true,
       // a second instance starting at the same moment waits for the first, then finds nothing to do
       advisoryLockMode: 'wait',

@@ -5,12 +5,14 @@ import { loadConfig, type Config } from './config.ts'
 import { openDatabase, type Database, type DatabaseHandle } from './database.ts'
 import { loadJwtSecret } from './jwt-secret.ts'
 import { createLogger } from './log.ts'
+import { createThrottle, type Throttle } from './throttle.ts'
 
 export interface Runtime {
   readonly config: Config
   readonly db: Database
   readonly jwtSecret: string
   readonly log: Logger
+  readonly throttle: Throttle
 }
 
 let current: Promise<Runtime> | undefined
@@ -22,7 +24,8 @@ export function startRuntime(config: Config = loadConfig(), log: Logger = create
   current = (async () => {
     const jwtSecret = await loadJwtSecret(config)
     handle = await openDatabase(config, log)
-    return Object.freeze({ config, db: handle.db, jwtSecret, log })
+    const throttle = createThrottle(handle.db, config.throttle)
+    return Object.freeze({ config, db: handle.db, jwtSecret, log, throttle })
   })()
   // a failed start must not be cached: the next request tries again
   current.catch(() => {

@@ -1,10 +1,14 @@
-// Starting the service's runtime for a test file: against the per-run server database or an
+// Starting the service's runtime for a test file: against the per-run server database (in a
+// schema of its own, so rows and throttling counters of one file never meet another's) or an
 // embedded PostgreSQL in a fresh DATA_DIR. Low bcrypt cost keeps the suite quick on two cores.
+import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { inject } from 'vitest'
+import pgPromise from 'pg-promise'
 import { loadConfig } from '#lib/config.ts'
+import { createLogger } from '#lib/log.ts'
 import { startRuntime, stopRuntime, type Runtime } from '#lib/runtime.ts'
 
 export type DatabaseKind = 'server' | 'embedded'
@@ -14,29 +18,68 @@ export const serverDatabaseUrl = () => inject('serverDatabaseUrl')
 export interface TestRuntime {
   runtime: Runtime
   dataDir: string
+  /** The JSON log lines written so far (only with `captureLogs`). */
+  logs(): Record<string, unknown>[]
+  /** The raw log text written so far (only with `captureLogs`). */
+  rawLogs(): string
   stop(options?: { keepDataDir?: boolean }): Promise<void>
 }
 
+export interface TestRuntimeOptions {
+  /** Keep the service's log lines (at info level, the real logger and redaction) for assertions. */
+  captureLogs?: boolean
+}
+
+// Tests register many accounts from one address; the registration limit has its own tests
+// (tests/security/throttling.test.ts), which pass the production default explicitly.
+const TEST_DEFAULTS = { BCRYPT_COST: '10', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', REGISTRATIONS_PER_HOUR: '100000' }
+
+const pgp = pgPromise()
+
 /** Starts the process runtime with test settings; `env` overrides them. */
-export async function startTestRuntime(kind: DatabaseKind, env: Record<string, string> = {}, dataDir?: string): Promise<TestRuntime> {
+export async function startTestRuntime(
+  kind: DatabaseKind,
+  env: Record<string, string> = {},
+  dataDir?: string,
+  options: TestRuntimeOptions = {},
+): Promise<TestRuntime> {
   const dir = dataDir ?? (await mkdtemp(path.join(tmpdir(), 'ga-')))
-  const databaseUrl = kind === 'server' ? serverDatabaseUrl() : undefined
-  if (kind === 'server' && !databaseUrl) throw new Error('TEST_DATABASE_URL is unset')
+  const schema = kind === 'server' ? await createSchema() : undefined
+  let text = ''
+  const destination = { write: (chunk: string) => void (text += chunk) }
   const config = loadConfig({
     DATA_DIR: dir,
-    BCRYPT_COST: '10',
-    LOG_LEVEL: 'silent',
-    ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+    ...TEST_DEFAULTS,
+    ...(options.captureLogs ? { LOG_LEVEL: 'info' } : {}),
+    ...(schema ? { DATABASE_URL: schema.url } : {}),
     ...env,
   })
-  const runtime = await startRuntime(config)
+  const runtime = await startRuntime(config, options.captureLogs ? createLogger(config.logLevel, destination) : undefined)
   return {
     runtime,
     dataDir: dir,
+    logs: () => text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>),
+    rawLogs: () => text,
     async stop({ keepDataDir = false } = {}) {
       await stopRuntime()
+      await schema?.drop()
       if (!keepDataDir) await rm(dir, { recursive: true, force: true })
     },
+  }
+}
+
+/** A fresh schema in the per-run server database, and a URL whose search_path puts us in it. */
+async function createSchema() {
+  const runUrl = serverDatabaseUrl()
+  if (!runUrl) throw new Error('TEST_DATABASE_URL is unset')
+  const name = `svc_${randomBytes(6).toString('hex')}`
+  const admin = pgp(runUrl)
+  await admin.none('CREATE SCHEMA $1:name', [name])
+  const url = new URL(runUrl)
+  url.searchParams.set('options', `-c search_path=${name}`)
+  return {
+    url: url.toString(),
+    drop: () => admin.none('DROP SCHEMA $1:name CASCADE', [name]).finally(() => admin.$pool.end()),
   }
 }
 

@@ -22,6 +22,7 @@ describe('loadConfig', () => {
       jwt: { secret: undefined, issuer: 'gateway-auth', audience: 'gateway-auth' },
       session: { ttlSeconds: 3600 },
       password: { bcryptCost: 10, minLength: 15 },
+      throttle: { maxFailures: 5, lockoutSeconds: 60, maxLockoutSeconds: 3600, clientMaxFailuresPerHour: 30, registrationsPerHour: 10 },
       trustProxy: [],
       logLevel: 'info',
     })
@@ -47,6 +48,11 @@ describe('loadConfig', () => {
       TRUST_PROXY: ' 10.0.0.1 , 192.168.0.0/16,, loopback ',
       JWT_ISSUER: 'gw-1',
       JWT_AUDIENCE: 'gw-api',
+      LOGIN_MAX_FAILURES: '3',
+      LOGIN_LOCKOUT_SECONDS: '30',
+      LOGIN_LOCKOUT_MAX_SECONDS: '600',
+      LOGIN_CLIENT_MAX_FAILURES: '50',
+      REGISTRATIONS_PER_HOUR: '4',
     })
     expect(config).toMatchObject({
       port: 9000,
@@ -56,7 +62,13 @@ describe('loadConfig', () => {
       session: { ttlSeconds: 600 },
       password: { bcryptCost: 12, minLength: 8 },
       trustProxy: ['10.0.0.1', '192.168.0.0/16', 'loopback'],
+      throttle: { maxFailures: 3, lockoutSeconds: 30, maxLockoutSeconds: 600, clientMaxFailuresPerHour: 50, registrationsPerHour: 4 },
     })
+  })
+
+  it('never lets the longest lockout be shorter than the first', () => {
+    const config = loadConfig({ LOGIN_LOCKOUT_SECONDS: '900', LOGIN_LOCKOUT_MAX_SECONDS: '60' })
+    expect(config.throttle).toMatchObject({ lockoutSeconds: 900, maxLockoutSeconds: 900 })
   })
 
   it('returns a frozen object, nested parts included', () => {
@@ -68,6 +80,9 @@ describe('loadConfig', () => {
 
   it.each([
     ['PORT', '0'],
+    ['LOGIN_MAX_FAILURES', '0'],
+    ['REGISTRATIONS_PER_HOUR', 'many'],
+    ['LOGIN_LOCKOUT_SECONDS', '-5'],
     ['PORT', '65536'],
     ['PORT', 'http'],
     ['PORT', '80.5'],

@@ -1,0 +1,127 @@
+// Throttling of guesses (docs/security.md#throttling). Failed sign-ins are counted per
+// (username, client) and per client, registrations per client. The counters are
+// rate-limiter-flexible's, kept in PostgreSQL so a restart forgets nothing and every Lambda
+// instance sees the same numbers.
+//
+// An attempt is counted *before* its bcrypt comparison and given back when it succeeds: the
+// counter is one atomic upsert, so a burst of parallel guesses cannot all slip past the check.
+import { createHash } from 'node:crypto'
+import ipaddr from 'ipaddr.js'
+import { RateLimiterPostgres, type RateLimiterRes } from 'rate-limiter-flexible'
+import type { Database } from './database.ts'
+import type { ThrottlePolicy } from './config.ts'
+import { Problem } from './problem.ts'
+
+const FAILURE_WINDOW_SECONDS = 15 * 60
+const LOCKOUT_MEMORY_SECONDS = 24 * 3600
+const HOUR = 3600
+
+/** One sign-in (or current-password check) in progress; report how it ended. */
+export interface LoginAttempt {
+  succeeded(): Promise<void>
+  /** Records the failure; returns the lockout it started, in seconds, if it was the last one allowed. */
+  failed(): Promise<number | undefined>
+}
+
+export interface Throttle {
+  /** Counts an attempt for `username` from `clientIp`, or refuses it with 429 rate_limited. */
+  startLoginAttempt(username: string, clientIp: string): Promise<LoginAttempt>
+  /** Counts a registration from `clientIp`, or refuses it with 429 rate_limited. */
+  countRegistration(clientIp: string): Promise<void>
+  /** Deletes expired counters (the Express adapter's hourly sweep). */
+  deleteExpired(now: Date): Promise<void>
+}
+
+/** The n-th lockout in a day lasts base·2^(n-1) seconds, capped: 1, 2, 4, … minutes by default. */
+export function lockoutSeconds(lockoutNumber: number, policy: Pick<ThrottlePolicy, 'lockoutSeconds' | 'maxLockoutSeconds'>): number {
+  const doublings = Math.min(Math.max(lockoutNumber - 1, 0), 30)
+  return Math.min(policy.lockoutSeconds * 2 ** doublings, policy.maxLockoutSeconds)
+}
+
+/**
+ * The address a client is counted under. An IPv6 host usually owns a whole /64, so the /64 is
+ * one client; an IPv4-mapped IPv6 address is its IPv4 address.
+ */
+export function clientKey(ip: string): string {
+  if (!ipaddr.isValid(ip)) return ip
+  const address = ipaddr.process(ip)
+  if (address.kind() === 'ipv4') return address.toString()
+  const parts = (address as ipaddr.IPv6).parts.slice(0, 4)
+  return new ipaddr.IPv6([...parts, 0, 0, 0, 0]).toString() + '/64'
+}
+
+/** Usernames are case-insensitive (one account for Alice and alice), so are their counters. */
+const userClientKey = (username: string, ip: string) => digest(`${username.toLowerCase()}\n${clientKey(ip)}`)
+const digest = (value: string) => createHash('sha256').update(value).digest('hex')
+
+export const retryAfterSeconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000))
+
+function rateLimited(ms: number, detail: string): Problem {
+  const seconds = retryAfterSeconds(ms)
+  return new Problem('rate_limited', {
+    detail: `${detail} Try again in ${describeWait(seconds)}.`,
+    headers: { 'retry-after': String(seconds) },
+  })
+}
+
+const describeWait = (seconds: number) =>
+  seconds < 90 ? `${seconds} second${seconds === 1 ? '' : 's'}` : `${Math.ceil(seconds / 60)} minutes`
+
+/** Throttling backed by the `throttle` table (migrations/1764000000000_throttle.sql). */
+export function createThrottle(db: Database, policy: ThrottlePolicy): Throttle {
+  const counter = (keyPrefix: string, points: number, duration: number) =>
+    new RateLimiterPostgres({
+      storeClient: db.$pool,
+      storeType: 'pool',
+      tableName: 'throttle',
+      tableCreated: true, // by the migration, not by the library at an unknown moment
+      clearExpiredByTimeout: false, // deleteExpired() does it, on the adapter's schedule
+      keyPrefix,
+      points,
+      duration,
+    })
+  const userClientFailures = counter('login', policy.maxFailures, FAILURE_WINDOW_SECONDS)
+  const lockouts = counter('lockouts', Number.MAX_SAFE_INTEGER, LOCKOUT_MEMORY_SECONDS)
+  const clientFailures = counter('client', policy.clientMaxFailuresPerHour, HOUR)
+  const registrations = counter('register', policy.registrationsPerHour, HOUR)
+
+  const over = (res: RateLimiterRes, limit: number) => res.consumedPoints > limit
+
+  return {
+    async startLoginAttempt(username, clientIp) {
+      const userKey = userClientKey(username, clientIp)
+      const client = digest(clientKey(clientIp))
+      const forUser = await userClientFailures.penalty(userKey)
+      if (over(forUser, policy.maxFailures)) {
+        throw rateLimited(forUser.msBeforeNext, 'Too many failed sign-ins for this account from your address.')
+      }
+      const forClient = await clientFailures.penalty(client)
+      if (over(forClient, policy.clientMaxFailuresPerHour)) {
+        await userClientFailures.reward(userKey) // refused before the check: not a guess at this account
+        throw rateLimited(forClient.msBeforeNext, 'Too many failed sign-ins from your address.')
+      }
+      return {
+        async succeeded() {
+          await Promise.all([userClientFailures.delete(userKey), lockouts.delete(userKey), clientFailures.reward(client)])
+        },
+        async failed() {
+          if (forUser.consumedPoints < policy.maxFailures) return undefined
+          const lockout = lockoutSeconds((await lockouts.penalty(userKey)).consumedPoints, policy)
+          await userClientFailures.block(userKey, lockout)
+          return lockout
+        },
+      }
+    },
+
+    async countRegistration(clientIp) {
+      const counted = await registrations.penalty(digest(clientKey(clientIp)))
+      if (over(counted, policy.registrationsPerHour)) {
+        throw rateLimited(counted.msBeforeNext, 'Too many registrations from your address.')
+      }
+    },
+
+    async deleteExpired(now) {
+      await db.none('DELETE FROM throttle WHERE expire < $1', [now.getTime()])
+    },
+  }
+}
