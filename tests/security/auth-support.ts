@@ -1,0 +1,65 @@
+// Shared set-up for the black-box ASVS tests of authentication, sessions, authorization and
+// tokens (V6–V9): one service on a real port (the first database kind, to keep CI quick), and
+// the few steps every scenario starts with — register, sign in as an API client or a browser.
+import { expect } from 'vitest'
+import { startService, type TestService } from '../helpers/server.ts'
+import { databaseKinds } from '../helpers/runtime.ts'
+import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
+import { client, CookieJar, jwtParts, type Client } from '../http/client.ts'
+
+export interface Account {
+  username: string
+  password: string
+  id: string
+}
+
+export interface SecurityService {
+  service: TestService
+  http: Client
+  /** Registers a fresh account over JSON (201 expected). */
+  register(prefix?: string, password?: string): Promise<Account>
+  /** Signs in over JSON and returns the bearer token. */
+  apiLogin(account: Pick<Account, 'username' | 'password'>): Promise<string>
+  /** Signs in with the form, as a browser does, and returns the jar holding the session cookie. */
+  browserLogin(account: Pick<Account, 'username' | 'password'>, jar?: CookieJar): Promise<CookieJar>
+  /** GET /dashboard/<username> as an API client. */
+  dashboard(username: string, token: string): ReturnType<Client['getJson']>
+}
+
+/** Starts the service (first database kind) with `env`, plus the steps above bound to it. */
+export async function startSecurityService(env: Record<string, string> = {}): Promise<SecurityService> {
+  const service = await startService(databaseKinds()[0]!, env)
+  const http = client(service.baseUrl)
+  return {
+    service,
+    http,
+    async register(prefix = 'user', password = strongPassword()) {
+      const username = uniqueUsername(prefix)
+      const reply = await http.postJson('/register', { username, password })
+      expect(reply.status, reply.text).toBe(201)
+      return { username, password, id: reply.json.user.id as string }
+    },
+    async apiLogin(account) {
+      const reply = await http.postJson('/login', { username: account.username, password: account.password })
+      expect(reply.status, reply.text).toBe(200)
+      return reply.json.access_token as string
+    },
+    async browserLogin(account, jar = new CookieJar()) {
+      const reply = await http.postForm('/login', { username: account.username, password: account.password }, { jar })
+      expect(reply.status, reply.text).toBe(303)
+      expect(jar.get('session')).toBeTruthy()
+      return jar
+    },
+    dashboard: (username, token) => http.getJson(`/dashboard/${encodeURIComponent(username)}`, { bearer: token }),
+  }
+}
+
+/** The session row id a token stands for (its jti). */
+export const sessionIdOf = (token: string): string => jwtParts(token).payload.jti as string
+
+/** Median of a list of numbers. */
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
