@@ -1,0 +1,55 @@
+// Shared bits of the black-box input-handling tests (ASVS V1, V2, V4, V15): settings that keep the
+// login throttle out of the way of tests that are not about it, reading a form field back out of
+// a re-rendered page, and a raw TCP exchange for framing that no HTTP client will send.
+import { connect } from 'node:net'
+
+/** Many hostile logins from 127.0.0.1 are the point of these files; throttling has its own tests. */
+export const LOOSE_THROTTLE = { LOGIN_MAX_FAILURES: '1000', LOGIN_CLIENT_MAX_FAILURES: '100000' }
+
+/** The (still HTML-escaped) value attribute of an <input>: undefined without one, null without the input. */
+export function inputValue(html: string, name: string): string | undefined | null {
+  const tag = new RegExp(`<input[^>]*\\bname="${name}"[^>]*>`).exec(html)?.[0]
+  if (!tag) return null
+  return /\bvalue="([^"]*)"/.exec(tag)?.[1]
+}
+
+/** What the HTML escaping of nunjucks (autoescape) makes of a text. */
+export const htmlEscaped = (text: string) =>
+  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;')
+
+/**
+ * Writes `request` as raw bytes to the service's port and returns everything it answers until it
+ * closes the connection or `waitMs` of silence passes.
+ */
+export function rawExchange(baseUrl: string, request: string, waitMs = 1500): Promise<string> {
+  const url = new URL(baseUrl)
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(url.port), url.hostname)
+    let answer = ''
+    let timer: NodeJS.Timeout
+    const finish = () => {
+      clearTimeout(timer)
+      socket.destroy()
+      resolve(answer)
+    }
+    const arm = () => {
+      clearTimeout(timer)
+      timer = setTimeout(finish, waitMs)
+    }
+    socket.setEncoding('latin1')
+    socket.on('connect', () => {
+      socket.write(request, 'latin1')
+      arm()
+    })
+    socket.on('data', (chunk: string) => {
+      answer += chunk
+      arm()
+    })
+    socket.on('end', finish)
+    socket.on('close', finish)
+    socket.on('error', (error) => (answer ? finish() : reject(error)))
+  })
+}
+
+/** The status codes of the HTTP/1.1 responses in a raw answer, in order. */
+export const statusLines = (raw: string) => [...raw.matchAll(/^HTTP\/1\.1 (\d{3})/gm)].map((m) => Number(m[1]))
