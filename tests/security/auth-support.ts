@@ -1,6 +1,8 @@
 // Shared set-up for the black-box ASVS tests of authentication, sessions, authorization and
 // tokens (V6–V9): one service on a real port (the first database kind, to keep CI quick), and
 // the few steps every scenario starts with — register, sign in as an API client or a browser.
+import { randomBytes } from 'node:crypto'
+import jwt from 'jsonwebtoken'
 import { expect } from 'vitest'
 import { startService, type TestService } from '../helpers/server.ts'
 import { databaseKinds } from '../helpers/runtime.ts'
@@ -63,3 +65,16 @@ export function median(values: number[]): number {
   const mid = Math.floor(sorted.length / 2)
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
+
+/**
+ * A JWT signed with the service's own secret (HS256) carrying `claims` over those of `base` (a
+ * token the service issued) — to show what the server checks beyond the signature.
+ */
+export function resign(service: TestService, base: string, claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}): string {
+  const payload = { ...jwtParts(base).payload, ...claims }
+  for (const [name, value] of Object.entries(payload)) if (value === undefined) delete payload[name]
+  return jwt.sign(payload, service.runtime.jwtSecret, { algorithm: 'HS256', header: { alg: 'HS256', typ: 'JWT', ...header } })
+}
+
+/** A fresh random session id, shaped like the service's (256 bits, base64url). */
+export const randomSessionId = () => randomBytes(32).toString('base64url')

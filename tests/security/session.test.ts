@@ -1,0 +1,238 @@
+// ASVS 5.0 V7 Session Management (Level 1 and 2), black box over HTTP. A session is a JWT plus a
+// row in `sessions` (docs/decisions/002); rows are aged through service.runtime.db to stand for
+// time passing, since waiting an hour is not a test. TRUST_PROXY=loopback lets one test speak as
+// the HTTPS proxy in front of the service.
+import { readFile } from 'node:fs/promises'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { strongPassword } from '../helpers/factories.ts'
+import { CookieJar, expectProblem, jwtParts, parseSetCookie } from '../http/client.ts'
+import { randomSessionId, resign, sessionIdOf, startSecurityService, type SecurityService } from './auth-support.ts'
+
+const TTL = 3600
+let s: SecurityService
+beforeAll(async () => {
+  s = await startSecurityService({ SESSION_TTL_SECONDS: String(TTL), TRUST_PROXY: 'loopback' })
+})
+afterAll(async () => {
+  await s?.service.stop()
+})
+
+/** Moves a session row's times: `login` and `expires` are seconds relative to now. */
+async function ageSession(token: string, times: { login?: number; expires?: number }) {
+  const sets = [
+    ...(times.login === undefined ? [] : [`created_at = now() + make_interval(secs => ${times.login})`]),
+    ...(times.expires === undefined ? [] : [`expires_at = now() + make_interval(secs => ${times.expires})`]),
+  ]
+  await s.service.runtime.db.none(`UPDATE sessions SET ${sets.join(', ')} WHERE id = $1`, [sessionIdOf(token)])
+}
+
+const logout = (token: string) => s.http.postJson('/logout', {}, { bearer: token })
+
+describe('V7.1 Session management documentation', () => {
+  it('7.1.1 documents the session lifetime (absolute, no sliding renewal) and enforces it as written', async () => {
+    const api = await readFile(new URL('../../docs/api.md', import.meta.url), 'utf8')
+    expect(api).toMatch(/`SESSION_TTL_SECONDS` \| `3600`/)
+    expect(api).toMatch(/A session ends at its token's `exp` or `SESSION_TTL_SECONDS` after its login/)
+    const account = await s.register('doc')
+    const reply = await s.http.postJson('/login', { username: account.username, password: account.password })
+    // whole seconds: the token's exp is the login second + TTL, so 3599 or 3600 from now
+    expect(reply.json.expires_in).toBeGreaterThanOrEqual(TTL - 1)
+    expect(reply.json.expires_in).toBeLessThanOrEqual(TTL)
+  })
+
+  it('7.1.2 allows concurrent sessions for one account, each valid and ended on its own', async () => {
+    const account = await s.register('parallel')
+    const tokens = [await s.apiLogin(account), await s.apiLogin(account), await s.apiLogin(account)]
+    for (const token of tokens) expect((await s.dashboard(account.username, token)).status).toBe(200)
+    expect((await logout(tokens[0]!)).status).toBe(204)
+    expectProblem(await s.dashboard(account.username, tokens[0]!), 401, 'unauthorized')
+    for (const token of tokens.slice(1)) expect((await s.dashboard(account.username, token)).status).toBe(200)
+  })
+})
+
+describe('V7.2 Fundamental session management security', () => {
+  it('7.2.1 decides on the server: a correctly signed token without a live session row is refused', async () => {
+    const account = await s.register('backend')
+    const token = await s.apiLogin(account)
+    // signature, iss, aud and exp all valid — only the server-side row is missing
+    const noRow = resign(s.service, token, { jti: randomSessionId() })
+    expectProblem(await s.dashboard(account.username, noRow), 401, 'unauthorized', [noRow])
+    // the row belongs to another user than the token's sub
+    const other = await s.register('backend')
+    const otherToken = await s.apiLogin(other)
+    const crossed = resign(s.service, token, { jti: sessionIdOf(otherToken) })
+    expectProblem(await s.dashboard(account.username, crossed), 401, 'unauthorized')
+    // the row is gone (e.g. swept): the token is worthless though its exp is an hour away
+    await s.service.runtime.db.none('DELETE FROM sessions WHERE id = $1', [sessionIdOf(token)])
+    expectProblem(await s.dashboard(account.username, token), 401, 'unauthorized')
+  })
+
+  it('7.2.2 issues a dynamically generated token per sign-in; no static key is accepted', async () => {
+    const account = await s.register('dynamic')
+    const first = await s.apiLogin(account)
+    const second = await s.apiLogin(account)
+    expect(first).not.toBe(second)
+    const { payload } = jwtParts(first)
+    expect(payload).toMatchObject({ sub: account.id, iat: expect.any(Number), exp: expect.any(Number), jti: expect.any(String) })
+    for (const staticKey of [s.service.runtime.jwtSecret, 'gateway-auth', account.id]) {
+      expectProblem(await s.dashboard(account.username, staticKey), 401, 'unauthorized')
+    }
+  })
+
+  it('7.2.3 makes session references unique and random: 256-bit jti, all distinct', async () => {
+    const account = await s.register('entropy')
+    const ids = new Set<string>()
+    const bytes: Buffer[] = []
+    for (let i = 0; i < 8; i++) {
+      const jti = sessionIdOf(await s.apiLogin(account))
+      expect(jti).toMatch(/^[A-Za-z0-9_-]{43}$/)
+      bytes.push(Buffer.from(jti, 'base64url'))
+      ids.add(jti)
+    }
+    expect(ids.size).toBe(8)
+    for (const id of bytes) expect(id.length * 8).toBeGreaterThanOrEqual(256)
+    // not a counter or a timestamp: the ids share no common prefix
+    expect(new Set(bytes.map((id) => id.subarray(0, 2).toString('hex'))).size).toBeGreaterThan(4)
+  })
+
+  it('7.2.4 issues a new token on every sign-in, in a HttpOnly SameSite cookie (__Host- + Secure over HTTPS)', async () => {
+    const account = await s.register('fresh')
+    const jar = await s.browserLogin(account)
+    const first = jar.get('session')!
+    const again = await s.http.postForm('/login', { username: account.username, password: account.password }, { jar })
+    expect(again.status).toBe(303)
+    const second = jar.get('session')!
+    expect(second).not.toBe(first)
+    expect(sessionIdOf(second)).not.toBe(sessionIdOf(first))
+
+    const plain = parseSetCookie(again.setCookies.find((c) => c.startsWith('session='))!)
+    expect(plain.attributes).toMatchObject({ httponly: '', samesite: 'Lax', path: '/', 'max-age': String(TTL) })
+    expect(plain.attributes).not.toHaveProperty('domain')
+
+    // through a trusted proxy that says the client used HTTPS: the __Host- name, with Secure
+    const host = new URL(s.service.baseUrl).host
+    const https = await s.http.postForm('/login', { username: account.username, password: account.password }, {
+      headers: { 'x-forwarded-proto': 'https', origin: `https://${host}` },
+    })
+    expect(https.status).toBe(303)
+    const secureLine = https.setCookies.find((c) => c.startsWith('__Host-session='))
+    expect(secureLine, https.setCookies.join('\n')).toBeDefined()
+    const secure = parseSetCookie(secureLine!)
+    expect(secure.attributes).toMatchObject({ httponly: '', secure: '', samesite: 'Lax', path: '/' })
+    expect(secure.attributes).not.toHaveProperty('domain')
+    expect(https.setCookies.some((c) => c.startsWith('session='))).toBe(false)
+  })
+})
+
+describe('V7.3 Session timeout', () => {
+  it('7.3.1 does not extend a session with use, and refuses one left past its end', async () => {
+    const account = await s.register('idle')
+    const token = await s.apiLogin(account)
+    const first = await s.dashboard(account.username, token)
+    const jar = await s.browserLogin(account)
+    for (let i = 0; i < 3; i++) {
+      const page = await s.http.getHtml(`/dashboard/${account.username}`, { jar })
+      expect(page.setCookies.filter((c) => /^(__Host-)?session=/.test(c))).toEqual([]) // no sliding renewal
+    }
+    expect((await s.dashboard(account.username, token)).json.session.expires_at).toBe(first.json.session.expires_at)
+
+    await ageSession(token, { expires: -1 })
+    expectProblem(await s.dashboard(account.username, token), 401, 'session_expired', [token])
+    // a browser is sent back to sign in, and told why
+    await ageSession(jar.get('session')!, { expires: -1 })
+    const page = await s.http.getHtml(`/dashboard/${account.username}`, { jar })
+    expect(page.status).toBe(303)
+    expect(page.location).toBe('/')
+    expect((await s.http.getHtml('/', { jar })).text).toContain('Your session expired')
+  })
+
+  it('7.3.2 ends every session at most SESSION_TTL_SECONDS after its login, whatever the token says', async () => {
+    const account = await s.register('absolute')
+    const before = Math.floor(Date.now() / 1000)
+    const login = await s.http.postJson('/login', { username: account.username, password: account.password })
+    const token = login.json.access_token as string
+    const { payload } = jwtParts(token)
+    expect(payload.exp - payload.iat).toBe(TTL)
+    expect(payload.iat).toBeGreaterThanOrEqual(before - 1)
+    const expiresAt = Date.parse((await s.dashboard(account.username, token)).json.session.expires_at)
+    expect(expiresAt / 1000).toBe(payload.exp)
+
+    // the token's exp is still ahead, but the login was longer than the TTL ago
+    await ageSession(token, { login: -TTL - 5 })
+    expectProblem(await s.dashboard(account.username, token), 401, 'session_expired')
+    expectProblem(await s.http.postJson('/password', { current_password: account.password, new_password: strongPassword() }, { bearer: token }), 401, 'session_expired')
+  })
+})
+
+describe('V7.4 Session termination', () => {
+  it('7.4.1 logout ends the session on the server: the same token or cookie is refused afterwards', async () => {
+    const account = await s.register('logout')
+    const token = await s.apiLogin(account)
+    expect((await logout(token)).status).toBe(204)
+    expectProblem(await s.dashboard(account.username, token), 401, 'unauthorized', [token])
+    expectProblem(await s.http.postJson('/password', { current_password: account.password, new_password: strongPassword() }, { bearer: token }), 401, 'unauthorized')
+
+    const jar = await s.browserLogin(account)
+    const cookie = jar.get('session')!
+    const page = await s.http.getHtml(`/dashboard/${account.username}`, { jar })
+    // the back button must not show the page from a cache after logout
+    expect(page.headers.get('cache-control')).toMatch(/no-store/)
+    const out = await s.http.postForm('/logout', {}, { jar })
+    expect(out.status).toBe(303)
+    expect(out.setCookies.some((c) => /^session=;/.test(c) && /Max-Age=0/i.test(c))).toBe(true)
+    // a replayed copy of the old cookie (as a stolen one would be) is refused too
+    const replay = await s.http.getHtml(`/dashboard/${account.username}`, { headers: { cookie: `session=${cookie}` } })
+    expect(replay.status).toBe(303)
+    expect(replay.location).toBe('/')
+    expectProblem(await s.http.getJson(`/dashboard/${account.username}`, { headers: { cookie: `session=${cookie}` } }), 401, 'unauthorized')
+  })
+
+  it('7.4.2 ends every session of an account that is deleted', async () => {
+    const account = await s.register('deleted')
+    const tokens = [await s.apiLogin(account), await s.apiLogin(account)]
+    // there is no delete endpoint: an operator removes the row in the database
+    await s.service.runtime.db.none('DELETE FROM users WHERE id = $1', [account.id])
+    for (const token of tokens) expectProblem(await s.dashboard(account.username, token), 401, 'unauthorized')
+  })
+
+  it('7.4.3 a password change ends every other session of the user and keeps the current one', async () => {
+    const account = await s.register('others')
+    const current = await s.apiLogin(account)
+    const other = await s.apiLogin(account)
+    const jar = await s.browserLogin(account)
+    const next = strongPassword()
+    const reply = await s.http.postJson('/password', { current_password: account.password, new_password: next }, { bearer: current })
+    expect(reply.status).toBe(204)
+    expect((await s.dashboard(account.username, current)).status).toBe(200)
+    expectProblem(await s.dashboard(account.username, other), 401, 'unauthorized')
+    expect((await s.http.getHtml(`/dashboard/${account.username}`, { jar })).status).toBe(303)
+  })
+
+  it('7.4.4 shows a working sign-out control on the authenticated page', async () => {
+    const account = await s.register('signout')
+    const jar = await s.browserLogin(account)
+    const page = await s.http.getHtml(`/dashboard/${account.username}`, { jar })
+    expect(page.status).toBe(200)
+    expect(page.text).toMatch(/<form[^>]*method="post"[^>]*action="\/logout"[^>]*>\s*<button[^>]*type="submit"[^>]*>Sign out<\/button>/)
+    const token = jar.get('session')!
+    expect((await s.http.postForm('/logout', {}, { jar })).location).toBe('/')
+    expectProblem(await s.dashboard(account.username, token), 401, 'unauthorized')
+  })
+})
+
+describe('V7.5 Defenses against session abuse', () => {
+  it('7.5.1 asks for the current password again before the password can be changed', async () => {
+    // someone holding only the session (a borrowed browser) cannot take the account over
+    const account = await s.register('reauth')
+    const jar = await s.browserLogin(account, new CookieJar())
+    const next = strongPassword()
+    const refused = await s.http.postForm('/password', { current_password: strongPassword(), new_password: next }, { jar })
+    expect(refused.status).toBe(400)
+    expect(refused.text).toContain('The current password is wrong.')
+    expect(refused.text).not.toContain(next)
+    const missing = await s.http.postForm('/password', { new_password: next }, { jar })
+    expect(missing.status).toBe(400)
+    expect((await s.http.postJson('/login', { username: account.username, password: next })).status).toBe(401)
+    expect((await s.http.postJson('/login', { username: account.username, password: account.password })).status).toBe(200)
+  })
+})
