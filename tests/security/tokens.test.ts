@@ -92,7 +92,7 @@ describe('V9.1 Token source and integrity', () => {
       x5u: resign(s.service, token, {}, { x5u: 'https://evil.example/cert.pem' }),
       x5c: resign(s.service, token, {}, { x5c: ['MIIBszCCAVmgAwIBAgIUQ'] }),
       // the attacker's own key, embedded and used
-      'jwk + RS256 with that key': jwt.sign(payload, rsa.privateKey, { algorithm: 'RS256', header: { alg: 'RS256', jwk } }),
+      'jwk + RS256 with that key': jwt.sign(payload, rsa.privateKey, { algorithm: 'RS256', header: { alg: 'RS256', jwk } as unknown as jwt.JwtHeader }),
       'jku + RS256': jwt.sign(payload, rsa.privateKey, { algorithm: 'RS256', header: { alg: 'RS256', jku: 'https://evil.example/jwks.json' } }),
     })
     // the same re-signing without a foreign header is accepted: the header alone is refused
