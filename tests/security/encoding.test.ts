@@ -2,30 +2,12 @@
 // against the first database kind. Hostile text goes into every field a client controls (form,
 // JSON, query, path) and must come back escaped for where it lands, never interpreted: not by
 // the templates, the SQL, the regular expressions, the JSON or the log lines.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startService, type TestService } from '../helpers/server.ts'
-import { databaseKinds } from '../helpers/runtime.ts'
+import { describe, expect, it } from 'vitest'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
-import { client, expectProblem, type Client } from '../http/client.ts'
-import { LOOSE_THROTTLE, htmlEscaped, inputValue, rawExchange, statusLines } from './input-support.ts'
+import { expectProblem } from '../http/client.ts'
+import { htmlEscaped, inputValue, rawExchange, statusLines, useLoggedService } from './input-support.ts'
 
-let service: TestService
-let http: Client
-
-beforeAll(async () => {
-  service = await startService(databaseKinds()[0]!, LOOSE_THROTTLE, undefined, { captureLogs: true })
-  http = client(service.baseUrl)
-})
-afterAll(async () => {
-  await service?.stop()
-})
-
-async function register(prefix = 'enc', password = strongPassword()) {
-  const username = uniqueUsername(prefix)
-  const reply = await http.postJson('/register', { username, password })
-  expect(reply.status, reply.text).toBe(201)
-  return { username, password }
-}
+const s = useLoggedService()
 
 const TEMPLATE_PAYLOADS = [
   '{{7*7}}',
@@ -45,23 +27,23 @@ describe('V1.1 Encoding and sanitization architecture', () => {
     // decoding twice would turn it into a valid name and let encoded input slip past validation.
     const suffix = uniqueUsername('dbl').slice(4)
     const password = strongPassword()
-    const reply = await http.call('/register', {
+    const reply = await s.http.call('/register', {
       method: 'POST',
       body: `username=dbl%2541${suffix}&password=${encodeURIComponent(password)}`,
-      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: service.baseUrl },
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: s.service.baseUrl },
     })
     expect(reply.status).toBe(400)
     expect(reply.text).toContain('Username may only contain')
     expect(inputValue(reply.text, 'username')).toBe(`dbl%41${suffix}`)
-    const login = await http.postJson('/login', { username: `dblA${suffix}`, password })
+    const login = await s.http.postJson('/login', { username: `dblA${suffix}`, password })
     expectProblem(login, 401, 'invalid_credentials') // no account came into being
 
     // the path is decoded once too: /dashboard/%2561… is the dashboard of "%61…", not of "a…"
-    const account = await register('abc')
-    const token = (await http.postJson('/login', account)).json.access_token as string
-    const doubled = await http.getJson(`/dashboard/%25${'61'}${account.username.slice(1)}`, { bearer: token })
+    const account = await s.register('abc')
+    const token = (await s.http.postJson('/login', account)).json.access_token as string
+    const doubled = await s.http.getJson(`/dashboard/%25${'61'}${account.username.slice(1)}`, { bearer: token })
     expectProblem(doubled, 403, 'forbidden')
-    const once = await http.getJson(`/dashboard/%61${account.username.slice(1)}`, { bearer: token })
+    const once = await s.http.getJson(`/dashboard/%61${account.username.slice(1)}`, { bearer: token })
     expect(once.status).toBe(200)
   })
 
@@ -69,14 +51,14 @@ describe('V1.1 Encoding and sanitization architecture', () => {
     // what was typed is kept raw and escaped by the template (not before): a literal "&amp;"
     // typed by the user must show as "&amp;amp;", not be taken for already-escaped text
     const typed = `a&b<c>"d'&amp;`
-    const page = await http.postForm('/login', { username: typed, password: 'not the password at all' })
+    const page = await s.http.postForm('/login', { username: typed, password: 'not the password at all' })
     expect(page.status).toBe(401)
     expect(inputValue(page.text, 'username')).toBe(htmlEscaped(typed))
     expect(page.text).not.toContain('&amp;amp;amp;')
 
     // JSON carries the value as registered, with no HTML escaping applied to it
     const username = uniqueUsername('O.Brien_x-y')
-    const created = await http.postJson('/register', { username, password: strongPassword() })
+    const created = await s.http.postJson('/register', { username, password: strongPassword() })
     expect(created.status).toBe(201)
     expect(created.json.user.username).toBe(username)
   })
@@ -85,13 +67,13 @@ describe('V1.1 Encoding and sanitization architecture', () => {
 describe('V1.2 Injection prevention', () => {
   it('1.2.1 escapes user text for its HTML context (attribute values, text) and never lets it into a header', async () => {
     const payload = `"><script>alert(1)</script><a href='javascript:x'>&`
-    const page = await http.getHtml(`/login?username=${encodeURIComponent(payload)}`)
+    const page = await s.http.getHtml(`/login?username=${encodeURIComponent(payload)}`)
     expect(page.status).toBe(200)
     expect(inputValue(page.text, 'username')).toBe(htmlEscaped(payload))
     expect(page.text).not.toContain('<script>')
     expect(page.text).not.toContain("href='javascript")
 
-    const posted = await http.postForm('/login', { username: payload, password: 'wrong wrong wrong' })
+    const posted = await s.http.postForm('/login', { username: payload, password: 'wrong wrong wrong' })
     expect(posted.status).toBe(401)
     expect(inputValue(posted.text, 'username')).toBe(htmlEscaped(payload))
     expect(posted.text).not.toContain('<script>')
@@ -99,10 +81,10 @@ describe('V1.2 Injection prevention', () => {
     // header context: CR LF in a query, a form field or a path never starts a header of its own
     const crlf = 'x\r\nSet-Cookie: pwn=1\r\nX-Injected: 1'
     const replies = [
-      await http.getHtml(`/login?username=${encodeURIComponent(crlf)}`),
-      await http.postForm('/login', { username: crlf, password: 'wrong wrong wrong' }),
-      await http.getHtml(`/dashboard/${encodeURIComponent(crlf)}`),
-      await http.postJson('/login', { username: crlf, password: 'wrong wrong wrong' }),
+      await s.http.getHtml(`/login?username=${encodeURIComponent(crlf)}`),
+      await s.http.postForm('/login', { username: crlf, password: 'wrong wrong wrong' }),
+      await s.http.getHtml(`/dashboard/${encodeURIComponent(crlf)}`),
+      await s.http.postJson('/login', { username: crlf, password: 'wrong wrong wrong' }),
     ]
     for (const reply of replies) {
       expect(reply.status).toBeLessThan(500)
@@ -112,19 +94,19 @@ describe('V1.2 Injection prevention', () => {
   })
 
   it('1.2.2 builds redirect URLs from encoded, server-known parts only; no javascript: or foreign URLs', async () => {
-    const account = await register('redir')
+    const account = await s.register('redir')
     const hostile = '?next=https://evil.example&redirect=javascript:alert(1)&return_to=//evil.example&url=data:text/html,x'
-    const login = await http.postForm(`/login${hostile}`, { username: account.username.toUpperCase(), password: account.password })
+    const login = await s.http.postForm(`/login${hostile}`, { username: account.username.toUpperCase(), password: account.password })
     expect(login.status).toBe(303)
     // the name as registered (not as typed), URL-encoded into the path
     expect(login.location).toBe(`/dashboard/${encodeURIComponent(account.username)}`)
 
-    const registered = await http.postForm(`/register${hostile}`, { username: uniqueUsername('redir2'), password: strongPassword() })
+    const registered = await s.http.postForm(`/register${hostile}`, { username: uniqueUsername('redir2'), password: strongPassword() })
     expect(registered.status).toBe(303)
     expect(registered.location).toBe('/login')
 
     // a URL typed into a field shows up in the value attribute only, never in a link or action
-    const page = await http.getHtml(`/login?username=${encodeURIComponent('javascript:alert(1)')}`)
+    const page = await s.http.getHtml(`/login?username=${encodeURIComponent('javascript:alert(1)')}`)
     const links = [...page.text.matchAll(/\b(?:href|src|action)="([^"]*)"/g)].map((m) => m[1]!)
     expect(links.length).toBeGreaterThan(0)
     for (const link of links) expect(link).toMatch(/^(\/(?!\/)[^"]*|data:,)$/) // same-site paths (and the empty favicon)
@@ -133,10 +115,10 @@ describe('V1.2 Injection prevention', () => {
   it('1.2.3 builds JSON with a serializer: quotes, </script> and U+2028 in input cannot change its structure', async () => {
     const payload = '"},"role":"admin","x":{"y":"</script><script>alert(1)</script>\u2028\u2029\\'
     const replies = [
-      await http.postJson('/login', { username: payload, password: payload }),
-      await http.postJson('/register', { username: payload, password: payload }),
-      await http.getJson(`/dashboard/${encodeURIComponent(payload)}`),
-      await http.call('/login', { method: 'PUT', headers: { accept: 'application/json' } }),
+      await s.http.postJson('/login', { username: payload, password: payload }),
+      await s.http.postJson('/register', { username: payload, password: payload }),
+      await s.http.getJson(`/dashboard/${encodeURIComponent(payload)}`),
+      await s.http.call('/login', { method: 'PUT', headers: { accept: 'application/json' } }),
     ]
     for (const reply of replies) {
       expect(reply.status).toBeGreaterThanOrEqual(400)
@@ -151,13 +133,13 @@ describe('V1.2 Injection prevention', () => {
 
   it('1.2.4 is immune to SQL injection: SQL-looking names are refused, and never change a lookup', async () => {
     for (const username of ["' OR 1=1 --", "admin'--", "x'; DROP TABLE users; --", '"; DELETE FROM sessions; --']) {
-      const reply = await http.postJson('/register', { username, password: strongPassword() })
+      const reply = await s.http.postJson('/register', { username, password: strongPassword() })
       expectProblem(reply, 400, 'validation_failed')
       expect(reply.json.errors).toEqual([{ field: 'username', message: expect.stringMatching(/may only contain/) }])
     }
 
-    const victim = await register('victim')
-    const token = (await http.postJson('/login', victim)).json.access_token as string
+    const victim = await s.register('victim')
+    const token = (await s.http.postJson('/login', victim)).json.access_token as string
     // lookups are parameterized and exact: neither quotes nor LIKE wildcards match the victim
     const guesses = [
       { username: "' OR '1'='1", password: "' OR '1'='1" },
@@ -168,16 +150,16 @@ describe('V1.2 Injection prevention', () => {
       { username: `_${victim.username.slice(1)}`, password: victim.password },
     ]
     for (const guess of guesses) {
-      const reply = await http.postJson('/login', guess)
+      const reply = await s.http.postJson('/login', guess)
       expectProblem(reply, 401, 'invalid_credentials', [victim.password])
     }
-    const dashboard = await http.getJson(`/dashboard/${encodeURIComponent("' OR '1'='1")}`, { bearer: token })
+    const dashboard = await s.http.getJson(`/dashboard/${encodeURIComponent("' OR '1'='1")}`, { bearer: token })
     expectProblem(dashboard, 403, 'forbidden')
 
     // the tables are intact: the victim still signs in and sees their dashboard
-    const again = await http.postJson('/login', victim)
+    const again = await s.http.postJson('/login', victim)
     expect(again.status).toBe(200)
-    const own = await http.getJson(`/dashboard/${victim.username}`, { bearer: again.json.access_token })
+    const own = await s.http.getJson(`/dashboard/${victim.username}`, { bearer: again.json.access_token })
     expect(own.status).toBe(200)
   })
 
@@ -186,17 +168,17 @@ describe('V1.2 Injection prevention', () => {
     // "a.c-…" would also match "abc-…" and a fine password would be refused
     const account = { username: uniqueUsername('a.c'), password: '' }
     account.password = `harbor lantern ${account.username.replace('a.c', 'abc')} quartz`
-    const created = await http.postJson('/register', account)
+    const created = await s.http.postJson('/register', account)
     expect(created.status, created.text).toBe(201)
     const literal = uniqueUsername('p.q')
-    const refused = await http.postJson('/register', { username: literal, password: `harbor ${literal.toUpperCase()} quartz` })
+    const refused = await s.http.postJson('/register', { username: literal, password: `harbor ${literal.toUpperCase()} quartz` })
     expectProblem(refused, 400, 'validation_failed')
 
     // a pattern as a name signs in as nobody
     for (const username of ['.*', `^${account.username}$`, '[a-z]+.*', 'a.c-.*', account.username.replace('a.c', 'a.')]) {
-      expectProblem(await http.postJson('/login', { username, password: account.password }), 401, 'invalid_credentials')
+      expectProblem(await s.http.postJson('/login', { username, password: account.password }), 401, 'invalid_credentials')
     }
-    expect((await http.postJson('/login', account)).status).toBe(200)
+    expect((await s.http.postJson('/login', account)).status).toBe(200)
   })
 })
 
@@ -204,32 +186,32 @@ describe('V1.3 Sanitization', () => {
   it('1.3.2 never evaluates input as code: JavaScript in any field is inert data', async () => {
     const payloads = ["'+(7*7)+'", "require('child_process').execSync('id')", 'process.exit(1)', '${process.exit(1)}', 'this.constructor.constructor("return process")().exit()']
     for (const payload of payloads) {
-      expectProblem(await http.postJson('/login', { username: payload, password: payload }), 401, 'invalid_credentials')
-      expectProblem(await http.postJson('/register', { username: payload, password: payload }), 400, 'validation_failed')
-      const page = await http.getHtml(`/login?username=${encodeURIComponent(payload)}`)
+      expectProblem(await s.http.postJson('/login', { username: payload, password: payload }), 401, 'invalid_credentials')
+      expectProblem(await s.http.postJson('/register', { username: payload, password: payload }), 400, 'validation_failed')
+      const page = await s.http.getHtml(`/login?username=${encodeURIComponent(payload)}`)
       expect(inputValue(page.text, 'username')).toBe(htmlEscaped(payload))
       expect(page.text).not.toMatch(/uid=\d+/)
     }
     // nothing exited or changed: the service still answers
-    const health = await http.getJson('/health')
+    const health = await s.http.getJson('/health')
     expect(health.json).toEqual({ status: 'ok', database: 'ok' })
   })
 
   it('1.3.3 cuts input to its allowed size and characters before the logs and the database see it', async () => {
     // an over-long name is refused before any lookup
-    const long = await http.postJson('/login', { username: 'a'.repeat(300), password: 'whatever whatever' })
+    const long = await s.http.postJson('/login', { username: 'a'.repeat(300), password: 'whatever whatever' })
     expectProblem(long, 400, 'validation_failed')
     expect(long.json.errors).toEqual([{ field: 'username', message: expect.any(String) }])
 
     // a name made to forge a log line reaches the log as one value, without control characters, cut short
     // (a NUL byte is left out here: it currently ends in 503, reported to the lead)
     const forged = `ghost\n{"level":60,"msg":"admin logged in"}\r\u001b[2J\u0007${'z'.repeat(150)}`
-    const before = service.logs().length
-    expectProblem(await http.postJson('/login', { username: forged, password: 'whatever whatever' }), 401, 'invalid_credentials')
-    const raw = service.rawLogs()
+    const before = s.service.logs().length
+    expectProblem(await s.http.postJson('/login', { username: forged, password: 'whatever whatever' }), 401, 'invalid_credentials')
+    const raw = s.service.rawLogs()
     for (const line of raw.split('\n').filter(Boolean)) expect(() => JSON.parse(line)).not.toThrow()
-    expect(service.logs().some((entry) => entry.msg === 'admin logged in')).toBe(false)
-    const logged = service.logs().slice(before).filter((entry) => typeof entry.username === 'string')
+    expect(s.service.logs().some((entry) => entry.msg === 'admin logged in')).toBe(false)
+    const logged = s.service.logs().slice(before).filter((entry) => typeof entry.username === 'string')
     expect(logged.length).toBeGreaterThan(0)
     for (const entry of logged) {
       const name = entry.username as string
@@ -241,14 +223,14 @@ describe('V1.3 Sanitization', () => {
 
   it('1.3.7 renders template-looking input literally (no server-side template injection)', async () => {
     for (const payload of TEMPLATE_PAYLOADS) {
-      const json = await http.postJson('/register', { username: payload, password: strongPassword() })
+      const json = await s.http.postJson('/register', { username: payload, password: strongPassword() })
       expectProblem(json, 400, 'validation_failed')
       expect(json.json.errors.map((e: { field: string }) => e.field)).toEqual(['username'])
 
       for (const page of [
-        await http.postForm('/register', { username: payload, password: strongPassword() }),
-        await http.postForm('/login', { username: payload, password: 'not the password at all' }),
-        await http.getHtml(`/login?username=${encodeURIComponent(payload)}`),
+        await s.http.postForm('/register', { username: payload, password: strongPassword() }),
+        await s.http.postForm('/login', { username: payload, password: 'not the password at all' }),
+        await s.http.getHtml(`/login?username=${encodeURIComponent(payload)}`),
       ]) {
         expect(page.contentType).toMatch(/^text\/html/)
         expect(inputValue(page.text, 'username')).toBe(htmlEscaped(payload))
@@ -260,13 +242,13 @@ describe('V1.3 Sanitization', () => {
 
   it('1.3.10 keeps format specifiers in input literal (no printf-style interpolation in logs or pages)', async () => {
     const payload = '%s%d%j%o%O%%%n%x%c'
-    const before = service.logs().length
-    const reply = await http.postJson('/login', { username: payload, password: 'whatever whatever' })
+    const before = s.service.logs().length
+    const reply = await s.http.postJson('/login', { username: payload, password: 'whatever whatever' })
     expectProblem(reply, 401, 'invalid_credentials')
-    const entries = service.logs().slice(before)
+    const entries = s.service.logs().slice(before)
     expect(entries.some((entry) => Object.values(entry).includes(payload))).toBe(true)
     for (const entry of entries) expect(String(entry.msg ?? '')).not.toContain('%')
-    const page = await http.postForm('/login', { username: payload, password: 'whatever whatever' })
+    const page = await s.http.postForm('/login', { username: payload, password: 'whatever whatever' })
     expect(inputValue(page.text, 'username')).toBe(payload)
   })
 })
@@ -277,7 +259,7 @@ describe('V1.4 Memory, string and unmanaged code', () => {
     // never a negative or wrapped number that lets a body through
     const withLength = (length: string) =>
       rawExchange(
-        service.baseUrl,
+        s.service.baseUrl,
         'POST /login HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\nContent-Type: application/json\r\n' +
           `Content-Length: ${length}\r\nConnection: close\r\n\r\n{}`,
       )
@@ -285,12 +267,12 @@ describe('V1.4 Memory, string and unmanaged code', () => {
     expect(statusLines(await withLength('18446744073709551617'))).toEqual([400])
     expect(statusLines(await withLength('99999999999999999999999'))).toEqual([400])
     const negative = await rawExchange(
-      service.baseUrl,
+      s.service.baseUrl,
       'POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: -1\r\nConnection: close\r\n\r\n{}',
     )
     expect(statusLines(negative)).toEqual([400])
     // JSON numbers beyond double range where text belongs
-    const reply = await http.call('/register', {
+    const reply = await s.http.call('/register', {
       method: 'POST',
       body: '{"username": 1e400, "password": -1e400}',
       headers: { 'content-type': 'application/json' },
@@ -304,7 +286,7 @@ describe('V1.5 Safe deserialization', () => {
   it('1.5.1 has no XML parser to attack: XML bodies (with external entities) are refused with 415', async () => {
     const xxe = '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><login><username>&x;</username></login>'
     for (const type of ['application/xml', 'text/xml', 'application/soap+xml']) {
-      const reply = await http.call('/login', { method: 'POST', body: xxe, headers: { 'content-type': type, accept: 'application/json' } })
+      const reply = await s.http.call('/login', { method: 'POST', body: xxe, headers: { 'content-type': type, accept: 'application/json' } })
       expectProblem(reply, 415, 'unsupported_media_type')
       expect(reply.text).not.toContain('root:')
     }
@@ -318,17 +300,17 @@ describe('V1.5 Safe deserialization', () => {
     ]
     for (const body of bodies) {
       for (const path of ['/register', '/login']) {
-        const reply = await http.postJson(path, body)
+        const reply = await s.http.postJson(path, body)
         expectProblem(reply, 400, 'validation_failed')
       }
     }
     // nesting thousands deep fits in 16 KiB; it is a type error, not a stack overflow
     const deep = `{"username":${'['.repeat(5000)}${']'.repeat(5000)},"password":"x"}`
-    const nested = await http.call('/login', { method: 'POST', body: deep, headers: { 'content-type': 'application/json' } })
+    const nested = await s.http.call('/login', { method: 'POST', body: deep, headers: { 'content-type': 'application/json' } })
     expectProblem(nested, 400, 'validation_failed')
     const deepObject = `${'{"a":'.repeat(2500)}1${'}'.repeat(2500)}`
-    const objects = await http.call('/register', { method: 'POST', body: deepObject, headers: { 'content-type': 'application/json' } })
+    const objects = await s.http.call('/register', { method: 'POST', body: deepObject, headers: { 'content-type': 'application/json' } })
     expectProblem(objects, 400, 'validation_failed')
-    expect((await http.getJson('/health')).status).toBe(200)
+    expect((await s.http.getJson('/health')).status).toBe(200)
   })
 })

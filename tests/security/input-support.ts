@@ -2,9 +2,42 @@
 // login throttle out of the way of tests that are not about it, reading a form field back out of
 // a re-rendered page, and a raw TCP exchange for framing that no HTTP client will send.
 import { connect } from 'node:net'
+import { afterAll, beforeAll, expect } from 'vitest'
+import { startService, type TestService } from '../helpers/server.ts'
+import { databaseKinds } from '../helpers/runtime.ts'
+import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
+import { client, type Client } from '../http/client.ts'
 
 /** Many hostile logins from 127.0.0.1 are the point of these files; throttling has its own tests. */
 export const LOOSE_THROTTLE = { LOGIN_MAX_FAILURES: '1000', LOGIN_CLIENT_MAX_FAILURES: '100000' }
+
+/** The service (first database kind) with its log lines kept, and a JSON registration step. */
+export async function startLoggedService(env: Record<string, string> = LOOSE_THROTTLE) {
+  const service: TestService = await startService(databaseKinds()[0]!, env, undefined, { captureLogs: true })
+  const http: Client = client(service.baseUrl)
+  /** A fresh account, registered over JSON. */
+  async function register(prefix = 'user', password = strongPassword()) {
+    const account = { username: uniqueUsername(prefix), password }
+    const reply = await http.postJson('/register', account)
+    expect(reply.status, reply.text).toBe(201)
+    return account
+  }
+  return { service, http, register }
+}
+
+export type LoggedService = Awaited<ReturnType<typeof startLoggedService>>
+
+/** One logged service for the calling test file: started before its tests, stopped after them. */
+export function useLoggedService(env: Record<string, string> = LOOSE_THROTTLE): LoggedService {
+  const current = {} as LoggedService
+  beforeAll(async () => {
+    Object.assign(current, await startLoggedService(env))
+  })
+  afterAll(async () => {
+    await current.service?.stop()
+  })
+  return current
+}
 
 /** The (still HTML-escaped) value attribute of an <input>: undefined without one, null without the input. */
 export function inputValue(html: string, name: string): string | undefined | null {
@@ -51,5 +84,5 @@ export function rawExchange(baseUrl: string, request: string, waitMs = 1500): Pr
   })
 }
 
-/** The status codes of the HTTP/1.1 responses in a raw answer, in order. */
-export const statusLines = (raw: string) => [...raw.matchAll(/^HTTP\/1\.1 (\d{3})/gm)].map((m) => Number(m[1]))
+/** The status codes of the HTTP/1.1 responses in a raw answer, in order (a status line may follow a body directly). */
+export const statusLines = (raw: string) => [...raw.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]))

@@ -1,0 +1,202 @@
+// ASVS 5.0 V4 API and Web Service, Level 1 and 2, black box over HTTP against the first database
+// kind: the service's answers say truthfully what they are, it does not redirect API clients,
+// believes no client-set "intermediary" header, and frames HTTP/1.1 messages unambiguously
+// (no request smuggling). No GraphQL and no WebSocket here (V4.3, V4.4: not applicable).
+import { describe, expect, it } from 'vitest'
+import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
+import { CookieJar, expectProblem, parseSetCookie, rawRequest, type Reply } from '../http/client.ts'
+import { rawExchange, statusLines, useLoggedService } from './input-support.ts'
+
+const s = useLoggedService()
+
+const JSON_TYPES = /^application\/(problem\+)?json(; charset=utf-8)?$/i
+
+/** The Content-Type says what the body is, with a charset for text. */
+function expectTruthfulType(label: string, reply: Pick<Reply, 'text' | 'contentType'>) {
+  if (reply.text === '') return
+  const type = reply.contentType.toLowerCase()
+  expect(type, `${label}: Content-Type`).not.toBe('')
+  if (type.startsWith('text/')) expect(type, `${label}: charset`).toMatch(/;\s*charset=utf-8$/)
+  if (type.startsWith('text/html')) expect(reply.text, label).toMatch(/^<!doctype html>/i)
+  else if (type.startsWith('text/css')) expect(reply.text, label).not.toMatch(/<html/i)
+  else {
+    expect(type, label).toMatch(JSON_TYPES)
+    expect(() => JSON.parse(reply.text), label).not.toThrow()
+  }
+}
+
+describe('V4.1 Generic web service security', () => {
+  it('4.1.1 labels every body with its true Content-Type (charset for text) and takes only JSON or form bodies', async () => {
+    const account = await s.register('ctype')
+    const token = (await s.http.postJson('/login', account)).json.access_token as string
+    const jar = new CookieJar()
+    await s.http.postForm('/login', account, { jar })
+    const big = JSON.stringify({ username: 'x', password: 'y'.repeat(20 * 1024) })
+    const replies: [string, Reply][] = [
+      ['GET / page', await s.http.getHtml('/')],
+      ['GET / JSON', await s.http.getJson('/')],
+      ['GET /register', await s.http.getHtml('/register')],
+      ['GET /health', await s.http.getHtml('/health')],
+      ['GET /static/style.css', await s.http.get('/static/style.css')],
+      ['dashboard page', await s.http.getHtml(`/dashboard/${account.username}`, { jar })],
+      ['dashboard JSON', await s.http.getJson(`/dashboard/${account.username}`, { bearer: token })],
+      ['404 page', await s.http.getHtml('/nope')],
+      ['404 JSON', await s.http.getJson('/nope')],
+      ['405 page', await s.http.call('/login', { method: 'PUT', headers: { accept: 'text/html' } })],
+      ['405 JSON', await s.http.call('/login', { method: 'DELETE', headers: { accept: 'application/json' } })],
+      ['400 form page', await s.http.postForm('/register', { username: '<b>', password: 'x' })],
+      ['400 JSON', await s.http.postJson('/register', {})],
+      ['401 JSON', await s.http.postJson('/login', { username: account.username, password: 'wrong wrong wrong' })],
+      ['403 JSON', await s.http.getJson('/dashboard/someone-else', { bearer: token })],
+      ['409 JSON', await s.http.postJson('/register', account)],
+      ['413 JSON', await s.http.call('/login', { method: 'POST', body: big, headers: { 'content-type': 'application/json', accept: 'application/json' } })],
+      ['415 JSON', await s.http.call('/login', { method: 'POST', body: '{}', headers: { 'content-type': 'text/plain', accept: 'application/json' } })],
+      ['303 redirect', await s.http.postForm('/logout', {}, { jar })],
+    ]
+    for (const [label, reply] of replies) {
+      expect(reply.status, label).toBeLessThan(500)
+      expect(reply.headers.get('x-content-type-options'), label).toBe('nosniff')
+      expectTruthfulType(label, reply)
+    }
+    const trace = await rawRequest(s.service.baseUrl, { method: 'TRACE', path: '/', headers: { accept: 'application/json' } })
+    expectTruthfulType('TRACE', { text: trace.text, contentType: String(trace.headers['content-type'] ?? '') })
+
+    // request bodies: only what they say they are, and only JSON or a form; nothing is sniffed
+    const json = JSON.stringify({ username: account.username, password: account.password })
+    for (const type of ['text/plain', 'text/html', 'multipart/form-data; boundary=x', 'application/octet-stream', 'application/x-json-stream', 'application/jsonx']) {
+      const reply = await s.http.call('/login', { method: 'POST', body: json, headers: { 'content-type': type, accept: 'application/json' } })
+      expectProblem(reply, 415, 'unsupported_media_type')
+    }
+    const undeclared = await rawRequest(s.service.baseUrl, { method: 'POST', path: '/login', headers: { accept: 'application/json' }, chunks: [Buffer.from(json)] })
+    expect(undeclared.status).toBe(415)
+    for (const type of ['application/json; charset=utf-8', 'application/json ; charset=UTF-8', 'application/vnd.api+json']) {
+      const reply = await s.http.call('/login', { method: 'POST', body: json, headers: { 'content-type': type } })
+      expect(reply.status, type).toBe(200)
+      expect(reply.contentType).toMatch(JSON_TYPES)
+    }
+  })
+
+  it('4.1.2 never redirects API requests from HTTP to HTTPS: they are answered (or refused) where they arrive', async () => {
+    const account = await s.register('noredirect')
+    const requests: [string, Promise<Reply>][] = [
+      ['GET /', s.http.getJson('/')],
+      ['GET /health', s.http.getJson('/health')],
+      ['POST /register', s.http.postJson('/register', { username: uniqueUsername('nr'), password: strongPassword() })],
+      ['POST /login', s.http.postJson('/login', account)],
+      ['POST /login (proto http)', s.http.postJson('/login', account, { headers: { 'x-forwarded-proto': 'http' } })],
+      ['GET /dashboard', s.http.getJson(`/dashboard/${account.username}`)],
+      ['POST /logout', s.http.postJson('/logout', {})],
+    ]
+    for (const [label, pending] of requests) {
+      const reply = await pending
+      expect([301, 302, 307, 308], label).not.toContain(reply.status)
+      expect(reply.location ?? '', label).not.toMatch(/^https:/i)
+    }
+    expect((await s.http.postJson('/login', account)).json.access_token).toEqual(expect.any(String))
+  })
+
+  it('4.1.3 believes no intermediary header from a client: forwarded address, protocol, host, user or method', async () => {
+    // who the client is: the socket's peer, whatever X-Forwarded-For / X-Real-IP / Forwarded say
+    const spoofed = {
+      'x-forwarded-for': '203.0.113.9',
+      'x-real-ip': '203.0.113.10',
+      forwarded: 'for=203.0.113.11;proto=https',
+      'true-client-ip': '203.0.113.12',
+      'cf-connecting-ip': '203.0.113.13',
+      'x-client-ip': '203.0.113.14',
+    }
+    const before = s.service.logs().length
+    const account = { username: uniqueUsername('hdr'), password: strongPassword() }
+    expect((await s.http.postJson('/register', account, { headers: spoofed })).status).toBe(201)
+    const lines = s.service.logs().slice(before).filter((line) => 'clientIp' in line)
+    expect(lines.length).toBeGreaterThan(0)
+    for (const line of lines) expect(line.clientIp).toBe('127.0.0.1')
+    expect(JSON.stringify(s.service.logs().slice(before))).not.toContain('203.0.113.')
+
+    // over what: X-Forwarded-Proto / Forwarded proto=https from a client do not make the cookie __Host-/Secure
+    const login = await s.http.postForm('/login', account, { headers: { ...spoofed, 'x-forwarded-proto': 'https', 'x-forwarded-ssl': 'on' } })
+    expect(login.status).toBe(303)
+    const cookie = parseSetCookie(login.setCookies[0]!)
+    expect(cookie.name).toBe('session')
+    expect(cookie.attributes).not.toHaveProperty('secure')
+
+    // which site: X-Forwarded-Host cannot make a foreign origin look like our own
+    const forged = await s.http.call('/register', {
+      method: 'POST',
+      form: { username: uniqueUsername('xfh'), password: strongPassword() },
+      headers: { origin: 'http://evil.example', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'http', accept: 'application/json' },
+    })
+    expect(forged.status).toBe(403)
+
+    // who is signed in: identity headers an auth proxy might set are not a session
+    const identity = { 'x-user-id': '1', 'x-remote-user': account.username, 'x-authenticated-user': account.username, 'remote-user': account.username, 'x-forwarded-user': account.username }
+    expectProblem(await s.http.getJson(`/dashboard/${account.username}`, { headers: identity }), 401, 'unauthorized')
+
+    // which method: override headers and fields do not turn a GET into a POST or a POST into anything else
+    const overrides = { 'x-http-method-override': 'POST', 'x-http-method': 'POST', 'x-method-override': 'POST' }
+    expectProblem(await s.http.getJson('/logout', { headers: overrides }), 405, 'method_not_allowed')
+    const token = (await s.http.postJson('/login', account)).json.access_token as string
+    const asDelete = await s.http.call('/password?_method=DELETE', {
+      method: 'POST',
+      json: { current_password: account.password, new_password: strongPassword(), _method: 'DELETE' },
+      bearer: token,
+      headers: { 'x-http-method-override': 'DELETE' },
+    })
+    expect(asDelete.status).toBe(204) // served as the POST it is
+  })
+
+  // ASVS 4.1.4 is Level 3; issue #3 asks for it all the same ("TRACE and unknown methods: 405").
+  it('4.1.4 answers only the methods a route has: TRACE, PROPFIND, PATCH, PUT, DELETE get 405 with Allow', async () => {
+    for (const method of ['TRACE', 'PROPFIND', 'PATCH', 'PUT', 'DELETE', 'MKCOL', 'LOCK']) {
+      const reply = await rawRequest(s.service.baseUrl, { method, path: '/login', headers: { accept: 'application/json', 'x-echo': 'do-not-echo' } })
+      expect(reply.status, method).toBe(405)
+      expect(String(reply.headers.allow).split(/,\s*/).sort(), method).toEqual(['GET', 'HEAD', 'POST'])
+      expect(reply.text).not.toContain('do-not-echo')
+    }
+    // methods the HTTP parser does not know are refused before any route runs
+    expect(statusLines(await rawExchange(s.service.baseUrl, 'FOO /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'))).toEqual([400])
+  })
+})
+
+describe('V4.2 HTTP message structure validation', () => {
+  /** A POST whose framing headers are given raw, with a second request behind it in the same bytes. */
+  const smuggle = (framing: string, body: string) =>
+    rawExchange(
+      s.service.baseUrl,
+      `POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAccept: application/json\r\n${framing}\r\n` +
+        `${body}GET /smuggled HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\n\r\n`,
+    )
+
+  it('4.2.1 finds message boundaries one way only: ambiguous framing is refused, never read as two requests', async () => {
+    const ambiguous: [string, string][] = [
+      ['Content-Length: 4\r\nTransfer-Encoding: chunked\r\n', '0\r\n\r\n'],
+      ['Transfer-Encoding: chunked\r\nContent-Length: 40\r\n', '0\r\n\r\n'],
+      ['Content-Length: 2\r\nContent-Length: 40\r\n', '{}'],
+      ['Transfer-Encoding: xchunked\r\nContent-Length: 2\r\n', '{}'],
+      ['Transfer-Encoding: chunked, identity\r\n', '2\r\n{}\r\n0\r\n\r\n'],
+      ['Transfer-Encoding : chunked\r\nContent-Length: 2\r\n', '{}'],
+    ]
+    for (const [framing, body] of ambiguous) {
+      const answer = await smuggle(framing, body)
+      expect(statusLines(answer), framing).toEqual([400])
+      expect(answer).not.toContain('not_found') // the hidden GET /smuggled was never served
+    }
+    // bare LF line ends are not HTTP/1.1 either
+    expect(statusLines(await rawExchange(s.service.baseUrl, 'GET /health HTTP/1.1\nHost: x\n\n'))).toEqual([400])
+    // well-framed pipelined requests are two requests, answered in order
+    const pipelined = await rawExchange(
+      s.service.baseUrl,
+      'GET /health HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\nConnection: close\r\n\r\n',
+    )
+    expect(statusLines(pipelined)).toEqual([200, 404])
+    // a chunked body is measured as it arrives: over 16 KiB is 413 even without Content-Length
+    const chunk = Buffer.from(`{"username":"a","password":"${'p'.repeat(17 * 1024)}"}`)
+    const chunked = await rawRequest(s.service.baseUrl, {
+      method: 'POST',
+      path: '/login',
+      headers: { 'content-type': 'application/json', accept: 'application/json', 'transfer-encoding': 'chunked' },
+      chunks: [chunk.subarray(0, 9000), chunk.subarray(9000)],
+    })
+    expect(chunked.status).toBe(413)
+  })
+})
