@@ -1,7 +1,7 @@
 // GET /dashboard/<username>: the signed-in user's own dashboard. No session: 401 (HTML: 303 to /);
 // someone else's name: 403, whether or not that account exists.
 import { route, type HandlerContext, type RouteEvent } from '#lib/http.ts'
-import { dashboardPage, takeNotice } from '#lib/pages.ts'
+import { dashboardPage, takeNotice, withCookies } from '#lib/pages.ts'
 import { jsonResult, userJson } from '#lib/json.ts'
 import { sessionEndsAt } from '#lib/sessions.ts'
 import { Problem } from '#lib/problem.ts'
@@ -17,8 +17,7 @@ async function dashboard(event: RouteEvent, { config }: HandlerContext) {
 
   if (event.wantsHtml) {
     const { notice, cookies } = takeNotice(event)
-    const page = dashboardPage({ ...auth, session: { ...auth.session, expiresAt: endsAt } }, { notice })
-    return cookies.length ? { ...page, cookies } : page
+    return withCookies(dashboardPage({ ...auth, session: { ...auth.session, expiresAt: endsAt } }, { notice }), cookies)
   }
   return jsonResult(200, { user: userJson(auth.user), session: { expires_at: endsAt.toISOString() } })
 }

@@ -2,6 +2,7 @@
 // (balena's health check, a load balancer), whatever Accept says.
 import { route, type HandlerContext } from '#lib/http.ts'
 import { jsonResult } from '#lib/json.ts'
+import { UNAVAILABLE_RETRY_AFTER_SECONDS } from '#lib/problem.ts'
 
 const PROBE_TIMEOUT_MS = 2_000
 
@@ -14,7 +15,8 @@ async function health(_event: unknown, { db, log }: HandlerContext) {
     return jsonResult(200, { status: 'ok', database: 'ok' })
   } catch (error) {
     log.warn({ err: error }, 'health check: database unavailable')
-    return jsonResult(503, { status: 'unavailable', database: 'unavailable' })
+    const result = jsonResult(503, { status: 'unavailable', database: 'unavailable' })
+    return { ...result, headers: { ...result.headers, 'retry-after': String(UNAVAILABLE_RETRY_AFTER_SECONDS) } }
   }
 }
 

@@ -1,6 +1,6 @@
 // GET / (and GET /login): the sign-in page. JSON clients get a map of the API instead.
 import { route, type RouteEvent, type RouteResult } from '#lib/http.ts'
-import { loginPage, takeNotice } from '#lib/pages.ts'
+import { loginPage, takeNotice, withCookies } from '#lib/pages.ts'
 import { jsonResult } from '#lib/json.ts'
 
 /** The sign-in page, showing a notice a redirect left (account created, session expired, …). */
@@ -9,8 +9,7 @@ export async function showLoginPage(event: RouteEvent): Promise<RouteResult> {
     return jsonResult(200, { service: 'gateway-auth', login: '/login', register: '/register', health: '/health' })
   }
   const { notice, cookies } = takeNotice(event)
-  const result = loginPage({ notice, values: { username: event.queryStringParameters?.username ?? '' } })
-  return cookies.length ? { ...result, cookies } : result
+  return withCookies(loginPage({ notice, values: { username: event.queryStringParameters?.username ?? '' } }), cookies)
 }
 
 export const handler = route(showLoginPage, { page: 'login' })

@@ -19,7 +19,7 @@ export function authenticate(mode: 'required' | 'optional' | undefined): Middlew
         return
       }
       try {
-        event.auth = await validateSession(event.runtime.db, token, new Date(), event.runtime)
+        event.auth = await validateSession(event.runtime.db, token, event.receivedAt, event.runtime)
       } catch (error) {
         if (mode === 'required' || !(error instanceof Problem)) throw error
       }

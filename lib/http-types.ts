@@ -23,6 +23,8 @@ export interface RouteEvent extends Omit<APIGatewayProxyEventV2, 'body'> {
   /** The request reached us over HTTPS (directly or through a trusted proxy). */
   secure: boolean
   requestId: string
+  /** The request's one clock: every expiry rule of this request reads it. */
+  receivedAt: Date
   log: Logger
   runtime: Runtime
   /** The page an HTML error re-renders. */

@@ -85,7 +85,7 @@ export function route(fn: RouteHandler, options: RouteOptions = {}) {
     .use(noStoreByDefault())
     .use(securityHeaders)
     .use(problemResponder())
-    .handler(async (event) => fn(event, { ...event.runtime, now: new Date() }))
+    .handler(async (event) => fn(event, { ...event.runtime, now: event.receivedAt }))
 }
 
 function requestContext(options: RouteOptions): MiddlewareObj<RouteEvent, RouteResult, Error, Context> {
@@ -99,6 +99,7 @@ function requestContext(options: RouteOptions): MiddlewareObj<RouteEvent, RouteR
         ? false
         : FORM_TYPE.test(contentType) || (request.context as { preferredMediaType?: string }).preferredMediaType !== 'application/json'
       event.page = options.page
+      event.receivedAt = new Date()
       event.requestId = event.requestContext?.requestId || randomUUID()
       event.runtime = await getRuntime()
       const client = identifyClient(

@@ -32,6 +32,10 @@ export function takeNotice(event: Pick<RouteEvent, 'headers' | 'cookies'>): { no
   return { notice: Object.hasOwn(NOTICES, key) ? NOTICES[key as Notice] : undefined, cookies: [consumed] }
 }
 
+/** The result with the Set-Cookie lines added (none: the result unchanged). */
+export const withCookies = (result: RouteResult, cookies: string[]): RouteResult =>
+  cookies.length ? { ...result, cookies: [...(result.cookies ?? []), ...cookies] } : result
+
 interface PageView {
   notice?: string
   error?: { title: string; detail?: string }

@@ -85,10 +85,16 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   return Array.isArray(e.errors) && e.errors.some(isDatabaseUnavailable)
 }
 
+/** Seconds a client should wait before retrying while the database is away (a restart takes a few). */
+export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5
+
+export const databaseUnavailable = (cause: unknown) =>
+  new Problem('service_unavailable', { cause, headers: { 'retry-after': String(UNAVAILABLE_RETRY_AFTER_SECONDS) } })
+
 /** Any thrown value → a Problem. Unknown errors become internal_error (their cause kept for the log). */
 export function toProblem(error: unknown): Problem {
   if (error instanceof Problem) return error
-  if (isDatabaseUnavailable(error)) return new Problem('service_unavailable', { cause: error })
+  if (isDatabaseUnavailable(error)) return databaseUnavailable(error)
   const status = (error as { statusCode?: unknown } | null)?.statusCode
   const code = typeof status === 'number' ? BY_STATUS[status] : undefined
   if (code === 'validation_failed') {

@@ -64,6 +64,7 @@ describe('GET /health and a lost database (embedded)', () => {
       expect(reply.contentType).toMatch(/^application\/json/)
       expect(reply.json).toMatchObject({ database: 'unavailable' })
       expect(reply.json.status).not.toBe('ok')
+      expect(reply.headers.get('retry-after')).toBe('5')
       expectNoSecrets(reply.text)
     })
 
@@ -71,11 +72,13 @@ describe('GET /health and a lost database (embedded)', () => {
       const reply = await http.postJson('/login', account)
       expectProblem(reply, 503, 'service_unavailable', [account.password, service.runtime.jwtSecret, service.dataDir])
       expect(reply.json.detail).toBeUndefined()
+      expect(reply.headers.get('retry-after')).toBe('5')
     })
 
     it('a form login: the 503 login page, the username kept, no internals', async () => {
       const reply = await http.postForm('/login', account)
       expect(reply.status).toBe(503)
+      expect(reply.headers.get('retry-after')).toBe('5')
       expect(reply.contentType).toMatch(/^text\/html/)
       expect(reply.text).toContain('Service unavailable')
       expect(reply.text).toContain(`value="${account.username}"`)
