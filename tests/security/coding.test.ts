@@ -1,0 +1,321 @@
+// ASVS 5.0 V15 Secure Coding and Architecture, Level 1 and 2. Black box over HTTP against the first
+// database kind, except where the requirement is about what ships (the lockfile, the image).
+// The client-address tests (15.3.4) run two services one after the other — without and with
+// TRUST_PROXY — since a process holds one runtime at a time.
+import { readFile } from 'node:fs/promises'
+import { describe, expect, it } from 'vitest'
+import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
+import { CookieJar, expectProblem, jwtParts, parseSetCookie, type Reply } from '../http/client.ts'
+import { rawExchange, statusLines, useLoggedService, type LoggedService } from './input-support.ts'
+
+const root = (file: string) => new URL(`../../${file}`, import.meta.url)
+
+/** 400 validation_failed whose errors name exactly `fields`. */
+function expectInvalid(reply: Reply, fields: string[]) {
+  expectProblem(reply, 400, 'validation_failed')
+  expect((reply.json.errors as { field: string }[]).map((e) => e.field).sort(), reply.text).toEqual([...fields].sort())
+}
+
+const loginAs = (s: LoggedService, account: { username: string; password: string }, headers?: Record<string, string>) =>
+  s.http.postJson('/login', { username: account.username, password: account.password }, { headers })
+
+describe('V15.1 Secure coding and architecture documentation', () => {
+  it('15.1.2 keeps an inventory of every third-party package: exact versions, all from the npm registry, with hashes', async () => {
+    const manifest = JSON.parse(await readFile(root('package.json'), 'utf8'))
+    const lock = JSON.parse(await readFile(root('package-lock.json'), 'utf8'))
+    for (const section of ['dependencies', 'devDependencies', 'optionalDependencies']) {
+      for (const [name, version] of Object.entries<string>(manifest[section] ?? {})) {
+        expect(version, `${name} is pinned to one version`).toMatch(/^\d+\.\d+\.\d+(-[\w.]+)?$/)
+      }
+    }
+    expect(lock.lockfileVersion).toBeGreaterThanOrEqual(3)
+    const packages = Object.entries<{ resolved?: string; integrity?: string; link?: boolean; version?: string }>(lock.packages)
+      .filter(([path]) => path !== '')
+    expect(packages.length).toBeGreaterThan(50)
+    for (const [path, entry] of packages) {
+      expect(entry.link, `${path} is no local link`).toBeUndefined()
+      expect(entry.version, `${path} has a version`).toMatch(/^\d+\.\d+\.\d+/)
+      expect(entry.integrity, `${path} has a sha512 hash`).toMatch(/^sha512-/)
+      if (entry.resolved) expect(entry.resolved, `${path} comes from the registry`).toMatch(/^https:\/\/registry\.npmjs\.org\//)
+    }
+  })
+
+  it('15.1.3 documents what is costly (bcrypt) and how it is bounded (cost range, throttling, body and password limits)', async () => {
+    const docs = (await Promise.all(['README.md', 'docs/api.md', 'docs/security.md'].map((f) => readFile(root(f), 'utf8')))).join('\n')
+    expect(docs).toMatch(/bcrypt compare[^\n]*\d+ ms/) // measured cost of the expensive step
+    expect(docs).toMatch(/BCRYPT_COST[^\n]*10–15/) // its range
+    expect(docs).toMatch(/locked-out guess costs no bcrypt time/) // throttling spares it
+    expect(docs).toMatch(/16 KiB/)
+    expect(docs).toMatch(/72 (UTF-8 )?bytes/)
+  })
+})
+
+describe('V15.2 Security architecture and dependencies', () => {
+  const s = useLoggedService()
+
+  it('15.2.2 bounds costly work: oversized bodies are refused before they are read, no bcrypt for oversized passwords', async () => {
+    // a 10 MB body is announced but never sent: the answer comes at once, without waiting for it
+    const started = Date.now()
+    const answer = await rawExchange(
+      s.service.baseUrl,
+      'POST /register HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: 10000000\r\n\r\n{"username":',
+      3000,
+    )
+    expect(statusLines(answer)).toEqual([413])
+    expect(answer).toMatch(/connection: close/i)
+    expect(Date.now() - started).toBeLessThan(2000) // answered and closed, not left waiting for the body
+    // a password past bcrypt's 72 bytes is a validation error, not a hash of the first 72 bytes
+    const account = await s.register('cost')
+    const long = await loginAs(s, { username: account.username, password: `${account.password}${'x'.repeat(100)}` })
+    expectInvalid(long, ['password'])
+    expectInvalid(await s.http.postJson('/register', { username: uniqueUsername('cost'), password: 'p'.repeat(10_000) }), ['password'])
+  })
+
+  it('15.2.3 ships and serves only the service: no test, bench, docs or source files over HTTP or in the image', async () => {
+    const paths = [
+      '/package.json', '/package-lock.json', '/.env', '/.git/config', '/tests/helpers/server.ts', '/bench/run.ts',
+      '/docs/api.md', '/lib/config.ts', '/node_modules/express/package.json', '/static/../package.json',
+      '/static/..%2fpackage.json', '/static/style.css.map', '/debug', '/metrics', '/admin', '/__coverage__', '/graphql', '/api-docs',
+    ]
+    for (const path of paths) {
+      const reply = await s.http.getJson(path)
+      expect([404, 405], path).toContain(reply.status)
+      expect(reply.text, path).not.toMatch(/"dependencies"|import |DATABASE_URL=/)
+    }
+    const dockerfile = await readFile(root('Dockerfile'), 'utf8')
+    const copied = [...dockerfile.matchAll(/^COPY (?!--from)(\S+)/gm)].map((m) => m[1]).sort()
+    expect(copied).toEqual(['adapters', 'functions', 'lib', 'migrations', 'package.json', 'package.json', 'templates'].sort())
+    expect(dockerfile).toMatch(/npm ci --omit=dev/)
+    const ignored = (await readFile(root('.dockerignore'), 'utf8')).split('\n').map((line) => line.trim())
+    for (const folder of ['tests', 'bench', '.git', 'node_modules']) expect(ignored).toContain(folder)
+  })
+})
+
+describe('V15.3 Defensive coding', () => {
+  const s = useLoggedService()
+
+  it('15.3.1 returns only the documented fields: no hash, no internal columns, no extra claims', async () => {
+    const account = { username: uniqueUsername('fields'), password: strongPassword() }
+    const created = await s.http.postJson('/register', account)
+    expect(Object.keys(created.json)).toEqual(['user'])
+    expect(Object.keys(created.json.user).sort()).toEqual(['created_at', 'id', 'last_login_time', 'username'])
+    const login = await loginAs(s, account)
+    expect(Object.keys(login.json).sort()).toEqual(['access_token', 'expires_in', 'token_type', 'user'])
+    expect(Object.keys(login.json.user).sort()).toEqual(['created_at', 'id', 'last_login_time', 'username'])
+    const claims = Object.keys(jwtParts(login.json.access_token).payload).sort()
+    expect(claims).toEqual(['aud', 'exp', 'iat', 'iss', 'jti', 'preferred_username', 'sub'])
+    const dashboard = await s.http.getJson(`/dashboard/${account.username}`, { bearer: login.json.access_token })
+    expect(Object.keys(dashboard.json).sort()).toEqual(['session', 'user'])
+    expect(Object.keys(dashboard.json.user).sort()).toEqual(['created_at', 'id', 'last_login_time', 'username'])
+    expect(Object.keys(dashboard.json.session)).toEqual(['expires_at'])
+    expect(Object.keys((await s.http.getJson('/')).json).sort()).toEqual(['health', 'login', 'register', 'service'])
+    expect(Object.keys((await s.http.getJson('/health')).json).sort()).toEqual(['database', 'status'])
+    for (const reply of [created, login, dashboard]) expect(reply.text).not.toMatch(/password|hash|\$2[aby]\$/i)
+  })
+
+  it('15.3.3 ignores fields an action does not take (mass assignment): ids, times, hashes, roles, other users', async () => {
+    const before = Date.now()
+    const account = { username: uniqueUsername('mass'), password: strongPassword() }
+    const otherHash = '$2a$10$CwTycUXWue0Thq9StjUM0uJ8.2t8Z0nFJtq1yGq6o6J0h1q1k1x2a'
+    const created = await s.http.postJson('/register', {
+      ...account, id: '999999', created_at: '2000-01-01T00:00:00.000Z', last_login_time: '2000-01-01T00:00:00.000Z',
+      password_hash: otherHash, passwordHash: otherHash, role: 'admin', is_admin: true, admin: 1, roles: ['admin'],
+    })
+    expect(created.status).toBe(201)
+    expect(created.json.user.id).not.toBe('999999')
+    expect(Date.parse(created.json.user.created_at)).toBeGreaterThanOrEqual(before - 1000)
+    expect(created.json.user.last_login_time).toBeNull()
+    expect(created.text).not.toMatch(/admin|role|2000-01-01/)
+    // the password given is the one stored (not the smuggled hash), and no role came with it
+    const login = await s.http.postJson('/login', { ...account, role: 'admin', is_admin: true, sub: '1', exp: 9999999999 })
+    expect(login.status).toBe(200)
+    expect(login.text).not.toMatch(/admin|role|9999999999/)
+    expect(jwtParts(login.json.access_token).payload).not.toHaveProperty('role')
+    expect(jwtParts(login.json.access_token).payload.exp).toBeLessThan(Date.now() / 1000 + 3700)
+
+    // a password change cannot be pointed at another account by naming it
+    const victim = await s.register('massvictim')
+    const victimId = (await loginAs(s, victim)).json.user.id as string
+    const next = strongPassword()
+    const change = await s.http.postJson(
+      '/password',
+      { current_password: account.password, new_password: next, username: victim.username, user_id: victimId, id: victimId, sub: victimId },
+      { bearer: login.json.access_token },
+    )
+    expect(change.status).toBe(204)
+    expect((await loginAs(s, victim)).status).toBe(200) // untouched
+    expect((await loginAs(s, { username: account.username, password: next })).status).toBe(200)
+  })
+
+  it('15.3.5 takes each field as text only: numbers, booleans, null, arrays and objects are refused, never coerced', async () => {
+    const account = await s.register('types')
+    const token = (await loginAs(s, account)).json.access_token as string
+    const wrongTypes: unknown[] = [0, 1, -1, 1e3, true, false, null, [], [account.password], {}, { $ne: null }, { $gt: '' }]
+    for (const value of wrongTypes) {
+      const label = JSON.stringify(value)
+      // the right username with a password that a loose comparison might accept
+      expectInvalid(await s.http.postJson('/login', { username: account.username, password: value }), ['password'])
+      expectInvalid(await s.http.postJson('/login', { username: value, password: account.password }), ['username'])
+      expectInvalid(await s.http.postJson('/register', { username: value, password: value }), ['password', 'username'])
+      const change = await s.http.postJson('/password', { current_password: value, new_password: strongPassword() }, { bearer: token })
+      expectInvalid(change, ['current_password'])
+      expect(change.status, label).toBe(400)
+    }
+    // numeric-looking text stays text: "0" is not 0 and not false
+    expectProblem(await s.http.postJson('/login', { username: '0', password: '0' }), 401, 'invalid_credentials')
+    expect((await loginAs(s, account)).status).toBe(200) // nothing above changed the password
+  })
+
+  it('15.3.6 cannot be prototype-polluted: __proto__ / constructor / prototype keys in JSON and forms change nothing', async () => {
+    const pollute = { role: 'admin', isAdmin: true, is_admin: true, username: 'polluted-name', password: 'polluted password 12345' }
+    const jsonBodies = [
+      `{"__proto__": ${JSON.stringify(pollute)}}`,
+      `{"constructor": {"prototype": ${JSON.stringify(pollute)}}}`,
+      `{"username": "x", "password": "y", "__proto__": {"__proto__": ${JSON.stringify(pollute)}}}`,
+      `{"prototype": ${JSON.stringify(pollute)}, "__proto__": null}`,
+    ]
+    const forms = [
+      '__proto__[role]=admin&__proto__[username]=polluted-name&__proto__[password]=polluted+password+12345',
+      'constructor[prototype][role]=admin&constructor[prototype][username]=polluted-name',
+      '__proto__.role=admin&__proto__=x&constructor=y&prototype=z',
+    ]
+    const account = await s.register('proto')
+    const token = (await loginAs(s, account)).json.access_token as string
+    for (const path of ['/register', '/login', '/password', '/logout']) {
+      for (const body of jsonBodies) {
+        const reply = await s.http.call(path, { method: 'POST', body, bearer: path === '/password' ? token : undefined, headers: { 'content-type': 'application/json', accept: 'application/json' } })
+        expect(reply.status, `${path} ${body}`).toBeLessThan(500)
+        expect(reply.status, `${path} ${body}`).not.toBe(201)
+      }
+      for (const body of forms) {
+        const reply = await s.http.call(path, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded', origin: s.service.baseUrl } })
+        expect(reply.status, `${path} ${body}`).toBeLessThan(500)
+      }
+    }
+    // a password only in __proto__ is no password: the registration is refused (the JSON parser
+    // rejects __proto__ and constructor.prototype outright), never completed from the prototype
+    const inherited = await s.http.call('/register', {
+      method: 'POST',
+      body: `{"username": "${uniqueUsername('inh')}", "__proto__": {"password": "${strongPassword()}"}}`,
+      headers: { 'content-type': 'application/json' },
+    })
+    expectProblem(inherited, 400, 'validation_failed')
+    // afterwards the server's plain objects are still empty: {} lacks both fields, logins carry no role
+    expectInvalid(await s.http.postJson('/register', {}), ['password', 'username'])
+    expectInvalid(await s.http.postJson('/login', {}), ['password', 'username'])
+    expectProblem(await s.http.postJson('/login', { username: 'polluted-name', password: pollute.password }), 401, 'invalid_credentials')
+    const login = await loginAs(s, account)
+    expect(login.status).toBe(200)
+    expect(Object.keys(login.json.user).sort()).toEqual(['created_at', 'id', 'last_login_time', 'username'])
+    expect(login.text).not.toMatch(/admin|role|polluted/)
+    expect(jwtParts(login.json.access_token).payload).not.toHaveProperty('role')
+    expect(Object.keys((await s.http.getJson('/')).json).sort()).toEqual(['health', 'login', 'register', 'service'])
+  })
+
+  it('15.3.7 has no HTTP parameter pollution: repeated fields are refused, the query never supplies body fields', async () => {
+    const form = { 'content-type': 'application/x-www-form-urlencoded', origin: s.service.baseUrl, accept: 'application/json' }
+    const account = await s.register('hpp')
+    const repeated: [string, string, string][] = [
+      ['/login', `username=${account.username}&username=other&password=x`, 'username'],
+      ['/login', `username=${account.username}&password=${encodeURIComponent(account.password)}&password=x`, 'password'],
+      ['/register', `username=${uniqueUsername('h')}&password=${encodeURIComponent(strongPassword())}&password=${encodeURIComponent(strongPassword())}`, 'password'],
+    ]
+    for (const [path, body, field] of repeated) {
+      const reply = await s.http.call(path, { method: 'POST', body, headers: form })
+      expect(reply.status, body).toBe(400)
+      expect(reply.contentType).toMatch(/^text\/html/)
+      expect(reply.text).toContain('sent more than once')
+      expect(reply.text).toMatch(new RegExp(`id="${field}-error"`))
+    }
+    const jar = new CookieJar()
+    await s.http.postForm('/login', account, { jar })
+    const twice = await s.http.call('/password', {
+      method: 'POST',
+      body: `current_password=${encodeURIComponent(account.password)}&current_password=x&new_password=${encodeURIComponent(strongPassword())}`,
+      headers: form,
+      jar,
+    })
+    expect(twice.status).toBe(400)
+
+    // the query string is not a second source of fields
+    expectInvalid(await s.http.postJson(`/login?username=${account.username}&password=${encodeURIComponent(account.password)}`, {}), ['password', 'username'])
+    const queried = uniqueUsername('query')
+    const bodyName = uniqueUsername('body')
+    const password = strongPassword()
+    expect((await s.http.postJson(`/register?username=${queried}`, { username: bodyName, password })).json.user.username).toBe(bodyName)
+    expectProblem(await s.http.postJson('/login', { username: queried, password }), 401, 'invalid_credentials')
+
+    // header vs. cookie: the documented rule (the bearer token wins) picks one session, never a mix
+    const other = await s.register('hpp2')
+    const otherToken = (await loginAs(s, other)).json.access_token as string
+    expect((await s.http.getJson(`/dashboard/${other.username}`, { jar, bearer: otherToken })).status).toBe(200)
+    expectProblem(await s.http.getJson(`/dashboard/${account.username}`, { jar, bearer: otherToken }), 403, 'forbidden')
+
+    // a repeated query parameter or JSON key is not a crash
+    expect((await s.http.getHtml('/login?username=a&username=b')).status).toBe(200)
+    const duplicateKeys = await s.http.call('/login', {
+      method: 'POST',
+      body: `{"username": "${account.username}", "username": ["x"], "password": "${account.password}"}`,
+      headers: { 'content-type': 'application/json' },
+    })
+    expectInvalid(duplicateKeys, ['username'])
+  })
+})
+
+describe('V15.3.4 client address, without a trusted proxy', () => {
+  // the production login limits, unlike the services above: throttling is what is observed
+  const s = useLoggedService({})
+
+  it('15.3.4 uses the socket peer as the client address: spoofed X-Forwarded-For changes neither logs nor throttling', async () => {
+    const before = s.service.logs().length
+    const account = await s.register('peer')
+    const spoofed = (n: number) => ({ 'x-forwarded-for': `198.51.100.${n}`, 'x-forwarded-proto': 'https' })
+    expect((await s.http.postJson('/register', { username: uniqueUsername('peer'), password: strongPassword() }, { headers: spoofed(1) })).status).toBe(201)
+    const lines = s.service.logs().slice(before).filter((line) => 'clientIp' in line)
+    expect(lines.length).toBeGreaterThan(0)
+    for (const line of lines) expect(line.clientIp).toBe('127.0.0.1')
+
+    // five failures, each "from" another forwarded address, are five failures from this one client
+    for (let n = 1; n <= 5; n++) {
+      expectProblem(await loginAs(s, { username: account.username, password: `wrong ${n} wrong wrong` }, spoofed(n)), 401, 'invalid_credentials')
+    }
+    const locked = await loginAs(s, account, spoofed(99))
+    expectProblem(locked, 429, 'rate_limited')
+
+    // and X-Forwarded-Proto from it is not believed: plain cookie, no Secure
+    const other = await s.register('peer2')
+    const cookie = parseSetCookie((await s.http.postForm('/login', other, { headers: spoofed(7) })).setCookies[0]!)
+    expect(cookie.name).toBe('session')
+    expect(cookie.attributes).not.toHaveProperty('secure')
+  })
+})
+
+describe('V15.3.4 client address, behind a trusted proxy (TRUST_PROXY=127.0.0.1)', () => {
+  const s = useLoggedService({ TRUST_PROXY: '127.0.0.1' })
+
+  it('15.3.4 behind a trusted proxy takes the address the proxy saw, for logs and throttling, and its protocol', async () => {
+    // the proxy appends the peer it saw; what the client wrote before that is not believed
+    const before = s.service.logs().length
+    const account = await s.register('proxied')
+    const via = (client: string) => ({ 'x-forwarded-for': `203.0.113.66, ${client}` })
+    expect((await s.http.postJson('/register', { username: uniqueUsername('px'), password: strongPassword() }, { headers: via('198.51.100.7') })).status).toBe(201)
+    const lines = s.service.logs().slice(before).filter((line) => 'clientIp' in line)
+    expect(lines.map((line) => line.clientIp)).toEqual(expect.arrayContaining(['127.0.0.1', '198.51.100.7']))
+    expect(lines.map((line) => line.clientIp)).not.toContain('203.0.113.66')
+
+    // throttling counts per real client: 198.51.100.7 locks itself out, 198.51.100.8 is unaffected
+    for (let n = 1; n <= 5; n++) {
+      expectProblem(await loginAs(s, { username: account.username, password: `wrong ${n} wrong wrong` }, via('198.51.100.7')), 401, 'invalid_credentials')
+    }
+    expectProblem(await loginAs(s, account, via('198.51.100.7')), 429, 'rate_limited')
+    expect((await loginAs(s, account, via('198.51.100.8'))).status).toBe(200)
+
+    // the proxy's X-Forwarded-Proto is believed: HTTPS gets the __Host- cookie with Secure
+    const https = s.service.baseUrl.replace(/^http:/, 'https:')
+    const login = await s.http.postForm('/login', account, { headers: { ...via('198.51.100.9'), 'x-forwarded-proto': 'https', origin: https } })
+    expect(login.status).toBe(303)
+    const cookie = parseSetCookie(login.setCookies[0]!)
+    expect(cookie.name).toBe('__Host-session')
+    expect(cookie.attributes).toHaveProperty('secure')
+  })
+})
