@@ -1,12 +1,12 @@
 // ASVS 5.0 V15 Secure Coding and Architecture, Level 1 and 2. Black box over HTTP against the first
 // database kind, except where the requirement is about what ships (the lockfile, the image).
-// The client-address tests (15.3.4) run two services one after the other — without and with
+// The client-address test (15.3.4) runs two services one after the other — without and with
 // TRUST_PROXY — since a process holds one runtime at a time.
 import { readFile } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { CookieJar, expectProblem, jwtParts, parseSetCookie, type Reply } from '../http/client.ts'
-import { rawExchange, statusLines, useLoggedService, type LoggedService } from './input-support.ts'
+import { rawExchange, startLoggedService, statusLines, useLoggedService, type LoggedService } from './input-support.ts'
 
 const root = (file: string) => new URL(`../../${file}`, import.meta.url)
 
@@ -262,60 +262,61 @@ describe('V15.3 Defensive coding', () => {
   })
 })
 
-describe('V15.3.4 client address, without a trusted proxy', () => {
-  // the production login limits, unlike the services above: throttling is what is observed
-  const s = useLoggedService({})
-
-  it('15.3.4 uses the socket peer as the client address: spoofed X-Forwarded-For changes neither logs nor throttling', async () => {
-    const before = s.service.logs().length
-    const account = await s.register('peer')
+// A process holds one runtime at a time: this test starts its two services itself, one after the
+// other, with the production login limits (throttling is one of the things it observes).
+describe('V15.3.4 the client address', () => {
+  it('15.3.4 takes the client address from the socket, or from a TRUST_PROXY proxy only, for logs and throttling', async () => {
     const spoofed = (n: number) => ({ 'x-forwarded-for': `198.51.100.${n}`, 'x-forwarded-proto': 'https' })
-    expect((await s.http.postJson('/register', { username: uniqueUsername('peer'), password: strongPassword() }, { headers: spoofed(1) })).status).toBe(201)
-    const lines = s.service.logs().slice(before).filter((line) => 'clientIp' in line)
-    expect(lines.length).toBeGreaterThan(0)
-    for (const line of lines) expect(line.clientIp).toBe('127.0.0.1')
-
-    // five failures, each "from" another forwarded address, are five failures from this one client
-    for (let n = 1; n <= 5; n++) {
-      expectProblem(await loginAs(s, { username: account.username, password: `wrong ${n} wrong wrong` }, spoofed(n)), 401, 'invalid_credentials')
+    const direct = await startLoggedService({})
+    try {
+      // no trusted proxy: X-Forwarded-For is the client's own claim and changes nothing
+      const s = direct
+      const before = s.service.logs().length
+      const account = await s.register('peer')
+      expect((await s.http.postJson('/register', { username: uniqueUsername('peer'), password: strongPassword() }, { headers: spoofed(1) })).status).toBe(201)
+      const lines = s.service.logs().slice(before).filter((line) => 'clientIp' in line)
+      expect(lines.length).toBeGreaterThan(0)
+      for (const line of lines) expect(line.clientIp).toBe('127.0.0.1')
+      // five failures, each "from" another forwarded address, are five failures from this one client
+      for (let n = 1; n <= 5; n++) {
+        expectProblem(await loginAs(s, { username: account.username, password: `wrong ${n} wrong wrong` }, spoofed(n)), 401, 'invalid_credentials')
+      }
+      expectProblem(await loginAs(s, account, spoofed(99)), 429, 'rate_limited')
+      // and its X-Forwarded-Proto is not believed: plain cookie, no Secure
+      const other = await s.register('peer2')
+      const cookie = parseSetCookie((await s.http.postForm('/login', other, { headers: spoofed(7) })).setCookies[0]!)
+      expect(cookie.name).toBe('session')
+      expect(cookie.attributes).not.toHaveProperty('secure')
+    } finally {
+      await direct.service.stop()
     }
-    const locked = await loginAs(s, account, spoofed(99))
-    expectProblem(locked, 429, 'rate_limited')
 
-    // and X-Forwarded-Proto from it is not believed: plain cookie, no Secure
-    const other = await s.register('peer2')
-    const cookie = parseSetCookie((await s.http.postForm('/login', other, { headers: spoofed(7) })).setCookies[0]!)
-    expect(cookie.name).toBe('session')
-    expect(cookie.attributes).not.toHaveProperty('secure')
-  })
-})
-
-describe('V15.3.4 client address, behind a trusted proxy (TRUST_PROXY=127.0.0.1)', () => {
-  const s = useLoggedService({ TRUST_PROXY: '127.0.0.1' })
-
-  it('15.3.4 behind a trusted proxy takes the address the proxy saw, for logs and throttling, and its protocol', async () => {
-    // the proxy appends the peer it saw; what the client wrote before that is not believed
-    const before = s.service.logs().length
-    const account = await s.register('proxied')
-    const via = (client: string) => ({ 'x-forwarded-for': `203.0.113.66, ${client}` })
-    expect((await s.http.postJson('/register', { username: uniqueUsername('px'), password: strongPassword() }, { headers: via('198.51.100.7') })).status).toBe(201)
-    const lines = s.service.logs().slice(before).filter((line) => 'clientIp' in line)
-    expect(lines.map((line) => line.clientIp)).toEqual(expect.arrayContaining(['127.0.0.1', '198.51.100.7']))
-    expect(lines.map((line) => line.clientIp)).not.toContain('203.0.113.66')
-
-    // throttling counts per real client: 198.51.100.7 locks itself out, 198.51.100.8 is unaffected
-    for (let n = 1; n <= 5; n++) {
-      expectProblem(await loginAs(s, { username: account.username, password: `wrong ${n} wrong wrong` }, via('198.51.100.7')), 401, 'invalid_credentials')
+    const proxied = await startLoggedService({ TRUST_PROXY: '127.0.0.1' })
+    try {
+      // behind the trusted proxy: the address it appended is the client; what the client wrote before is not
+      const s = proxied
+      const before = s.service.logs().length
+      const account = await s.register('proxied')
+      const via = (client: string) => ({ 'x-forwarded-for': `203.0.113.66, ${client}` })
+      expect((await s.http.postJson('/register', { username: uniqueUsername('px'), password: strongPassword() }, { headers: via('198.51.100.7') })).status).toBe(201)
+      const addresses = s.service.logs().slice(before).filter((line) => 'clientIp' in line).map((line) => line.clientIp)
+      expect(addresses).toEqual(expect.arrayContaining(['127.0.0.1', '198.51.100.7']))
+      expect(addresses).not.toContain('203.0.113.66')
+      // throttling counts per real client: 198.51.100.7 locks itself out, 198.51.100.8 is unaffected
+      for (let n = 1; n <= 5; n++) {
+        expectProblem(await loginAs(s, { username: account.username, password: `wrong ${n} wrong wrong` }, via('198.51.100.7')), 401, 'invalid_credentials')
+      }
+      expectProblem(await loginAs(s, account, via('198.51.100.7')), 429, 'rate_limited')
+      expect((await loginAs(s, account, via('198.51.100.8'))).status).toBe(200)
+      // the proxy's X-Forwarded-Proto is believed: HTTPS gets the __Host- cookie with Secure
+      const https = s.service.baseUrl.replace(/^http:/, 'https:')
+      const login = await s.http.postForm('/login', account, { headers: { ...via('198.51.100.9'), 'x-forwarded-proto': 'https', origin: https } })
+      expect(login.status).toBe(303)
+      const cookie = parseSetCookie(login.setCookies[0]!)
+      expect(cookie.name).toBe('__Host-session')
+      expect(cookie.attributes).toHaveProperty('secure')
+    } finally {
+      await proxied.service.stop()
     }
-    expectProblem(await loginAs(s, account, via('198.51.100.7')), 429, 'rate_limited')
-    expect((await loginAs(s, account, via('198.51.100.8'))).status).toBe(200)
-
-    // the proxy's X-Forwarded-Proto is believed: HTTPS gets the __Host- cookie with Secure
-    const https = s.service.baseUrl.replace(/^http:/, 'https:')
-    const login = await s.http.postForm('/login', account, { headers: { ...via('198.51.100.9'), 'x-forwarded-proto': 'https', origin: https } })
-    expect(login.status).toBe(303)
-    const cookie = parseSetCookie(login.setCookies[0]!)
-    expect(cookie.name).toBe('__Host-session')
-    expect(cookie.attributes).toHaveProperty('secure')
   })
 })
