@@ -23,6 +23,9 @@ export async function createApp(): Promise<express.Express> {
   }
   const { handler: notFound } = (await import('../functions/not-found.ts')) as unknown as { handler: LambdaHandler }
   app.use(invoke(notFound, '$default'))
+  // Express's router refuses a path parameter that does not %-decode (/dashboard/%zz) by throwing;
+  // such a path names no route, so it gets the not-found handler's answer like any other
+  app.use((_error: unknown, req: Request, res: Response, _next: express.NextFunction) => invoke(notFound, '$default')(req, res))
   return app
 }
 
@@ -69,19 +72,23 @@ export function toEvent(req: Request, body: Buffer | undefined, routeKey: string
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined && name !== 'cookie') headers[name] = Array.isArray(value) ? value.join(',') : value
   }
-  const url = new URL(req.originalUrl, 'http://local')
+  // the request target is a path (it may start with //, which URL() would read as a host) and a query
+  const target = req.originalUrl
+  const queryAt = target.indexOf('?')
+  const path = queryAt === -1 ? target : target.slice(0, queryAt)
+  const search = queryAt === -1 ? '' : target.slice(queryAt + 1)
   const query: Record<string, string> = {}
-  for (const [key, value] of url.searchParams) query[key] = key in query ? `${query[key]},${value}` : value
+  for (const [key, value] of new URLSearchParams(search)) query[key] = key in query ? `${query[key]},${value}` : value
   const now = Date.now()
   return {
     version: '2.0',
     routeKey,
-    rawPath: url.pathname,
-    rawQueryString: url.search.slice(1),
+    rawPath: path,
+    rawQueryString: search,
     // API Gateway hands cookies over separately from the other headers
     cookies: req.headers.cookie ? req.headers.cookie.split(/;\s*/).filter(Boolean) : undefined,
     headers,
-    queryStringParameters: url.search ? query : undefined,
+    queryStringParameters: search ? query : undefined,
     pathParameters: Object.keys(req.params ?? {}).length ? { ...req.params } as Record<string, string> : undefined,
     isBase64Encoded: false,
     body: body?.toString('utf8'),
@@ -92,7 +99,7 @@ export function toEvent(req: Request, body: Buffer | undefined, routeKey: string
       domainPrefix: (req.headers.host ?? 'localhost').split('.')[0]!,
       http: {
         method: req.method,
-        path: url.pathname,
+        path,
         protocol: `HTTP/${req.httpVersion}`,
         sourceIp: req.socket.remoteAddress ?? '',
         userAgent: req.headers['user-agent'] ?? '',

@@ -4,7 +4,7 @@ import { route, type HandlerContext, type RouteEvent } from '#lib/http.ts'
 import { loginInput, parseInput } from '#lib/validation.ts'
 import { findUserByUsername, recordLogin, updatePasswordHash } from '#lib/users.ts'
 import { hashPassword, needsRehash, verifyPassword } from '#lib/password.ts'
-import { createSession } from '#lib/sessions.ts'
+import { createSession, revokeSession } from '#lib/sessions.ts'
 import { sessionCookie } from '#lib/session-cookie.ts'
 import { seeOther } from '#lib/pages.ts'
 import { jsonResult, userJson } from '#lib/json.ts'
@@ -34,6 +34,8 @@ async function login(event: RouteEvent, ctx: HandlerContext) {
   const { session, token, signedIn } = await db.tx(async (tx) => {
     const signedIn = await recordLogin(tx, user.id, now)
     if (rehash) await updatePasswordHash(tx, user.id, rehash)
+    // signing in again replaces the session this client held: the old token ends here (ASVS 7.2.4)
+    if (event.auth) await revokeSession(tx, event.auth.session.id, now)
     return { ...(await createSession(tx, signedIn, now, ctx)), signedIn }
   })
   event.log.info({ event: 'login_succeeded', userId: user.id }, 'login succeeded')
@@ -51,4 +53,4 @@ async function login(event: RouteEvent, ctx: HandlerContext) {
   })
 }
 
-export const handler = route(login, { page: 'login' })
+export const handler = route(login, { page: 'login', auth: 'optional' })

@@ -32,7 +32,7 @@ async function changePassword(event: RouteEvent, { config, db, now, throttle }: 
   })
   event.log.info({ event: 'password_changed', userId: user.id }, 'password changed')
 
-  if (event.wantsHtml) return seeOther(`/dashboard/${encodeURIComponent(user.username)}`, [noticeCookie('password_changed')])
+  if (event.wantsHtml) return seeOther(`/dashboard/${encodeURIComponent(user.username)}`, [noticeCookie('password_changed', event.secure)])
   return { statusCode: 204 }
 }
 

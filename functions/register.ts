@@ -28,7 +28,7 @@ async function register(event: RouteEvent, ctx: HandlerContext) {
   })
   event.log.info({ event: 'user_registered', userId: user.id }, 'user registered')
 
-  if (event.wantsHtml) return seeOther('/login', [noticeCookie('registered')])
+  if (event.wantsHtml) return seeOther('/login', [noticeCookie('registered', event.secure)])
   return jsonResult(201, { user: userJson(user) })
 }
 

@@ -18,17 +18,20 @@ export type Notice = keyof typeof NOTICES
 
 // A short-lived cookie rather than a query string keeps the redirect targets exactly /, /login and
 // /dashboard/<name>, and keeps the message out of URLs that get bookmarked or shared.
-const NOTICE_COOKIE = 'notice'
+// over HTTPS the notice is a __Host- cookie with Secure, like the session (ASVS 3.3.1, 3.3.3)
+const noticeCookieName = (secure: boolean) => (secure ? '__Host-notice' : 'notice')
+const noticeAttributes = (secure: boolean) => ({ httpOnly: true, sameSite: 'lax', path: '/', secure }) as const
 
 /** Set-Cookie that leaves `notice` for the next page the browser loads. */
-export const noticeCookie = (notice: Notice) =>
-  stringifySetCookie({ name: NOTICE_COOKIE, value: notice, httpOnly: true, sameSite: 'lax', path: '/', maxAge: 60 })
+export const noticeCookie = (notice: Notice, secure: boolean) =>
+  stringifySetCookie({ name: noticeCookieName(secure), value: notice, ...noticeAttributes(secure), maxAge: 60 })
 
 /** The notice left for this page, if any, and the Set-Cookie that consumes it. */
-export function takeNotice(event: Pick<RouteEvent, 'headers' | 'cookies'>): { notice?: string; cookies: string[] } {
-  const key = readCookie(event, NOTICE_COOKIE)
+export function takeNotice(event: Pick<RouteEvent, 'headers' | 'cookies' | 'secure'>): { notice?: string; cookies: string[] } {
+  const name = noticeCookieName(event.secure)
+  const key = readCookie(event, name)
   if (key === undefined) return { cookies: [] }
-  const consumed = stringifySetCookie({ name: NOTICE_COOKIE, value: '', httpOnly: true, sameSite: 'lax', path: '/', maxAge: 0 })
+  const consumed = stringifySetCookie({ name, value: '', ...noticeAttributes(event.secure), maxAge: 0 })
   return { notice: Object.hasOwn(NOTICES, key) ? NOTICES[key as Notice] : undefined, cookies: [consumed] }
 }
 
@@ -65,7 +68,7 @@ export function renderErrorPage(event: RouteEvent, problem: Problem): RouteResul
   const [status, title] = PROBLEMS[problem.code]
   if (problem.code === 'unauthorized' || problem.code === 'session_expired') {
     const cookies = clearSessionCookies(event.secure)
-    if (problem.code === 'session_expired') cookies.push(noticeCookie('expired'))
+    if (problem.code === 'session_expired') cookies.push(noticeCookie('expired', event.secure))
     return seeOther('/', cookies)
   }
   const view: PageView = {

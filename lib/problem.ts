@@ -75,8 +75,9 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   const e = error as { code?: unknown; syscall?: unknown; message?: unknown; errors?: unknown } | null
   if (!e || typeof e !== 'object') return false
   const code = typeof e.code === 'string' ? e.code : ''
-  // SQLSTATE class 08 (connection exception), 57P01-57P03 (admin/crash shutdown, cannot connect now)
-  if (/^08[0-9A-Z]{3}$/.test(code) || /^57P0[123]$/.test(code)) return true
+  // SQLSTATE class 08 (connection exception) but 08P01 (a protocol violation: a bug, e.g. a NUL
+  // byte in query text, not an outage), 57P01-57P03 (admin/crash shutdown, cannot connect now)
+  if ((/^08[0-9A-Z]{3}$/.test(code) && code !== '08P01') || /^57P0[123]$/.test(code)) return true
   // a socket that could not be opened (ENOENT: the Unix socket of a stopped server is gone)
   if (UNREACHABLE_ERRNO.has(code) && (e.syscall === 'connect' || e.syscall === 'getaddrinfo')) return true
   if (code === 'ECONNRESET' || code === 'EPIPE') return true

@@ -26,8 +26,19 @@ const matchers = ROUTES.map((entry) => ({
 
 /** The methods a path answers to (GET implies HEAD), or undefined when no route has that path. */
 export function allowedMethods(path: string): string[] | undefined {
+  // a path whose %-escapes do not decode names nothing (/dashboard/%zz is not a dashboard)
+  if (!isDecodable(path)) return undefined
   const match = matchers.find(({ pattern }) => pattern.test(path))
   if (!match) return undefined
   const methods = [...match.entry.methods]
   return methods.includes('GET') ? [...methods, 'HEAD'] : methods
+}
+
+function isDecodable(path: string): boolean {
+  try {
+    decodeURIComponent(path)
+    return true
+  } catch {
+    return false
+  }
 }

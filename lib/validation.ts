@@ -47,7 +47,11 @@ export const registrationInput = (minLength: number) =>
 
 export const loginInput = z.object({
   // only the shape is checked: a name that breaks the rules simply matches no account
-  username: text('Username').min(1, 'Username is required.').max(256, 'Username is too long.'),
+  username: text('Username')
+    .min(1, 'Username is required.')
+    .max(256, 'Username is too long.')
+    // PostgreSQL cannot take a NUL in text; any other odd character simply matches no account
+    .refine((name) => !name.includes('\0'), 'Username must not contain a NUL character.'),
   password: givenPassword('Password'),
 })
 

@@ -127,7 +127,7 @@ describe('GET /dashboard/<username> as HTML', () => {
     const result = await dashboardOf(alice.username, { headers: HTML, ...input() })
     expect(result.statusCode).toBe(303)
     expect(header(result, 'location')).toBe('/')
-    expect(setCookie(result, 'notice')).toBeUndefined()
+    expect(setCookie(result, '__Host-notice')).toBeUndefined()
     expect(result.body ?? '').not.toContain(alice.username)
   })
 
@@ -189,7 +189,7 @@ describe('an ended session on the dashboard', () => {
     const result = await dashboardOf(frank.username, { headers: HTML, cookies: [`__Host-session=${frank.token}`] })
     expect(result.statusCode).toBe(303)
     expect(header(result, 'location')).toBe('/')
-    const notice = setCookie(result, 'notice')
+    const notice = setCookie(result, '__Host-notice')
     expect(notice).toBeDefined()
     // the dead session cookie is cleared as well
     expect(setCookie(result, '__Host-session')).toMatch(/Max-Age=0/i)

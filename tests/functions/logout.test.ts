@@ -72,7 +72,7 @@ describe('POST /logout with a form', () => {
     expect(setCookie(result, '__Host-session')).toMatch(/Max-Age=0/i)
     expect(setCookie(result, '__Host-session')).toMatch(/Secure/i)
     expect(setCookie(result, 'session')).toMatch(/Max-Age=0/i)
-    expect(setCookie(result, 'notice')).toMatch(/^notice=signed_out;/)
+    expect(setCookie(result, '__Host-notice')).toMatch(/^__Host-notice=signed_out;.*Secure/i)
     expectProblem(await dashboard(user.username, user.token), 401, 'unauthorized')
   })
 

@@ -100,7 +100,7 @@ describe('POST /password with a form', () => {
     })
     expect(result.statusCode).toBe(303)
     expect(header(result, 'location')).toBe(`/dashboard/${user.username}`)
-    const notice = setCookie(result, 'notice')
+    const notice = setCookie(result, '__Host-notice')
     expect(notice).toBeDefined()
     const page = await invoke(dashboardHandler, {
       path: `/dashboard/${user.username}`,

@@ -118,8 +118,10 @@ describe('POST /register with a form', () => {
     const result = await invoke(handler, { path: '/register', form: { username, password }, headers: { origin: OWN_ORIGIN } })
     expect(result.statusCode).toBe(303)
     expect(header(result, 'location')).toBe('/login')
-    const notice = setCookie(result, 'notice')
-    expect(notice).toBeDefined()
+    const notice = setCookie(result, '__Host-notice')
+    // over HTTPS the notice is a __Host- cookie with Secure, like the session
+    expect(notice).toMatch(/; Secure/i)
+    expect(notice).toMatch(/; Path=\//i)
     expect(await stored(username)).not.toBeNull()
     expectNoSecrets(result, password)
 
@@ -129,7 +131,7 @@ describe('POST /register with a form', () => {
       expect(page.statusCode).toBe(200)
       expect(page.body).toMatch(/account was created/i)
       // the notice is shown once: the page consumes the cookie
-      expect(setCookie(page, 'notice')).toMatch(/Max-Age=0/i)
+      expect(setCookie(page, '__Host-notice')).toMatch(/Max-Age=0/i)
     }
   })
 

@@ -180,10 +180,11 @@ export function rawRequest(
   baseUrl: string,
   options: { method: string; path: string; headers?: Record<string, string>; chunks?: Buffer[] },
 ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
-  const url = new URL(options.path, baseUrl)
+  const { hostname, port } = new URL(baseUrl)
   return new Promise((resolve, reject) => {
+    // the path goes out exactly as given: no dot-segment or // normalisation
     const req = httpRequest(
-      { host: url.hostname, port: url.port, path: url.pathname + url.search, method: options.method, headers: options.headers },
+      { host: hostname, port, path: options.path, method: options.method, headers: options.headers },
       (res) => {
         const chunks: Buffer[] = []
         res.on('data', (chunk: Buffer) => chunks.push(chunk))

@@ -138,6 +138,7 @@ describe('toProblem: a database that cannot be reached is 503 service_unavailabl
     ['a unique violation', sqlstate('23505', 'duplicate key value violates unique constraint')],
     ['a missing file (ENOENT outside connect)', errno('ENOENT', 'open', "ENOENT: no such file or directory, open 'templates/x.njk'")],
     ['a statement timeout', sqlstate('57014', 'canceling statement due to statement timeout')],
+    ['a protocol violation (08P01: a NUL byte in query text)', sqlstate('08P01', 'invalid message format')],
     ['a plain bug', new TypeError("Cannot read properties of undefined (reading 'id')")],
     ['a thrown string', 'boom'],
   ])('%s stays internal_error', (_label, error) => {

@@ -95,7 +95,7 @@ describe('V7.2 Fundamental session management security', () => {
     expect(new Set(bytes.map((id) => id.subarray(0, 2).toString('hex'))).size).toBeGreaterThan(4)
   })
 
-  it('7.2.4 issues a new token on every sign-in, in a HttpOnly SameSite cookie (__Host- + Secure over HTTPS)', async () => {
+  it('7.2.4 issues a new token on every sign-in, ends the one it replaces, in a HttpOnly SameSite cookie (__Host- + Secure over HTTPS)', async () => {
     const account = await s.register('fresh')
     const jar = await s.browserLogin(account)
     const first = jar.get('session')!
@@ -104,6 +104,15 @@ describe('V7.2 Fundamental session management security', () => {
     const second = jar.get('session')!
     expect(second).not.toBe(first)
     expect(sessionIdOf(second)).not.toBe(sessionIdOf(first))
+    // the replaced session is over, though its token has not expired; the new one works
+    expectProblem(await s.dashboard(account.username, first), 401, 'unauthorized')
+    expect((await s.dashboard(account.username, second)).status).toBe(200)
+    // the same for a program that signs in again with its bearer token
+    const token = (await s.http.postJson('/login', { username: account.username, password: account.password })).json.access_token
+    const renewed = await s.http.postJson('/login', { username: account.username, password: account.password }, { bearer: token })
+    expect(renewed.status).toBe(200)
+    expectProblem(await s.dashboard(account.username, token), 401, 'unauthorized')
+    expect((await s.dashboard(account.username, renewed.json.access_token)).status).toBe(200)
 
     const plain = parseSetCookie(again.setCookies.find((c) => c.startsWith('session='))!)
     expect(plain.attributes).toMatchObject({ httponly: '', samesite: 'Lax', path: '/', 'max-age': String(TTL) })
