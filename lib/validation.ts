@@ -18,7 +18,18 @@ export const Username = text('Username')
   .max(32, 'Username must be at most 32 characters.')
   .regex(USERNAME_PATTERN, 'Username may only contain letters A–Z, digits, “.”, “_” and “-”.')
 
-/** A new password: length in code points, size in UTF-8 bytes, not common, not containing the username. */
+/**
+ * Words an attacker tries first against this device (ASVS 6.1.2): the service's and the product's
+ * names. Compared without case, spaces, dots, dashes or underscores ("Gateway-Auth 2026!" counts).
+ * The username is the other context word (see registrationInput).
+ */
+export const CONTEXT_WORDS = ['gatewayauth', 'lorawan', 'rakwireless', 'wisgate'] as const
+const containsContextWord = (password: string) => {
+  const folded = password.toLowerCase().replace(/[\s._-]/g, '')
+  return CONTEXT_WORDS.some((word) => folded.includes(word))
+}
+
+/** A new password: length in code points, size in UTF-8 bytes, not common, no context word; the username is checked with the object. */
 export function newPassword(label: string, minLength: number) {
   return text(label)
     .refine((value) => [...value].length >= minLength, `${label} must be at least ${minLength} characters.`)
@@ -27,6 +38,7 @@ export function newPassword(label: string, minLength: number) {
       `${label} must be at most ${PASSWORD_MAX_BYTES} bytes in UTF-8 (fewer characters if you use accents or symbols).`,
     )
     .refine((value) => !isCommonPassword(value), `${label} is one of the most commonly used passwords; choose another.`)
+    .refine((value) => !containsContextWord(value), `${label} must not contain the name of this service or device (gateway-auth, LoRaWAN, RAKwireless, WisGate).`)
 }
 
 /** A password being checked, not chosen: present, text, and within bcrypt's 72 bytes. */

@@ -192,6 +192,22 @@ describe('V6.2 Password security', () => {
     expect(Object.keys(api.json).sort()).toEqual(['access_token', 'expires_in', 'token_type', 'user'])
   })
 
+  it('6.1.2 documents the context words barred from passwords, and refuses each one in any spelling', async () => {
+    const doc = await readFile(new URL('../../docs/api.md', import.meta.url), 'utf8')
+    for (const word of ['gateway-auth', 'LoRaWAN', 'RAKwireless', 'WisGate']) expect(doc).toContain(`\`${word}\``)
+    for (const password of ['my Gateway-Auth is 2026 strong', 'lorawan lantern quartz harbor', 'RAK Wireless harbor lantern', 'wis.gate harbor lantern 7']) {
+      expectFieldError(await tryRegister(uniqueUsername('ctxw'), password), 'password', /name of this service or device/)
+    }
+    const account = await s.register('ctxw')
+    const token = await s.apiLogin(account)
+    expectFieldError(
+      await changePassword(token, { current_password: account.password, new_password: 'gateway_auth lantern quartz 9' }),
+      'new_password',
+      /name of this service or device/,
+    )
+    // the words alone are barred, not what merely resembles them
+    expect((await tryRegister(uniqueUsername('ctxw'), 'my gateway to the harbor lantern')).status).toBe(201)
+  })
   it('6.2.11 refuses a password containing the username (the documented context word), any case', async () => {
     const username = uniqueUsername('Ctx')
     expectFieldError(await tryRegister(username, `my ${username.toUpperCase()} gateway`), 'password', /username/)

@@ -114,6 +114,17 @@ describe('V16 Security logging and error handling', () => {
         'SELECT password_hash FROM users WHERE id = $1',
         [account.id],
       )
+      // a database error on a row that holds a hash: PostgreSQL's "Failing row contains (…)" and the
+      // formatted SQL both carry the new hash, and neither may reach the log
+      const fresh = await http.postJson('/login', { username: account.username, password: newPassword })
+      await service.runtime.db.none('ALTER TABLE users ADD CONSTRAINT v16_fault CHECK (false) NOT VALID')
+      try {
+        const failed = await http.postJson('/password', { current_password: newPassword, new_password: strongPassword() }, { bearer: fresh.json.access_token })
+        expect(failed.status).toBe(500)
+      } finally {
+        await service.runtime.db.none('ALTER TABLE users DROP CONSTRAINT v16_fault')
+      }
+      expect(service.rawLogs()).toContain('v16_fault') // the failure was logged, by constraint name
       const raw = service.rawLogs()
       expect(raw).toContain(account.id) // the flow was logged
       for (const secret of [
@@ -122,7 +133,7 @@ describe('V16 Security logging and error handling', () => {
       ]) {
         expect(raw).not.toContain(secret)
       }
-      expectNoSecrets(raw) // and nothing shaped like a bcrypt hash
+      expect(raw).not.toMatch(/\$2[aby]\$\d\d\$/) // and nothing shaped like a bcrypt hash
     })
   })
 
