@@ -1,0 +1,73 @@
+// Requirements that are about what is written down (ASVS 13.1.1, 15.1.1, 16.1.1, 16.2.3): each
+// test holds docs/security.md to what the code really does, so the page cannot drift from it.
+import { readFile, readdir } from 'node:fs/promises'
+import { describe, expect, it } from 'vitest'
+
+const ROOT = new URL('../../', import.meta.url)
+const read = (file: string) => readFile(new URL(file, ROOT), 'utf8')
+
+/** The text of one "## <title>" section of docs/security.md. */
+async function section(title: string): Promise<string> {
+  const doc = await read('docs/security.md')
+  const found = doc.split(/\n## /).find((part) => part.startsWith(`${title}\n`))
+  expect(found, `docs/security.md has a "## ${title}" section`).toBeDefined()
+  return found!
+}
+
+/** Every `event: '<name>'` the service's code logs. */
+async function loggedEvents(): Promise<Set<string>> {
+  const events = new Set<string>()
+  for (const dir of ['lib', 'functions', 'adapters']) {
+    for (const file of await readdir(new URL(dir, ROOT))) {
+      if (!file.endsWith('.ts')) continue
+      const source = await read(`${dir}/${file}`)
+      for (const match of source.matchAll(/\bevent:\s*(?:[^,}]*\?\s*)?'([a-z_]+)'(?:\s*:\s*'([a-z_]+)')?/g)) {
+        events.add(match[1]!)
+        if (match[2]) events.add(match[2])
+      }
+    }
+  }
+  return events
+}
+
+describe('what docs/security.md promises', () => {
+  it('13.1.1 documents every connection the service makes, in and out', async () => {
+    const text = await section('Network')
+    for (const fact of ['`PORT`', '8085', 'Unix socket', '`DATABASE_URL`', 'no other connection']) expect(text).toContain(fact)
+    // the code has no HTTP client, so nothing it could reach is undocumented
+    for (const dir of ['lib', 'functions', 'adapters']) {
+      for (const file of await readdir(new URL(dir, ROOT))) {
+        if (!file.endsWith('.ts')) continue
+        const source = await read(`${dir}/${file}`)
+        expect(source, `${dir}/${file}`).not.toMatch(/\bfetch\(|\bhttps?\.(request|get)\(|import \{[^}]*\b(request|get)\b[^}]*\} from 'node:https?'|axios|undici|\bnew WebSocket\b|\bnet\.connect\(/)
+      }
+    }
+  })
+
+  it('15.1.1 documents time frames for updating dependencies and reacting to advisories', async () => {
+    const text = await section('Dependencies')
+    expect(text).toMatch(/within \*\*7 days\*\*/)
+    expect(text).toMatch(/\*\*30 days\*\*/)
+    expect(text).toMatch(/monthly/)
+    // the reachable dependencies it names are the ones package.json really has
+    const pkg = JSON.parse(await read('package.json')) as { dependencies: Record<string, string> }
+    for (const name of ['jsonwebtoken', 'bcryptjs', 'pg-promise', 'nunjucks', 'zod', 'rate-limiter-flexible', 'express']) {
+      expect(pkg.dependencies, name).toHaveProperty(name)
+      expect(text.toLowerCase()).toContain(name.replace('pg-promise', 'pg/pg-promise'))
+    }
+  })
+
+  it('16.1.1 documents every security event the service logs, where logs go and what never goes there', async () => {
+    const text = await section('Logging')
+    const documented = new Set([...text.matchAll(/^\| `([a-z_]+)`(?: \/ `([a-z_]+)`)? \|/gm)].flatMap((m) => [m[1]!, m[2]].filter(Boolean) as string[]))
+    const logged = await loggedEvents()
+    expect(logged.size).toBeGreaterThan(5)
+    for (const event of logged) expect(documented.has(event), `${event} is logged but not documented`).toBe(true)
+    for (const event of documented) expect(logged.has(event), `${event} is documented but never logged`).toBe(true)
+    // 16.2.3: one documented destination, and the logger writes nowhere else
+    expect(text).toMatch(/stdout only/)
+    const log = await read('lib/log.ts')
+    expect(log).not.toMatch(/pino\.destination\(|pino\.transport\(|createWriteStream|appendFile/)
+    expect(text).toMatch(/Never logged: passwords, password hashes, tokens, cookies, the signing secret/)
+  })
+})
