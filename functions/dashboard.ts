@@ -3,10 +3,10 @@
 import { route, type HandlerContext, type RouteEvent } from '#lib/http.ts'
 import { dashboardPage, takeNotice, withCookies } from '#lib/pages.ts'
 import { jsonResult, userJson } from '#lib/json.ts'
-import { sessionEndsAt } from '#lib/sessions.ts'
+import { listSessions, sessionEndsAt } from '#lib/sessions.ts'
 import { Problem } from '#lib/problem.ts'
 
-async function dashboard(event: RouteEvent, { config }: HandlerContext) {
+async function dashboard(event: RouteEvent, { config, db, now }: HandlerContext) {
   const auth = event.auth!
   const requested = event.pathParameters?.username ?? ''
   if (requested.toLowerCase() !== auth.user.username.toLowerCase()) {
@@ -14,12 +14,17 @@ async function dashboard(event: RouteEvent, { config }: HandlerContext) {
     throw new Problem('forbidden', { detail: 'You can only see your own dashboard.' })
   }
   const endsAt = sessionEndsAt(auth.session, config.session.ttlSeconds)
+  const sessions = await listSessions(db, auth.user.id, auth.session.id, now, config.session.ttlSeconds)
 
   if (event.wantsHtml) {
     const { notice, cookies } = takeNotice(event)
-    return withCookies(dashboardPage({ ...auth, session: { ...auth.session, expiresAt: endsAt } }, { notice }), cookies)
+    return withCookies(dashboardPage({ ...auth, session: { ...auth.session, expiresAt: endsAt } }, { notice, sessions }), cookies)
   }
-  return jsonResult(200, { user: userJson(auth.user), session: { expires_at: endsAt.toISOString() } })
+  return jsonResult(200, {
+    user: userJson(auth.user),
+    session: { expires_at: endsAt.toISOString() },
+    sessions: sessions.map((s) => ({ id: s.handle, created_at: s.createdAt.toISOString(), expires_at: s.endsAt.toISOString(), current: s.current })),
+  })
 }
 
 export const handler = route(dashboard, { auth: 'required' })

@@ -2,6 +2,7 @@
 // with a readable message and what they typed (never a password), under the same status JSON
 // would get. A missing or ended session on a page sends the browser to the login page instead.
 import type { Auth, RouteEvent, RouteResult } from './http-types.ts'
+import type { SessionSummary } from './sessions.ts'
 import { PROBLEMS, type Problem } from './problem.ts'
 import { renderHtml } from './render.ts'
 import { clearSessionCookies, readCookie } from './session-cookie.ts'
@@ -13,6 +14,7 @@ export const NOTICES = {
   expired: 'Your session expired. Please sign in again.',
   signed_out: 'You are signed out.',
   password_changed: 'Your password was changed. Other sessions were signed out.',
+  sessions_ended: 'The sessions you chose were signed out.',
 } as const
 export type Notice = keyof typeof NOTICES
 
@@ -49,7 +51,8 @@ interface PageView {
 export const loginPage = (view: PageView = {}, status = 200) => renderHtml('login', view, status)
 export const registerPage = (passwordMinLength: number, view: PageView = {}, status = 200) =>
   renderHtml('register', { ...view, passwordMinLength }, status)
-export function dashboardPage(auth: Auth, view: PageView = {}, status = 200) {
+/** The dashboard; `sessions` (the user's live sessions) is left out when an error re-renders it. */
+export function dashboardPage(auth: Auth, view: PageView & { sessions?: SessionSummary[] } = {}, status = 200) {
   return renderHtml('dashboard', { ...view, user: auth.user, session: auth.session }, status)
 }
 

@@ -14,6 +14,7 @@ export const ROUTES: readonly RouteEntry[] = [
   { path: '/dashboard/:username', methods: ['GET'], name: 'dashboard' },
   { path: '/password', methods: ['POST'], name: 'password' },
   { path: '/logout', methods: ['POST'], name: 'logout' },
+  { path: '/sessions/end', methods: ['POST'], name: 'end-sessions' },
   { path: '/health', methods: ['GET'], name: 'health' },
   { path: '/static/:file', methods: ['GET'], name: 'static' },
 ]

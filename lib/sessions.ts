@@ -3,7 +3,7 @@
 // passed since the login that started it (so lowering SESSION_TTL_SECONDS shortens live sessions).
 // It is revoked when its row says so (logout, password change); a revoked token is refused even
 // though its exp has not passed.
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import type { Queryable } from './database.ts'
 import type { Runtime } from './runtime.ts'
 import type { Auth } from './http-types.ts'
@@ -101,3 +101,39 @@ const tokenSettings = (runtime: Pick<Runtime, 'config' | 'jwtSecret'>) => ({
   issuer: runtime.config.jwt.issuer,
   audience: runtime.config.jwt.audience,
 })
+
+/** A session as its owner sees it in a list: an opaque handle, never the id its token carries. */
+export interface SessionSummary {
+  readonly handle: string
+  readonly createdAt: Date
+  readonly endsAt: Date
+  readonly current: boolean
+}
+
+/** 128 bits of the id's SHA-256: names a session in a list without revealing its token's jti. */
+export const sessionHandle = (id: string) => createHash('sha256').update(id).digest('base64url').slice(0, 22)
+
+async function activeSessions(db: Queryable, userId: string, now: Date, ttlSeconds: number): Promise<Session[]> {
+  const rows: Session[] = await db.any(
+    `SELECT ${SESSION_COLUMNS} FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at DESC, id`,
+    [userId, now],
+  )
+  return rows.filter((row) => !isSessionExpired(row, now, ttlSeconds))
+}
+
+/** The user's live sessions, newest first, the one asking marked as current. */
+export async function listSessions(db: Queryable, userId: string, currentId: string, now: Date, ttlSeconds: number): Promise<SessionSummary[]> {
+  return (await activeSessions(db, userId, now, ttlSeconds)).map((session) => ({
+    handle: sessionHandle(session.id),
+    createdAt: session.createdAt,
+    endsAt: sessionEndsAt(session, ttlSeconds),
+    current: session.id === currentId,
+  }))
+}
+
+/** Ends the user's live session named by `handle`; false when the user has no such session. */
+export async function revokeSessionByHandle(db: Queryable, userId: string, handle: string, now: Date, ttlSeconds: number): Promise<boolean> {
+  const target = (await activeSessions(db, userId, now, ttlSeconds)).find((session) => sessionHandle(session.id) === handle)
+  if (target) await revokeSession(db, target.id, now)
+  return target !== undefined
+}

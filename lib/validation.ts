@@ -86,3 +86,9 @@ export function parseInput<T>(schema: z.ZodType<T>, body: unknown): T {
   }
   throw invalidFields([...errors].map(([field, message]) => ({ field, message })))
 }
+
+/** What POST /sessions/end names: a session handle from the dashboard's list, or "others". */
+export const OTHER_SESSIONS = 'others'
+export const endSessionInput = z.object({
+  session: text('Session').min(1, 'Session is required.').max(64, 'Session is not one of yours.'),
+})

@@ -348,13 +348,13 @@ const coherentRequestArb = (own: string, liveTokens: () => string[]) =>
   fc
     .record({
       target: fc.oneof(
-        { arbitrary: fc.constantFrom('POST /login', 'POST /register', 'POST /password'), weight: 6 },
+        { arbitrary: fc.constantFrom('POST /login', 'POST /register', 'POST /password', 'POST /sessions/end'), weight: 6 },
         fc.constantFrom('POST /logout', 'GET /', 'GET /login', 'GET /register', 'GET /health', 'GET /static/style.css'),
         fc.oneof(fc.constantFrom(...ACCOUNTS), fc.mixedCase(fc.constantFrom(...ACCOUNTS)), segmentText).map((name) => `GET /dashboard/${name}`),
       ),
       style: fc.constantFrom('json', 'form'),
       fields: fc.record(
-        { username: usernameArb, password: passwordArb, current_password: passwordArb, new_password: passwordArb },
+        { username: usernameArb, password: passwordArb, current_password: passwordArb, new_password: passwordArb, session: fc.oneof(fc.constant('others'), fc.string({ maxLength: 70 })) },
         { requiredKeys: [] },
       ),
       session: fc.option(fc.tuple(tokenArb(liveTokens), fc.constantFrom('bearer', 'cookie', '__Host-cookie'))),
@@ -396,7 +396,7 @@ const segmentText = fc.oneof(
 const pathArb = fc
   .tuple(
     fc.oneof(
-      { arbitrary: fc.constantFrom('/', '/login', '/register', '/password', '/logout', '/health', '/static/style.css'), weight: 10 },
+      { arbitrary: fc.constantFrom('/', '/login', '/register', '/password', '/logout', '/sessions/end', '/health', '/static/style.css'), weight: 10 },
       { arbitrary: fc.oneof(fc.constantFrom(...ACCOUNTS), segmentText).map((name) => `/dashboard/${name}`), weight: 3 },
       segmentText.map((file) => `/static/${file}`),
       fc.constantFrom(

@@ -358,7 +358,7 @@ describe.each(databaseKinds())('HTTP contract through the Express adapter (%s da
       expectNoSecrets(reply.text, [...secretsOf(account), jar.get('session')!])
     })
 
-    it('JSON with a Bearer token: 200 user and session.expires_at; no-store', async () => {
+    it('JSON with a Bearer token: 200 user, session.expires_at and the live sessions; no-store', async () => {
       const account = await register('dashjson')
       const token = await apiLogin(account)
       const reply = await http.getJson(`/dashboard/${account.username}`, { bearer: token })
@@ -367,6 +367,7 @@ describe.each(databaseKinds())('HTTP contract through the Express adapter (%s da
       expect(reply.json).toEqual({
         user: { id: account.id, username: account.username, created_at: account.created_at, last_login_time: expect.any(String) },
         session: { expires_at: new Date(jwtParts(token).payload.exp * 1000).toISOString() },
+        sessions: [{ id: expect.stringMatching(/^[\w-]{22}$/), created_at: expect.any(String), expires_at: new Date(jwtParts(token).payload.exp * 1000).toISOString(), current: true }],
       })
       expectNoSecrets(reply.text, secretsOf(account))
     })

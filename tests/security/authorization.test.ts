@@ -44,9 +44,9 @@ describe('V8.1 Authorization documentation', () => {
   it('8.1.2 documents which fields may be read and written, and only those are', async () => {
     const api = await docs()
     expect(api).toMatch(/Unknown JSON fields \(`role`, `is_admin`, …\) are ignored, never stored\./)
-    expect(api).toMatch(/`GET \/dashboard\/<username>` \| `200 \{"user":\{…\},"session":\{"expires_at"\}\}`/)
+    expect(api).toMatch(/`GET \/dashboard\/<username>` \| `200 \{"user":\{…\},"session":\{"expires_at"\},"sessions":\[\{"id","created_at","expires_at","current"\}\]\}`/)
     const reply = await s.dashboard(alice.username, aliceToken)
-    expect(Object.keys(reply.json).sort()).toEqual(['session', 'user'])
+    expect(Object.keys(reply.json).sort()).toEqual(['session', 'sessions', 'user'])
     expect(Object.keys(reply.json.session)).toEqual(['expires_at'])
   })
 })

@@ -244,4 +244,51 @@ describe('V7.5 Defenses against session abuse', () => {
     expect((await s.http.postJson('/login', { username: account.username, password: next })).status).toBe(401)
     expect((await s.http.postJson('/login', { username: account.username, password: account.password })).status).toBe(200)
   })
+
+  it('7.5.2 lets a user see their live sessions and end any one, or all the others', async () => {
+    const account = await s.register('mine')
+    const [phone, laptop, script] = [await s.apiLogin(account), await s.apiLogin(account), await s.apiLogin(account)]
+    const jar = await s.browserLogin(account, new CookieJar())
+    const stranger = await s.register('theirs')
+    const strangerToken = await s.apiLogin(stranger)
+
+    // the list: four live sessions, newest first, this one marked, no token or jti in it
+    const listed = await s.dashboard(account.username, script)
+    expect(listed.status).toBe(200)
+    const sessions = listed.json.sessions as { id: string; created_at: string; expires_at: string; current: boolean }[]
+    expect(sessions).toHaveLength(4)
+    expect(sessions.filter((x) => x.current)).toHaveLength(1)
+    for (const token of [phone, laptop, script, jar.get('session')!]) {
+      expect(listed.text).not.toContain(jwtParts(token).payload.jti)
+    }
+    // the browser sees the same list, with a sign-out button for every other session
+    const page = await s.http.getHtml(`/dashboard/${account.username}`, { jar })
+    expect(page.text).toMatch(/Signed-in sessions/)
+    expect(page.text.match(/action="\/sessions\/end"/g)).toHaveLength(3 + 1) // three others + "everywhere else"
+
+    // end one (the phone's), as the script
+    const phoneHandle = (await s.dashboard(account.username, phone)).json.sessions.find((x: { current: boolean }) => x.current).id
+    expect((await s.http.postJson('/sessions/end', { session: phoneHandle }, { bearer: script })).status).toBe(204)
+    expectProblem(await s.dashboard(account.username, phone), 401, 'unauthorized')
+    expect((await s.dashboard(account.username, laptop)).status).toBe(200)
+
+    // a handle of someone else's session is not ours to end, nor is our own current one
+    const strangerHandle = (await s.dashboard(stranger.username, strangerToken)).json.sessions[0].id
+    expectProblem(await s.http.postJson('/sessions/end', { session: strangerHandle }, { bearer: script }), 400, 'validation_failed')
+    expect((await s.dashboard(stranger.username, strangerToken)).status).toBe(200)
+    const ownHandle = (await s.dashboard(account.username, script)).json.sessions.find((x: { current: boolean }) => x.current).id
+    expectProblem(await s.http.postJson('/sessions/end', { session: ownHandle }, { bearer: script }), 400, 'validation_failed')
+
+    // all the others, from the browser: the laptop and the script end, the browser stays
+    const ended = await s.http.postForm('/sessions/end', { session: 'others' }, { jar })
+    expect(ended.status).toBe(303)
+    expect(ended.location).toBe(`/dashboard/${account.username}`)
+    expectProblem(await s.dashboard(account.username, laptop), 401, 'unauthorized')
+    expectProblem(await s.dashboard(account.username, script), 401, 'unauthorized')
+    const after = await s.http.getHtml(`/dashboard/${account.username}`, { jar })
+    expect(after.status).toBe(200)
+    expect(after.text).toContain('The sessions you chose were signed out.')
+    // without a session there is nothing to end
+    expectProblem(await s.http.postJson('/sessions/end', { session: 'others' }), 401, 'unauthorized')
+  })
 })
