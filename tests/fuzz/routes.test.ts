@@ -7,7 +7,7 @@
 //     (the throttling counters are meant to change on refusals and are not compared).
 // Bounded: FUZZ_RUNS requests per property (default below), FUZZ_SEED replays a run (fast-check
 // prints the seed and the shrunk counterexample on failure).
-import { request as httpRequest, type IncomingHttpHeaders } from 'node:http'
+import type { IncomingHttpHeaders } from 'node:http'
 import { parse as parseQuery } from 'node:querystring'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import fc from 'fast-check'
@@ -20,7 +20,7 @@ import { databaseKinds } from '../helpers/runtime.ts'
 import { apiGatewayEvent } from '../helpers/events.ts'
 import { OWN_ORIGIN } from '../functions/support.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
-import { client, expectHtmlSafety, expectNoSecrets } from '../http/client.ts'
+import { client, expectHtmlSafety, expectNoSecrets, rawRequest } from '../http/client.ts'
 
 // ~3 s each on two cores; 10,000 each (~40 s) found three bugs, fixed since (see the regression tests in tests/http/adapter-edges.test.ts)
 const RUNS = Number(process.env.FUZZ_RUNS ?? 1000)
@@ -34,7 +34,7 @@ const MARKER = '<x-fuzz>'
 const PASSWORDS = ['harbor lantern fuzz one quartz', 'harbor lantern fuzz two quartz', 'harbor lantern fuzz three quartz']
 const ACCOUNTS = [uniqueUsername('fz'), uniqueUsername('fz'), uniqueUsername('fz')]
 
-const FUNCTIONS = ['index', 'login', 'register', 'dashboard', 'password', 'logout', 'health', 'static', 'not-found'] as const
+const FUNCTIONS = ['index', 'login', 'register', 'dashboard', 'password', 'logout', 'end-sessions', 'health', 'static', 'not-found'] as const
 
 interface Sent {
   method: string
@@ -50,32 +50,14 @@ interface Answer {
   text: string
 }
 
-/** One request exactly as given: raw bytes, and the path not normalised (rawRequest in tests/http/client.ts resolves it through URL, which turns /static/../x into /x). */
+/** One request exactly as drawn: raw bytes, the path not normalised, chunked in two writes or with its length. */
 function send(baseUrl: string, sent: Sent): Promise<Answer> {
-  const { hostname, port } = new URL(baseUrl)
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(
-      // a fresh connection per request: a refused body may leave the server closing the last one
-      { host: hostname, port, path: sent.path, method: sent.method, headers: sent.headers, agent: false },
-      (res) => {
-        const chunks: Buffer[] = []
-        res.on('data', (chunk: Buffer) => chunks.push(chunk))
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString() }))
-        res.on('error', reject)
-      },
-    )
-    req.on('error', reject)
-    if (sent.body && sent.chunked) {
-      req.setHeader('transfer-encoding', 'chunked')
-      const half = sent.body.length >> 1
-      req.write(sent.body.subarray(0, half))
-      req.end(sent.body.subarray(half))
-      return
-    }
-    // node:http frames a GET body neither by length nor chunked: say the length for every method
-    if (sent.body) req.setHeader('content-length', sent.body.length)
-    req.end(sent.body)
-  })
+  const { method, path, headers, body } = sent
+  if (body && sent.chunked) {
+    const half = body.length >> 1
+    return rawRequest(baseUrl, { method, path, headers: { ...headers, 'transfer-encoding': 'chunked' }, chunks: [body.subarray(0, half), body.subarray(half)] })
+  }
+  return rawRequest(baseUrl, { method, path, headers, body })
 }
 
 const headersOf = (record: Record<string, unknown>) => {

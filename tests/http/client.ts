@@ -178,13 +178,22 @@ export function jwtParts(token: string): { header: any; payload: any } {
 /** A raw request for what fetch refuses to send (TRACE) or to control framing (chunked bodies). */
 export function rawRequest(
   baseUrl: string,
-  options: { method: string; path: string; headers?: Record<string, string>; chunks?: Buffer[] },
+  options: {
+    method: string
+    path: string
+    headers?: Record<string, string | string[]>
+    /** Written as they come, without a Content-Length (chunked for a POST). */
+    chunks?: Buffer[]
+    /** One body with its Content-Length, whatever the method (node:http frames a GET body not at all). */
+    body?: Buffer
+  },
 ): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string }> {
   const { hostname, port } = new URL(baseUrl)
   return new Promise((resolve, reject) => {
     // the path goes out exactly as given: no dot-segment or // normalisation
     const req = httpRequest(
-      { host: hostname, port, path: options.path, method: options.method, headers: options.headers },
+      // a fresh connection per request: a refused body may leave the server closing the last one
+      { host: hostname, port, path: options.path, method: options.method, headers: options.headers, agent: false },
       (res) => {
         const chunks: Buffer[] = []
         res.on('data', (chunk: Buffer) => chunks.push(chunk))
@@ -194,6 +203,7 @@ export function rawRequest(
     )
     req.on('error', reject)
     for (const chunk of options.chunks ?? []) req.write(chunk)
-    req.end()
+    if (options.body) req.setHeader('content-length', options.body.length)
+    req.end(options.body)
   })
 }
