@@ -52,7 +52,8 @@ const containsUsername = (password: string, username: string) => password.toLowe
 export const registrationInput = (minLength: number) =>
   z
     .object({ username: Username, password: newPassword('Password', minLength) })
-    .refine((input) => !containsUsername(input.password, input.username), {
+    // only a valid username is a word to keep out of the password ("" is in every password)
+    .refine((input) => !USERNAME_PATTERN.test(input.username) || !containsUsername(input.password, input.username), {
       path: ['password'],
       message: 'Password must not contain the username.',
     })

@@ -98,6 +98,16 @@ describe('registrationInput', () => {
     expect(result.success).toBe(false)
     expect(result.error!.issues.some((i) => i.path[0] === 'password' && /username/.test(i.message))).toBe(true)
   })
+
+  it.each([['empty', ''], ['too short, and inside the password', 'ha']])(
+    'blames only the username when it is %s, not the password',
+    (_, username) => {
+      const result = schema.safeParse({ username, password: 'harbor lantern quartz meadow' })
+      const fields = result.error!.issues.map((i) => i.path[0])
+      expect(fields).toContain('username')
+      expect(fields).not.toContain('password')
+    },
+  )
 })
 
 describe('loginInput', () => {
