@@ -5,35 +5,36 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import express, { type Request, type Response } from 'express'
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda'
-import { ROUTES } from '#lib/routes.ts'
-import { LOCAL_API_ID } from '#lib/client.ts'
-import { MAX_BODY_BYTES, type RouteResult } from '#lib/http.ts'
-import { problemJson, Problem } from '#lib/problem.ts'
+import { FUNCTION_NAMES, matchRoute, type FunctionName, type RouteMatch } from '#lib/http/routes.ts'
+import { LOCAL_API_ID } from '#lib/http/client.ts'
+import { MAX_BODY_BYTES, type RouteResult } from '#lib/http/route.ts'
+import { Problem } from '#lib/problem.ts'
+import { problemJson } from '#lib/http/problem-response.ts'
 
 type LambdaHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<RouteResult>
 
-/** An Express app serving every route of lib/routes.ts, then not-found for the rest. */
+/** An Express app that routes every request by the route table (lib/http/routes.ts), as API Gateway would. */
 export async function createApp(): Promise<express.Express> {
+  const handlers = new Map<FunctionName, LambdaHandler>()
+  for (const name of FUNCTION_NAMES) {
+    const module = (await import(`../functions/${name}.ts`)) as unknown as { handler: LambdaHandler }
+    handlers.set(name, module.handler)
+  }
   const app = express()
   app.disable('x-powered-by')
   app.disable('etag')
-  for (const { path, methods, name } of ROUTES) {
-    const { handler } = (await import(`../functions/${name}.ts`)) as unknown as { handler: LambdaHandler }
-    for (const method of methods) app[method === 'GET' ? 'get' : 'post'](path, invoke(handler, `${method} ${path}`))
-  }
-  const { handler: notFound } = (await import('../functions/not-found.ts')) as unknown as { handler: LambdaHandler }
-  app.use(invoke(notFound, '$default'))
-  // Express's router refuses a path parameter that does not %-decode (/dashboard/%zz) by throwing;
-  // such a path names no route, so it gets the not-found handler's answer like any other
-  app.use((_error: unknown, req: Request, res: Response, _next: express.NextFunction) => invoke(notFound, '$default')(req, res))
+  app.use((req, res) => {
+    const match = matchRoute(req.method, splitTarget(req.originalUrl).path)
+    return invoke(handlers.get(match.name)!, match)(req, res)
+  })
   return app
 }
 
-function invoke(handler: LambdaHandler, routeKey: string) {
+function invoke(handler: LambdaHandler, match: RouteMatch) {
   return async (req: Request, res: Response) => {
     try {
       const body = await readBody(req)
-      const result = await handler(toEvent(req, body, routeKey), lambdaContext(routeKey))
+      const result = await handler(toEvent(req, body, match), lambdaContext(match.name))
       // an unread (oversized) body is not worth keeping the connection for
       if (!req.complete) res.set('connection', 'close')
       writeResult(res, result)
@@ -67,16 +68,18 @@ async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
   })
 }
 
-export function toEvent(req: Request, body: Buffer | undefined, routeKey: string): APIGatewayProxyEventV2 {
+/** The request target is a path (it may start with //, which URL() would read as a host) and a query. */
+function splitTarget(target: string): { path: string; search: string } {
+  const queryAt = target.indexOf('?')
+  return queryAt === -1 ? { path: target, search: '' } : { path: target.slice(0, queryAt), search: target.slice(queryAt + 1) }
+}
+
+export function toEvent(req: Request, body: Buffer | undefined, { routeKey, pathParameters }: RouteMatch): APIGatewayProxyEventV2 {
   const headers: Record<string, string> = {}
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined && name !== 'cookie') headers[name] = Array.isArray(value) ? value.join(',') : value
   }
-  // the request target is a path (it may start with //, which URL() would read as a host) and a query
-  const target = req.originalUrl
-  const queryAt = target.indexOf('?')
-  const path = queryAt === -1 ? target : target.slice(0, queryAt)
-  const search = queryAt === -1 ? '' : target.slice(queryAt + 1)
+  const { path, search } = splitTarget(req.originalUrl)
   const query: Record<string, string> = {}
   for (const [key, value] of new URLSearchParams(search)) query[key] = key in query ? `${query[key]},${value}` : value
   const now = Date.now()
@@ -89,7 +92,7 @@ export function toEvent(req: Request, body: Buffer | undefined, routeKey: string
     cookies: req.headers.cookie ? req.headers.cookie.split(/;\s*/).filter(Boolean) : undefined,
     headers,
     queryStringParameters: search ? query : undefined,
-    pathParameters: Object.keys(req.params ?? {}).length ? { ...req.params } as Record<string, string> : undefined,
+    pathParameters,
     isBase64Encoded: false,
     body: body?.toString('utf8'),
     requestContext: {

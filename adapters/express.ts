@@ -2,11 +2,12 @@
 // unless DATABASE_URL is set) and migrates it, then listens on PORT. SIGTERM/SIGINT close the
 // server, the pool and the embedded database in that order.
 import type { Server } from 'node:http'
-import { ConfigError, loadConfig, type Config } from '#lib/config.ts'
-import { startRuntime, stopRuntime } from '#lib/runtime.ts'
-import { createLogger } from '#lib/log.ts'
-import { EmbeddedPostgresError } from '#lib/embedded-postgres.ts'
-import { deleteExpiredSessions } from '#lib/sessions.ts'
+import { ConfigError, loadConfig, type Config } from '#lib/platform/config.ts'
+import { startRuntime, stopRuntime } from '#lib/platform/runtime.ts'
+import { throttleFor } from '#lib/auth/throttle.ts'
+import { createLogger } from '#lib/platform/log.ts'
+import { EmbeddedPostgresError } from '#lib/embedded-postgres/server.ts'
+import { deleteExpiredSessions } from '#lib/auth/sessions.ts'
 import { createApp } from './express-app.ts'
 
 const SESSION_SWEEP_MS = 60 * 60 * 1000
@@ -45,7 +46,7 @@ async function main(): Promise<void> {
   const sweep = setInterval(() => {
     const now = new Date()
     deleteExpiredSessions(runtime.db, now).catch((error) => log.warn({ err: error }, 'session sweep failed'))
-    runtime.throttle.deleteExpired(now).catch((error) => log.warn({ err: error }, 'throttle sweep failed'))
+    throttleFor(runtime).deleteExpired(now).catch((error) => log.warn({ err: error }, 'throttle sweep failed'))
   }, SESSION_SWEEP_MS)
   sweep.unref()
 

@@ -8,9 +8,9 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import type { AddressInfo } from 'node:net'
 import bcrypt from 'bcryptjs'
-import { loadConfig } from '#lib/config.ts'
-import { startRuntime, stopRuntime } from '#lib/runtime.ts'
-import { startEmbeddedPostgres } from '#lib/embedded-postgres.ts'
+import { loadConfig } from '#lib/platform/config.ts'
+import { startRuntime, stopRuntime } from '#lib/platform/runtime.ts'
+import { startEmbeddedPostgres } from '#lib/embedded-postgres/server.ts'
 import { createApp } from '../adapters/express-app.ts'
 
 const COST = Number(process.env.BCRYPT_COST ?? 10)

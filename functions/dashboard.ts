@@ -1,13 +1,13 @@
 // GET /dashboard/<username>: the signed-in user's own dashboard. No session: 401 (HTML: 303 to /);
 // someone else's name: 403, whether or not that account exists.
-import { route, type HandlerContext, type RouteEvent } from '#lib/http.ts'
-import { dashboardPage, takeNotice, withCookies } from '#lib/pages.ts'
-import { jsonResult, userJson } from '#lib/json.ts'
-import { listSessions, sessionEndsAt } from '#lib/sessions.ts'
+import { route, type HandlerContext, type AuthenticatedEvent } from '#lib/http/route.ts'
+import { dashboardPage, takeNotice, withCookies } from '#lib/http/pages.ts'
+import { jsonResult, userJson } from '#lib/http/json.ts'
+import { listSessions, sessionEndsAt } from '#lib/auth/sessions.ts'
 import { Problem } from '#lib/problem.ts'
 
-async function dashboard(event: RouteEvent, { config, db, now }: HandlerContext) {
-  const auth = event.auth!
+async function dashboard(event: AuthenticatedEvent, { config, db, now }: HandlerContext) {
+  const auth = event.auth
   const requested = event.pathParameters?.username ?? ''
   if (requested.toLowerCase() !== auth.user.username.toLowerCase()) {
     event.log.warn({ event: 'access_denied', userId: auth.user.id }, 'dashboard of another user refused')

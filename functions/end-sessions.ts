@@ -1,14 +1,14 @@
 // POST /sessions/end: end one of the signed-in user's other sessions (field `session`: a handle
 // from the dashboard's list) or all of them (`session=others`). The session asking stays; ending
 // it is POST /logout.
-import { route, type HandlerContext, type RouteEvent } from '#lib/http.ts'
-import { endSessionInput, OTHER_SESSIONS, parseInput } from '#lib/validation.ts'
-import { revokeSessionByHandle, revokeUserSessions, sessionHandle } from '#lib/sessions.ts'
-import { noticeCookie, seeOther } from '#lib/pages.ts'
+import { route, type HandlerContext, type AuthenticatedEvent } from '#lib/http/route.ts'
+import { endSessionInput, OTHER_SESSIONS, parseInput } from '#lib/auth/validation.ts'
+import { revokeSessionByHandle, revokeUserSessions, sessionHandle } from '#lib/auth/sessions.ts'
+import { noticeCookie, seeOther } from '#lib/http/pages.ts'
 import { invalidFields } from '#lib/problem.ts'
 
-async function endSessions(event: RouteEvent, { config, db, now }: HandlerContext) {
-  const { user, session: current } = event.auth!
+async function endSessions(event: AuthenticatedEvent, { config, db, now }: HandlerContext) {
+  const { user, session: current } = event.auth
   const { session } = parseInput(endSessionInput, event.body)
 
   if (session === OTHER_SESSIONS) {

@@ -1,7 +1,7 @@
 // GET /health: is the service up and can it reach its database? Always JSON: it is for machines
 // (balena's health check, a load balancer), whatever Accept says.
-import { route, type HandlerContext } from '#lib/http.ts'
-import { jsonResult } from '#lib/json.ts'
+import { route, type HandlerContext } from '#lib/http/route.ts'
+import { jsonResult } from '#lib/http/json.ts'
 import { UNAVAILABLE_RETRY_AFTER_SECONDS } from '#lib/problem.ts'
 
 const PROBE_TIMEOUT_MS = 2_000

@@ -1,10 +1,10 @@
 // GET / (and GET /login): the sign-in page. JSON clients get a map of the API instead.
-import { route, type RouteEvent, type RouteResult } from '#lib/http.ts'
-import { loginPage, takeNotice, withCookies } from '#lib/pages.ts'
-import { jsonResult } from '#lib/json.ts'
+import { route, type RouteEvent, type RouteResult } from '#lib/http/route.ts'
+import { loginPage, takeNotice, withCookies } from '#lib/http/pages.ts'
+import { jsonResult } from '#lib/http/json.ts'
 
 /** The sign-in page, showing a notice a redirect left (account created, session expired, …). */
-export async function showLoginPage(event: RouteEvent): Promise<RouteResult> {
+async function showLoginPage(event: RouteEvent): Promise<RouteResult> {
   if (!event.wantsHtml) {
     return jsonResult(200, { service: 'gateway-auth', login: '/login', register: '/register', health: '/health' })
   }

@@ -1,19 +1,16 @@
 // POST /login: check the credentials, record the login time, start a session.
-// GET /login: the sign-in page (as GET /).
-import { route, type HandlerContext, type RouteEvent } from '#lib/http.ts'
-import { loginInput, parseInput } from '#lib/validation.ts'
-import { findUserByUsername, recordLogin, updatePasswordHash } from '#lib/users.ts'
-import { hashPassword, needsRehash, verifyPassword } from '#lib/password.ts'
-import { createSession, revokeSession } from '#lib/sessions.ts'
-import { sessionCookie } from '#lib/session-cookie.ts'
-import { seeOther } from '#lib/pages.ts'
-import { jsonResult, userJson } from '#lib/json.ts'
-import { printable } from '#lib/log.ts'
+import { route, type HandlerContext, type RouteEvent } from '#lib/http/route.ts'
+import { loginInput, parseInput } from '#lib/auth/validation.ts'
+import { findUserByUsername, recordLogin, updatePasswordHash } from '#lib/auth/users.ts'
+import { hashPassword, needsRehash, verifyPassword } from '#lib/auth/password.ts'
+import { createSession, revokeSession } from '#lib/auth/sessions.ts'
+import { sessionCookie } from '#lib/http/session-cookie.ts'
+import { seeOther } from '#lib/http/pages.ts'
+import { jsonResult, userJson } from '#lib/http/json.ts'
+import { printable } from '#lib/platform/log.ts'
 import { Problem } from '#lib/problem.ts'
-import { showLoginPage } from './index.ts'
 
 async function login(event: RouteEvent, ctx: HandlerContext) {
-  if (event.requestContext.http.method !== 'POST') return showLoginPage(event)
   const { config, db, now, throttle } = ctx
   const input = parseInput(loginInput, event.body)
   const attempt = await throttle.startLoginAttempt(input.username, event.clientIp)

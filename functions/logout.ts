@@ -1,9 +1,9 @@
 // POST /logout: revoke the session on the server and clear the cookie. Idempotent: without a
 // (valid) session the answer is the same.
-import { route, type HandlerContext, type RouteEvent } from '#lib/http.ts'
-import { revokeSession } from '#lib/sessions.ts'
-import { clearSessionCookies } from '#lib/session-cookie.ts'
-import { noticeCookie, seeOther } from '#lib/pages.ts'
+import { route, type HandlerContext, type RouteEvent } from '#lib/http/route.ts'
+import { revokeSession } from '#lib/auth/sessions.ts'
+import { clearSessionCookies } from '#lib/http/session-cookie.ts'
+import { noticeCookie, seeOther } from '#lib/http/pages.ts'
 
 async function logout(event: RouteEvent, { db, now }: HandlerContext) {
   if (event.auth) {

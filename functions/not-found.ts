@@ -1,7 +1,7 @@
 // Everything no route answers: 404, or 405 with Allow when the path exists under other methods.
 // On Lambda this is the $default route.
-import { route, type RouteEvent } from '#lib/http.ts'
-import { allowedMethods } from '#lib/routes.ts'
+import { route, type RouteEvent } from '#lib/http/route.ts'
+import { allowedMethods } from '#lib/http/routes.ts'
 import { Problem } from '#lib/problem.ts'
 
 async function notFound(event: RouteEvent): Promise<never> {

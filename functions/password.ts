@@ -1,15 +1,15 @@
 // POST /password: change the signed-in user's password. Every other session of the user is
 // revoked; the one that asked stays.
-import { route, type HandlerContext, type RouteEvent } from '#lib/http.ts'
-import { parseInput, passwordChangeInput } from '#lib/validation.ts'
-import { findUserById, updatePasswordHash } from '#lib/users.ts'
-import { hashPassword, verifyPassword } from '#lib/password.ts'
-import { revokeUserSessions } from '#lib/sessions.ts'
-import { noticeCookie, seeOther } from '#lib/pages.ts'
+import { route, type HandlerContext, type AuthenticatedEvent } from '#lib/http/route.ts'
+import { parseInput, passwordChangeInput } from '#lib/auth/validation.ts'
+import { findUserById, updatePasswordHash } from '#lib/auth/users.ts'
+import { hashPassword, verifyPassword } from '#lib/auth/password.ts'
+import { revokeUserSessions } from '#lib/auth/sessions.ts'
+import { noticeCookie, seeOther } from '#lib/http/pages.ts'
 import { invalidFields, Problem } from '#lib/problem.ts'
 
-async function changePassword(event: RouteEvent, { config, db, now, throttle }: HandlerContext) {
-  const auth = event.auth!
+async function changePassword(event: AuthenticatedEvent, { config, db, now, throttle }: HandlerContext) {
+  const auth = event.auth
   const input = parseInput(passwordChangeInput(config.password.minLength, auth.user.username), event.body)
 
   const user = await findUserById(db, auth.user.id)

@@ -1,10 +1,10 @@
-// POST /register: create an account. GET /register: the registration page.
-import { route, type HandlerContext, type RouteEvent } from '#lib/http.ts'
-import { parseInput, registrationInput } from '#lib/validation.ts'
-import { createUser, findUserByUsername, isUniqueViolation } from '#lib/users.ts'
-import { hashPassword } from '#lib/password.ts'
-import { noticeCookie, registerPage, seeOther } from '#lib/pages.ts'
-import { jsonResult, userJson } from '#lib/json.ts'
+// POST /register: create an account.
+import { route, type HandlerContext, type RouteEvent } from '#lib/http/route.ts'
+import { parseInput, registrationInput } from '#lib/auth/validation.ts'
+import { createUser, findUserByUsername, isUniqueViolation } from '#lib/auth/users.ts'
+import { hashPassword } from '#lib/auth/password.ts'
+import { noticeCookie, seeOther } from '#lib/http/pages.ts'
+import { jsonResult, userJson } from '#lib/http/json.ts'
 import { Problem } from '#lib/problem.ts'
 
 const usernameTaken = () =>
@@ -15,7 +15,6 @@ const usernameTaken = () =>
 
 async function register(event: RouteEvent, ctx: HandlerContext) {
   const { config, db, now } = ctx
-  if (event.requestContext.http.method !== 'POST') return registerPage(config.password.minLength)
   const input = parseInput(registrationInput(config.password.minLength), event.body)
   // every well-formed attempt counts, taken names too: that bounds the "is this name taken" oracle
   await ctx.throttle.countRegistration(event.clientIp)

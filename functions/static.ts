@@ -2,8 +2,8 @@
 // a content hash in the query (lib/render.ts assetUrl), so a year-long cache is safe.
 import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
-import { route, type RouteEvent } from '#lib/http.ts'
-import { STATIC_DIR } from '#lib/render.ts'
+import { route, type RouteEvent } from '#lib/http/route.ts'
+import { STATIC_DIR } from '#lib/http/render.ts'
 import { Problem } from '#lib/problem.ts'
 
 const TYPES: Record<string, string> = {

@@ -1,30 +1,24 @@
-// Every error response is made here. Codes are the contract's closed list (docs/api.md#errors);
-// add one here and in the contract together. Handlers throw a Problem; anything else that is
-// thrown is logged here and answered with a generic 500, its details never sent.
-import type { MiddlewareObj } from '@middy/core'
-import type { RouteEvent, RouteResult } from './http-types.ts'
-import { renderErrorPage } from './pages.ts'
-import { createLogger } from './log.ts'
-import type { Logger } from 'pino'
+// The contract's error codes, closed and snake_case: every refusal and failure the service answers
+// with is one of these (docs/api.md#errors). Handlers throw a Problem; lib/http/problem-response.ts
+// is the one place a Problem becomes an HTTP response. This file imports nothing of the service's.
 
-let fallbackLog: Logger | undefined
-
+// code: [status, title, what it means and what to do]; the third is served at /problems/<code>
 export const PROBLEMS = {
-  validation_failed: [400, 'Invalid input'],
-  invalid_credentials: [401, 'Invalid username or password'],
-  unauthorized: [401, 'Not signed in'],
-  session_expired: [401, 'Session expired'],
-  forbidden: [403, 'Forbidden'],
-  cross_origin_rejected: [403, 'Cross-origin request rejected'],
-  not_found: [404, 'Not found'],
-  method_not_allowed: [405, 'Method not allowed'],
-  username_taken: [409, 'Username already taken'],
-  payload_too_large: [413, 'Request body too large'],
-  unsupported_media_type: [415, 'Unsupported media type'],
-  rate_limited: [429, 'Too many attempts'],
-  internal_error: [500, 'Internal error'],
-  service_unavailable: [503, 'Service unavailable'],
-} as const satisfies Record<string, readonly [number, string]>
+  validation_failed: [400, 'Invalid input', 'A field is missing or breaks a rule; `errors` names each field and why.'],
+  invalid_credentials: [401, 'Invalid username or password', 'The username or the password is wrong. Check both and try again.'],
+  unauthorized: [401, 'Not signed in', 'No valid session came with the request, or it was signed out. Sign in again.'],
+  session_expired: [401, 'Session expired', 'The session reached its end (SESSION_TTL_SECONDS after its sign-in). Sign in again.'],
+  forbidden: [403, 'Forbidden', 'The session is valid, but it may not see or change this resource.'],
+  cross_origin_rejected: [403, 'Cross-origin request rejected', 'A state-changing request came from another site; use the service’s own pages.'],
+  not_found: [404, 'Not found', 'No route has this path.'],
+  method_not_allowed: [405, 'Method not allowed', 'The path exists but not for this method; `Allow` lists the methods it takes.'],
+  username_taken: [409, 'Username already taken', 'An account with this name exists (names are compared case-insensitively).'],
+  payload_too_large: [413, 'Request body too large', 'The body is over 16 KiB.'],
+  unsupported_media_type: [415, 'Unsupported media type', 'Send application/json or application/x-www-form-urlencoded.'],
+  rate_limited: [429, 'Too many attempts', 'Too many attempts from this client; wait as long as `Retry-After` says.'],
+  internal_error: [500, 'Internal error', 'Something failed inside the service; the log has the request id.'],
+  service_unavailable: [503, 'Service unavailable', 'The service cannot serve now (its database is away); retry after `Retry-After`.'],
+} as const satisfies Record<string, readonly [number, string, string]>
 
 export type ProblemCode = keyof typeof PROBLEMS
 export interface FieldError {
@@ -105,48 +99,9 @@ export function toProblem(error: unknown): Problem {
   return new Problem('internal_error', { cause: error })
 }
 
-export const problemTypeUri = (code: ProblemCode) => `/docs/api.md#${code.replaceAll('_', '-')}`
+/** The problem's type URI (RFC 9457 §3.1.1): the service itself explains it there. */
+export const problemTypeUri = (code: ProblemCode) => `/problems/${code}`
 
-/** The RFC 9457 JSON response for a problem. */
-export function problemJson(problem: Problem): RouteResult {
-  const [status, title] = PROBLEMS[problem.code]
-  const { detail, errors } = problem.extra
-  return {
-    statusCode: status,
-    headers: { 'content-type': 'application/problem+json', ...problem.extra.headers },
-    body: JSON.stringify({
-      type: problemTypeUri(problem.code),
-      title,
-      status,
-      // 5xx details are internal: only the generic title goes out
-      ...(status < 500 && detail ? { detail } : {}),
-      code: problem.code,
-      ...(errors?.length ? { errors } : {}),
-    }),
-  }
-}
+/** The code a type URI's last segment names, if it is one of the contract's. */
+export const isProblemCode = (value: string): value is ProblemCode => Object.hasOwn(PROBLEMS, value)
 
-// refusals an operator watching for attacks wants to see: guessing, probing, forged requests
-const SECURITY_RELEVANT = new Set<ProblemCode>([
-  'invalid_credentials', 'unauthorized', 'session_expired', 'forbidden', 'cross_origin_rejected', 'rate_limited',
-])
-
-/** Middy onError step, registered last so it runs first: turns request.error into the response. */
-export function problemResponder(): MiddlewareObj<RouteEvent, RouteResult> {
-  return {
-    onError: (request) => {
-      const problem = toProblem(request.error)
-      const event = request.event
-      // before the request logger exists (the runtime failed to start) the process one stands in
-      const log = event.log ?? (fallbackLog ??= createLogger('info'))
-      if (problem.status >= 500) log.error({ event: 'request_failed', code: problem.code, err: problem.extra.cause ?? problem }, 'request failed')
-      else {
-        // field names only, never the values sent
-        const fields = problem.extra.errors?.map((error) => error.field)
-        const level = SECURITY_RELEVANT.has(problem.code) ? 'warn' : 'info'
-        log[level]({ event: 'request_refused', code: problem.code, status: problem.status, fields, retryAfter: problem.extra.headers?.['retry-after'] }, 'request refused')
-      }
-      request.response = event.wantsHtml ? renderErrorPage(event, problem) : problemJson(problem)
-    },
-  }
-}

@@ -3,7 +3,7 @@ import jwt from 'jsonwebtoken'
 import { handler } from '#functions/dashboard.ts'
 import { handler as logoutHandler } from '#functions/logout.ts'
 import { handler as indexHandler } from '#functions/index.ts'
-import { findUserByUsername } from '#lib/users.ts'
+import { findUserByUsername } from '#lib/auth/users.ts'
 import { invoke, jsonBody } from '../helpers/events.ts'
 import { uniqueUsername } from '../helpers/factories.ts'
 import {

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import jwt from 'jsonwebtoken'
 import { handler } from '#functions/login.ts'
-import { findUserByUsername, createUser } from '#lib/users.ts'
-import { hashPassword } from '#lib/password.ts'
+import { handler as signInPage } from '#functions/index.ts'
+import { findUserByUsername, createUser } from '#lib/auth/users.ts'
+import { hashPassword } from '#lib/auth/password.ts'
 import { invoke, jsonBody } from '../helpers/events.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import {
@@ -182,7 +183,7 @@ describe('POST /login with a form', () => {
 
 describe('GET /login', () => {
   it('shows the sign-in form with a link to /register', async () => {
-    const result = await invoke(handler, { path: '/login', headers: HTML })
+    const result = await invoke(signInPage, { path: '/login', headers: HTML })
     expect(result.statusCode).toBe(200)
     expect(result.body).toContain('action="/login"')
     expect(result.body).toContain('href="/register"')

@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import { handler } from '#functions/password.ts'
 import { handler as dashboardHandler } from '#functions/dashboard.ts'
 import { handler as loginHandler } from '#functions/login.ts'
-import { findUserByUsername } from '#lib/users.ts'
+import { findUserByUsername } from '#lib/auth/users.ts'
 import { invoke } from '../helpers/events.ts'
 import { strongPassword } from '../helpers/factories.ts'
 import {

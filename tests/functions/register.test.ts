@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { handler } from '#functions/register.ts'
-import { handler as loginPageHandler } from '#functions/login.ts'
+import { handler as registerPageHandler } from '#functions/register-page.ts'
 import { handler as indexHandler } from '#functions/index.ts'
-import { findUserByUsername } from '#lib/users.ts'
-import { isCommonPassword } from '#lib/common-passwords.ts'
+import { findUserByUsername } from '#lib/auth/users.ts'
+import { isCommonPassword } from '#lib/auth/common-passwords.ts'
 import { invoke, jsonBody } from '../helpers/events.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { expectNoSecrets, expectProblem, header, HTML, OWN_ORIGIN, setCookie, useRuntime } from './support.ts'
@@ -126,7 +126,7 @@ describe('POST /register with a form', () => {
     expectNoSecrets(result, password)
 
     const cookie = notice!.split(';')[0]!
-    for (const [name, pageHandler] of [['/login', loginPageHandler], ['/', indexHandler]] as const) {
+    for (const [name, pageHandler] of [['/login', indexHandler], ['/', indexHandler]] as const) {
       const page = await invoke(pageHandler, { path: name, headers: HTML, cookies: [cookie] })
       expect(page.statusCode).toBe(200)
       expect(page.body).toMatch(/account was created/i)
@@ -136,7 +136,7 @@ describe('POST /register with a form', () => {
   })
 
   it('shows no notice on the login page without the cookie', async () => {
-    const page = await invoke(loginPageHandler, { path: '/login', headers: HTML })
+    const page = await invoke(indexHandler, { path: '/login', headers: HTML })
     expect(page.statusCode).toBe(200)
     expect(page.body).toContain('action="/login"')
     expect(page.body).not.toMatch(/account was created/i)
@@ -200,7 +200,7 @@ describe('POST /register with a form', () => {
 
 describe('GET /register', () => {
   it('shows the registration form with the minimum password length', async () => {
-    const result = await invoke(handler, { path: '/register', headers: HTML })
+    const result = await invoke(registerPageHandler, { path: '/register', headers: HTML })
     expect(result.statusCode).toBe(200)
     expect(header(result, 'content-type')).toMatch(/^text\/html/)
     expect(result.body).toContain('action="/register"')

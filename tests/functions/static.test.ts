@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
 import { handler } from '#functions/static.ts'
 import { handler as loginHandler } from '#functions/login.ts'
-import { STATIC_DIR } from '#lib/render.ts'
+import { STATIC_DIR } from '#lib/http/render.ts'
 import { invoke } from '../helpers/events.ts'
 import { expectProblem, header, HTML, useRuntime } from './support.ts'
 

@@ -2,7 +2,7 @@
 // two owners. Prints one JSON line: { pid, connection } or { error, name }. Stops the server and
 // exits when stdin closes.
 
-import { startEmbeddedPostgres } from '../../lib/embedded-postgres.ts'
+import { startEmbeddedPostgres } from '#lib/embedded-postgres/server.ts'
 
 const dataDir = process.argv[2]
 if (!dataDir) throw new Error('usage: embedded-postgres-child.ts <dataDir>')

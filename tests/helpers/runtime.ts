@@ -7,9 +7,9 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { inject } from 'vitest'
 import pgPromise from 'pg-promise'
-import { loadConfig } from '#lib/config.ts'
-import { createLogger } from '#lib/log.ts'
-import { startRuntime, stopRuntime, type Runtime } from '#lib/runtime.ts'
+import { loadConfig } from '#lib/platform/config.ts'
+import { createLogger } from '#lib/platform/log.ts'
+import { startRuntime, stopRuntime, type Runtime } from '#lib/platform/runtime.ts'
 
 export type DatabaseKind = 'server' | 'embedded'
 

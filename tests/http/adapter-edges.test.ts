@@ -35,10 +35,10 @@ describe('adapter edges over HTTP', () => {
     expect(JSON.parse(reply.text)).toMatchObject({ code: 'not_found' })
   })
 
-  it('GET // is the sign-in page, as / is', async () => {
-    const reply = await send('GET', '//', { accept: 'application/json' })
-    expect(reply.status).toBe(200)
-    expect(JSON.parse(reply.text)).toMatchObject({ login: '/login' })
+  it.each(['//', '/login/', '/LOGIN', '//login'])('GET %s names no route: 404, as API Gateway matches paths exactly', async (path) => {
+    const reply = await send('GET', path, { accept: 'application/json' })
+    expect(reply.status).toBe(404)
+    expect(JSON.parse(reply.text)).toMatchObject({ code: 'not_found' })
   })
 
   it.each([

@@ -2,7 +2,7 @@
 // the Express adapter, against the embedded PostgreSQL and (when TEST_DATABASE_URL is set) the
 // server. Throttling (429) is covered elsewhere.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { createSession } from '#lib/sessions.ts'
+import { createSession } from '#lib/auth/sessions.ts'
 import { startService, type TestService } from '../helpers/server.ts'
 import { databaseKinds } from '../helpers/runtime.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
@@ -902,7 +902,7 @@ describe.each(databaseKinds())('HTTP contract through the Express adapter (%s da
     it.each(scenarios)('%s → %i %s', async (_label, status, code, send) => {
       const reply = await send()
       expectProblem(reply, status, code, [...secretsOf(account), token])
-      expect(reply.json.type).toMatch(new RegExp(code.replaceAll('_', '-')))
+      expect(reply.json.type).toBe(`/problems/${code}`)
       if (status < 500) expect(reply.json.detail ?? '').not.toMatch(/undefined|null|\[object/)
     })
   })

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { identifyClient, LOCAL_API_ID } from '#lib/client.ts'
+import { identifyClient, LOCAL_API_ID } from '#lib/http/client.ts'
 
 const local = (sourceIp: string, headers: Record<string, string> = {}) => ({ sourceIp, apiId: LOCAL_API_ID, headers })
 

@@ -1,6 +1,6 @@
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { ConfigError, loadConfig } from '#lib/config.ts'
+import { ConfigError, loadConfig } from '#lib/platform/config.ts'
 
 function configError(env: Record<string, string>): string {
   try {

@@ -3,8 +3,8 @@ import { readdirSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import pgPromise from 'pg-promise'
 import { pino } from 'pino'
-import { loadConfig } from '#lib/config.ts'
-import { openDatabase } from '#lib/database.ts'
+import { loadConfig } from '#lib/platform/config.ts'
+import { openDatabase } from '#lib/platform/database.ts'
 import { serverDatabaseUrl } from '../helpers/runtime.ts'
 
 const silent = pino({ level: 'silent' })

@@ -10,8 +10,8 @@ import pgPromise from 'pg-promise'
 import { afterEach, describe, expect, test } from 'vitest'
 import {
   EmbeddedPostgresError, startEmbeddedPostgres, type EmbeddedPostgres,
-} from '../../lib/embedded-postgres.ts'
-import { hydrateSymlinks } from '../../lib/embedded-postgres-binaries.ts'
+} from '#lib/embedded-postgres/server.ts'
+import { hydrateSymlinks } from '#lib/embedded-postgres/binaries.ts'
 
 const pgp = pgPromise({ noWarnings: true })
 const CHILD = fileURLToPath(new URL('../helpers/embedded-postgres-child.ts', import.meta.url))

@@ -1,6 +1,6 @@
 // The logger's redaction, against a real pg-promise error: its formatted SQL carries the values.
 import { describe, expect, it } from 'vitest'
-import { createLogger } from '#lib/log.ts'
+import { createLogger } from '#lib/platform/log.ts'
 import { startTestRuntime, databaseKinds } from '../helpers/runtime.ts'
 
 describe('log redaction', () => {

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   createSession, deleteExpiredSessions, isSessionExpired, revokeSession, revokeUserSessions, sessionEndsAt, validateSession,
-} from '#lib/sessions.ts'
-import { createUser } from '#lib/users.ts'
+} from '#lib/auth/sessions.ts'
+import { createUser } from '#lib/auth/users.ts'
 import { Problem } from '#lib/problem.ts'
-import type { Runtime } from '#lib/runtime.ts'
+import type { Runtime } from '#lib/platform/runtime.ts'
 import { databaseKinds, startTestRuntime, type TestRuntime } from '../helpers/runtime.ts'
 import { uniqueUsername } from '../helpers/factories.ts'
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { clientKey, lockoutSeconds, retryAfterSeconds } from '#lib/throttle.ts'
+import { clientKey, lockoutSeconds, retryAfterSeconds } from '#lib/auth/throttle.ts'
 
 describe('lockoutSeconds', () => {
   const policy = { lockoutSeconds: 60, maxLockoutSeconds: 3600 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import jwt from 'jsonwebtoken'
-import { CLOCK_TOLERANCE_SECONDS, signToken, verifyToken } from '#lib/tokens.ts'
+import { CLOCK_TOLERANCE_SECONDS, signToken, verifyToken } from '#lib/auth/tokens.ts'
 import { Problem } from '#lib/problem.ts'
 
 const settings = { secret: 's'.repeat(48), issuer: 'gateway-auth', audience: 'gateway-auth' }

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import {
   loginInput, newPassword, parseInput, passwordChangeInput, PASSWORD_MAX_BYTES, registrationInput, Username,
-} from '#lib/validation.ts'
-import { commonPasswordCount, isCommonPassword } from '#lib/common-passwords.ts'
+} from '#lib/auth/validation.ts'
+import { commonPasswordCount, isCommonPassword } from '#lib/auth/common-passwords.ts'
 import { Problem } from '#lib/problem.ts'
 
 const ok = (schema: { safeParse(v: unknown): { success: boolean } }, value: unknown) => schema.safeParse(value).success

@@ -83,7 +83,7 @@ describe('V13 Configuration', () => {
       const token = (await http.postJson('/login', account)).json.access_token as string
       const [header, payload, signature] = token.split('.')
       expect(createHmac('sha256', secret).update(`${header}.${payload}`).digest('base64url')).toBe(signature)
-      const source = await readFile(path.join(ROOT, 'lib/jwt-secret.ts'), 'utf8')
+      const source = await readFile(path.join(ROOT, 'lib/platform/jwt-secret.ts'), 'utf8')
       expect(source).not.toContain(secret)
 
       // a JWT_SECRET under 32 bytes: exit 1 with one line naming the variable, never its value

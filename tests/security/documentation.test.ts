@@ -66,7 +66,7 @@ describe('what docs/security.md promises', () => {
     for (const event of documented) expect(logged.has(event), `${event} is documented but never logged`).toBe(true)
     // 16.2.3: one documented destination, and the logger writes nowhere else
     expect(text).toMatch(/stdout only/)
-    const log = await read('lib/log.ts')
+    const log = await read('lib/platform/log.ts')
     expect(log).not.toMatch(/pino\.destination\(|pino\.transport\(|createWriteStream|appendFile/)
     expect(text).toMatch(/Never logged: passwords, password hashes, tokens, cookies, the signing secret/)
   })

@@ -3,7 +3,7 @@
 // address and one test file can play many clients.
 import { readFile } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { loadConfig } from '#lib/config.ts'
+import { loadConfig } from '#lib/platform/config.ts'
 import { startService, type TestService } from '../helpers/server.ts'
 import { databaseKinds } from '../helpers/runtime.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'

@@ -1,12 +1,13 @@
 // The service's pages and how an error shows on them: the page the user was on is rendered again
 // with a readable message and what they typed (never a password), under the same status JSON
 // would get. A missing or ended session on a page sends the browser to the login page instead.
-import type { Auth, RouteEvent, RouteResult } from './http-types.ts'
-import type { SessionSummary } from './sessions.ts'
-import { PROBLEMS, type Problem } from './problem.ts'
+import type { Auth, RouteEvent, RouteResult } from './event.ts'
+import type { SessionSummary } from '../auth/sessions.ts'
+import { PROBLEMS, type Problem } from '../problem.ts'
 import { renderHtml } from './render.ts'
 import { clearSessionCookies, readCookie } from './session-cookie.ts'
 import { stringifySetCookie } from 'cookie'
+import type { Config } from '../platform/config.ts'
 
 /** Fixed texts a redirect can leave for the next page (cookie `notice`): only these keys are ever shown. */
 export const NOTICES = {
@@ -67,7 +68,7 @@ export const seeOther = (location: string, cookies?: string[]): RouteResult => (
 const KEPT_FIELDS = ['username']
 
 /** The HTML answer for a problem raised while serving `event`. */
-export function renderErrorPage(event: RouteEvent, problem: Problem): RouteResult {
+export function renderErrorPage(event: RouteEvent, problem: Problem, config?: Pick<Config, 'password'>): RouteResult {
   const [status, title] = PROBLEMS[problem.code]
   if (problem.code === 'unauthorized' || problem.code === 'session_expired') {
     const cookies = clearSessionCookies(event.secure)
@@ -79,15 +80,15 @@ export function renderErrorPage(event: RouteEvent, problem: Problem): RouteResul
     errors: Object.fromEntries((problem.extra.errors ?? []).map((e) => [e.field, e.message])),
     values: keptValues(event.body),
   }
-  const page = pageFor(event)
+  const page = pageFor(event, config)
   const result = page ? page(view, status) : renderHtml('error', { ...view, status }, status)
   result.headers = { ...result.headers, ...problem.extra.headers }
   return result
 }
 
-function pageFor({ page, auth, runtime }: RouteEvent) {
+function pageFor({ page, auth }: RouteEvent, config: Pick<Config, 'password'> | undefined) {
   if (page === 'login') return loginPage
-  if (page === 'register' && runtime) return (view: PageView, status: number) => registerPage(runtime.config.password.minLength, view, status)
+  if (page === 'register' && config) return (view: PageView, status: number) => registerPage(config.password.minLength, view, status)
   if (page === 'dashboard' && auth) return (view: PageView, status: number) => dashboardPage(auth, view, status)
   return undefined
 }

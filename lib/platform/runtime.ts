@@ -5,17 +5,16 @@ import { loadConfig, type Config } from './config.ts'
 import { openDatabase, type Database, type DatabaseHandle } from './database.ts'
 import { loadJwtSecret } from './jwt-secret.ts'
 import { createLogger } from './log.ts'
-import { createThrottle, type Throttle } from './throttle.ts'
 
 export interface Runtime {
   readonly config: Config
   readonly db: Database
   readonly jwtSecret: string
   readonly log: Logger
-  readonly throttle: Throttle
 }
 
 let current: Promise<Runtime> | undefined
+let started: Runtime | undefined
 let handle: DatabaseHandle | undefined
 
 /** Starts the runtime for this process from `config` (the environment by default). */
@@ -24,8 +23,8 @@ export function startRuntime(config: Config = loadConfig(), log: Logger = create
   current = (async () => {
     const jwtSecret = await loadJwtSecret(config)
     handle = await openDatabase(config, log)
-    const throttle = createThrottle(handle.db, config.throttle)
-    return Object.freeze({ config, db: handle.db, jwtSecret, log, throttle })
+    started = Object.freeze({ config, db: handle.db, jwtSecret, log })
+    return started
   })()
   // a failed start must not be cached: the next request tries again
   current.catch(() => {
@@ -39,10 +38,16 @@ export function getRuntime(): Promise<Runtime> {
   return current ?? startRuntime()
 }
 
+/** The runtime if it has started, without starting it (an error page must not retry a failed start). */
+export function startedRuntime(): Runtime | undefined {
+  return started
+}
+
 /** Closes the pool and stops an embedded server. Safe to call twice. */
 export async function stopRuntime(): Promise<void> {
   const closing = handle
   current = undefined
+  started = undefined
   handle = undefined
   await closing?.close()
 }

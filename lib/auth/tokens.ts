@@ -1,7 +1,7 @@
 // Session tokens: HS256 JWTs (jsonwebtoken). The algorithm, issuer and audience are pinned when
 // verifying; header-supplied keys (jku, jwk, x5u, x5c) are refused outright, never fetched.
 import jwt from 'jsonwebtoken'
-import { Problem } from './problem.ts'
+import { Problem } from '../problem.ts'
 
 export const TOKEN_ALGORITHM = 'HS256'
 /** Gateways without a real-time clock drift; a few seconds either way is not an attack. */

@@ -7,13 +7,13 @@ import pgPromise, { type IDatabase, type ITask } from 'pg-promise'
 import { runner } from 'node-pg-migrate'
 import type { Logger } from 'pino'
 import type { Config } from './config.ts'
-import { startEmbeddedPostgres, type EmbeddedPostgres } from './embedded-postgres.ts'
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '../embedded-postgres/server.ts'
 
 export type Database = IDatabase<object>
 /** A database handle or a transaction: data functions take either as their first argument. */
 export type Queryable = Database | ITask<object>
 
-const MIGRATIONS_DIR = fileURLToPath(new URL('../migrations', import.meta.url))
+const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url))
 
 // One pg-promise instance per process (it warns on duplicates); timestamps come back as Date.
 const pgp = pgPromise({ capSQL: true })

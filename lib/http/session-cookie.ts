@@ -3,7 +3,7 @@
 // plain HTTP on its LAN, where a Secure cookie would never be stored. Either name is accepted.
 // API clients send `Authorization: Bearer <token>` instead, which wins when both are present.
 import { parseCookie, stringifySetCookie } from 'cookie'
-import type { RouteEvent } from './http-types.ts'
+import type { RouteEvent } from './event.ts'
 
 const PLAIN = 'session'
 const SECURE = '__Host-session'

@@ -4,10 +4,9 @@
 // It is revoked when its row says so (logout, password change); a revoked token is refused even
 // though its exp has not passed.
 import { createHash, randomBytes } from 'node:crypto'
-import type { Queryable } from './database.ts'
-import type { Runtime } from './runtime.ts'
-import type { Auth } from './http-types.ts'
-import { Problem } from './problem.ts'
+import type { Queryable } from '../platform/database.ts'
+import type { Runtime } from '../platform/runtime.ts'
+import { Problem } from '../problem.ts'
 import { signToken, verifyToken } from './tokens.ts'
 import { findUserById, type User } from './users.ts'
 
@@ -19,6 +18,13 @@ export interface Session {
   readonly expiresAt: Date
 }
 export type SessionUser = Omit<User, 'passwordHash'>
+
+/** A validated session: who is asking, the session row, and the token that proved it. */
+export interface Auth {
+  readonly user: SessionUser
+  readonly session: Session
+  readonly token: string
+}
 
 /** When the session ends: its token's exp, or TTL after its login, whichever comes first. */
 export function sessionEndsAt(session: Pick<Session, 'createdAt' | 'expiresAt'>, ttlSeconds: number): Date {

@@ -8,9 +8,9 @@
 import { createHash } from 'node:crypto'
 import ipaddr from 'ipaddr.js'
 import { RateLimiterPostgres, type RateLimiterRes } from 'rate-limiter-flexible'
-import type { Database } from './database.ts'
-import type { ThrottlePolicy } from './config.ts'
-import { Problem } from './problem.ts'
+import type { Database } from '../platform/database.ts'
+import type { ThrottlePolicy } from '../platform/config.ts'
+import { Problem } from '../problem.ts'
 
 const FAILURE_WINDOW_SECONDS = 15 * 60
 const LOCKOUT_MEMORY_SECONDS = 24 * 3600
@@ -68,6 +68,15 @@ const describeWait = (seconds: number) =>
   seconds < 90 ? `${seconds} second${seconds === 1 ? '' : 's'}` : `${Math.ceil(seconds / 60)} minutes`
 
 /** Throttling backed by the `throttle` table (migrations/1764000000000_throttle.sql). */
+const throttles = new WeakMap<Database, Throttle>()
+
+/** The throttle of a runtime's database, made on first use (its counters are prepared once per pool). */
+export function throttleFor(runtime: { readonly db: Database; readonly config: { readonly throttle: ThrottlePolicy } }): Throttle {
+  let throttle = throttles.get(runtime.db)
+  if (!throttle) throttles.set(runtime.db, (throttle = createThrottle(runtime.db, runtime.config.throttle)))
+  return throttle
+}
+
 export function createThrottle(db: Database, policy: ThrottlePolicy): Throttle {
   const counter = (keyPrefix: string, points: number, duration: number) =>
     new RateLimiterPostgres({

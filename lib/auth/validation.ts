@@ -2,7 +2,7 @@
 // Any failure becomes 400 validation_failed with errors: [{ field, message }]. Extra fields
 // (role, is_admin, …) are dropped by the object schemas, never stored.
 import { z } from 'zod'
-import { invalidFields } from './problem.ts'
+import { invalidFields } from '../problem.ts'
 import { isCommonPassword } from './common-passwords.ts'
 
 // NOTE: bcrypt only reads the first 72 bytes of its input; a longer password would be silently

@@ -3,10 +3,11 @@
 // redirect to the login page); 'optional' leaves event.auth unset when there is no valid session.
 import type { MiddlewareObj } from '@middy/core'
 import type { Context } from 'aws-lambda'
-import type { RouteEvent, RouteResult } from './http-types.ts'
-import { Problem } from './problem.ts'
+import type { RouteEvent, RouteResult } from './event.ts'
+import { Problem } from '../problem.ts'
 import { readSessionToken } from './session-cookie.ts'
-import { validateSession } from './sessions.ts'
+import { validateSession } from '../auth/sessions.ts'
+import { getRuntime } from '../platform/runtime.ts'
 
 export function authenticate(mode: 'required' | 'optional' | undefined): MiddlewareObj<RouteEvent, RouteResult, Error, Context> {
   return {
@@ -19,7 +20,8 @@ export function authenticate(mode: 'required' | 'optional' | undefined): Middlew
         return
       }
       try {
-        event.auth = await validateSession(event.runtime.db, token, event.receivedAt, event.runtime)
+        const runtime = await getRuntime()
+        event.auth = await validateSession(runtime.db, token, event.receivedAt, runtime)
       } catch (error) {
         if (mode === 'required' || !(error instanceof Problem)) throw error
       }

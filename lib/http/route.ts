@@ -1,5 +1,6 @@
 // route(): every handler is the same Middy chain, written once here in the order it runs.
-//   before: headers → negotiation → request context → cross-origin guard → body → authentication
+//   before: headers → negotiation → request context → cross-origin guard → admit body → JSON parser →
+//           form parser → object body → authentication
 //   after / onError (reverse): problem responder (registered last, so it answers first) →
 //   security headers → cache policy.
 // Middy's own middlewares do the parsing, negotiation and security headers; this file only
@@ -12,22 +13,26 @@ import httpJsonBodyParser from '@middy/http-json-body-parser'
 import httpUrlencodeBodyParser from '@middy/http-urlencode-body-parser'
 import httpSecurityHeaders from '@middy/http-security-headers'
 import type { Context } from 'aws-lambda'
-import type { RouteEvent, RouteResult, PageName } from './http-types.ts'
-import { Problem, invalidFields, problemResponder } from './problem.ts'
-import { getRuntime, type Runtime } from './runtime.ts'
+import type { AuthenticatedEvent, RouteEvent, RouteResult, PageName } from './event.ts'
+import { problemResponder } from './problem-response.ts'
 import { identifyClient } from './client.ts'
 import { authenticate } from './authenticate.ts'
 import { hasSessionCookie } from './session-cookie.ts'
+import { admitBody, requireObjectBody, mediaTypeOf, FORM_MEDIA_TYPE, JSON_MEDIA_TYPE } from './body.ts'
+import { getRuntime, type Runtime } from '../platform/runtime.ts'
+import { throttleFor, type Throttle } from '../auth/throttle.ts'
+import { Problem } from '../problem.ts'
 
-export type { RouteEvent, RouteResult } from './http-types.ts'
+export type { AuthenticatedEvent, RouteEvent, RouteResult } from './event.ts'
+export { MAX_BODY_BYTES } from './body.ts'
 
-export const MAX_BODY_BYTES = 16 * 1024
-
+/** What a handler gets besides its event: the process's runtime and the request's clock. */
 export interface HandlerContext extends Runtime {
+  readonly throttle: Throttle
   /** The request's clock: every expiry rule takes it as an argument. */
   readonly now: Date
 }
-export type RouteHandler = (event: RouteEvent, ctx: HandlerContext) => Promise<RouteResult>
+export type RouteHandler<E extends RouteEvent = RouteEvent> = (event: E, ctx: HandlerContext) => Promise<RouteResult>
 
 export interface RouteOptions {
   /** Page an HTML error re-renders (keeping what was typed). */
@@ -35,9 +40,6 @@ export interface RouteOptions {
   /** 'required': no valid session → unauthorized/session_expired. 'optional': event.auth may be unset. */
   auth?: 'required' | 'optional'
 }
-
-const JSON_TYPE = /^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i
-const FORM_TYPE = /^application\/x-www-form-urlencoded\s*(?:;|$)/i
 
 // Forms post over plain HTTP on a gateway's LAN: no upgrade-insecure-requests, no sandbox, and
 // form-action 'self'. Referrer-Policy same-origin keeps Origin on our own form posts (no-referrer
@@ -65,8 +67,19 @@ const securityHeaders = httpSecurityHeaders({
   reportTo: false,
 })
 
-/** Wraps a route function in the shared Middy chain. */
-export function route(fn: RouteHandler, options: RouteOptions = {}) {
+/** Wraps a route function in the shared Middy chain; with `auth: 'required'` the handler sees event.auth set. */
+export function route(fn: RouteHandler<AuthenticatedEvent>, options: RouteOptions & { auth: 'required' }): ReturnType<typeof chain>
+export function route(fn: RouteHandler, options?: RouteOptions): ReturnType<typeof chain>
+export function route(fn: RouteHandler<never>, options: RouteOptions = {}) {
+  return chain(fn as RouteHandler, options)
+}
+
+// the parsers skip a body whose (normalised) Content-Type is not theirs: admitBody has already
+// refused every other type
+const jsonParser = httpJsonBodyParser({ disableContentTypeError: true })
+const formParser = httpUrlencodeBodyParser({ disableContentTypeError: true })
+
+function chain(fn: RouteHandler, options: RouteOptions) {
   return middy<RouteEvent, RouteResult, Error, Context>()
     .use(httpHeaderNormalizer())
     .use(
@@ -80,12 +93,18 @@ export function route(fn: RouteHandler, options: RouteOptions = {}) {
     )
     .use(requestContext(options))
     .use(rejectCrossOrigin())
-    .use(parseBody())
+    .use(admitBody())
+    .use(jsonParser)
+    .use(formParser)
+    .use(requireObjectBody())
     .use(authenticate(options.auth))
     .use(noStoreByDefault())
     .use(securityHeaders)
     .use(problemResponder())
-    .handler(async (event) => fn(event, { ...event.runtime, now: event.receivedAt }))
+    .handler(async (event) => {
+      const runtime = await getRuntime()
+      return fn(event, { ...runtime, throttle: throttleFor(runtime), now: event.receivedAt })
+    })
 }
 
 function requestContext(options: RouteOptions): MiddlewareObj<RouteEvent, RouteResult, Error, Context> {
@@ -93,22 +112,21 @@ function requestContext(options: RouteOptions): MiddlewareObj<RouteEvent, RouteR
     before: async (request) => {
       const event = request.event
       const headers = (event.headers ??= {})
-      const contentType = headers['content-type'] ?? ''
+      event.mediaType = mediaTypeOf(headers['content-type'])
       // a JSON body is answered in JSON, a form in HTML; a GET by what Accept prefers
-      event.wantsHtml = JSON_TYPE.test(contentType)
-        ? false
-        : FORM_TYPE.test(contentType) || (request.context as { preferredMediaType?: string }).preferredMediaType !== 'application/json'
+      const preferred = (request.context as { preferredMediaType?: string }).preferredMediaType
+      event.wantsHtml = event.mediaType === JSON_MEDIA_TYPE ? false : event.mediaType === FORM_MEDIA_TYPE || preferred !== 'application/json'
       event.page = options.page
       event.receivedAt = new Date()
       event.requestId = event.requestContext?.requestId || randomUUID()
-      event.runtime = await getRuntime()
+      const runtime = await getRuntime()
       const client = identifyClient(
         { sourceIp: event.requestContext.http.sourceIp, apiId: event.requestContext.apiId, headers },
-        event.runtime.config.trustProxy,
+        runtime.config.trustProxy,
       )
       event.clientIp = client.ip
       event.secure = client.secure
-      event.log = event.runtime.log.child({
+      event.log = runtime.log.child({
         requestId: event.requestId,
         method: event.requestContext.http.method,
         path: event.rawPath,
@@ -128,55 +146,11 @@ function rejectCrossOrigin(): MiddlewareObj<RouteEvent, RouteResult, Error, Cont
       const event = request.event
       if (event.requestContext.http.method !== 'POST') return
       const headers = event.headers
-      const carriesCookie = hasSessionCookie(event)
-      const isJson = JSON_TYPE.test(headers['content-type'] ?? '')
-      if (!carriesCookie && isJson) return
+      if (!hasSessionCookie(event) && event.mediaType === JSON_MEDIA_TYPE) return
       const origin = headers.origin
       const ownOrigin = `${event.secure ? 'https' : 'http'}://${headers.host ?? event.requestContext.domainName}`
       if ((origin !== undefined && origin !== ownOrigin) || headers['sec-fetch-site'] === 'cross-site') {
         throw new Problem('cross_origin_rejected', { detail: 'This request must come from the service’s own pages.' })
-      }
-    },
-  }
-}
-
-// parseBody picks the parser by JSON_TYPE / FORM_TYPE; the parsers' own, stricter content-type
-// checks would silently skip a valid "application/json ; charset=utf-8" (RFC 9110 allows the space)
-const jsonParser = httpJsonBodyParser({ disableContentTypeCheck: true })
-const formParser = httpUrlencodeBodyParser({ disableContentTypeCheck: true })
-
-/** 16 KiB cap, JSON or form only, an object at the top, one value per field. */
-function parseBody(): MiddlewareObj<RouteEvent, RouteResult, Error, Context> {
-  return {
-    before: async (request) => {
-      const event = request.event
-      const raw = event.body
-      const declared = Number(event.headers['content-length'] ?? 0)
-      const size = typeof raw === 'string' ? Buffer.byteLength(raw, event.isBase64Encoded ? 'base64' : 'utf8') : 0
-      if (declared > MAX_BODY_BYTES || size > MAX_BODY_BYTES) {
-        throw new Problem('payload_too_large', { detail: `The body may be at most ${MAX_BODY_BYTES} bytes.` })
-      }
-      if (typeof raw !== 'string' || raw === '') {
-        event.body = {}
-        return
-      }
-      const contentType = event.headers['content-type'] ?? ''
-      const isJson = JSON_TYPE.test(contentType)
-      if (isJson) await jsonParser.before!(request as never)
-      else if (FORM_TYPE.test(contentType)) await formParser.before!(request as never)
-      else {
-        throw new Problem('unsupported_media_type', {
-          detail: 'Send application/json or application/x-www-form-urlencoded.',
-        })
-      }
-      const body = event.body
-      if (body === null || typeof body !== 'object' || Array.isArray(body)) {
-        throw new Problem('validation_failed', { detail: 'The request body must be a JSON object.' })
-      }
-      // only the form parser turns a repeated field into an array; in JSON an array is a type error for the schema
-      const repeated = isJson ? [] : Object.entries(body).filter(([, value]) => Array.isArray(value))
-      if (repeated.length) {
-        throw invalidFields(repeated.map(([field]) => ({ field, message: 'This field was sent more than once.' })))
       }
     },
   }

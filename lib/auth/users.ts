@@ -1,5 +1,5 @@
 // Users: the account row. SQL lives here; every function takes the db or a transaction first.
-import type { Queryable } from './database.ts'
+import type { Queryable } from '../platform/database.ts'
 
 export interface User {
   readonly id: string

@@ -4,10 +4,10 @@ import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import nunjucks from 'nunjucks'
-import type { RouteResult } from './http-types.ts'
+import type { RouteResult } from './event.ts'
 
-export const TEMPLATES_DIR = fileURLToPath(new URL('../templates', import.meta.url))
-export const STATIC_DIR = fileURLToPath(new URL('../templates/static', import.meta.url))
+export const TEMPLATES_DIR = fileURLToPath(new URL('../../templates', import.meta.url))
+export const STATIC_DIR = fileURLToPath(new URL('../../templates/static', import.meta.url))
 
 const env = new nunjucks.Environment(new nunjucks.FileSystemLoader(TEMPLATES_DIR), {
   autoescape: true,

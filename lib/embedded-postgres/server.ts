@@ -42,7 +42,7 @@ import pgPromise from 'pg-promise'
 import {
   EmbeddedPostgresError, ancestors, assertTraversable, captureLines, findSetpriv, locateBinaries, relevantLine,
   resolveRunAs, spawnBinary, waitExit, type PostgresBinaries, type RunAs,
-} from './embedded-postgres-binaries.ts'
+} from './binaries.ts'
 
 export { EmbeddedPostgresError }
 

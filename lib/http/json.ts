@@ -1,6 +1,6 @@
 // JSON bodies: one serializer, and the public shape of a user (never the hash).
-import type { RouteResult } from './http-types.ts'
-import type { User } from './users.ts'
+import type { RouteResult } from './event.ts'
+import type { User } from '../auth/users.ts'
 
 export function jsonResult(statusCode: number, body: unknown): RouteResult {
   return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }

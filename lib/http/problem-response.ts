@@ -1,0 +1,56 @@
+// The one place a Problem becomes an HTTP response: RFC 9457 JSON for programs, the page the user
+// was on for browsers. Anything thrown that is not a Problem is logged here and answered with a
+// generic 500 (or 503 when the database is away), its details never sent.
+import type { MiddlewareObj } from '@middy/core'
+import type { Logger } from 'pino'
+import type { RouteEvent, RouteResult } from './event.ts'
+import { renderErrorPage } from './pages.ts'
+import { createLogger } from '../platform/log.ts'
+import { startedRuntime } from '../platform/runtime.ts'
+import { PROBLEMS, problemTypeUri, toProblem, type Problem, type ProblemCode } from '../problem.ts'
+
+let fallbackLog: Logger | undefined
+
+/** The RFC 9457 JSON response for a problem. */
+export function problemJson(problem: Problem): RouteResult {
+  const [status, title] = PROBLEMS[problem.code]
+  const { detail, errors } = problem.extra
+  return {
+    statusCode: status,
+    headers: { 'content-type': 'application/problem+json', ...problem.extra.headers },
+    body: JSON.stringify({
+      type: problemTypeUri(problem.code),
+      title,
+      status,
+      // 5xx details are internal: only the generic title goes out
+      ...(status < 500 && detail ? { detail } : {}),
+      code: problem.code,
+      ...(errors?.length ? { errors } : {}),
+    }),
+  }
+}
+
+// refusals an operator watching for attacks wants to see: guessing, probing, forged requests
+const SECURITY_RELEVANT = new Set<ProblemCode>([
+  'invalid_credentials', 'unauthorized', 'session_expired', 'forbidden', 'cross_origin_rejected', 'rate_limited',
+])
+
+/** Middy onError step, registered last so it runs first: turns request.error into the response. */
+export function problemResponder(): MiddlewareObj<RouteEvent, RouteResult> {
+  return {
+    onError: (request) => {
+      const problem = toProblem(request.error)
+      const event = request.event
+      // before the request logger exists (the runtime failed to start) the process one stands in
+      const log = event.log ?? (fallbackLog ??= createLogger('info'))
+      if (problem.status >= 500) log.error({ event: 'request_failed', code: problem.code, err: problem.extra.cause ?? problem }, 'request failed')
+      else {
+        // field names only, never the values sent
+        const fields = problem.extra.errors?.map((error) => error.field)
+        const level = SECURITY_RELEVANT.has(problem.code) ? 'warn' : 'info'
+        log[level]({ event: 'request_refused', code: problem.code, status: problem.status, fields, retryAfter: problem.extra.headers?.['retry-after'] }, 'request refused')
+      }
+      request.response = event.wantsHtml ? renderErrorPage(event, problem, startedRuntime()?.config) : problemJson(problem)
+    },
+  }
+}
