@@ -86,6 +86,11 @@ export const UNAVAILABLE_RETRY_AFTER_SECONDS = 5
 export const databaseUnavailable = (cause: unknown) =>
   new Problem('service_unavailable', { cause, headers: { 'retry-after': String(UNAVAILABLE_RETRY_AFTER_SECONDS) } })
 
+function forbiddenJsonKey(error: unknown): string | undefined {
+  const { message, cause } = error as { message?: unknown; cause?: { data?: unknown } }
+  return message === 'Forbidden key in JSON body' && typeof cause?.data === 'string' ? cause.data : undefined
+}
+
 /** Any thrown value → a Problem. Unknown errors become internal_error (their cause kept for the log). */
 export function toProblem(error: unknown): Problem {
   if (error instanceof Problem) return error
@@ -93,7 +98,10 @@ export function toProblem(error: unknown): Problem {
   const status = (error as { statusCode?: unknown } | null)?.statusCode
   const code = typeof status === 'number' ? BY_STATUS[status] : undefined
   if (code === 'validation_failed') {
-    return new Problem(code, { detail: 'The request body is not valid JSON.', cause: error })
+    // Middy's JSON parser refuses keys that could pollute prototypes with the same status as bad syntax
+    const key = forbiddenJsonKey(error)
+    const detail = key ? `The JSON key "${key}" is not accepted.` : 'The request body is not valid JSON.'
+    return new Problem(code, { detail, cause: error })
   }
   if (code) return new Problem(code, { cause: error })
   return new Problem('internal_error', { cause: error })

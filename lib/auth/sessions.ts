@@ -8,7 +8,7 @@ import type { Queryable } from '../platform/database.ts'
 import type { Runtime } from '../platform/runtime.ts'
 import { Problem } from '../problem.ts'
 import { signToken, verifyToken } from './tokens.ts'
-import { findUserById, type User } from './users.ts'
+import type { User } from './users.ts'
 
 export interface Session {
   readonly id: string
@@ -36,7 +36,16 @@ export function isSessionExpired(session: Pick<Session, 'createdAt' | 'expiresAt
   return now.getTime() >= sessionEndsAt(session, ttlSeconds).getTime()
 }
 
-const SESSION_COLUMNS = `id, user_id::text AS "userId", created_at AS "createdAt", expires_at AS "expiresAt"`
+const SESSION_COLUMNS = `sessions.id, sessions.user_id::text AS "userId", sessions.created_at AS "createdAt",
+  sessions.expires_at AS "expiresAt"`
+
+/** A session row joined with its user; the user's columns are null when the account is gone. */
+interface SessionWithUserRow extends Session {
+  readonly revokedAt: Date | null
+  readonly username: string | null
+  readonly userCreatedAt: Date | null
+  readonly lastLoginTime: Date | null
+}
 
 /** Starts a session at `now` (whole seconds, as the token carries them) and returns it with its token. */
 export async function createSession(
@@ -66,21 +75,22 @@ export async function validateSession(
   runtime: Pick<Runtime, 'config' | 'jwtSecret'>,
 ): Promise<Auth> {
   const claims = verifyToken(token, tokenSettings(runtime), now)
-  const row: (Session & { revokedAt: Date | null }) | null = await db.oneOrNone(
-    `SELECT ${SESSION_COLUMNS}, revoked_at AS "revokedAt" FROM sessions WHERE id = $1`,
+  // one round trip: the session row and its user together (an authenticated request's only query)
+  const row: SessionWithUserRow | null = await db.oneOrNone(
+    `SELECT ${SESSION_COLUMNS}, sessions.revoked_at AS "revokedAt", u.username, u.created_at AS "userCreatedAt",
+       u.last_login_time AS "lastLoginTime"
+     FROM sessions LEFT JOIN users u ON u.id = sessions.user_id WHERE sessions.id = $1`,
     [claims.jti],
   )
-  if (!row || row.revokedAt || row.userId !== claims.sub) {
+  if (!row || row.revokedAt || row.userId !== claims.sub || row.username === null || row.userCreatedAt === null) {
     throw new Problem('unauthorized', { detail: 'This session has ended; sign in again.' })
   }
   if (isSessionExpired(row, now, runtime.config.session.ttlSeconds)) {
     throw new Problem('session_expired', { detail: 'Your session has expired; sign in again.' })
   }
-  const user = await findUserById(db, row.userId)
-  if (!user) throw new Problem('unauthorized', { detail: 'This session has ended; sign in again.' })
-  const { passwordHash: _hash, ...sessionUser } = user
+  const user: SessionUser = { id: row.userId, username: row.username, createdAt: row.userCreatedAt, lastLoginTime: row.lastLoginTime }
   const session: Session = { id: row.id, userId: row.userId, createdAt: row.createdAt, expiresAt: row.expiresAt }
-  return { user: sessionUser, session, token }
+  return { user, session, token }
 }
 
 /** Ends one session (logout). Revoking twice is harmless. */

@@ -1,4 +1,5 @@
-// The key that signs session tokens. JWT_SECRET wins; unset, 32 random bytes are generated once
+// The key that signs session tokens. JWT_SECRET wins; unset, 48 random bytes (384 bits, 64 characters
+// of base64url) are generated once
 // and kept in DATA_DIR/jwt-secret (mode 0600), so tokens survive a restart without anyone
 // having to invent a secret. Created with O_EXCL so two instances starting together agree.
 import { randomBytes } from 'node:crypto'

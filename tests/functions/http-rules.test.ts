@@ -103,6 +103,13 @@ describe('request bodies', () => {
     expect(result.body).not.toMatch(/SyntaxError|at JSON\.parse|stack/i)
   })
 
+  it.each(['__proto__', 'constructor'])('names a forbidden %s key as such, not as broken JSON', async (key) => {
+    const json = `{"${key}": {"prototype": {"isAdmin": true}}, "username": "a", "password": "b"}`
+    const result = await invoke(registerHandler, { path: '/register', json })
+    const body = expectProblem(result, 400, 'validation_failed')
+    expect(body.detail).toBe(`The JSON key "${key}" is not accepted.`)
+  })
+
   it.each([
     ['application/json; charset=utf-8'],
     ['application/json;charset=UTF-8'],

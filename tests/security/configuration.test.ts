@@ -109,7 +109,12 @@ describe('V13 Configuration', () => {
 
     it('13.3.2 the generated secret is readable by the service’s own user only (0600)', async () => {
       expect(await mode(path.join(service.dataDir, 'jwt-secret'))).toBe(0o600)
-      expect((await mode(service.dataDir)) & 0o077).toBe(0)
+      // nobody else may list or change DATA_DIR; started as root, the embedded PostgreSQL runs as an
+      // unprivileged account that must pass through it to reach its cluster: search (o+x) only
+      const dataDirMode = await mode(service.dataDir)
+      expect(dataDirMode & 0o076).toBe(0)
+      const handedToAnotherUser = kind === 'embedded' && process.getuid?.() === 0
+      expect(dataDirMode & 0o001).toBe(handedToAnotherUser ? 0o001 : 0)
     })
   })
 
