@@ -65,6 +65,15 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 })
 
+/** Every variable the service reads, in the order the README's configuration table lists them. */
+export const ENVIRONMENT_VARIABLES = Object.keys(EnvSchema.shape) as (keyof typeof EnvSchema.shape)[]
+
+/** The value a variable takes when it is unset (undefined: it has none). */
+export function defaultValue(name: (typeof ENVIRONMENT_VARIABLES)[number]): unknown {
+  const parsed = EnvSchema.shape[name].safeParse(undefined)
+  return parsed.success ? parsed.data : undefined
+}
+
 export interface Config {
   readonly port: number
   readonly database: { readonly url: string | undefined; readonly embeddedUser: string | undefined }
