@@ -1,5 +1,5 @@
 // GET /static/<file>: the stylesheet and other assets from templates/static. Pages link them with
-// a content hash in the query (lib/render.ts assetUrl), so a year-long cache is safe.
+// a content hash in the query (lib/http/render.ts assetUrl), so a year-long cache is safe.
 import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { route, type RouteEvent } from '#lib/http/route.ts'

@@ -2,7 +2,7 @@
 //
 // Why a real server and not PGlite: the same pg-promise code path runs everywhere (named
 // prepared statements, concurrent transactions, statement_timeout all behave like production),
-// it fsyncs, and it costs ~20 MB instead of ~500 MB. Measurements: shared/notes/embedded-postgres.md.
+// it fsyncs, and it costs ~20 MB instead of ~500 MB (docs/decisions/001-embedded-postgresql.md).
 // The server is PostgreSQL 17; keep the production server on the same major version, because
 // an upgrade needs a dump/restore path that does not ship here.
 //

@@ -1,5 +1,5 @@
 // Data access: pg-promise on PostgreSQL, always. DATABASE_URL names a server; unset, the service
-// runs an embedded PostgreSQL in DATA_DIR (lib/embedded-postgres.ts). Either way the schema is
+// runs an embedded PostgreSQL in DATA_DIR (lib/embedded-postgres/server.ts). Either way the schema is
 // brought up to date by versioned migrations (node-pg-migrate, under its advisory lock) before
 // the first request, so two instances starting at once cannot both migrate.
 import { fileURLToPath } from 'node:url'

@@ -1,4 +1,4 @@
-// The HTTP contract (shared/http-contract.md), end to end: real requests on a real port through
+// The HTTP contract (docs/api.md), end to end: real requests on a real port through
 // the Express adapter, against the embedded PostgreSQL and (when TEST_DATABASE_URL is set) the
 // server. Throttling (429) is covered elsewhere.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -669,8 +669,6 @@ describe.each(databaseKinds())('HTTP contract through the Express adapter (%s da
       ['PATCH', '/static/style.css', ['GET', 'HEAD']],
       ['OPTIONS', '/login', ['GET', 'HEAD', 'POST']],
       ['OPTIONS', '/', ['GET', 'HEAD']],
-      ['GET', '/logout/', ['POST']],
-      ['DELETE', '/dashboard/somebody/', ['GET', 'HEAD']],
     ])('%s %s: 405 method_not_allowed with Allow', async (method, path, allowed) => {
       const reply = await http.call(path, { method, headers: { accept: 'application/json' } })
       expectProblem(reply, 405, 'method_not_allowed', serverSecrets)

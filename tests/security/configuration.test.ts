@@ -1,7 +1,7 @@
 // ASVS 5.0 V13 Configuration (Level 1 and 2), black box: HTTP against the running service, the
 // generated secret in DATA_DIR, and `node adapters/express.ts` started as a process with a bad
 // environment. V12 (TLS) has no test here: the reverse proxy or API Gateway terminates TLS
-// (docs/security-parts/V12.md says why for each requirement).
+// (docs/security.md says why for each requirement).
 import { spawn } from 'node:child_process'
 import { createHmac } from 'node:crypto'
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'

@@ -18,7 +18,7 @@ async function section(title: string): Promise<string> {
 async function loggedEvents(): Promise<Set<string>> {
   const events = new Set<string>()
   for (const dir of ['lib', 'functions', 'adapters']) {
-    for (const file of await readdir(new URL(dir, ROOT))) {
+    for (const file of await readdir(new URL(dir, ROOT), { recursive: true })) {
       if (!file.endsWith('.ts')) continue
       const source = await read(`${dir}/${file}`)
       for (const match of source.matchAll(/\bevent:\s*(?:[^,}]*\?\s*)?'([a-z_]+)'(?:\s*:\s*'([a-z_]+)')?/g)) {
