@@ -6,9 +6,9 @@ import { handler as indexHandler } from '#functions/index.ts'
 import { findUserByUsername } from '#lib/auth/users.ts'
 import { invoke, jsonBody } from '../helpers/events.ts'
 import { uniqueUsername } from '../helpers/factories.ts'
-import {
-  bearer, expectNoSecrets, expectProblem, header, HTML, JSON_ACCEPT, OWN_ORIGIN, setCookie, signedInUser, useRuntime,
-} from './support.ts'
+import { bearer, header, HTML, JSON_ACCEPT, OWN_ORIGIN, setCookie, signedInUser, useRuntime } from '../helpers/handlers.ts'
+import { expectProblem, expectNoSecrets } from '../helpers/expect.ts'
+
 
 const runtime = useRuntime()
 
@@ -34,7 +34,7 @@ describe('GET /dashboard/<username> as JSON', () => {
     const exp = (jwt.decode(alice.token) as jwt.JwtPayload).exp!
     expect(body.session.expires_at).toBe(new Date(exp * 1000).toISOString())
     expect(header(result, 'cache-control')).toBe('no-store')
-    expectNoSecrets(result, alice.password, alice.token)
+    expectNoSecrets(result, [alice.password, alice.token])
   })
 
   it('accepts the dashboard name in another letter case', async () => {
@@ -85,7 +85,7 @@ describe('GET /dashboard/<username> as JSON', () => {
     const given = headers() as Record<string, string>
     const result = await dashboardOf(alice.username, { headers: { ...JSON_ACCEPT, ...given } })
     expectProblem(result, 401, 'unauthorized')
-    expectNoSecrets(result, alice.token)
+    expectNoSecrets(result, [alice.token])
     expect(result.body).not.toContain(alice.username)
   })
 
@@ -93,7 +93,7 @@ describe('GET /dashboard/<username> as JSON', () => {
     const result = await dashboardOf(bob.username, { headers: { ...JSON_ACCEPT, ...bearer(alice.token) } })
     expectProblem(result, 403, 'forbidden')
     expect(result.body).not.toContain(bob.id)
-    expectNoSecrets(result, alice.token, bob.token)
+    expectNoSecrets(result, [alice.token, bob.token])
   })
 
   it('refuses an unknown name with 403 forbidden while logged in, as for an existing one', async () => {
@@ -117,7 +117,7 @@ describe('GET /dashboard/<username> as HTML', () => {
     }
     expect(result.body).toContain('action="/logout"')
     expect(result.body).toContain('action="/password"')
-    expectNoSecrets(result, alice.password, alice.token)
+    expectNoSecrets(result, [alice.password, alice.token])
   })
 
   it.each([

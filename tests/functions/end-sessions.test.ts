@@ -4,7 +4,9 @@ import { handler } from '#functions/end-sessions.ts'
 import { handler as dashboardHandler } from '#functions/dashboard.ts'
 import { sessionHandle } from '#lib/auth/sessions.ts'
 import { invoke, jsonBody } from '../helpers/events.ts'
-import { bearer, expectProblem, header, HTML, JSON_ACCEPT, OWN_ORIGIN, setCookie, signedInUser, signIn, useRuntime } from './support.ts'
+import { bearer, header, HTML, JSON_ACCEPT, OWN_ORIGIN, setCookie, signedInUser, signIn, useRuntime } from '../helpers/handlers.ts'
+import { expectProblem } from '../helpers/expect.ts'
+
 
 const runtime = useRuntime()
 

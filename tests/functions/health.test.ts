@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { handler } from '#functions/health.ts'
 import { invoke, jsonBody } from '../helpers/events.ts'
-import { header, HTML, useRuntime } from './support.ts'
+import { header, HTML, useRuntime } from '../helpers/handlers.ts'
 
 const runtime = useRuntime()
 

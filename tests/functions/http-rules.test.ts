@@ -12,9 +12,9 @@ import { lambdaContext } from '../../adapters/express-app.ts'
 import { apiGatewayEvent, invoke, jsonBody, type EventInput } from '../helpers/events.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { findUserByUsername } from '#lib/auth/users.ts'
-import {
-  bearer, expectNoSecrets, expectProblem, header, HTML, invokeLocal, OWN_ORIGIN, signedInUser, useRuntime, type Result,
-} from './support.ts'
+import { bearer, header, HTML, invokeLocal, OWN_ORIGIN, signedInUser, useRuntime, type Result } from '../helpers/handlers.ts'
+import { expectProblem, expectNoSecrets } from '../helpers/expect.ts'
+
 
 const runtime = useRuntime()
 const KIB_16 = 16 * 1024
@@ -178,7 +178,7 @@ describe('cross-origin POSTs', () => {
     else expect(result.body).toMatch(/Cross-origin request rejected/)
     const username = (input.form?.username ?? (input.json as { username?: string } | undefined)?.username) as string | undefined
     if (username) expect(await findUserByUsername(runtime().db, username)).toBeNull()
-    expectNoSecrets(result, user.token)
+    expectNoSecrets(result, [user.token])
   })
 
   it('answers a cross-origin JSON request with a cookie in problem JSON', async () => {

@@ -3,9 +3,9 @@ import jwt from 'jsonwebtoken'
 import { handler } from '#functions/logout.ts'
 import { handler as dashboardHandler } from '#functions/dashboard.ts'
 import { invoke } from '../helpers/events.ts'
-import {
-  bearer, expectProblem, header, invokeLocal, JSON_ACCEPT, OWN_ORIGIN, setCookie, signedInUser, signIn, useRuntime,
-} from './support.ts'
+import { bearer, header, invokeLocal, JSON_ACCEPT, OWN_ORIGIN, setCookie, signedInUser, signIn, useRuntime } from '../helpers/handlers.ts'
+import { expectProblem } from '../helpers/expect.ts'
+
 
 const runtime = useRuntime()
 

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { handler } from '#functions/not-found.ts'
 import { invoke } from '../helpers/events.ts'
-import { expectProblem, header, HTML, useRuntime } from './support.ts'
+import { header, HTML, useRuntime } from '../helpers/handlers.ts'
+import { expectProblem } from '../helpers/expect.ts'
+
 
 useRuntime()
 

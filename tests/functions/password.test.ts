@@ -5,9 +5,9 @@ import { handler as loginHandler } from '#functions/login.ts'
 import { findUserByUsername } from '#lib/auth/users.ts'
 import { invoke } from '../helpers/events.ts'
 import { strongPassword } from '../helpers/factories.ts'
-import {
-  bearer, expectNoSecrets, expectProblem, header, HTML, JSON_ACCEPT, OWN_ORIGIN, setCookie, signedInUser, signIn, useRuntime,
-} from './support.ts'
+import { bearer, header, HTML, JSON_ACCEPT, OWN_ORIGIN, setCookie, signedInUser, signIn, useRuntime } from '../helpers/handlers.ts'
+import { expectProblem, expectNoSecrets } from '../helpers/expect.ts'
+
 
 const runtime = useRuntime()
 
@@ -52,7 +52,7 @@ describe('POST /password with JSON', () => {
     const result = await change(shared.token, { current_password: wrong, new_password: newPassword })
     const body = expectProblem(result, 400, 'validation_failed')
     expect(body.errors).toEqual([{ field: 'current_password', message: expect.any(String) }])
-    expectNoSecrets(result, wrong, newPassword, shared.password)
+    expectNoSecrets(result, [wrong, newPassword, shared.password])
     expect((await findUserByUsername(runtime().db, shared.username))!.passwordHash).toBe(before)
   })
 
@@ -73,7 +73,7 @@ describe('POST /password with JSON', () => {
     const result = await change(shared.token, json)
     const body = expectProblem(result, 400, 'validation_failed')
     expect(body.errors.map((e: { field: string }) => e.field)).toContain(field)
-    expectNoSecrets(result, shared.password, typeof json.new_password === 'string' ? json.new_password : '')
+    expectNoSecrets(result, [shared.password, typeof json.new_password === 'string' ? json.new_password : ''])
     expect((await findUserByUsername(runtime().db, shared.username))!.passwordHash).toBe(before)
     // the session survives a refused change
     expect((await dashboard(shared.username, shared.token)).statusCode).toBe(200)
@@ -126,7 +126,7 @@ describe('POST /password with a form', () => {
     expect(result.body).toContain(`<span class="username">${shared.username}</span>`)
     expect(result.body).toMatch(/current password is wrong/i)
     expect(result.body).toMatch(/<details class="change-password" open>/)
-    expectNoSecrets(result, wrong, newPassword, shared.password, shared.token)
+    expectNoSecrets(result, [wrong, newPassword, shared.password, shared.token])
   })
 
   it('sends a browser without a session to / with 303', async () => {

@@ -6,7 +6,9 @@ import { findUserByUsername } from '#lib/auth/users.ts'
 import { isCommonPassword } from '#lib/auth/common-passwords.ts'
 import { invoke, jsonBody } from '../helpers/events.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
-import { expectNoSecrets, expectProblem, header, HTML, OWN_ORIGIN, setCookie, useRuntime } from './support.ts'
+import { header, HTML, OWN_ORIGIN, setCookie, useRuntime } from '../helpers/handlers.ts'
+import { expectProblem, expectNoSecrets } from '../helpers/expect.ts'
+
 
 const runtime = useRuntime()
 const stored = (username: string) => findUserByUsername(runtime().db, username)
@@ -25,7 +27,7 @@ describe('POST /register with JSON', () => {
     const body = jsonBody(result)
     expect(body.user).toMatchObject({ id: expect.any(String), username, created_at: expect.any(String) })
     expect(Date.parse(body.user.created_at)).not.toBeNaN()
-    expectNoSecrets(result, password)
+    expectNoSecrets(result, [password])
     const row = await stored(username.toLowerCase())
     expect(row?.username).toBe(username)
     expect(row?.passwordHash).toMatch(/^\$2[aby]\$10\$/)
@@ -58,7 +60,7 @@ describe('POST /register with JSON', () => {
     const result = await invoke(handler, { path: '/register', json: { username: `alice${suffix}`, password } })
     const body = expectProblem(result, 409, 'username_taken')
     expect(body.errors).toEqual([{ field: 'username', message: expect.any(String) }])
-    expectNoSecrets(result, password)
+    expectNoSecrets(result, [password])
     expect((await stored(`alice${suffix}`))?.username).toBe(`Alice${suffix}`)
   })
 
@@ -99,7 +101,7 @@ describe('POST /register with JSON', () => {
     const error = (problem.errors as { field: string; message: string }[]).find((e) => e.field === field)
     expect(error).toBeDefined()
     if (message) expect(error!.message).toMatch(message)
-    expectNoSecrets(result, typeof body.password === 'string' ? body.password : '')
+    expectNoSecrets(result, [typeof body.password === 'string' ? body.password : ''])
     expect(await stored(username)).toBeNull()
     if (typeof body.username === 'string') expect(await stored(body.username)).toBeNull()
   })
@@ -123,7 +125,7 @@ describe('POST /register with a form', () => {
     expect(notice).toMatch(/; Secure/i)
     expect(notice).toMatch(/; Path=\//i)
     expect(await stored(username)).not.toBeNull()
-    expectNoSecrets(result, password)
+    expectNoSecrets(result, [password])
 
     const cookie = notice!.split(';')[0]!
     for (const [name, pageHandler] of [['/login', indexHandler], ['/', indexHandler]] as const) {
@@ -153,7 +155,7 @@ describe('POST /register with a form', () => {
     expect(result.statusCode).toBe(400)
     expect(header(result, 'content-type')).toMatch(/^text\/html/)
     expect(result.body).toMatch(/sent more than once/)
-    expectNoSecrets(result, password)
+    expectNoSecrets(result, [password])
     expect(await stored(username)).toBeNull()
   })
 
@@ -194,7 +196,7 @@ describe('POST /register with a form', () => {
     expect(result.body).toContain('action="/register"')
     expect(result.body).toMatch(/already taken/)
     expect(result.body).toContain(`value="${username.toUpperCase()}"`)
-    expectNoSecrets(result, password)
+    expectNoSecrets(result, [password])
   })
 })
 

@@ -4,7 +4,9 @@ import { handler } from '#functions/static.ts'
 import { handler as loginHandler } from '#functions/login.ts'
 import { STATIC_DIR } from '#lib/http/render.ts'
 import { invoke } from '../helpers/events.ts'
-import { expectProblem, header, HTML, useRuntime } from './support.ts'
+import { header, HTML, useRuntime } from '../helpers/handlers.ts'
+import { expectProblem } from '../helpers/expect.ts'
+
 
 useRuntime()
 

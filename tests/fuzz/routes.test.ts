@@ -18,9 +18,12 @@ import { lambdaContext } from '../../adapters/express-app.ts'
 import { startService, type TestService } from '../helpers/server.ts'
 import { databaseKinds } from '../helpers/runtime.ts'
 import { apiGatewayEvent } from '../helpers/events.ts'
-import { OWN_ORIGIN } from '../functions/support.ts'
+import { OWN_ORIGIN } from '../helpers/handlers.ts'
+
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
-import { client, expectHtmlSafety, expectNoSecrets, rawRequest } from '../http/client.ts'
+import { client, expectHtmlSafety, rawRequest } from '../helpers/http.ts'
+import { expectNoSecrets } from '../helpers/expect.ts'
+
 
 // ~3 s each on two cores; 10,000 each (~40 s) found three bugs, fixed since (see the regression tests in tests/http/adapter-edges.test.ts)
 const RUNS = Number(process.env.FUZZ_RUNS ?? 1000)

@@ -3,7 +3,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startService, type TestService } from '../helpers/server.ts'
 import { databaseKinds } from '../helpers/runtime.ts'
-import { expectHtmlSafety, expectNoSecrets, rawRequest } from './client.ts'
+import { expectHtmlSafety, rawRequest } from '../helpers/http.ts'
+import { expectNoSecrets } from '../helpers/expect.ts'
+
 
 describe('adapter edges over HTTP', () => {
   let service: TestService

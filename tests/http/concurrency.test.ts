@@ -4,7 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startService, type TestService } from '../helpers/server.ts'
 import { databaseKinds } from '../helpers/runtime.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
-import { client, expectProblem, type Client } from './client.ts'
+import { client, type Client } from '../helpers/http.ts'
+import { expectProblem } from '../helpers/expect.ts'
+
 
 const PARALLEL = 8
 

@@ -6,10 +6,9 @@ import { createSession } from '#lib/auth/sessions.ts'
 import { startService, type TestService } from '../helpers/server.ts'
 import { databaseKinds } from '../helpers/runtime.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
-import {
-  client, CookieJar, expectHtmlSafety, expectNoSecrets, expectProblem, jwtParts, parseSetCookie, rawRequest,
-  type Client, type Reply,
-} from './client.ts'
+import { client, CookieJar, expectHtmlSafety, jwtParts, parseSetCookie, rawRequest, type Client, type Reply } from '../helpers/http.ts'
+import { expectProblem, expectNoSecrets } from '../helpers/expect.ts'
+
 
 interface Account {
   username: string

@@ -9,7 +9,9 @@ import { toProblem } from '#lib/problem.ts'
 import { problemJson } from '#lib/http/problem-response.ts'
 import { startService, type TestService } from '../helpers/server.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
-import { client, expectNoSecrets, expectProblem, type Client } from './client.ts'
+import { client, type Client } from '../helpers/http.ts'
+import { expectProblem, expectNoSecrets } from '../helpers/expect.ts'
+
 
 /** Stops the embedded server by its postmaster.pid (fast shutdown) and waits until it is gone. */
 async function stopPostgresUnderneath(dataDir: string): Promise<number> {

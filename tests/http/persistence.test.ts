@@ -5,7 +5,7 @@ import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
 import { startService, type TestService } from '../helpers/server.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
-import { client } from './client.ts'
+import { client } from '../helpers/http.ts'
 
 const mode = async (file: string) => (await stat(file)).mode & 0o777
 

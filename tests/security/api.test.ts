@@ -4,8 +4,10 @@
 // (no request smuggling). No GraphQL and no WebSocket here (V4.3, V4.4: not applicable).
 import { describe, expect, it } from 'vitest'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
-import { CookieJar, expectProblem, parseSetCookie, rawRequest, type Reply } from '../http/client.ts'
-import { rawExchange, statusLines, useLoggedService } from './input-support.ts'
+import { CookieJar, parseSetCookie, rawRequest, type Reply } from '../helpers/http.ts'
+
+import { rawExchange, statusLines, useLoggedService } from '../helpers/logged-service.ts'
+import { expectProblem } from '../helpers/expect.ts'
 
 const s = useLoggedService()
 

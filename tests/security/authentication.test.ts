@@ -4,8 +4,10 @@
 import { readFile } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
-import { CookieJar, expectProblem } from '../http/client.ts'
-import { median, startSecurityService, type SecurityService } from './auth-support.ts'
+import { CookieJar } from '../helpers/http.ts'
+
+import { median, startSecurityService, type SecurityService } from '../helpers/accounts.ts'
+import { expectProblem } from '../helpers/expect.ts'
 
 let s: SecurityService
 beforeAll(async () => {

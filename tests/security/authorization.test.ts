@@ -4,8 +4,10 @@
 import { readFile } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
-import { CookieJar, expectProblem, type Reply } from '../http/client.ts'
-import { resign, startSecurityService, type Account, type SecurityService } from './auth-support.ts'
+import { CookieJar, type Reply } from '../helpers/http.ts'
+
+import { resign, startSecurityService, type Account, type SecurityService } from '../helpers/accounts.ts'
+import { expectProblem } from '../helpers/expect.ts'
 
 let s: SecurityService
 let alice: Account

@@ -5,8 +5,10 @@
 import { readFile } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
-import { CookieJar, expectProblem, jwtParts, parseSetCookie, type Reply } from '../http/client.ts'
-import { rawExchange, startLoggedService, statusLines, useLoggedService, type LoggedService } from './input-support.ts'
+import { CookieJar, jwtParts, parseSetCookie, type Reply } from '../helpers/http.ts'
+
+import { rawExchange, startLoggedService, statusLines, useLoggedService, type LoggedService } from '../helpers/logged-service.ts'
+import { expectProblem } from '../helpers/expect.ts'
 
 const root = (file: string) => new URL(`../../${file}`, import.meta.url)
 

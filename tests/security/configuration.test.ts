@@ -11,7 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startService, type TestService } from '../helpers/server.ts'
 import { databaseKinds } from '../helpers/runtime.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
-import { client, expectNoSecrets, expectProblem, rawRequest, type Client } from '../http/client.ts'
+import { client, rawRequest, type Client } from '../helpers/http.ts'
+import { expectProblem, expectNoSecrets } from '../helpers/expect.ts'
+
 
 const ROOT = path.resolve(import.meta.dirname, '../..')
 const mode = async (file: string) => (await stat(file)).mode & 0o777

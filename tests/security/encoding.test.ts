@@ -4,8 +4,8 @@
 // the templates, the SQL, the regular expressions, the JSON or the log lines.
 import { describe, expect, it } from 'vitest'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
-import { expectProblem } from '../http/client.ts'
-import { htmlEscaped, inputValue, rawExchange, statusLines, useLoggedService } from './input-support.ts'
+import { htmlEscaped, inputValue, rawExchange, statusLines, useLoggedService } from '../helpers/logged-service.ts'
+import { expectProblem } from '../helpers/expect.ts'
 
 const s = useLoggedService()
 

@@ -5,7 +5,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { startService, type TestService } from '../helpers/server.ts'
 import { databaseKinds } from '../helpers/runtime.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
-import { client, expectNoSecrets, type Client } from '../http/client.ts'
+import { client, type Client } from '../helpers/http.ts'
+import { expectNoSecrets } from '../helpers/expect.ts'
+
 
 // a full disk is a bug-shaped failure (500); an administrator shutdown means "database gone" (503)
 const FAILURES = [

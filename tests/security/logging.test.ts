@@ -5,7 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startService, type TestService } from '../helpers/server.ts'
 import { databaseKinds } from '../helpers/runtime.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
-import { client, CookieJar, expectNoSecrets, expectProblem, type Client, type Reply } from '../http/client.ts'
+import { client, CookieJar, type Client, type Reply } from '../helpers/http.ts'
+import { expectProblem, expectNoSecrets } from '../helpers/expect.ts'
+
 
 type LogLine = Record<string, unknown>
 type Account = { username: string; password: string }

@@ -5,8 +5,10 @@
 import { readFile } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { strongPassword } from '../helpers/factories.ts'
-import { CookieJar, expectProblem, jwtParts, parseSetCookie } from '../http/client.ts'
-import { randomSessionId, resign, sessionIdOf, startSecurityService, type SecurityService } from './auth-support.ts'
+import { CookieJar, jwtParts, parseSetCookie } from '../helpers/http.ts'
+
+import { randomSessionId, resign, sessionIdOf, startSecurityService, type SecurityService } from '../helpers/accounts.ts'
+import { expectProblem } from '../helpers/expect.ts'
 
 const TTL = 3600
 let s: SecurityService

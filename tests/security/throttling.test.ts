@@ -7,7 +7,9 @@ import { loadConfig } from '#lib/platform/config.ts'
 import { startService, type TestService } from '../helpers/server.ts'
 import { databaseKinds } from '../helpers/runtime.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
-import { client, expectProblem, type Client } from '../http/client.ts'
+import { client, type Client } from '../helpers/http.ts'
+import { expectProblem } from '../helpers/expect.ts'
+
 
 /** The production defaults: what an operator gets without setting anything. */
 const DEFAULTS = loadConfig({}).throttle

@@ -5,8 +5,10 @@
 import { createHmac, generateKeyPairSync, randomBytes } from 'node:crypto'
 import jwt from 'jsonwebtoken'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { expectProblem, jwtParts } from '../http/client.ts'
-import { resign, startSecurityService, type Account, type SecurityService } from './auth-support.ts'
+import { jwtParts } from '../helpers/http.ts'
+
+import { resign, startSecurityService, type Account, type SecurityService } from '../helpers/accounts.ts'
+import { expectProblem } from '../helpers/expect.ts'
 
 let s: SecurityService
 let account: Account

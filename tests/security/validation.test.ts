@@ -5,9 +5,11 @@
 import { readFile } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
-import { expectProblem, type Reply } from '../http/client.ts'
-import { startSecurityService, type SecurityService } from './auth-support.ts'
-import { LOOSE_THROTTLE, inputValue } from './input-support.ts'
+import { type Reply } from '../helpers/http.ts'
+
+import { startSecurityService, type SecurityService } from '../helpers/accounts.ts'
+import { LOOSE_THROTTLE, inputValue } from '../helpers/logged-service.ts'
+import { expectProblem } from '../helpers/expect.ts'
 
 let s: SecurityService
 beforeAll(async () => {

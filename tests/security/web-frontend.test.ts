@@ -7,7 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startService, type TestService } from '../helpers/server.ts'
 import { databaseKinds } from '../helpers/runtime.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
-import { client, CookieJar, expectProblem, parseSetCookie, type Client, type Reply } from '../http/client.ts'
+import { client, CookieJar, parseSetCookie, type Client, type Reply } from '../helpers/http.ts'
+import { expectProblem } from '../helpers/expect.ts'
+
 
 const FOREIGN_ORIGIN = 'http://evil.example'
 const ONE_YEAR = 365 * 24 * 3600

@@ -3,10 +3,10 @@
 // the few steps every scenario starts with — register, sign in as an API client or a browser.
 import { createHmac, randomBytes } from 'node:crypto'
 import { expect } from 'vitest'
-import { startService, type TestService } from '../helpers/server.ts'
-import { databaseKinds } from '../helpers/runtime.ts'
-import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
-import { client, CookieJar, jwtParts, type Client } from '../http/client.ts'
+import { startService, type TestService } from './server.ts'
+import { databaseKinds } from './runtime.ts'
+import { strongPassword, uniqueUsername } from './factories.ts'
+import { client, CookieJar, jwtParts, type Client } from './http.ts'
 
 export interface Account {
   username: string

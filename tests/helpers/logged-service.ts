@@ -3,10 +3,10 @@
 // a re-rendered page, and a raw TCP exchange for framing that no HTTP client will send.
 import { connect } from 'node:net'
 import { afterAll, beforeAll, expect } from 'vitest'
-import { startService, type TestService } from '../helpers/server.ts'
-import { databaseKinds } from '../helpers/runtime.ts'
-import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
-import { client, type Client } from '../http/client.ts'
+import { startService, type TestService } from './server.ts'
+import { databaseKinds } from './runtime.ts'
+import { strongPassword, uniqueUsername } from './factories.ts'
+import { client, type Client } from './http.ts'
 
 /** Many hostile logins from 127.0.0.1 are the point of these files; throttling has its own tests. */
 export const LOOSE_THROTTLE = { LOGIN_MAX_FAILURES: '1000', LOGIN_CLIENT_MAX_FAILURES: '100000' }
