@@ -2,7 +2,7 @@
 // tokens (V6–V9): one service on a real port (the first database kind, to keep CI quick), and
 // the few steps every scenario starts with — register, sign in as an API client or a browser.
 import { createHmac, randomBytes } from 'node:crypto'
-import { expect } from 'vitest'
+import { afterAll, beforeAll, expect } from 'vitest'
 import { startService, type TestService } from './server.ts'
 import { databaseKinds } from './runtime.ts'
 import { strongPassword, uniqueUsername } from './factories.ts'
@@ -12,6 +12,7 @@ export interface Account {
   username: string
   password: string
   id: string
+  created_at: string
 }
 
 export interface SecurityService {
@@ -25,6 +26,8 @@ export interface SecurityService {
   browserLogin(account: Pick<Account, 'username' | 'password'>, jar?: CookieJar): Promise<CookieJar>
   /** GET /dashboard/<username> as an API client. */
   dashboard(username: string, token: string): ReturnType<Client['getJson']>
+  /** What must never leave the server: the signing secret, and the account's password when given. */
+  secretsOf(account?: Pick<Account, 'password'>): string[]
 }
 
 /** Starts the service (first database kind) with `env`, plus the steps above bound to it. */
@@ -38,7 +41,7 @@ export async function startSecurityService(env: Record<string, string> = {}): Pr
       const username = uniqueUsername(prefix)
       const reply = await http.postJson('/register', { username, password })
       expect(reply.status, reply.text).toBe(201)
-      return { username, password, id: reply.json.user.id as string }
+      return { username, password, id: reply.json.user.id as string, created_at: reply.json.user.created_at as string }
     },
     async apiLogin(account) {
       const reply = await http.postJson('/login', { username: account.username, password: account.password })
@@ -52,7 +55,20 @@ export async function startSecurityService(env: Record<string, string> = {}): Pr
       return jar
     },
     dashboard: (username, token) => http.getJson(`/dashboard/${encodeURIComponent(username)}`, { bearer: token }),
+    secretsOf: (account) => [service.runtime.jwtSecret, ...(account ? [account.password] : [])],
   }
+}
+
+/** One service for the calling test file (first database kind): started before its tests, stopped after. */
+export function useSecurityService(env: Record<string, string> = {}): SecurityService {
+  const current = {} as SecurityService
+  beforeAll(async () => {
+    Object.assign(current, await startSecurityService(env))
+  })
+  afterAll(async () => {
+    await current.service?.stop()
+  })
+  return current
 }
 
 /** The session row id a token stands for (its jti). */

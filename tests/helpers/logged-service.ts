@@ -39,17 +39,6 @@ export function useLoggedService(env: Record<string, string> = LOOSE_THROTTLE): 
   return current
 }
 
-/** The (still HTML-escaped) value attribute of an <input>: undefined without one, null without the input. */
-export function inputValue(html: string, name: string): string | undefined | null {
-  const tag = new RegExp(`<input[^>]*\\bname="${name}"[^>]*>`).exec(html)?.[0]
-  if (!tag) return null
-  return /\bvalue="([^"]*)"/.exec(tag)?.[1]
-}
-
-/** What the HTML escaping of nunjucks (autoescape) makes of a text. */
-export const htmlEscaped = (text: string) =>
-  text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;')
-
 /**
  * Writes `request` as raw bytes to the service's port and returns everything it answers until it
  * closes the connection or `waitMs` of silence passes.

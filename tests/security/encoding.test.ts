@@ -4,7 +4,8 @@
 // the templates, the SQL, the regular expressions, the JSON or the log lines.
 import { describe, expect, it } from 'vitest'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
-import { htmlEscaped, inputValue, rawExchange, statusLines, useLoggedService } from '../helpers/logged-service.ts'
+import { rawExchange, statusLines, useLoggedService } from '../helpers/logged-service.ts'
+import { htmlEscaped, inputValue } from '../helpers/pages.ts'
 import { expectProblem } from '../helpers/expect.ts'
 
 const s = useLoggedService()

@@ -8,7 +8,8 @@ import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { type Reply } from '../helpers/http.ts'
 
 import { startSecurityService, type SecurityService } from '../helpers/accounts.ts'
-import { LOOSE_THROTTLE, inputValue } from '../helpers/logged-service.ts'
+import { LOOSE_THROTTLE } from '../helpers/logged-service.ts'
+import { inputValue } from '../helpers/pages.ts'
 import { expectProblem } from '../helpers/expect.ts'
 
 let s: SecurityService
