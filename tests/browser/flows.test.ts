@@ -1,19 +1,18 @@
 // The pages in a real Chromium: register, sign in, a wrong password, change the password, sign
 // out — typing into the forms the service serves, with its CSP, cookies and redirects as they are.
 // Screenshots for a human look: /tmp/login-error.png and /tmp/dashboard.png.
-import { existsSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { startService, type TestService } from '../helpers/server.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
-import { CHROMIUM, launchChromium, watchPage } from '../helpers/browser.ts'
+import { HAS_CHROMIUM, launchChromium, watchPage } from '../helpers/browser.ts'
 
 // Functions given to page.evaluate run in the page; the project compiles without the DOM lib,
 // so the few browser globals they use are declared here, for this module only.
 declare const document: any
 declare function getComputedStyle(element: unknown): { backgroundColor: string; maxWidth: string; borderTopLeftRadius: string }
 
-describe.skipIf(!existsSync(CHROMIUM))('the pages in Chromium (embedded database)', () => {
+describe.skipIf(!HAS_CHROMIUM)('the pages in Chromium (embedded database)', () => {
   let service: TestService
   let browser: Browser
   let context: BrowserContext

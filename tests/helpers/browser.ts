@@ -1,8 +1,11 @@
 // A real Chromium (Debian's) driven by playwright-core, for tests of what a browser does with the
 // pages: forms, cookies, redirects, CSP. No downloads: playwright-core ships no browser.
+import { existsSync } from 'node:fs'
 import { chromium, type Browser, type Page } from 'playwright-core'
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+/** The browser tests run only where Debian's Chromium is installed (global-setup says so once when not). */
+export const HAS_CHROMIUM = existsSync(CHROMIUM)
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto'
 import type { TestProject } from 'vitest/node'
 import pgPromise from 'pg-promise'
+import { CHROMIUM, HAS_CHROMIUM } from './browser.ts'
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -11,6 +12,9 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject) {
+  if (!HAS_CHROMIUM) {
+    console.warn(`\n[gateway-auth] no Chromium at ${CHROMIUM}: the browser tests are skipped (apt-get install chromium, or set CHROMIUM_PATH).\n`)
+  }
   const adminUrl = process.env.TEST_DATABASE_URL
   if (!adminUrl) {
     console.warn('\n[gateway-auth] TEST_DATABASE_URL is unset: tests against the PostgreSQL server are skipped.\n')
