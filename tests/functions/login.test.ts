@@ -101,10 +101,12 @@ describe('POST /login with JSON', () => {
   it('rehashes a password stored at another bcrypt cost on a successful login', async () => {
     const username = uniqueUsername()
     const password = strongPassword()
-    await createUser(runtime().db, username, await hashPassword(password, 11), new Date())
+    const configured = runtime().config.password.bcryptCost
+    await createUser(runtime().db, username, await hashPassword(password, configured + 1), new Date())
     const result = await invoke(handler, { path: '/login', json: { username, password } })
     expect(result.statusCode).toBe(200)
-    expect((await findUserByUsername(runtime().db, username))?.passwordHash).toMatch(/^\$2[aby]\$10\$/)
+    const stored = (await findUserByUsername(runtime().db, username))?.passwordHash
+    expect(stored).toMatch(new RegExp(`^\\$2[aby]\\$${String(configured).padStart(2, '0')}\\$`))
   })
 })
 

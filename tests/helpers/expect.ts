@@ -28,7 +28,6 @@ export function expectNoSecrets(answer: Answer | string, secrets: readonly strin
 }
 
 /** An RFC 9457 problem with this status and code, and no secret in it; returns the parsed body. */
-// biome-ignore lint/suspicious/noExplicitAny: a problem body is read field by field by the tests
 export function expectProblem(answer: Answer, status: number, code: string, secrets: readonly string[] = []): any {
   expect({ status: statusOf(answer), contentType: contentTypeOf(answer) }).toEqual({
     status,

@@ -1,6 +1,11 @@
 // Starting the service's runtime for a test file: against the per-run server database (in a
 // schema of its own, so rows and throttling counters of one file never meet another's) or an
-// embedded PostgreSQL in a fresh DATA_DIR. Low bcrypt cost keeps the suite quick on two cores.
+// embedded PostgreSQL in a fresh DATA_DIR.
+//
+// bcrypt runs at cost 4 here unless a test sets BCRYPT_COST: the same algorithm and code path,
+// 2^4 rounds instead of 2^10, so a suite that hashes a thousand times stays quick on two cores.
+// The service itself refuses a cost under 10 (tests/lib/config.test.ts); the test that measures
+// the time an unknown user costs against a wrong password runs at the production cost.
 import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -32,7 +37,8 @@ export interface TestRuntimeOptions {
 
 // Tests register many accounts from one address; the registration limit has its own tests
 // (tests/security/throttling.test.ts), which pass the production default explicitly.
-const TEST_DEFAULTS = { BCRYPT_COST: '10', LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', REGISTRATIONS_PER_HOUR: '100000' }
+const TEST_BCRYPT_COST = 4
+const TEST_DEFAULTS = { LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', REGISTRATIONS_PER_HOUR: '100000' }
 
 const pgp = pgPromise()
 
@@ -54,7 +60,8 @@ export async function startTestRuntime(
     ...(schema ? { DATABASE_URL: schema.url } : {}),
     ...env,
   })
-  const runtime = await startRuntime(config, options.captureLogs ? createLogger(config.logLevel, destination) : undefined)
+  const testConfig = env.BCRYPT_COST ? config : { ...config, password: { ...config.password, bcryptCost: TEST_BCRYPT_COST } }
+  const runtime = await startRuntime(testConfig, options.captureLogs ? createLogger(config.logLevel, destination) : undefined)
   return {
     runtime,
     dataDir: dir,

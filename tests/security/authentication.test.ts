@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { CookieJar } from '../helpers/http.ts'
 
-import { median, startSecurityService, type SecurityService } from '../helpers/accounts.ts'
+import { startSecurityService, type SecurityService } from '../helpers/accounts.ts'
 import { expectProblem } from '../helpers/expect.ts'
 
 let s: SecurityService
@@ -259,43 +259,6 @@ describe('V6.3 General authentication security', () => {
     const form = await s.http.postForm('/login', { username: account.username, password: `${account.password}!` })
     expect(form.status).toBe(401)
     expect(form.setCookies.some((c) => /^(__Host-)?session=./.test(c))).toBe(false)
-  })
-
-  // Level 3 in ASVS 5.0, listed because issue 3 asks for it by number.
-  it('6.3.8 answers an unknown user and a wrong password alike: status, body and (about) time', async () => {
-    const account = await s.register('enum')
-    const unknown = () => login(uniqueUsername('ghost'), account.password)
-    const wrong = () => login(account.username, strongPassword())
-    const [a, b] = [await unknown(), await wrong()] // also warms the dummy hash up
-    expectProblem(a, 401, 'invalid_credentials')
-    expectProblem(b, 401, 'invalid_credentials')
-    const strip = (json: Record<string, unknown>) => ({ ...json, instance: undefined, requestId: undefined })
-    expect(strip(a.json)).toEqual(strip(b.json))
-    expect(a.headers.get('content-type')).toBe(b.headers.get('content-type'))
-
-    // timing: without the dummy bcrypt comparison an unknown user answers tens of times faster
-    const timed = async (attempt: () => Promise<unknown>) => {
-      const start = performance.now()
-      await attempt()
-      return performance.now() - start
-    }
-    const unknownTimes: number[] = []
-    const wrongTimes: number[] = []
-    for (let i = 0; i < 7; i++) {
-      unknownTimes.push(await timed(unknown))
-      wrongTimes.push(await timed(wrong))
-    }
-    const ratio = median(unknownTimes) / median(wrongTimes)
-    expect(ratio, `unknown ${unknownTimes.map(Math.round)} ms vs wrong ${wrongTimes.map(Math.round)} ms`).toBeGreaterThan(1 / 3)
-    expect(ratio).toBeLessThan(3)
-
-    // the HTML form says the same for both: the same page but for the username it keeps
-    const ghost = uniqueUsername('ghost')
-    const formUnknown = await s.http.postForm('/login', { username: ghost, password: 'whatever it is here' })
-    const formWrong = await s.http.postForm('/login', { username: account.username, password: 'whatever it is here' })
-    expect([formUnknown.status, formWrong.status]).toEqual([401, 401])
-    expect(formUnknown.text).toMatch(/<div class="alert"/)
-    expect(formUnknown.text.replaceAll(ghost, 'NAME')).toBe(formWrong.text.replaceAll(account.username, 'NAME'))
   })
 })
 
