@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import fc from 'fast-check'
 import type { APIGatewayProxyEventV2 } from 'aws-lambda'
 import { PROBLEMS } from '#lib/problem.ts'
+import { FUNCTION_NAMES, ROUTES, type RouteKey } from '#lib/http/routes.ts'
 import { LOCAL_API_ID } from '#lib/http/client.ts'
 import { lambdaContext } from '../../adapters/express-app.ts'
 import { startService, type TestService } from '../helpers/server.ts'
@@ -29,6 +30,8 @@ import { expectNoSecrets } from '../helpers/expect.ts'
 const RUNS = Number(process.env.FUZZ_RUNS ?? 1000)
 const LAMBDA_RUNS = Number(process.env.FUZZ_LAMBDA_RUNS ?? 1000)
 const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined
+// bounded by the number of runs; the clock only guards against a hang (a loaded machine is slow)
+const FUZZ_TIMEOUT_MS = 180_000
 const params = (numRuns: number) => ({ numRuns, ...(SEED === undefined ? {} : { seed: SEED }) })
 
 /** Put into strings that may be echoed: an HTML page must never contain it unescaped. */
@@ -37,7 +40,12 @@ const MARKER = '<x-fuzz>'
 const PASSWORDS = ['harbor lantern fuzz one quartz', 'harbor lantern fuzz two quartz', 'harbor lantern fuzz three quartz']
 const ACCOUNTS = [uniqueUsername('fz'), uniqueUsername('fz'), uniqueUsername('fz')]
 
-const FUNCTIONS = ['index', 'login', 'register', 'dashboard', 'password', 'logout', 'end-sessions', 'health', 'static', 'not-found'] as const
+// the route table is the list: every function it names, and every route key
+const FUNCTIONS = FUNCTION_NAMES
+const ROUTE_KEYS = Object.keys(ROUTES) as RouteKey[]
+const POST_KEYS = ROUTE_KEYS.filter((key) => key.startsWith('POST '))
+// a {param} becomes a value that names something real, now and then
+const PARAM_VALUES: Record<string, readonly string[]> = { file: ['style.css'], code: Object.keys(PROBLEMS) }
 
 interface Sent {
   method: string
@@ -333,9 +341,14 @@ const coherentRequestArb = (own: string, liveTokens: () => string[]) =>
   fc
     .record({
       target: fc.oneof(
-        { arbitrary: fc.constantFrom('POST /login', 'POST /register', 'POST /password', 'POST /sessions/end'), weight: 6 },
-        fc.constantFrom('POST /logout', 'GET /', 'GET /login', 'GET /register', 'GET /health', 'GET /static/style.css'),
-        fc.oneof(fc.constantFrom(...ACCOUNTS), fc.mixedCase(fc.constantFrom(...ACCOUNTS)), segmentText).map((name) => `GET /dashboard/${name}`),
+        { arbitrary: fc.constantFrom(...POST_KEYS), weight: 6 },
+        fc.constantFrom(...ROUTE_KEYS).chain((key) => {
+          const param = /\{(\w+)\}/.exec(key)?.[1]
+          if (!param) return fc.constant(key)
+          const known = param === 'username' ? fc.oneof(fc.constantFrom(...ACCOUNTS), fc.mixedCase(fc.constantFrom(...ACCOUNTS)))
+            : fc.constantFrom(...(PARAM_VALUES[param] ?? ['x']))
+          return fc.oneof(known, segmentText).map((value) => key.replace(`{${param}}`, value))
+        }),
       ),
       style: fc.constantFrom('json', 'form'),
       fields: fc.record(
@@ -508,7 +521,7 @@ describe('fuzzing every route', () => {
     )
     expect(consoleErrors).not.toHaveBeenCalled()
     statuses.print('HTTP')
-  })
+  }, FUZZ_TIMEOUT_MS)
 
   it('invokes every Lambda handler with arbitrary API Gateway v2 events: never throws, never a 5xx', async () => {
     const handlers = new Map<string, (event: never, context: never) => Promise<unknown>>()
@@ -585,7 +598,7 @@ describe('fuzzing every route', () => {
       params(LAMBDA_RUNS),
     )
     statuses.print('Lambda')
-  })
+  }, FUZZ_TIMEOUT_MS)
 
   it('still answers /health after the fuzzing, and logged nothing at error level', async () => {
     const health = await client(service.baseUrl).getJson('/health')
