@@ -2,8 +2,8 @@
 // tokens (V6–V9): one service on a real port (the first database kind, to keep CI quick), and
 // the few steps every scenario starts with — register, sign in as an API client or a browser.
 import { createHmac, randomBytes } from 'node:crypto'
-import { afterAll, beforeAll, expect } from 'vitest'
-import { startService, type TestService } from './server.ts'
+import { expect } from 'vitest'
+import { startService, useStarted, type TestService } from './server.ts'
 import { databaseKinds } from './runtime.ts'
 import { strongPassword, uniqueUsername } from './factories.ts'
 import { client, CookieJar, jwtParts, type Client } from './http.ts'
@@ -61,14 +61,7 @@ export async function startSecurityService(env: Record<string, string> = {}): Pr
 
 /** One service for the calling test file (first database kind): started before its tests, stopped after. */
 export function useSecurityService(env: Record<string, string> = {}): SecurityService {
-  const current = {} as SecurityService
-  beforeAll(async () => {
-    Object.assign(current, await startSecurityService(env))
-  })
-  afterAll(async () => {
-    await current.service?.stop()
-  })
-  return current
+  return useStarted(() => startSecurityService(env), ({ service }) => service.stop())
 }
 
 /** The session row id a token stands for (its jti). */

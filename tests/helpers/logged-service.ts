@@ -2,8 +2,8 @@
 // login throttle out of the way of tests that are not about it, reading a form field back out of
 // a re-rendered page, and a raw TCP exchange for framing that no HTTP client will send.
 import { connect } from 'node:net'
-import { afterAll, beforeAll, expect } from 'vitest'
-import { startService, type TestService } from './server.ts'
+import { expect } from 'vitest'
+import { startService, useStarted, type TestService } from './server.ts'
 import { databaseKinds } from './runtime.ts'
 import { strongPassword, uniqueUsername } from './factories.ts'
 import { client, type Client } from './http.ts'
@@ -29,14 +29,7 @@ export type LoggedService = Awaited<ReturnType<typeof startLoggedService>>
 
 /** One logged service for the calling test file: started before its tests, stopped after them. */
 export function useLoggedService(env: Record<string, string> = LOOSE_THROTTLE): LoggedService {
-  const current = {} as LoggedService
-  beforeAll(async () => {
-    Object.assign(current, await startLoggedService(env))
-  })
-  afterAll(async () => {
-    await current.service?.stop()
-  })
-  return current
+  return useStarted(() => startLoggedService(env), ({ service }) => service.stop())
 }
 
 /**

@@ -1,7 +1,9 @@
 // The whole service over HTTP on a real port: runtime + Express adapter, as `npm start` runs it.
 import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
+import { afterAll, beforeAll } from 'vitest'
 import { createApp } from '../../adapters/express-app.ts'
+import { client } from './http.ts'
 import { startTestRuntime, type DatabaseKind, type TestRuntime, type TestRuntimeOptions } from './runtime.ts'
 
 export interface TestService extends TestRuntime {
@@ -33,4 +35,32 @@ export async function startService(
       await testRuntime.stop(options)
     },
   }
+}
+
+/**
+ * Starts a value before the calling file's (or describe block's) tests and stops it after them.
+ * The object returned is filled in when the start has finished: read its fields inside tests.
+ */
+export function useStarted<T extends object>(start: () => Promise<T>, stop: (started: T) => Promise<unknown>): T {
+  const current = {} as T
+  let started = false
+  beforeAll(async () => {
+    Object.assign(current, await start())
+    started = true
+  })
+  afterAll(async () => {
+    if (started) await stop(current)
+  })
+  return current
+}
+
+/** The service on `kind` for the calling file or block, with an HTTP client for its port. */
+export function useService(kind: DatabaseKind, env: Record<string, string> = {}) {
+  return useStarted(
+    async () => {
+      const service = await startService(kind, env)
+      return { service, http: client(service.baseUrl) }
+    },
+    ({ service }) => service.stop(),
+  )
 }

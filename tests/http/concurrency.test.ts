@@ -1,10 +1,9 @@
 // Simultaneous registrations of one name (in several letter cases): the unique index decides,
 // exactly one request wins and every other one is a clean 409, never a 5xx.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startService, type TestService } from '../helpers/server.ts'
+import { describe, expect, it } from 'vitest'
+import { useService } from '../helpers/server.ts'
 import { databaseKinds } from '../helpers/runtime.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
-import { client, type Client } from '../helpers/http.ts'
 import { expectProblem } from '../helpers/expect.ts'
 
 
@@ -28,15 +27,7 @@ function variants(name: string): string[] {
 }
 
 describe.each(databaseKinds())('simultaneous registrations (%s database)', (kind) => {
-  let service: TestService
-  let http: Client
-  beforeAll(async () => {
-    service = await startService(kind)
-    http = client(service.baseUrl)
-  })
-  afterAll(async () => {
-    await service?.stop()
-  })
+  const s = useService(kind)
 
   it.each([
     ['the same spelling', (name: string) => Array<string>(PARALLEL).fill(name)],
@@ -46,7 +37,7 @@ describe.each(databaseKinds())('simultaneous registrations (%s database)', (kind
     const names = spell(name)
     expect(names).toHaveLength(PARALLEL)
     const attempts = names.map((username) => ({ username, password: strongPassword() }))
-    const replies = await Promise.all(attempts.map((body) => http.postJson('/register', body)))
+    const replies = await Promise.all(attempts.map((body) => s.http.postJson('/register', body)))
 
     expect(replies.filter((r) => r.status >= 500)).toEqual([])
     expect(replies.map((r) => r.status).sort()).toEqual([201, ...Array<number>(PARALLEL - 1).fill(409)])
@@ -56,7 +47,7 @@ describe.each(databaseKinds())('simultaneous registrations (%s database)', (kind
     const winner = attempts[replies.findIndex((r) => r.status === 201)]!
     const created = replies.find((r) => r.status === 201)!.json.user
     expect(created.username).toBe(winner.username)
-    const login = await http.postJson('/login', { username: name.toLowerCase(), password: winner.password })
+    const login = await s.http.postJson('/login', { username: name.toLowerCase(), password: winner.password })
     expect(login.status).toBe(200)
     expect(login.json.user.id).toBe(created.id)
   })

@@ -1,60 +1,51 @@
 // What may differ between the embedded PostgreSQL and a server: collation and lower() on names,
 // timestamps, the migration history, and the whole account life cycle through both. The rest of
 // the HTTP contract runs once, against the first database kind (tests/http/contract/).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startService, type TestService } from '../helpers/server.ts'
+import { describe, expect, it } from 'vitest'
+import { useService } from '../helpers/server.ts'
 import { databaseKinds } from '../helpers/runtime.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
-import { client, CookieJar, type Client } from '../helpers/http.ts'
+import { CookieJar, } from '../helpers/http.ts'
 import { expectProblem } from '../helpers/expect.ts'
 
 describe.each(databaseKinds())('on the %s database', (kind) => {
-  let service: TestService
-  let http: Client
-
-  beforeAll(async () => {
-    service = await startService(kind)
-    http = client(service.baseUrl)
-  })
-  afterAll(async () => {
-    await service?.stop()
-  })
+  const s = useService(kind)
 
   it('an account lives its whole life: register, sign in, dashboard, password change, sign out', async () => {
     const account = { username: uniqueUsername('life'), password: strongPassword() }
-    const created = await http.postJson('/register', account)
+    const created = await s.http.postJson('/register', account)
     expect(created.status).toBe(201)
-    const login = await http.postJson('/login', account)
+    const login = await s.http.postJson('/login', account)
     expect(login.status).toBe(200)
     const token = login.json.access_token as string
 
-    const dashboard = await http.getJson(`/dashboard/${account.username}`, { bearer: token })
+    const dashboard = await s.http.getJson(`/dashboard/${account.username}`, { bearer: token })
     expect(dashboard.status).toBe(200)
     expect(dashboard.json.user).toMatchObject({ username: account.username, created_at: created.json.user.created_at })
     // the login time the database kept is the one the login answered with, to the millisecond
     expect(dashboard.json.user.last_login_time).toBe(login.json.user.last_login_time)
 
     const newPassword = strongPassword()
-    const changed = await http.postJson('/password', { current_password: account.password, new_password: newPassword }, { bearer: token })
+    const changed = await s.http.postJson('/password', { current_password: account.password, new_password: newPassword }, { bearer: token })
     expect(changed.status).toBe(204)
-    expect((await http.postJson('/login', account)).status).toBe(401)
+    expect((await s.http.postJson('/login', account)).status).toBe(401)
 
     const jar = new CookieJar()
-    expect((await http.postForm('/login', { username: account.username, password: newPassword }, { jar, sameOrigin: true })).status).toBe(303)
-    expect((await http.postForm('/logout', {}, { jar, sameOrigin: true })).status).toBe(303)
-    expect((await http.postJson('/logout', {}, { bearer: token })).status).toBe(204)
-    expectProblem(await http.getJson(`/dashboard/${account.username}`, { bearer: token }), 401, 'unauthorized')
+    expect((await s.http.postForm('/login', { username: account.username, password: newPassword }, { jar, sameOrigin: true })).status).toBe(303)
+    expect((await s.http.postForm('/logout', {}, { jar, sameOrigin: true })).status).toBe(303)
+    expect((await s.http.postJson('/logout', {}, { bearer: token })).status).toBe(204)
+    expectProblem(await s.http.getJson(`/dashboard/${account.username}`, { bearer: token }), 401, 'unauthorized')
   })
 
   it('names are one account in any letter case, compared by the database', async () => {
     const username = uniqueUsername('Case')
-    expect((await http.postJson('/register', { username, password: strongPassword() })).status).toBe(201)
-    expectProblem(await http.postJson('/register', { username: username.toUpperCase(), password: strongPassword() }), 409, 'username_taken')
-    expectProblem(await http.postJson('/register', { username: username.toLowerCase(), password: strongPassword() }), 409, 'username_taken')
+    expect((await s.http.postJson('/register', { username, password: strongPassword() })).status).toBe(201)
+    expectProblem(await s.http.postJson('/register', { username: username.toUpperCase(), password: strongPassword() }), 409, 'username_taken')
+    expectProblem(await s.http.postJson('/register', { username: username.toLowerCase(), password: strongPassword() }), 409, 'username_taken')
   })
 
   it('the schema is the migrations, applied once and recorded', async () => {
-    const tables = await service.runtime.db.map(
+    const tables = await s.service.runtime.db.map(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1`, [], (row) => row.table_name as string)
     expect(tables).toEqual(expect.arrayContaining(['pgmigrations', 'sessions', 'throttle', 'users']))
   })
