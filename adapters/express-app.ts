@@ -10,6 +10,7 @@ import { LOCAL_API_ID } from '#lib/http/client.ts'
 import { MAX_BODY_BYTES, type RouteResult } from '#lib/http/route.ts'
 import { Problem } from '#lib/problem.ts'
 import { problemJson } from '#lib/http/problem-response.ts'
+import { adapterLog, isClientGone, logAbortedRequest } from './http-server.ts'
 
 type LambdaHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<RouteResult>
 
@@ -32,6 +33,7 @@ export async function createApp(): Promise<express.Express> {
 
 function invoke(handler: LambdaHandler, match: RouteMatch) {
   return async (req: Request, res: Response) => {
+    const arrival = { at: Date.now(), peer: req.socket.remoteAddress }
     try {
       const body = await readBody(req)
       const result = await handler(toEvent(req, body, match), lambdaContext(match.name))
@@ -39,8 +41,10 @@ function invoke(handler: LambdaHandler, match: RouteMatch) {
       if (!req.complete) res.set('connection', 'close')
       writeResult(res, result)
     } catch (error) {
+      if (isClientGone(req, error)) return logAbortedRequest(req, arrival)
       // the handlers answer every error themselves; reaching here is a bug in this adapter
-      console.error('gateway-auth adapter error', error)
+      const log = await adapterLog()
+      log.error({ event: 'adapter_failed', err: error }, 'adapter error')
       if (!res.headersSent) writeResult(res, problemJson(new Problem('internal_error')))
     }
   }
@@ -53,8 +57,12 @@ async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
     const chunks: Buffer[] = []
     let size = 0
     const done = () => {
-      req.off('data', onData).off('end', done).off('error', reject)
+      req.off('data', onData).off('end', done).off('error', reject).off('close', closed)
       resolve(size ? Buffer.concat(chunks) : undefined)
+    }
+    // a stream destroyed without an error event must not leave this promise (and its chunks) pending
+    const closed = () => {
+      if (!req.complete) reject(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }))
     }
     const onData = (chunk: Buffer) => {
       chunks.push(chunk)
@@ -64,7 +72,7 @@ async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
         done()
       }
     }
-    req.on('data', onData).on('end', done).on('error', reject)
+    req.on('data', onData).on('end', done).on('error', reject).on('close', closed)
   })
 }
 
@@ -79,6 +87,13 @@ export function toEvent(req: Request, body: Buffer | undefined, { routeKey, path
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined && name !== 'cookie') headers[name] = Array.isArray(value) ? value.join(',') : value
   }
+  // Node keeps only the first of repeated Host headers; passed on joined, as API Gateway joins
+  // repeated headers, they are refused by the host check (RFC 9112 §3.2)
+  const hosts: string[] = []
+  for (let i = 0; i < req.rawHeaders.length; i += 2) {
+    if (req.rawHeaders[i]!.toLowerCase() === 'host') hosts.push(req.rawHeaders[i + 1]!)
+  }
+  if (hosts.length > 1) headers.host = hosts.join(',')
   const { path, search } = splitTarget(req.originalUrl)
   const query: Record<string, string> = {}
   for (const [key, value] of new URLSearchParams(search)) query[key] = key in query ? `${query[key]},${value}` : value

@@ -9,6 +9,7 @@ import { createLogger } from '#lib/platform/log.ts'
 import { EmbeddedPostgresError } from '#lib/embedded-postgres/server.ts'
 import { deleteExpiredSessions } from '#lib/auth/sessions.ts'
 import { createApp } from './express-app.ts'
+import { createHttpServer } from './http-server.ts'
 
 const SESSION_SWEEP_MS = 60 * 60 * 1000
 const SHUTDOWN_GRACE_MS = 5_000
@@ -34,10 +35,7 @@ async function main(): Promise<void> {
   })
 
   const app = await createApp()
-  const server: Server = app.listen(config.port)
-  server.requestTimeout = 30_000
-  server.headersTimeout = 10_000
-  server.keepAliveTimeout = 5_000
+  const server: Server = createHttpServer(app).listen(config.port)
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject)).catch((error) =>
     fail(`cannot listen on port ${config.port}: ${(error as Error).message}`),
   )

@@ -15,6 +15,12 @@ export const PROBLEMS = {
   username_taken: [409, 'Username already taken', 'An account with this name exists (names are compared case-insensitively).'],
   payload_too_large: [413, 'Request body too large', 'The body is over 16 KiB.'],
   unsupported_media_type: [415, 'Unsupported media type', 'Send application/json or application/x-www-form-urlencoded.'],
+  // an extension of the contract's list (docs/api.md#host-names, ADR 007)
+  misdirected_request: [
+    421,
+    'Misdirected request',
+    'The Host header names a name this service does not answer to; if it is one of its names, add it to ALLOWED_HOSTS.',
+  ],
   rate_limited: [429, 'Too many attempts', 'Too many attempts from this client; wait as long as `Retry-After` says.'],
   internal_error: [500, 'Internal error', 'Something failed inside the service; the log has the request id.'],
   service_unavailable: [503, 'Service unavailable', 'The service cannot serve now (its database is away); retry after `Retry-After`.'],

@@ -11,6 +11,7 @@ import { RateLimiterPostgres, type RateLimiterRes } from 'rate-limiter-flexible'
 import type { Database } from '../platform/database.ts'
 import type { ThrottlePolicy } from '../platform/config.ts'
 import { Problem } from '../problem.ts'
+import { usernameKey } from './validation.ts'
 
 const FAILURE_WINDOW_SECONDS = 15 * 60
 const LOCKOUT_MEMORY_SECONDS = 24 * 3600
@@ -50,8 +51,16 @@ export function clientKey(ip: string): string {
   return new ipaddr.IPv6([...parts, 0, 0, 0, 0]).toString() + '/64'
 }
 
-/** Usernames are case-insensitive (one account for Alice and alice), so are their counters. */
-const userClientKey = (username: string, ip: string) => digest(`${username.toLowerCase()}\n${clientKey(ip)}`)
+/**
+ * A counter belongs to the account the name reaches: usernameKey, the form findUserByUsername
+ * looks up, so no spelling of a name gets a counter of its own (Alice and alice share one).
+ */
+function userClientKey(username: string, ip: string): string {
+  const key = usernameKey(username)
+  // the handlers validate the name first; reaching here with another is a bug, not a guess
+  if (key === null) throw new TypeError('a login attempt was counted for a name no account can have')
+  return digest(`${key}\n${clientKey(ip)}`)
+}
 const digest = (value: string) => createHash('sha256').update(value).digest('hex')
 
 export const retryAfterSeconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000))

@@ -1,5 +1,6 @@
 // Users: the account row. SQL lives here; every function takes the db or a transaction first.
 import type { Queryable } from '../platform/database.ts'
+import { usernameKey } from './validation.ts'
 
 export interface User {
   readonly id: string
@@ -12,9 +13,15 @@ export interface User {
 const COLUMNS = `id::text AS id, username, password_hash AS "passwordHash", created_at AS "createdAt",
   last_login_time AS "lastLoginTime"`
 
-/** Case-insensitive lookup: Alice and alice are one account. */
-export function findUserByUsername(db: Queryable, username: string): Promise<User | null> {
-  return db.oneOrNone(`SELECT ${COLUMNS} FROM users WHERE lower(username) = lower($1)`, [username])
+/**
+ * Case-insensitive lookup: Alice and alice are one account. The name is matched by usernameKey,
+ * the form the throttle counts; a name that cannot exist matches nothing without a query.
+ * Stored names are ASCII (registration's rule), so lower(username) is their ASCII lower case.
+ */
+export async function findUserByUsername(db: Queryable, username: string): Promise<User | null> {
+  const key = usernameKey(username)
+  if (key === null) return null
+  return db.oneOrNone(`SELECT ${COLUMNS} FROM users WHERE lower(username) = $1`, [key])
 }
 
 export function findUserById(db: Queryable, id: string): Promise<User | null> {

@@ -19,6 +19,17 @@ export const Username = text('Username')
   .regex(USERNAME_PATTERN, 'Username may only contain letters A–Z, digits, “.”, “_” and “-”.')
 
 /**
+ * The one form of a username that is counted by the throttle, looked up in the database and
+ * compared: its ASCII lower case, or null for a name that cannot exist under USERNAME_PATTERN.
+ * Names are ASCII by rule, so nothing here depends on Unicode case folding, where JavaScript and
+ * PostgreSQL disagree ('İ'.toLowerCase() is "i̇", PostgreSQL's lower('İ') is "i"; K, ſ, ı, fullwidth
+ * letters and combining marks differ too): such a name is refused before it is counted or looked up.
+ */
+export function usernameKey(username: string): string | null {
+  return USERNAME_PATTERN.test(username) ? username.toLowerCase() : null
+}
+
+/**
  * Words an attacker tries first against this device (ASVS 6.1.2): the service's and the product's
  * names. Compared without case, spaces, dots, dashes or underscores ("Gateway-Auth 2026!" counts).
  * The username is the other context word (see registrationInput).
@@ -59,12 +70,9 @@ export const registrationInput = (minLength: number) =>
     })
 
 export const loginInput = z.object({
-  // only the shape is checked: a name that breaks the rules simply matches no account
-  username: text('Username')
-    .min(1, 'Username is required.')
-    .max(256, 'Username is too long.')
-    // PostgreSQL cannot take a NUL in text; any other odd character simply matches no account
-    .refine((name) => !name.includes('\0'), 'Username must not contain a NUL character.'),
+  // the registration rules: a name no account can have is refused (400) before it is counted or
+  // looked up, so what the throttle counts and what the lookup finds are one name (usernameKey)
+  username: text('Username').min(1, 'Username is required.').pipe(Username),
   password: givenPassword('Password'),
 })
 

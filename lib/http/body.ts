@@ -24,7 +24,7 @@ export function mediaTypeOf(contentType: string | undefined): string | undefined
 type BodyMiddleware = MiddlewareObj<RouteEvent, RouteResult, Error, Context>
 
 /**
- * Before the parsers: 413 over the limit, 415 for a body that is neither JSON nor a form. The
+ * Before the parsers: 413 over the limit, 415 for a compressed body or one that is neither JSON nor a form. The
  * Content-Type header is rewritten to the media type found, so the parser for it recognises it and
  * the other one steps aside; an empty JSON body is the empty object.
  */
@@ -43,6 +43,14 @@ export function admitBody(): BodyMiddleware {
         delete event.headers['content-type']
         event.body = undefined
         return
+      }
+      // nothing is decompressed (so no zip bomb), and a compressed body must not be read as plain
+      const codings = (event.headers['content-encoding'] ?? '').split(',').map((coding) => coding.trim().toLowerCase())
+      if (codings.some((coding) => coding !== '' && coding !== 'identity')) {
+        throw new Problem('unsupported_media_type', {
+          detail: 'Send the body uncompressed, without Content-Encoding.',
+          headers: { 'accept-encoding': 'identity' }, // RFC 9110 §15.5.16
+        })
       }
       if (event.mediaType !== JSON_MEDIA_TYPE && event.mediaType !== FORM_MEDIA_TYPE) {
         throw new Problem('unsupported_media_type', {

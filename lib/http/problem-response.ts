@@ -33,6 +33,7 @@ export function problemJson(problem: Problem): RouteResult {
 // refusals an operator watching for attacks wants to see: guessing, probing, forged requests
 const SECURITY_RELEVANT = new Set<ProblemCode>([
   'invalid_credentials', 'unauthorized', 'session_expired', 'forbidden', 'cross_origin_rejected', 'rate_limited',
+  'misdirected_request',
 ])
 
 /** Middy onError step, registered last so it runs first: turns request.error into the response. */

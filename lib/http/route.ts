@@ -1,6 +1,6 @@
 // route(): every handler is the same Middy chain, written once here in the order it runs.
-//   before: headers → negotiation → request context → cross-origin guard → admit body → JSON parser →
-//           form parser → object body → authentication
+//   before: headers → negotiation → request context → host check → cross-origin guard → admit body →
+//           JSON parser → form parser → object body → authentication
 //   after / onError (reverse): problem responder (registered last, so it answers first) →
 //   security headers → cache policy.
 // Middy's own middlewares do the parsing, negotiation and security headers; this file only
@@ -22,6 +22,7 @@ import { admitBody, requireObjectBody, mediaTypeOf, FORM_MEDIA_TYPE, JSON_MEDIA_
 import { getRuntime, type Runtime } from '../platform/runtime.ts'
 import { throttleFor, type Throttle } from '../auth/throttle.ts'
 import { Problem } from '../problem.ts'
+import { checkHost } from './host-check.ts'
 
 export type { AuthenticatedEvent, RouteEvent, RouteResult } from './event.ts'
 export { MAX_BODY_BYTES } from './body.ts'
@@ -92,6 +93,7 @@ function chain(fn: RouteHandler, options: RouteOptions) {
       }),
     )
     .use(requestContext(options))
+    .use(checkHost())
     .use(rejectCrossOrigin())
     .use(admitBody())
     .use(jsonParser)

@@ -20,6 +20,10 @@ const whole = (name: string, fallback: number, min: number, max: number) =>
 
 const trustList = (value: string | undefined) => (value ?? '').split(',').map((entry) => entry.trim()).filter(Boolean)
 
+// a DNS name (an optional leading dot: the domain and its subdomains), an IP address, or *
+const DNS_LABEL = '[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?'
+const ALLOWED_HOST_ENTRY = new RegExp(`^(?:\\*|\\.?${DNS_LABEL}(?:\\.${DNS_LABEL})*\\.?|\\[?[0-9a-f:.]+\\]?)$`, 'i')
+
 const text = (fallback: string) => z.string().trim().min(1).default(fallback)
 
 const EnvSchema = z.object({
@@ -53,6 +57,14 @@ const EnvSchema = z.object({
         return false
       }
     }, { message: 'TRUST_PROXY must be a comma-separated list of IP addresses, CIDR subnets, loopback, linklocal or uniquelocal' }),
+  ALLOWED_HOSTS: z
+    .string()
+    .optional()
+    .refine((value) => trustList(value).every((entry) => ALLOWED_HOST_ENTRY.test(entry)), {
+      message:
+        'ALLOWED_HOSTS must be a comma-separated list of host names without a port (example.com), ' +
+        '.example.com for a domain and its subdomains, or *',
+    }),
   // throttling (docs/security.md#throttling)
   LOGIN_MAX_FAILURES: whole('LOGIN_MAX_FAILURES', 5, 1, 1000),
   LOGIN_LOCKOUT_SECONDS: whole('LOGIN_LOCKOUT_SECONDS', 60, 1, 24 * 3600),
@@ -84,6 +96,8 @@ export interface Config {
   readonly throttle: ThrottlePolicy
   /** Addresses/subnets whose X-Forwarded-* headers are believed; empty: none. */
   readonly trustProxy: readonly string[]
+  /** Host names answered besides the defaults (lib/host-check.ts), lower case; '*': any. */
+  readonly allowedHosts: readonly string[]
   readonly logLevel: string
 }
 
@@ -131,6 +145,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       registrationsPerHour: e.REGISTRATIONS_PER_HOUR,
     },
     trustProxy: trustList(e.TRUST_PROXY),
+    allowedHosts: trustList(e.ALLOWED_HOSTS).map((entry) => entry.toLowerCase()),
     logLevel: e.LOG_LEVEL,
   })
 }

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
 import { afterAll, beforeAll } from 'vitest'
 import { createApp } from '../../adapters/express-app.ts'
+import { createHttpServer } from '../../adapters/http-server.ts'
 import { client } from './http.ts'
 import { startTestRuntime, type DatabaseKind, type TestRuntime, type TestRuntimeOptions } from './runtime.ts'
 
@@ -18,7 +19,7 @@ export async function startService(
   options: TestRuntimeOptions = {},
 ): Promise<TestService> {
   const testRuntime = await startTestRuntime(kind, env, dataDir, options)
-  const server: Server = (await createApp()).listen(0, '127.0.0.1')
+  const server: Server = createHttpServer(await createApp()).listen(0, '127.0.0.1')
   await new Promise((resolve) => server.once('listening', resolve))
   const { port } = server.address() as AddressInfo
   const stopServer = () =>

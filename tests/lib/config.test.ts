@@ -24,8 +24,17 @@ describe('loadConfig', () => {
       password: { bcryptCost: 10, minLength: 15 },
       throttle: { maxFailures: 5, lockoutSeconds: 60, maxLockoutSeconds: 3600, clientMaxFailuresPerHour: 30, registrationsPerHour: 10 },
       trustProxy: [],
+      allowedHosts: [],
       logLevel: 'info',
     })
+  })
+
+  it('reads ALLOWED_HOSTS as lower-case names, .domains or *, and refuses anything else by name', () => {
+    expect(loadConfig({ ALLOWED_HOSTS: 'Auth.Example.com, .lan.example ,*,192.168.1.20,[fe80::1]' }).allowedHosts)
+      .toEqual(['auth.example.com', '.lan.example', '*', '192.168.1.20', '[fe80::1]'])
+    for (const bad of ['auth.example.com:8085', 'http://auth.example.com', 'a b', 'auth..example', '*.example.com']) {
+      expect(() => loadConfig({ ALLOWED_HOSTS: bad }), bad).toThrow(/^ALLOWED_HOSTS must be/)
+    }
   })
 
   it('treats empty variables as unset', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import {
-  loginInput, newPassword, parseInput, passwordChangeInput, PASSWORD_MAX_BYTES, registrationInput, Username,
+  loginInput, newPassword, parseInput, passwordChangeInput, PASSWORD_MAX_BYTES, registrationInput, Username, usernameKey,
 } from '#lib/auth/validation.ts'
 import { commonPasswordCount, isCommonPassword } from '#lib/auth/common-passwords.ts'
 import { Problem } from '#lib/problem.ts'
@@ -111,19 +111,38 @@ describe('registrationInput', () => {
 })
 
 describe('loginInput', () => {
-  it('checks only the shape: a name breaking the registration rules is still accepted', () => {
-    expect(ok(loginInput, { username: 'not a valid name!', password: 'x' })).toBe(true)
+  it('applies the registration rules to the name: one no account can have is refused on username', () => {
+    for (const username of ['not a valid name!', 'al\u0130ce', 'al\u0131ce', '\u212aate', 'ro\u017fa', 'ａｌｉｃｅ', 'ali\u0307ce', 'ab']) {
+      const result = loginInput.safeParse({ username, password: 'x' })
+      expect(new Set(result.error?.issues.map((issue) => issue.path[0])), username).toEqual(new Set(['username']))
+    }
   })
   it.each([
-    ['an empty password', { username: 'a', password: '' }],
-    ['a 73-byte password', { username: 'a', password: 'é'.repeat(36) + 'a' }],
-    ['a 257-character username', { username: 'a'.repeat(257), password: 'x' }],
+    ['an empty password', { username: 'abc', password: '' }],
+    ['a 73-byte password', { username: 'abc', password: 'é'.repeat(36) + 'a' }],
+    ['a 33-character username', { username: 'a'.repeat(33), password: 'x' }],
     ['an empty username', { username: '', password: 'x' }],
   ])('refuses %s', (_, input) => {
     expect(ok(loginInput, input)).toBe(false)
   })
+  it('says an empty username is required', () => {
+    expect(messages(loginInput, { username: '', password: 'x' })).toEqual(['Username is required.'])
+  })
   it('accepts a password of exactly 72 bytes', () => {
-    expect(ok(loginInput, { username: 'a', password: '€'.repeat(24) })).toBe(true)
+    expect(ok(loginInput, { username: 'abc', password: '€'.repeat(24) })).toBe(true)
+  })
+})
+
+describe('usernameKey', () => {
+  it('is the ASCII lower case of a valid name: every letter case of a name is one key', () => {
+    expect(usernameKey('Alice.K-S_9')).toBe('alice.k-s_9')
+    expect(usernameKey('ALICE')).toBe(usernameKey('alice'))
+  })
+  it('is null for a name that cannot exist, whatever Unicode would fold it to', () => {
+    // JavaScript and PostgreSQL fold these differently, so neither fold may decide the account
+    for (const name of ['al\u0130ce', 'al\u0131ce', '\u212aate', 'ro\u017fa', 'ａｌｉｃｅ', 'ali\u0307ce', 'e\u0301te', 'ab', '']) {
+      expect(usernameKey(name), JSON.stringify(name)).toBeNull()
+    }
   })
 })
 
@@ -139,7 +158,7 @@ describe('passwordChangeInput', () => {
 
 describe('parseInput', () => {
   it('returns the parsed value', () => {
-    expect(parseInput(loginInput, { username: 'a', password: 'b', extra: 1 })).toEqual({ username: 'a', password: 'b' })
+    expect(parseInput(loginInput, { username: 'abc', password: 'b', extra: 1 })).toEqual({ username: 'abc', password: 'b' })
   })
 
   it('throws validation_failed listing every bad field once, with its first message', () => {

@@ -156,7 +156,7 @@ describe('V4.1 Generic web service security', () => {
       expect(reply.text).not.toContain('do-not-echo')
     }
     // methods the HTTP parser does not know are refused before any route runs
-    expect(statusLines(await rawExchange(s.service.baseUrl, 'FOO /login HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'))).toEqual([400])
+    expect(statusLines(await rawExchange(s.service.baseUrl, 'FOO /login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n'))).toEqual([400])
   })
 })
 
@@ -165,8 +165,8 @@ describe('V4.2 HTTP message structure validation', () => {
   const smuggle = (framing: string, body: string) =>
     rawExchange(
       s.service.baseUrl,
-      `POST /login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAccept: application/json\r\n${framing}\r\n` +
-        `${body}GET /smuggled HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\n\r\n`,
+      `POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAccept: application/json\r\n${framing}\r\n` +
+        `${body}GET /smuggled HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\n\r\n`,
     )
 
   it('4.2.1 finds message boundaries one way only: ambiguous framing is refused, never read as two requests', async () => {
@@ -184,11 +184,11 @@ describe('V4.2 HTTP message structure validation', () => {
       expect(answer).not.toContain('not_found') // the hidden GET /smuggled was never served
     }
     // bare LF line ends are not HTTP/1.1 either
-    expect(statusLines(await rawExchange(s.service.baseUrl, 'GET /health HTTP/1.1\nHost: x\n\n'))).toEqual([400])
+    expect(statusLines(await rawExchange(s.service.baseUrl, 'GET /health HTTP/1.1\nHost: 127.0.0.1\n\n'))).toEqual([400])
     // well-framed pipelined requests are two requests, answered in order
     const pipelined = await rawExchange(
       s.service.baseUrl,
-      'GET /health HTTP/1.1\r\nHost: x\r\n\r\nGET /nope HTTP/1.1\r\nHost: x\r\nAccept: application/json\r\nConnection: close\r\n\r\n',
+      'GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\nConnection: close\r\n\r\n',
     )
     expect(statusLines(pipelined)).toEqual([200, 404])
     // a chunked body is measured as it arrives: over 16 KiB is 413 even without Content-Length

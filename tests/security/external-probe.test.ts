@@ -1,0 +1,464 @@
+// Regressions for what the outside probe found (docs/security.md#external-testing), black box over
+// HTTP: a lockout bypass through Unicode case folding, stack traces logged for clients that drop
+// mid-body (the real `node adapters/express.ts`, its stdout and stderr), and the Host, Expect,
+// Content-Encoding and security-header rules. The service trusts 127.0.0.1 as a proxy here, so
+// X-Forwarded-For stands for the client and each test plays its own clients.
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { createServer as createNetServer, connect, type AddressInfo } from 'node:net'
+import { hostname, tmpdir } from 'node:os'
+import path from 'node:path'
+import pgPromise from 'pg-promise'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startService, type TestService } from '../helpers/server.ts'
+import { databaseKinds, serverDatabaseUrl } from '../helpers/runtime.ts'
+import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
+import { client, expectHtmlSafety, rawRequest, type Client, type Reply } from '../helpers/http.ts'
+import { expectProblem } from '../helpers/expect.ts'
+
+const ROOT = path.resolve(import.meta.dirname, '../..')
+const MAX_FAILURES = 5
+
+let lastClient = 0
+/** A fresh client address (TEST-NET-3), one per call. */
+const newClient = () => `203.0.113.${++lastClient}`
+const from = (ip: string) => ({ headers: { 'x-forwarded-for': ip } })
+
+/** Every spelling of `name` that Unicode case folding or normalisation could take to it. */
+function lookalikes(name: string): [string, string][] {
+  const once = (from: string, to: string) => name.replace(from, to)
+  return [
+    ['İ (U+0130, dotted capital I)', once('i', '\u0130')],
+    ['ı (U+0131, dotless i)', once('i', '\u0131')],
+    ['i + U+0307 (what İ lower-cases to in JavaScript)', once('i', 'i\u0307')],
+    ['K (U+212A, Kelvin sign)', once('k', '\u212a')],
+    ['ſ (U+017F, long s)', once('s', '\u017f')],
+    ['ａ (fullwidth a)', once('a', '\uff41')],
+    [
+      'fullwidth, every letter',
+      [...name].map((c) => (/[a-z]/.test(c) ? String.fromCodePoint(c.codePointAt(0)! + 0xfee0) : c)).join(''),
+    ],
+    ['e + U+0301 (combining acute)', once('e', 'e\u0301')],
+    ['é (U+00E9, precomposed)', once('e', '\u00e9')],
+    ['a zero-width joiner inside', once('c', 'c\u200d')],
+  ]
+}
+
+/** A raw HTTP/1.1 exchange: what the server writes back before it closes the connection (or `waitMs` passes). */
+function rawExchange(
+  port: number,
+  request: string,
+  waitMs = 3_000,
+): Promise<{ text: string; closedByServer: boolean }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write(request))
+    let text = ''
+    let closedByServer = false
+    const timer = setTimeout(() => finish(), waitMs)
+    const finish = () => {
+      clearTimeout(timer)
+      socket.destroy()
+      resolve({ text, closedByServer })
+    }
+    socket.on('data', (chunk: Buffer) => (text += chunk.toString('latin1')))
+    socket.on('end', () => {
+      closedByServer = true
+      finish()
+    })
+    socket.on('error', reject)
+  })
+}
+
+describe('external probe: lockout bypass through Unicode case folding', () => {
+  let service: TestService
+  let http: Client
+  let alice: Awaited<ReturnType<typeof lockedOutAlice>>
+
+  beforeAll(async () => {
+    service = await startService(databaseKinds()[0]!, {
+      TRUST_PROXY: '127.0.0.1',
+      LOGIN_MAX_FAILURES: String(MAX_FAILURES),
+    })
+    http = client(service.baseUrl)
+    alice = await lockedOutAlice()
+  })
+  afterAll(() => service?.stop())
+
+  /** An account whose name has the letters every lookalike needs (i, k, s, a, e, c). */
+  async function lockedOutAlice() {
+    const account = { username: `alice.ks-${randomBytes(3).toString('hex')}`, password: strongPassword() }
+    expect((await http.postJson('/register', account, from(newClient()))).status).toBe(201)
+    const attacker = newClient()
+    for (let i = 0; i < MAX_FAILURES; i++) {
+      const reply = await http.postJson(
+        '/login',
+        { username: account.username, password: `wrong ${i}` },
+        from(attacker),
+      )
+      expect(reply.status, `failure ${i + 1}`).toBe(401)
+    }
+    expectProblem(await http.postJson('/login', account, from(attacker)), 429, 'rate_limited', [account.password])
+    return { ...account, attacker }
+  }
+
+  const signedIn = (reply: Reply) =>
+    reply.status === 200 ||
+    reply.status === 303 ||
+    reply.setCookies.some((cookie) => /^(__Host-)?session=./.test(cookie))
+
+  it('6.3.1 counts every spelling of a name as the account it reaches: after 5 failures no lookalike signs in or gets a fresh counter', async () => {
+    // the same account in another letter case is the same counter
+    expectProblem(
+      await http.postJson('/login', { ...alice, username: alice.username.toUpperCase() }, from(alice.attacker)),
+      429,
+      'rate_limited',
+    )
+    for (const [label, variant] of lookalikes(alice.username)) {
+      expect(variant, label).not.toBe(alice.username)
+      const json = await http.postJson('/login', { username: variant, password: alice.password }, from(alice.attacker))
+      // refused as input before it is counted or looked up: neither 200 (signed in) nor 401 (a counter of its own)
+      expectProblem(json, 400, 'validation_failed', [alice.password])
+      expect(json.json.errors, label).toEqual([{ field: 'username', message: expect.any(String) }])
+      expect(signedIn(json), label).toBe(false)
+      const form = await http.postForm('/login', { username: variant, password: alice.password }, from(alice.attacker))
+      expect(form.status, `${label} (form)`).toBe(400)
+      expect(form.contentType).toMatch(/^text\/html/)
+      expect(signedIn(form), `${label} (form)`).toBe(false)
+      expect(form.text).not.toContain(alice.password)
+    }
+    // and alice's own counter is still the one that holds: still locked out from there
+    expectProblem(await http.postJson('/login', alice, from(alice.attacker)), 429, 'rate_limited')
+    expect((await http.postForm('/login', alice, from(alice.attacker))).status).toBe(429)
+  })
+
+  it('2.2.1 refuses every lookalike of a taken name at registration, in JSON and in a form, creating nothing', async () => {
+    const count = () =>
+      service.runtime.db.one('SELECT count(*)::int AS n FROM users', [], (row: { n: number }) => row.n)
+    const before = await count()
+    for (const [label, variant] of lookalikes(alice.username)) {
+      const json = await http.postJson(
+        '/register',
+        { username: variant, password: strongPassword() },
+        from(newClient()),
+      )
+      expectProblem(json, 400, 'validation_failed')
+      expect(
+        json.json.errors.map((e: { field: string }) => e.field),
+        label,
+      ).toEqual(['username'])
+      const form = await http.postForm(
+        '/register',
+        { username: variant, password: strongPassword() },
+        from(newClient()),
+      )
+      expect(form.status, `${label} (form)`).toBe(400)
+      expect(form.contentType).toMatch(/^text\/html/)
+    }
+    expect(await count()).toBe(before)
+  })
+})
+
+describe('external probe: Host, Expect, Content-Encoding and the security headers', () => {
+  let service: TestService
+  let http: Client
+  let port: number
+
+  beforeAll(async () => {
+    service = await startService(databaseKinds()[0]!, { ALLOWED_HOSTS: 'auth.example.com,.lan.example' })
+    http = client(service.baseUrl)
+    port = Number(new URL(service.baseUrl).port)
+  })
+  afterAll(() => service?.stop())
+
+  // fetch sets Host itself, so these go through node:http
+  const withHost = async (host: string, accept: string, method = 'GET', body?: unknown) => {
+    const headers: Record<string, string> = { host, accept, ...(body ? { 'content-type': 'application/json' } : {}) }
+    const reply = await rawRequest(service.baseUrl, {
+      method,
+      path: '/login',
+      headers,
+      body: body ? Buffer.from(JSON.stringify(body)) : undefined,
+    })
+    return { ...reply, json: /json/.test(String(reply.headers['content-type'])) ? JSON.parse(reply.text) : undefined }
+  }
+  const get = (host: string, accept?: string) =>
+    rawExchange(
+      port,
+      `GET /login HTTP/1.1\r\nHost: ${host}\r\nAccept: ${accept ?? 'application/json'}\r\nConnection: close\r\n\r\n`,
+    )
+
+  it('4.2.1 refuses a request with two Host headers with 400 (RFC 9112 §3.2), whichever comes first', async () => {
+    for (const [first, second] of [
+      ['127.0.0.1', 'evil.example'],
+      ['evil.example', '127.0.0.1'],
+      ['127.0.0.1', '127.0.0.1'],
+    ]) {
+      const { text } = await rawExchange(
+        port,
+        `GET /login HTTP/1.1\r\nHost: ${first}:${port}\r\nAccept: application/json\r\nHost: ${second}\r\nConnection: close\r\n\r\n`,
+      )
+      expect(text, `${first} then ${second}`).toMatch(/^HTTP\/1\.1 400 /)
+      expect(text).toMatch(/"code":"validation_failed"/)
+      expect(text).toMatch(/exactly one Host header/)
+    }
+    // one Host is fine
+    expect((await get(`127.0.0.1:${port}`)).text).toMatch(/^HTTP\/1\.1 200 /)
+  })
+
+  it('answers its own names out of the box: IP addresses, localhost, the hostname and <hostname>.local', async () => {
+    const name = hostname().toLowerCase()
+    for (const host of [
+      `127.0.0.1:${port}`,
+      `[::1]:${port}`,
+      '192.168.1.20',
+      `localhost:${port}`,
+      'LOCALHOST',
+      name,
+      `${name}.local:${port}`,
+    ]) {
+      expect((await get(host)).text, host).toMatch(/^HTTP\/1\.1 200 /)
+    }
+    // and what ALLOWED_HOSTS adds: a name, a domain with its subdomains
+    for (const host of ['auth.example.com', 'Auth.Example.Com.', 'lan.example', 'gw.lan.example:8085']) {
+      expect((await get(host)).text, host).toMatch(/^HTTP\/1\.1 200 /)
+    }
+  })
+
+  it('answers a Host it does not know (DNS rebinding) with 421 misdirected_request naming ALLOWED_HOSTS', async () => {
+    for (const host of [
+      'evil.example',
+      'rebind.attacker.test:8085',
+      'example.com',
+      'xauth.example.com',
+      'lan.example.evil',
+    ]) {
+      const reply = await withHost(host, 'application/json')
+      expect(reply.status, host).toBe(421)
+      expect(reply.headers['content-type']).toMatch(/^application\/problem\+json/)
+      expect(reply.json).toMatchObject({
+        status: 421,
+        code: 'misdirected_request',
+        type: '/problems/misdirected_request',
+      })
+      expect(reply.json.detail).toContain('ALLOWED_HOSTS')
+      expect(reply.json.detail).toContain(host.split(':')[0])
+    }
+    // a browser gets a page saying what to set, with the usual safety headers
+    const page = await withHost('evil.example', 'text/html')
+    expect(page.status).toBe(421)
+    expect(page.headers['content-type']).toMatch(/^text\/html/)
+    expect(page.text).toContain('ALLOWED_HOSTS')
+    expect(page.text).not.toMatch(/<form/)
+    expectHtmlSafety(new Headers(page.headers as Record<string, string>))
+    // a POST is refused before anything is read, counted or stored
+    const username = uniqueUsername('rebind')
+    const post = await withHost('evil.example', 'application/json', 'POST', { username, password: strongPassword() })
+    expect(post.json).toMatchObject({ status: 421, code: 'misdirected_request' })
+    expect(await service.runtime.db.oneOrNone('SELECT 1 FROM users WHERE username = $1', [username])).toBeNull()
+  })
+
+  it('15.2.2 refuses a declared body over 16 KiB with Expect: 100-continue without inviting it (no 100 Continue)', async () => {
+    const head = (length: number) =>
+      `POST /login HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nAccept: application/json\r\n` +
+      `Content-Length: ${length}\r\nExpect: 100-continue\r\n\r\n`
+    const big = await rawExchange(port, head(16 * 1024 + 1))
+    expect(big.text).toMatch(/^HTTP\/1\.1 413 /)
+    expect(big.text).not.toMatch(/100 Continue/)
+    expect(big.text).toMatch(/"code":"payload_too_large"/)
+    expect(big.closedByServer).toBe(true)
+    // a body within the limit is invited, as HTTP says
+    const small = await rawExchange(port, head(20), 500)
+    expect(small.text).toMatch(/^HTTP\/1\.1 100 Continue\r\n/)
+  })
+
+  it('2.2.1 refuses a compressed request body (Content-Encoding) with 415 instead of reading it as plain', async () => {
+    const body = { username: uniqueUsername('enc'), password: 'not the right one at all' }
+    for (const encoding of ['gzip', 'br', 'deflate', 'identity, gzip', 'x-custom']) {
+      const reply = await http.postJson('/login', body, { headers: { 'content-encoding': encoding } })
+      expectProblem(reply, 415, 'unsupported_media_type')
+      expect(reply.headers.get('accept-encoding'), encoding).toBe('identity')
+      const form = await http.postForm('/register', body, { headers: { 'content-encoding': encoding } })
+      expect(form.status, `${encoding} (form)`).toBe(415)
+    }
+    // identity is no encoding: the body is read (and the credentials are simply wrong)
+    expectProblem(
+      await http.postJson('/login', body, { headers: { 'content-encoding': 'identity' } }),
+      401,
+      'invalid_credentials',
+    )
+  })
+
+  it('sends exactly the security headers docs/api.md lists, with the documented values', async () => {
+    const doc = await readFile(path.join(ROOT, 'docs/api.md'), 'utf8')
+    const table = doc.slice(
+      doc.indexOf('<!-- security-headers:start -->'),
+      doc.indexOf('<!-- security-headers:end -->'),
+    )
+    const documented = new Map(
+      [...table.matchAll(/^\| `([A-Za-z-]+)` \| `([^`]+)`(.*?)\|/gm)].map((m) => [
+        m[1]!.toLowerCase(),
+        { value: m[2]!, rest: m[3]! },
+      ]),
+    )
+    expect(documented.size).toBeGreaterThan(10)
+    const transport = new Set([
+      'connection',
+      'content-length',
+      'content-type',
+      'date',
+      'keep-alive',
+      'transfer-encoding',
+      'set-cookie',
+      'vary',
+    ])
+    for (const reply of [
+      await http.getHtml('/'),
+      await http.getJson('/no-such-page'),
+      await http.postJson('/login', {}),
+    ]) {
+      const sent = new Map([...reply.headers].filter(([name]) => !transport.has(name)))
+      expect([...sent.keys()].sort(), `headers of a ${reply.status}`).toEqual([...documented.keys()].sort())
+      for (const [name, { value, rest }] of documented) {
+        if (name === 'permissions-policy') {
+          // documented as its first feature and a count: every feature switched off
+          const features = sent
+            .get(name)!
+            .split(',')
+            .map((f) => f.trim())
+          expect(
+            features.every((f) => /^[a-z-]+=\(\)$/.test(f)),
+            name,
+          ).toBe(true)
+          expect(features[0]).toBe(value.replace(/, …$/, ''))
+          expect(`(${features.length} features`).toBe(/\(\d+ features/.exec(rest)?.[0])
+        } else {
+          expect(sent.get(name), name).toBe(value)
+        }
+      }
+    }
+  })
+})
+
+describe('external probe: a client that drops mid-body (the real npm start)', () => {
+  let child: ChildProcessWithoutNullStreams | undefined
+  let stdout = ''
+  let stderr = ''
+  let port = 0
+  let dropSchema = async () => {}
+  let dataDir = ''
+
+  /** A free port, and a fresh schema (or DATA_DIR for the embedded database) for the process. */
+  beforeAll(async () => {
+    const probe = createNetServer().listen(0, '127.0.0.1')
+    await new Promise((resolve) => probe.once('listening', resolve))
+    port = (probe.address() as AddressInfo).port
+    await new Promise((resolve) => probe.close(resolve))
+    dataDir = await mkdtemp(path.join(tmpdir(), 'ga-abort-'))
+    const env: Record<string, string> = { PORT: String(port), LOG_LEVEL: 'info', BCRYPT_COST: '10', DATA_DIR: dataDir }
+    const runUrl = serverDatabaseUrl()
+    if (runUrl) {
+      const schema = `abort_${randomBytes(6).toString('hex')}`
+      const admin = pgPromise()(runUrl)
+      await admin.none('CREATE SCHEMA $1:name', [schema])
+      const url = new URL(runUrl)
+      url.searchParams.set('options', `-c search_path=${schema}`)
+      env.DATABASE_URL = url.toString()
+      dropSchema = async () => {
+        await admin.none('DROP SCHEMA $1:name CASCADE', [schema]).finally(() => admin.$pool.end())
+      }
+    }
+    child = spawn(process.execPath, ['adapters/express.ts'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', ...env },
+    })
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk))
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk))
+    await waitFor(
+      () => /gateway-auth listening/.test(stdout),
+      60_000,
+      () => `not listening: ${stdout} ${stderr}`,
+    )
+  }, 90_000)
+  afterAll(async () => {
+    if (child && child.exitCode === null) {
+      child.kill('SIGTERM')
+      await new Promise((resolve) => child!.once('exit', resolve))
+    }
+    await dropSchema()
+    if (dataDir) await rm(dataDir, { recursive: true, force: true })
+  })
+
+  const lines = () => stdout.split('\n').filter(Boolean)
+
+  it('16.2.4 logs a dropped or half-sent body as one JSON line at info, without a stack, and closes the socket', async () => {
+    const head = `POST /login HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nContent-Type: application/json\r\nContent-Length: 4000\r\n\r\n`
+    const before = lines().length
+    // 1: the client disconnects mid-body
+    await new Promise<void>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.write(head + '{"username":"alice","password":"')
+        setTimeout(() => {
+          socket.destroy()
+          resolve()
+        }, 100)
+      })
+    })
+    // 2: the client stops sending (half-close) mid-body: the server closes the connection
+    const halfClosed = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => {
+        socket.write(head + '{"username":"bob"')
+        setTimeout(() => socket.end(), 100)
+      })
+      const timer = setTimeout(() => resolve(false), 5_000)
+      socket.on('close', () => {
+        clearTimeout(timer)
+        resolve(true)
+      })
+      socket.on('error', () => {})
+      socket.resume()
+    })
+    expect(halfClosed, 'the server closed the socket').toBe(true)
+
+    await waitFor(
+      () =>
+        lines()
+          .slice(before)
+          .filter((l) => l.includes('request_aborted')).length >= 2,
+      10_000,
+      () => stdout,
+    )
+    // the service is still there
+    expect((await fetch(`http://127.0.0.1:${port}/health`)).status).toBe(200)
+
+    const written = lines().slice(before)
+    const parsed = written.map((line) => JSON.parse(line) as Record<string, unknown>) // every line is JSON
+    const aborted = parsed.filter((line) => line.event === 'request_aborted')
+    expect(aborted).toHaveLength(2)
+    for (const line of aborted) {
+      expect(line).toMatchObject({
+        level: 30,
+        service: 'gateway-auth',
+        method: 'POST',
+        path: '/login',
+        clientIp: expect.stringMatching(/127\.0\.0\.1$/),
+      })
+      expect(line).not.toHaveProperty('err')
+      expect(JSON.stringify(line)).not.toMatch(/\bat \S+ \(|stack/)
+    }
+    expect(
+      parsed.filter((line) => Number(line.level) >= 50),
+      'nothing at error',
+    ).toEqual([])
+    expect(stdout).not.toMatch(/adapter error/)
+    expect(stderr).toBe('')
+  })
+})
+
+async function waitFor(condition: () => boolean, timeoutMs: number, describe: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${describe().slice(-2000)}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}
