@@ -24,9 +24,9 @@ export function mediaTypeOf(contentType: string | undefined): string | undefined
 type BodyMiddleware = MiddlewareObj<RouteEvent, RouteResult, Error, Context>
 
 /**
- * Before the parsers: 413 over the limit, 415 for a compressed body or one that is neither JSON nor a form. The
- * Content-Type header is rewritten to the media type found, so the parser for it recognises it and
- * the other one steps aside; an empty JSON body is the empty object.
+ * Before the parsers: 413 over the limit, 415 for a compressed body or one that is neither JSON
+ * nor a form. The Content-Type header is rewritten to the media type found, so the parser for it
+ * recognises it and the other one steps aside; an empty JSON body is the empty object.
  */
 export function admitBody(): BodyMiddleware {
   return {
