@@ -15,7 +15,7 @@ export const PROBLEMS = {
   username_taken: [409, 'Username already taken', 'An account with this name exists (names are compared case-insensitively).'],
   payload_too_large: [413, 'Request body too large', 'The body is over 16 KiB.'],
   unsupported_media_type: [415, 'Unsupported media type', 'Send application/json or application/x-www-form-urlencoded.'],
-  // an extension of the contract's list (docs/api.md#host-names, ADR 007)
+  // an extension of the contract's list (docs/api.md#host-names, ADR 009)
   misdirected_request: [
     421,
     'Misdirected request',
