@@ -1,8 +1,10 @@
-import { defineConfig } from 'vitest/config'
+import { configDefaults, defineConfig } from 'vitest/config'
 
 export default defineConfig({
   test: {
     include: ['tests/**/*.test.ts'],
+    // every page in Chromium with axe: `npm run test:browser` (vitest.browser.config.ts)
+    exclude: [...configDefaults.exclude, 'tests/browser-pages/**'],
     globalSetup: ['tests/helpers/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -1,9 +1,12 @@
-// GET /dashboard/<username>: the signed-in user's own dashboard. No session: 401 (HTML: 303 to /);
-// someone else's name: 403, whether or not that account exists.
+// GET /dashboard/<username>: the signed-in user's own dashboard: the gateway at a glance and the
+// account (sign-ins, sessions, password). No session: 401 (HTML: 303 to /); someone else's name:
+// 403, whether or not that account exists.
 import { route, type HandlerContext, type AuthenticatedEvent } from '#lib/http/route.ts'
 import { dashboardPage, takeNotice, withCookies } from '#lib/http/pages.ts'
 import { jsonResult, userJson } from '#lib/http/json.ts'
+import { formatDuration, gatewayView } from '#lib/http/gateway-view.ts'
 import { listSessions, sessionEndsAt } from '#lib/auth/sessions.ts'
+import { gatewayJson, readGateway } from '#lib/platform/gateway.ts'
 import { Problem } from '#lib/problem.ts'
 
 async function dashboard(event: AuthenticatedEvent, { config, db, now }: HandlerContext) {
@@ -14,16 +17,35 @@ async function dashboard(event: AuthenticatedEvent, { config, db, now }: Handler
     throw new Problem('forbidden', { detail: 'You can only see your own dashboard.' })
   }
   const endsAt = sessionEndsAt(auth.session, config.session.ttlSeconds)
-  const sessions = await listSessions(db, auth.user.id, auth.session.id, now, config.session.ttlSeconds)
+  const [sessions, gateway] = await Promise.all([
+    listSessions(db, auth.user.id, auth.session.id, now, config.session.ttlSeconds),
+    readGateway(db, config, now),
+  ])
 
   if (event.wantsHtml) {
     const { notice, cookies } = takeNotice(event)
-    return withCookies(dashboardPage({ ...auth, session: { ...auth.session, expiresAt: endsAt } }, { notice, sessions }), cookies)
+    const page = dashboardPage(
+      { ...auth, session: { ...auth.session, expiresAt: endsAt } },
+      {
+        notice,
+        sessions,
+        gateway: gatewayView(gateway),
+        passwordMinLength: config.password.minLength,
+        endsIn: formatDuration((endsAt.getTime() - now.getTime()) / 1000),
+      },
+    )
+    return withCookies(page, cookies)
   }
   return jsonResult(200, {
-    user: userJson(auth.user),
-    session: { expires_at: endsAt.toISOString() },
-    sessions: sessions.map((s) => ({ id: s.handle, created_at: s.createdAt.toISOString(), expires_at: s.endsAt.toISOString(), current: s.current })),
+    user: { ...userJson(auth.user), previous_login_time: auth.user.previousLoginTime?.toISOString() ?? null },
+    session: { signed_in_at: auth.session.createdAt.toISOString(), expires_at: endsAt.toISOString() },
+    sessions: sessions.map((s) => ({
+      id: s.handle,
+      created_at: s.createdAt.toISOString(),
+      expires_at: s.endsAt.toISOString(),
+      current: s.current,
+    })),
+    gateway: gatewayJson(gateway),
   })
 }
 

@@ -1,5 +1,6 @@
-// GET /static/<file>: the stylesheet and other assets from templates/static. Pages link them with
-// a content hash in the query (lib/http/render.ts assetUrl), so a year-long cache is safe.
+// GET /static/<file>: the stylesheet, the optional page script, the icon and any other assets in
+// templates/static. Pages link them with a content hash in the query (lib/http/render.ts
+// assetUrl), so a year-long cache is safe.
 import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
 import { route, type RouteEvent } from '#lib/http/route.ts'
@@ -8,6 +9,7 @@ import { Problem } from '#lib/problem.ts'
 
 const TYPES: Record<string, string> = {
   '.css': 'text/css; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
   '.svg': 'image/svg+xml',
   '.png': 'image/png',
   '.ico': 'image/x-icon',

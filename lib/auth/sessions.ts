@@ -45,6 +45,7 @@ interface SessionWithUserRow extends Session {
   readonly username: string | null
   readonly userCreatedAt: Date | null
   readonly lastLoginTime: Date | null
+  readonly previousLoginTime: Date | null
 }
 
 /** Starts a session at `now` (whole seconds, as the token carries them) and returns it with its token. */
@@ -78,7 +79,7 @@ export async function validateSession(
   // one round trip: the session row and its user together (an authenticated request's only query)
   const row: SessionWithUserRow | null = await db.oneOrNone(
     `SELECT ${SESSION_COLUMNS}, sessions.revoked_at AS "revokedAt", u.username, u.created_at AS "userCreatedAt",
-       u.last_login_time AS "lastLoginTime"
+       u.last_login_time AS "lastLoginTime", u.previous_login_time AS "previousLoginTime"
      FROM sessions LEFT JOIN users u ON u.id = sessions.user_id WHERE sessions.id = $1`,
     [claims.jti],
   )
@@ -88,7 +89,13 @@ export async function validateSession(
   if (isSessionExpired(row, now, runtime.config.session.ttlSeconds)) {
     throw new Problem('session_expired', { detail: 'Your session has expired; sign in again.' })
   }
-  const user: SessionUser = { id: row.userId, username: row.username, createdAt: row.userCreatedAt, lastLoginTime: row.lastLoginTime }
+  const user: SessionUser = {
+    id: row.userId,
+    username: row.username,
+    createdAt: row.userCreatedAt,
+    lastLoginTime: row.lastLoginTime,
+    previousLoginTime: row.previousLoginTime,
+  }
   const session: Session = { id: row.id, userId: row.userId, createdAt: row.createdAt, expiresAt: row.expiresAt }
   return { user, session, token }
 }

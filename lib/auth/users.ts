@@ -8,10 +8,12 @@ export interface User {
   readonly passwordHash: string
   readonly createdAt: Date
   readonly lastLoginTime: Date | null
+  /** The sign-in before the latest one. */
+  readonly previousLoginTime: Date | null
 }
 
 const COLUMNS = `id::text AS id, username, password_hash AS "passwordHash", created_at AS "createdAt",
-  last_login_time AS "lastLoginTime"`
+  last_login_time AS "lastLoginTime", previous_login_time AS "previousLoginTime"`
 
 /**
  * Case-insensitive lookup: Alice and alice are one account. The name is matched by usernameKey,
@@ -36,9 +38,13 @@ export function createUser(db: Queryable, username: string, passwordHash: string
   )
 }
 
-/** Records the login time on the user; the session's lifetime is measured from it. */
+/** Records the login time on the user, keeping the one before; the session's lifetime is measured from it. */
 export function recordLogin(db: Queryable, userId: string, now: Date): Promise<User> {
-  return db.one(`UPDATE users SET last_login_time = $2 WHERE id = $1 RETURNING ${COLUMNS}`, [userId, now])
+  // the right-hand side reads the row as it was: the old last_login_time becomes the previous one
+  return db.one(
+    `UPDATE users SET previous_login_time = last_login_time, last_login_time = $2 WHERE id = $1 RETURNING ${COLUMNS}`,
+    [userId, now],
+  )
 }
 
 export async function updatePasswordHash(db: Queryable, userId: string, passwordHash: string): Promise<void> {

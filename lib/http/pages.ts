@@ -3,6 +3,8 @@
 // would get. A missing or ended session on a page sends the browser to the login page instead.
 import type { Auth, RouteEvent, RouteResult } from './event.ts'
 import type { SessionSummary } from '../auth/sessions.ts'
+import { signInsOf } from '../auth/sign-ins.ts'
+import type { GatewayView } from './gateway-view.ts'
 import { PROBLEMS, type Problem } from '../problem.ts'
 import { renderHtml } from './render.ts'
 import { clearSessionCookies, readCookie } from './session-cookie.ts'
@@ -44,17 +46,28 @@ export const withCookies = (result: RouteResult, cookies: string[]): RouteResult
 
 interface PageView {
   notice?: string
-  error?: { title: string; detail?: string }
+  error?: { title: string; detail?: string; code?: string; retryAt?: Date }
   errors?: Record<string, string>
   values?: Record<string, string>
+  /** The username of a valid session, when the error page can offer the way back to its dashboard. */
+  signedInAs?: string
 }
 
 export const loginPage = (view: PageView = {}, status = 200) => renderHtml('login', view, status)
 export const registerPage = (passwordMinLength: number, view: PageView = {}, status = 200) =>
   renderHtml('register', { ...view, passwordMinLength }, status)
-/** The dashboard; `sessions` (the user's live sessions) is left out when an error re-renders it. */
-export function dashboardPage(auth: Auth, view: PageView & { sessions?: SessionSummary[] } = {}, status = 200) {
-  return renderHtml('dashboard', { ...view, user: auth.user, session: auth.session }, status)
+interface DashboardView {
+  passwordMinLength: number
+  sessions?: SessionSummary[]
+  gateway?: GatewayView
+  /** How long until the session ends, in words. */
+  endsIn?: string
+}
+
+/** The dashboard; `sessions` and `gateway` are left out when an error re-renders it. */
+export function dashboardPage(auth: Auth, view: PageView & DashboardView, status = 200) {
+  const signIns = signInsOf(auth.user, auth.session)
+  return renderHtml('dashboard', { ...view, user: auth.user, session: auth.session, signIns }, status)
 }
 
 /** A 303 to `location`, optionally with Set-Cookie values. */
@@ -76,9 +89,15 @@ export function renderErrorPage(event: RouteEvent, problem: Problem, config?: Pi
     return seeOther('/', cookies)
   }
   const view: PageView = {
-    error: { title, detail: status < 500 ? problem.extra.detail : undefined },
+    error: {
+      title,
+      detail: status < 500 ? problem.extra.detail : undefined,
+      code: problem.code,
+      retryAt: retryAt(event, problem),
+    },
     errors: Object.fromEntries((problem.extra.errors ?? []).map((e) => [e.field, e.message])),
     values: keptValues(event.body),
+    signedInAs: event.auth?.user.username,
   }
   const page = pageFor(event, config)
   const result = page ? page(view, status) : renderHtml('error', { ...view, status }, status)
@@ -89,8 +108,18 @@ export function renderErrorPage(event: RouteEvent, problem: Problem, config?: Pi
 function pageFor({ page, auth }: RouteEvent, config: Pick<Config, 'password'> | undefined) {
   if (page === 'login') return loginPage
   if (page === 'register' && config) return (view: PageView, status: number) => registerPage(config.password.minLength, view, status)
-  if (page === 'dashboard' && auth) return (view: PageView, status: number) => dashboardPage(auth, view, status)
+  if (page === 'dashboard' && auth && config) {
+    const passwordMinLength = config.password.minLength
+    return (view: PageView, status: number) => dashboardPage(auth, { ...view, passwordMinLength }, status)
+  }
   return undefined
+}
+
+// 429 and 503 say when to come back; the page shows it as a time as well as the header's seconds
+function retryAt(event: RouteEvent, problem: Problem): Date | undefined {
+  const seconds = Number(problem.extra.headers?.['retry-after'])
+  if (!Number.isFinite(seconds) || seconds <= 0) return undefined
+  return new Date((event.receivedAt ?? new Date()).getTime() + seconds * 1000)
 }
 
 function keptValues(body: unknown): Record<string, string> {

@@ -4,9 +4,13 @@ import { handler } from '#functions/dashboard.ts'
 import { handler as logoutHandler } from '#functions/logout.ts'
 import { handler as indexHandler } from '#functions/index.ts'
 import { findUserByUsername } from '#lib/auth/users.ts'
+import { readFileSync } from 'node:fs'
+import os from 'node:os'
 import { invoke, jsonBody } from '../helpers/events.ts'
 import { uniqueUsername } from '../helpers/factories.ts'
-import { bearer, header, HTML, JSON_ACCEPT, OWN_ORIGIN, setCookie, signedInUser, useRuntime } from '../helpers/handlers.ts'
+import {
+  bearer, header, HTML, JSON_ACCEPT, OWN_ORIGIN, setCookie, signedInUser, signIn, useRuntime,
+} from '../helpers/handlers.ts'
 import { expectProblem, expectNoSecrets } from '../helpers/expect.ts'
 
 
@@ -143,6 +147,8 @@ describe('GET /dashboard/<username> as HTML', () => {
     expect(header(result, 'content-type')).toMatch(/^text\/html/)
     expect(result.body).toMatch(/Forbidden/)
     expect(result.body).not.toContain(bob.username)
+    // the way out is the user's own dashboard
+    expect(result.body).toContain(`<a class="button" href="/dashboard/${alice.username}">Go to your dashboard</a>`)
   })
 
   it('escapes a requested name it does not recognise instead of reflecting markup', async () => {
@@ -209,5 +215,75 @@ describe('an ended session on the dashboard', () => {
     const html = await dashboardOf(gina.username, { headers: HTML, cookies: [`__Host-session=${gina.token}`] })
     expect(html.statusCode).toBe(303)
     expect(header(html, 'location')).toBe('/')
+  })
+})
+
+describe('the gateway card', () => {
+  it('JSON: the machine, its storage, the database and the service, as this process sees them', async () => {
+    const result = await dashboardOf(alice.username, { headers: { ...JSON_ACCEPT, ...bearer(alice.token) } })
+    const { gateway } = jsonBody(result)
+    expect(gateway.hostname).toBe(os.hostname())
+    expect(gateway.cpu.count).toBe(os.cpus().length)
+    expect(gateway.memory.total_bytes).toBe(os.totalmem())
+    expect(gateway.memory.used_bytes).toBeGreaterThan(0)
+    expect(gateway.memory.used_bytes).toBeLessThan(gateway.memory.total_bytes)
+    expect(gateway.load_average).toHaveLength(3)
+    expect(Math.abs(gateway.uptime_seconds - os.uptime())).toBeLessThan(30)
+    expect(gateway.disk.free_bytes).toBeGreaterThan(0)
+    expect(gateway.disk.free_bytes).toBeLessThanOrEqual(gateway.disk.total_bytes)
+    expect(gateway.database).toEqual({
+      kind: runtime().config.database.url ? 'server' : 'embedded', healthy: true, size_bytes: expect.any(Number),
+    })
+    // a fresh PostgreSQL database is several MB; the size is read from the server, not made up
+    const { size } = await runtime().db.one('SELECT pg_database_size(current_database())::float8 AS size')
+    expect(gateway.database.size_bytes).toBeGreaterThan(1e6)
+    expect(Math.abs(gateway.database.size_bytes - size)).toBeLessThan(size / 2)
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'))
+    expect(gateway.service).toMatchObject({ version: pkg.version, node_version: process.versions.node })
+    expect(gateway.balena).toBeNull()
+  })
+
+  it('HTML: one verdict line, then hostname, memory, storage, database and versions', async () => {
+    const result = await dashboardOf(alice.username, { headers: HTML, cookies: [`session=${alice.token}`] })
+    expect(result.body).toMatch(/<p class="status (ok|warn|bad)">.*(Gateway and service are healthy\.|Needs attention: )/)
+    expect(result.body).toContain(`<dd>${os.hostname()}`)
+    expect(result.body).toMatch(/<dt>Memory<\/dt>\s*<dd>[\d.]+ [kMG]?B of [\d.]+ [MGT]B/)
+    expect(result.body).toMatch(/<dt>Storage<\/dt>\s*<dd>[\d.]+ [kMGT]?B free of/)
+    expect(result.body).toMatch(/<dt>Database<\/dt>\s*<dd>(Embedded PostgreSQL|PostgreSQL server), healthy/)
+    expect(result.body).toContain(`Node.js ${process.versions.node}`)
+  })
+
+  it('reads the machine once for a burst of requests: the second within 5 s gets the same reading', async () => {
+    const first = jsonBody(await dashboardOf(alice.username, { headers: { ...JSON_ACCEPT, ...bearer(alice.token) } }))
+    const second = jsonBody(await dashboardOf(alice.username, { headers: { ...JSON_ACCEPT, ...bearer(alice.token) } }))
+    expect(Date.now() - Date.parse(second.gateway.read_at)).toBeLessThan(5_000)
+    if (Date.now() - Date.parse(first.gateway.read_at) < 4_000) expect(second.gateway.read_at).toBe(first.gateway.read_at)
+  })
+})
+
+describe('the sign-in before this one', () => {
+  it('is recorded with each sign-in: the previous last_login_time moves to previous_login_time', async () => {
+    const carol = await signedInUser()
+    const first = (await findUserByUsername(runtime().db, carol.username))!
+    expect(first.previousLoginTime).toBeNull()
+    const again = await signIn(carol.username, carol.password)
+    const second = (await findUserByUsername(runtime().db, carol.username))!
+    expect(second.previousLoginTime?.toISOString()).toBe(first.lastLoginTime!.toISOString())
+    expect(second.lastLoginTime!.getTime()).toBeGreaterThanOrEqual(first.lastLoginTime!.getTime())
+
+    const body = jsonBody(await dashboardOf(carol.username, { headers: { ...JSON_ACCEPT, ...bearer(again) } }))
+    expect(body.user.previous_login_time).toBe(first.lastLoginTime!.toISOString())
+    expect(body.session.signed_in_at).toBe(new Date((jwt.decode(again) as jwt.JwtPayload).iat! * 1000).toISOString())
+    const page = await dashboardOf(carol.username, { headers: HTML, cookies: [`session=${again}`] })
+    expect(page.body).toMatch(new RegExp(`<dt>Sign-in before</dt><dd><time datetime="${first.lastLoginTime!.toISOString()}"`))
+  })
+
+  it('a session older than the newest sign-in says a newer one happened, rather than naming the one before', async () => {
+    const dave = await signedInUser()
+    await new Promise((resolve) => setTimeout(resolve, 1_100))
+    await signIn(dave.username, dave.password)
+    const page = await dashboardOf(dave.username, { headers: HTML, cookies: [`session=${dave.token}`] })
+    expect(page.body).toContain('<dt>Newer sign-in</dt>')
+    expect(page.body).not.toContain('<dt>Sign-in before</dt>')
   })
 })

@@ -177,9 +177,23 @@ describe('POST /login with a form', () => {
     expect(header(result, 'content-type')).toMatch(/^text\/html/)
     expect(result.body).toContain('action="/login"')
     expect(result.body).toContain(`value="${username}"`)
-    expect(result.body).toContain("Invalid username or password.</strong> <span>Check both and try again.</span>")
+    expect(result.body).toContain('<strong>Invalid username or password.</strong> Check both and try again.</p>')
     expectNoSecrets(result, [password, wrong])
     expect(result.cookies ?? []).toEqual([])
+  })
+
+  it('locked out: the login page says 429 and when to try again, as a time that matches Retry-After', async () => {
+    const username = uniqueUsername('locked')
+    const attempt = () =>
+      invoke(handler, { path: '/login', form: { username, password: 'not the password' }, headers: { origin: OWN_ORIGIN }, sourceIp: '192.168.7.7' })
+    let result = await attempt()
+    for (let i = 0; i < 10 && result.statusCode !== 429; i++) result = await attempt()
+    expect(result.statusCode).toBe(429)
+    const seconds = Number(header(result, 'retry-after'))
+    expect(seconds).toBeGreaterThan(0)
+    const retryAt = /You can try again after\s+<time datetime="([^"]+)" data-local="time">/.exec(result.body ?? '')?.[1]
+    expect(Math.abs(Date.parse(retryAt!) - (Date.now() + seconds * 1000))).toBeLessThan(5_000)
+    expect(result.body).toContain(`value="${username}"`)
   })
 })
 

@@ -22,7 +22,8 @@ describe('any other request', () => {
     const result = await invoke(handler, { path: '/nope', headers: HTML })
     expect(result.statusCode).toBe(404)
     expect(header(result, 'content-type')).toMatch(/^text\/html/)
-    expect(result.body).toContain('<h1>404</h1>')
+    expect(result.body).toContain('<h1>Not found</h1>')
+    expect(result.body).toContain('<p class="code" aria-hidden="true">404</p>')
   })
 
   it.each([

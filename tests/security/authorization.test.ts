@@ -46,10 +46,10 @@ describe('V8.1 Authorization documentation', () => {
   it('8.1.2 documents which fields may be read and written, and only those are', async () => {
     const api = await docs()
     expect(api).toMatch(/Unknown JSON fields \(`role`, `is_admin`, …\) are ignored, never stored\./)
-    expect(api).toMatch(/`GET \/dashboard\/<username>` \| `200 \{"user":\{…\},"session":\{"expires_at"\},"sessions":\[\{"id","created_at","expires_at","current"\}\]\}`/)
+    expect(api).toMatch(/`GET \/dashboard\/<username>` \| `200 \{"user":\{…,"previous_login_time"\},"session":\{"signed_in_at","expires_at"\},"sessions":\[\{"id","created_at","expires_at","current"\}\],"gateway":\{…\}\}`/)
     const reply = await s.dashboard(alice.username, aliceToken)
-    expect(Object.keys(reply.json).sort()).toEqual(['session', 'sessions', 'user'])
-    expect(Object.keys(reply.json.session)).toEqual(['expires_at'])
+    expect(Object.keys(reply.json).sort()).toEqual(['gateway', 'session', 'sessions', 'user'])
+    expect(Object.keys(reply.json.session)).toEqual(['signed_in_at', 'expires_at'])
   })
 })
 
@@ -116,7 +116,7 @@ describe('V8.2 General authorization design', () => {
     const login = await s.http.postJson('/login', { username, password })
     expect(login.status).toBe(200) // the hash sent was not stored
     const dashboard = await s.dashboard(username, login.json.access_token)
-    expect(Object.keys(dashboard.json.user).sort()).toEqual(['created_at', 'id', 'last_login_time', 'username'])
+    expect(Object.keys(dashboard.json.user).sort()).toEqual(['created_at', 'id', 'last_login_time', 'previous_login_time', 'username'])
     expect(dashboard.text).not.toMatch(/admin|password|hash/i)
   })
 })

@@ -107,10 +107,13 @@ describe('V15.3 Defensive coding', () => {
     const claims = Object.keys(jwtParts(login.json.access_token).payload).sort()
     expect(claims).toEqual(['aud', 'exp', 'iat', 'iss', 'jti', 'preferred_username', 'sub'])
     const dashboard = await s.http.getJson(`/dashboard/${account.username}`, { bearer: login.json.access_token })
-    expect(Object.keys(dashboard.json).sort()).toEqual(['session', 'sessions', 'user'])
+    expect(Object.keys(dashboard.json).sort()).toEqual(['gateway', 'session', 'sessions', 'user'])
     for (const listed of dashboard.json.sessions) expect(Object.keys(listed).sort()).toEqual(['created_at', 'current', 'expires_at', 'id'])
-    expect(Object.keys(dashboard.json.user).sort()).toEqual(['created_at', 'id', 'last_login_time', 'username'])
-    expect(Object.keys(dashboard.json.session)).toEqual(['expires_at'])
+    expect(Object.keys(dashboard.json.user).sort()).toEqual(['created_at', 'id', 'last_login_time', 'previous_login_time', 'username'])
+    expect(Object.keys(dashboard.json.session)).toEqual(['signed_in_at', 'expires_at'])
+    expect(Object.keys(dashboard.json.gateway).sort()).toEqual([
+      'balena', 'cpu', 'database', 'disk', 'hostname', 'load_average', 'memory', 'read_at', 'service', 'uptime_seconds',
+    ])
     expect(Object.keys((await s.http.getJson('/')).json).sort()).toEqual(['health', 'login', 'register', 'service'])
     expect(Object.keys((await s.http.getJson('/health')).json).sort()).toEqual(['database', 'status'])
     for (const reply of [created, login, dashboard]) expect(reply.text).not.toMatch(/password|hash|\$2[aby]\$/i)

@@ -22,8 +22,8 @@ describe('GET /dashboard/<username>', () => {
     expect(reply.headers.get('cache-control')).toBe('no-store')
     expect(reply.text).toContain(account.username)
     const created = timeAfter(reply.text, 'Account created')
-    const lastLogin = timeAfter(reply.text, 'Last sign-in')
-    const expires = timeAfter(reply.text, 'Session expires')
+    const lastLogin = timeAfter(reply.text, 'This sign-in')
+    const expires = timeAfter(reply.text, 'Session ends')
     expect(created).toBe(account.created_at)
     expect(Date.parse(lastLogin!)).toBeGreaterThanOrEqual(Date.parse(created!))
     // the session ends TTL after the (whole-second) login
@@ -41,9 +41,16 @@ describe('GET /dashboard/<username>', () => {
     expect(reply.status).toBe(200)
     expect(reply.headers.get('cache-control')).toBe('no-store')
     expect(reply.json).toEqual({
-      user: { id: account.id, username: account.username, created_at: account.created_at, last_login_time: expect.any(String) },
-      session: { expires_at: new Date(jwtParts(token).payload.exp * 1000).toISOString() },
+      user: {
+        id: account.id, username: account.username, created_at: account.created_at,
+        last_login_time: expect.any(String), previous_login_time: null,
+      },
+      session: {
+        signed_in_at: new Date(jwtParts(token).payload.iat * 1000).toISOString(),
+        expires_at: new Date(jwtParts(token).payload.exp * 1000).toISOString(),
+      },
       sessions: [{ id: expect.stringMatching(/^[\w-]{22}$/), created_at: expect.any(String), expires_at: new Date(jwtParts(token).payload.exp * 1000).toISOString(), current: true }],
+      gateway: expect.objectContaining({ hostname: expect.any(String), database: expect.objectContaining({ healthy: true }) }),
     })
     expectNoSecrets(reply.text, s.secretsOf(account))
   })

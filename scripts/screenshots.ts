@@ -1,0 +1,75 @@
+// npm run screenshots: every page (tests/helpers/page-tour.ts) in Debian's Chromium at a phone's
+// 390×844 and a laptop's 1280×800, light and dark, into docs/screenshots/<page>-<width>-<scheme>.png.
+// The service runs here on a fresh embedded database, as on a balena device (BALENA_* set).
+import { mkdtemp, mkdir, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import type { AddressInfo } from 'node:net'
+import { writeFile } from 'node:fs/promises'
+import sharp from 'sharp'
+import { loadConfig } from '#lib/platform/config.ts'
+import { startRuntime, stopRuntime } from '#lib/platform/runtime.ts'
+import { createApp } from '../adapters/express-app.ts'
+import { launchChromium } from '../tests/helpers/browser.ts'
+import { prepareTour, tourPages } from '../tests/helpers/page-tour.ts'
+
+const OUT = path.resolve(import.meta.dirname, '../docs/screenshots')
+const VIEWPORTS = [
+  { width: 390, height: 844 },
+  { width: 1280, height: 800 },
+] as const
+const SCHEMES = ['light', 'dark'] as const
+const MAX_FAILURES = 3
+
+Object.assign(process.env, {
+  BALENA: '1',
+  BALENA_DEVICE_NAME_AT_INIT: 'north-field-7268',
+  BALENA_DEVICE_TYPE: 'raspberrypi4-64',
+  BALENA_APP_NAME: 'lora-gateways',
+})
+const dataDir = await mkdtemp(path.join(tmpdir(), 'ga-shots-'))
+const env = {
+  DATA_DIR: dataDir,
+  LOG_LEVEL: 'silent',
+  LOGIN_MAX_FAILURES: String(MAX_FAILURES),
+  LOGIN_CLIENT_MAX_FAILURES: '1000',
+}
+const runtime = await startRuntime(loadConfig(env))
+const server = (await createApp()).listen(0, '127.0.0.1')
+await new Promise((resolve) => server.once('listening', resolve))
+const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+const browser = await launchChromium()
+try {
+  await mkdir(OUT, { recursive: true })
+  const page = await browser.newPage({ viewport: VIEWPORTS[0] })
+  const tour = tourPages(page, {
+    baseUrl,
+    db: runtime.db,
+    ...(await prepareTour(baseUrl, MAX_FAILURES)),
+    stopDatabase: async () => {
+      await stopRuntime()
+      // the next request starts the runtime again and finds nothing listening: a real 503
+      Object.assign(process.env, env, { DATABASE_URL: 'postgres://gateway@127.0.0.1:9/none' })
+    },
+  })
+  for await (const stop of tour) {
+    for (const viewport of VIEWPORTS) {
+      await page.setViewportSize(viewport)
+      for (const colorScheme of SCHEMES) {
+        await page.emulateMedia({ colorScheme })
+        const file = path.join(OUT, `${stop.name}-${viewport.width}-${colorScheme}.png`)
+        // a 256-colour palette: the flat colours of the pages survive, the files shrink to a third
+        const png = await page.screenshot({ fullPage: true })
+        const small = await sharp(png).png({ palette: true, quality: 90, effort: 10, compressionLevel: 9 }).toBuffer()
+        await writeFile(file, small)
+      }
+    }
+    console.log(`${stop.status} ${stop.name}`)
+  }
+} finally {
+  await browser.close()
+  server.closeAllConnections()
+  server.close()
+  await stopRuntime()
+  await rm(dataDir, { recursive: true, force: true })
+}

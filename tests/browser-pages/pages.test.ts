@@ -1,0 +1,138 @@
+// Every page (tests/helpers/page-tour.ts) in a real Chromium, with its page script and without
+// JavaScript: no console error, no CSP violation, and axe-core finds nothing serious or critical
+// in the light or the dark colour scheme. Slow (a minute): `npm run test:browser`, from .ci/run.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import type { Browser, Page } from 'playwright-core'
+import { stopRuntime } from '#lib/platform/runtime.ts'
+import { startService, type TestService } from '../helpers/server.ts'
+import { databaseKinds } from '../helpers/runtime.ts'
+import { HAS_CHROMIUM, launchChromium, seriousAxeViolations, watchPage, type AxeViolation } from '../helpers/browser.ts'
+import { prepareTour, tourPages, type TourNames, type TourStop } from '../helpers/page-tour.ts'
+
+const MAX_FAILURES = 3
+const EXPECTED: Record<string, number> = {
+  'sign-in': 200,
+  register: 200,
+  'register-errors': 400,
+  'sign-in-error': 401,
+  dashboard: 200,
+  'dashboard-password-errors': 400,
+  'error-403': 403,
+  'error-404': 404,
+  'error-405': 405,
+  'error-429': 429,
+  'error-500': 500,
+  'signed-out': 200,
+  'error-503': 503,
+}
+
+describe.skipIf(!HAS_CHROMIUM)('every page in Chromium', () => {
+  let service: TestService
+  let browser: Browser
+  const savedEnv = { ...process.env }
+
+  beforeAll(async () => {
+    ;[service, browser] = await Promise.all([
+      startService(databaseKinds()[0]!, {
+        LOGIN_MAX_FAILURES: String(MAX_FAILURES),
+        LOGIN_CLIENT_MAX_FAILURES: '1000',
+      }),
+      launchChromium(),
+    ])
+  })
+  afterAll(async () => {
+    process.env = savedEnv
+    await browser?.close()
+    await service?.stop()
+  })
+
+  /** Walks the tour in a fresh context; `look` runs at each stop. Returns the stops and what the pages complained of. */
+  async function walk(
+    javaScriptEnabled: boolean,
+    names: TourNames,
+    look: (stop: TourStop, page: Page) => Promise<void>,
+  ) {
+    const context = await browser.newContext({ javaScriptEnabled, viewport: { width: 390, height: 844 } })
+    const page = await context.newPage()
+    const watch = watchPage(page)
+    const stops: TourStop[] = []
+    const unexpected: string[] = []
+    const tour = tourPages(page, {
+      baseUrl: service.baseUrl,
+      db: service.runtime.db,
+      ...(await prepareTour(service.baseUrl, MAX_FAILURES, names)),
+      // the last stop: the runtime stops, and starting it again finds no database (a real 503)
+      stopDatabase: javaScriptEnabled
+        ? undefined
+        : async () => {
+            await stopRuntime()
+            const nowhere = 'postgres://gateway@127.0.0.1:9/none'
+            Object.assign(process.env, { DATA_DIR: service.dataDir, LOG_LEVEL: 'silent', DATABASE_URL: nowhere })
+          },
+    })
+    for await (const stop of tour) {
+      stops.push(stop)
+      await look(stop, page)
+      // an error status makes Chromium log the document's own load as failed: that one is expected
+      const loadFailure = `Failed to load resource: the server responded with a status of ${stop.status}`
+      for (const error of watch.consoleErrors.splice(0)) {
+        if (!(stop.status >= 400 && error.text.startsWith(loadFailure))) unexpected.push(`${stop.name}: ${error.text}`)
+      }
+    }
+    await context.close()
+    return { stops, watch, unexpected }
+  }
+
+  it('(self-check) axe does report a serious violation: grey text on grey', async () => {
+    const page = await browser.newPage()
+    await page.goto(`${service.baseUrl}/login`)
+    await page.evaluate(() => {
+      const document = (globalThis as any).document
+      const text = document.createElement('p')
+      text.textContent = 'hard to read'
+      text.style.color = '#777'
+      text.style.background = '#888'
+      document.querySelector('main').append(text)
+    })
+    expect((await seriousAxeViolations(page)).map((v) => v.id)).toContain('color-contrast')
+    await page.close()
+  })
+
+  it('with the page script: every page loads with its status, axe finds nothing serious in light or dark, no console error', async () => {
+    const violations: Record<string, AxeViolation[]> = {}
+    let toggles = 0
+    const names = { account: 'js-operator', other: 'js-other', locked: 'js-locked' }
+    const { stops, watch, unexpected } = await walk(true, names, async (stop, page) => {
+      for (const colorScheme of ['light', 'dark'] as const) {
+        await page.emulateMedia({ colorScheme })
+        const found = await seriousAxeViolations(page)
+        if (found.length) violations[`${stop.name} (${colorScheme})`] = found
+      }
+      if (stop.name === 'dashboard') {
+        toggles = await page.locator('button.reveal').count()
+        // the countdown is live: it shows the seconds and they move
+        const first = await page.locator('[data-countdown]').textContent()
+        await expect.poll(() => page.locator('[data-countdown]').textContent(), { timeout: 3_000 }).not.toBe(first)
+      }
+    })
+    expect(Object.fromEntries(stops.map((s) => [s.name, s.status]))).toEqual(
+      Object.fromEntries(Object.entries(EXPECTED).filter(([name]) => name !== 'error-503')),
+    )
+    expect(violations).toEqual({})
+    expect(toggles).toBe(2) // current and new password
+    expect(watch.cspViolations).toEqual([])
+    expect(watch.pageErrors).toEqual([])
+    expect(unexpected).toEqual([])
+  })
+
+  it('without JavaScript: every page works the same, down to a real 503, with no console error or CSP violation', async () => {
+    const names = { account: 'nojs-operator', other: 'nojs-other', locked: 'nojs-locked' }
+    const { stops, watch, unexpected } = await walk(false, names, async (stop, page) => {
+      // without the script no show-password button appears, and the page stays usable
+      expect(await page.locator('button.reveal').count(), stop.name).toBe(0)
+    })
+    expect(Object.fromEntries(stops.map((s) => [s.name, s.status]))).toEqual(EXPECTED)
+    expect(watch.cspViolations).toEqual([])
+    expect(unexpected).toEqual([])
+  })
+})
