@@ -19,13 +19,16 @@ WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
 COPY adapters ./adapters
+COPY cli ./cli
 COPY functions ./functions
 COPY lib ./lib
 COPY migrations ./migrations
 COPY templates ./templates
 # PostgreSQL refuses to run as root: the service (and its embedded database) runs as `node`,
 # which owns the data volume.
-RUN mkdir -p /data && chown node:node /data
+RUN mkdir -p /data && chown node:node /data \
+ # the admin CLI on the PATH: `balena ssh <device> gateway-auth` → `gateway-auth users set-password alice`
+ && ln -s /app/cli/gateway-auth.ts /usr/local/bin/gateway-auth
 USER node
 VOLUME /data
 EXPOSE 8085

@@ -3,8 +3,9 @@ import { configDefaults, defineConfig } from 'vitest/config'
 export default defineConfig({
   test: {
     include: ['tests/**/*.test.ts'],
-    // every page in Chromium with axe: `npm run test:browser` (vitest.browser.config.ts)
-    exclude: [...configDefaults.exclude, 'tests/browser-pages/**'],
+    // every page in Chromium with axe: `npm run test:browser` (vitest.browser.config.ts); slow
+    // suites: `npm run test:slow` (vitest.slow.config.ts)
+    exclude: [...configDefaults.exclude, 'tests/browser-pages/**', 'tests/slow/**'],
     globalSetup: ['tests/helpers/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,

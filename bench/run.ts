@@ -70,7 +70,9 @@ await second.stop()
 results.embeddedStartMs = { first: round(firstMs), later: round(secondMs) }
 
 // the service over HTTP on loopback
-await startRuntime(loadConfig({ DATA_DIR: path.join(dir, 'service'), BCRYPT_COST: String(COST), LOG_LEVEL: 'silent' }))
+await startRuntime(
+  loadConfig({ DATA_DIR: path.join(dir, 'service'), BCRYPT_COST: String(COST), LOG_LEVEL: 'silent', REGISTRATION: 'open' }),
+)
 const server = (await createApp()).listen(0, '127.0.0.1')
 await new Promise((resolve) => server.once('listening', resolve))
 const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`

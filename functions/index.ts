@@ -1,15 +1,24 @@
-// GET / (and GET /login): the sign-in page. JSON clients get a map of the API instead.
-import { route, type RouteEvent, type RouteResult } from '#lib/http/route.ts'
+// GET / (and GET /login): the sign-in page. JSON clients get a map of the API instead. The
+// register link is there only while registration is open (REGISTRATION, lib/auth/registration.ts).
+import { route, type HandlerContext, type RouteEvent, type RouteResult } from '#lib/http/route.ts'
 import { loginPage, takeNotice, withCookies } from '#lib/http/pages.ts'
 import { jsonResult } from '#lib/http/json.ts'
+import { isRegistrationOpen } from '#lib/auth/registration.ts'
 
 /** The sign-in page, showing a notice a redirect left (account created, session expired, …). */
-async function showLoginPage(event: RouteEvent): Promise<RouteResult> {
+async function showLoginPage(event: RouteEvent, { config, db }: HandlerContext): Promise<RouteResult> {
+  const registrationOpen = await isRegistrationOpen(db, config.registration)
   if (!event.wantsHtml) {
-    return jsonResult(200, { service: 'gateway-auth', login: '/login', register: '/register', health: '/health' })
+    return jsonResult(200, {
+      service: 'gateway-auth',
+      login: '/login',
+      ...(registrationOpen ? { register: '/register' } : {}),
+      health: '/health',
+    })
   }
   const { notice, cookies } = takeNotice(event)
-  return withCookies(loginPage({ notice, values: { username: event.queryStringParameters?.username ?? '' } }), cookies)
+  const view = { notice, registrationOpen, firstAccount: registrationOpen && config.registration === 'first' }
+  return withCookies(loginPage({ ...view, values: { username: event.queryStringParameters?.username ?? '' } }), cookies)
 }
 
 export const handler = route(showLoginPage, { page: 'login' })

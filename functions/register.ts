@@ -1,7 +1,9 @@
-// POST /register: create an account.
+// POST /register: create an account, while the registration policy (REGISTRATION,
+// lib/auth/registration.ts) allows it; otherwise 403 forbidden.
 import { route, type HandlerContext, type RouteEvent } from '#lib/http/route.ts'
 import { parseInput, registrationInput } from '#lib/auth/validation.ts'
-import { createUser, findUserByUsername, isUniqueViolation } from '#lib/auth/users.ts'
+import { findUserByUsername, isUniqueViolation } from '#lib/auth/users.ts'
+import { registerUser, requireRegistrationOpen } from '#lib/auth/registration.ts'
 import { hashPassword } from '#lib/auth/password.ts'
 import { noticeCookie, seeOther } from '#lib/http/pages.ts'
 import { jsonResult, userJson } from '#lib/http/json.ts'
@@ -15,6 +17,7 @@ const usernameTaken = () =>
 
 async function register(event: RouteEvent, ctx: HandlerContext) {
   const { config, db, now } = ctx
+  await requireRegistrationOpen(db, config.registration)
   const input = parseInput(registrationInput(config.password.minLength), event.body)
   // every well-formed attempt counts, taken names too: that bounds the "is this name taken" oracle
   await ctx.throttle.countRegistration(event.clientIp)
@@ -22,7 +25,7 @@ async function register(event: RouteEvent, ctx: HandlerContext) {
   // checked first so a taken name costs no bcrypt; the unique index decides any race
   if (await findUserByUsername(db, input.username)) throw usernameTaken()
   const passwordHash = await hashPassword(input.password, config.password.bcryptCost)
-  const user = await createUser(db, input.username, passwordHash, now).catch((error: unknown) => {
+  const user = await registerUser(db, config.registration, input.username, passwordHash, now).catch((error: unknown) => {
     throw isUniqueViolation(error) ? usernameTaken() : error
   })
   event.log.info({ event: 'user_registered', userId: user.id }, 'user registered')

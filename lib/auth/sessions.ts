@@ -113,6 +113,25 @@ export async function revokeUserSessions(db: Queryable, userId: string, keepSess
   )
 }
 
+/** Ends every live session of a user (the admin CLI); returns how many there were. */
+export async function revokeAllUserSessions(db: Queryable, userId: string, now: Date): Promise<number> {
+  const result = await db.result(
+    'UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2',
+    [userId, now],
+  )
+  return result.rowCount
+}
+
+/** user id → number of sessions neither revoked nor past their token's exp (the admin CLI's list). */
+export async function countLiveSessions(db: Queryable, now: Date): Promise<Map<string, number>> {
+  const rows = await db.any<{ userId: string; count: number }>(
+    `SELECT user_id::text AS "userId", count(*)::int AS count FROM sessions
+      WHERE revoked_at IS NULL AND expires_at > $1 GROUP BY user_id`,
+    [now],
+  )
+  return new Map(rows.map((row) => [row.userId, row.count]))
+}
+
 /** Rows past their expiry can never be accepted again; a periodic sweep keeps the table small. */
 export async function deleteExpiredSessions(db: Queryable, now: Date): Promise<number> {
   const result = await db.result('DELETE FROM sessions WHERE expires_at < $1', [now])

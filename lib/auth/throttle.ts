@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto'
 import ipaddr from 'ipaddr.js'
 import { RateLimiterPostgres, type RateLimiterRes } from 'rate-limiter-flexible'
-import type { Database } from '../platform/database.ts'
+import type { Database, Queryable } from '../platform/database.ts'
 import type { ThrottlePolicy } from '../platform/config.ts'
 import { Problem } from '../problem.ts'
 import { usernameKey } from './validation.ts'
@@ -53,14 +53,16 @@ export function clientKey(ip: string): string {
 
 /**
  * A counter belongs to the account the name reaches: usernameKey, the form findUserByUsername
- * looks up, so no spelling of a name gets a counter of its own (Alice and alice share one).
+ * looks up, so no spelling of a name gets a counter of its own (Alice and alice share one). The
+ * name's digest leads the key so that `gateway-auth users unlock` finds them from every client.
  */
-function userClientKey(username: string, ip: string): string {
+function usernameDigest(username: string): string {
   const key = usernameKey(username)
   // the handlers validate the name first; reaching here with another is a bug, not a guess
   if (key === null) throw new TypeError('a login attempt was counted for a name no account can have')
-  return digest(`${key}\n${clientKey(ip)}`)
+  return digest(key)
 }
+const userClientKey = (username: string, ip: string) => `${usernameDigest(username)}.${digest(clientKey(ip))}`
 const digest = (value: string) => createHash('sha256').update(value).digest('hex')
 
 export const retryAfterSeconds = (ms: number) => Math.max(1, Math.ceil(ms / 1000))
@@ -75,6 +77,17 @@ function rateLimited(ms: number, detail: string): Problem {
 
 const describeWait = (seconds: number) =>
   seconds < 90 ? `${seconds} second${seconds === 1 ? '' : 's'}` : `${Math.ceil(seconds / 60)} minutes`
+
+// the counters kept per (username, client): failures in the window, and lockouts in the day
+const USER_COUNTERS = ['login', 'lockouts'] as const
+
+/** Forgets the failed sign-ins and lockouts of `username` from every client; returns how many counters went. */
+export async function clearUserThrottling(db: Queryable, username: string): Promise<number> {
+  // the digest is hex, so the pattern has no LIKE wildcards but the trailing one
+  const patterns = USER_COUNTERS.map((prefix) => `${prefix}:${usernameDigest(username)}.%`)
+  const result = await db.result('DELETE FROM throttle WHERE key LIKE ANY($1)', [patterns])
+  return result.rowCount
+}
 
 /** Throttling backed by the `throttle` table (migrations/1764000000000_throttle.sql). */
 const throttles = new WeakMap<Database, Throttle>()
@@ -98,8 +111,8 @@ export function createThrottle(db: Database, policy: ThrottlePolicy): Throttle {
       points,
       duration,
     })
-  const userClientFailures = counter('login', policy.maxFailures, FAILURE_WINDOW_SECONDS)
-  const lockouts = counter('lockouts', Number.MAX_SAFE_INTEGER, LOCKOUT_MEMORY_SECONDS)
+  const userClientFailures = counter(USER_COUNTERS[0], policy.maxFailures, FAILURE_WINDOW_SECONDS)
+  const lockouts = counter(USER_COUNTERS[1], Number.MAX_SAFE_INTEGER, LOCKOUT_MEMORY_SECONDS)
   const clientFailures = counter('client', policy.clientMaxFailuresPerHour, HOUR)
   const registrations = counter('register', policy.registrationsPerHour, HOUR)
 

@@ -53,3 +53,13 @@ export async function updatePasswordHash(db: Queryable, userId: string, password
 
 /** PostgreSQL's unique_violation: the name was taken between our check and our insert. */
 export const isUniqueViolation = (error: unknown) => (error as { code?: string } | null)?.code === '23505'
+
+/** Every account, by name (the admin CLI's list and export). */
+export function listUsers(db: Queryable): Promise<User[]> {
+  return db.any(`SELECT ${COLUMNS} FROM users ORDER BY lower(username), id`)
+}
+
+/** Deletes the account; its sessions go with it (ON DELETE CASCADE). False when there was none. */
+export async function deleteUser(db: Queryable, userId: string): Promise<boolean> {
+  return (await db.result('DELETE FROM users WHERE id = $1', [userId])).rowCount === 1
+}

@@ -258,7 +258,11 @@ async function startOnce(ctx: Context, connection: EmbeddedPostgres['connection'
   return { child }
 }
 
-async function probe(connection: EmbeddedPostgres['connection'], deadline: number): Promise<(Error & { code?: string }) | null> {
+async function probe(
+  connection: EmbeddedPostgres['connection'],
+  deadline: number,
+  giveUp = (failure: Error & { code?: string }) => failure.code === '28P01',
+): Promise<(Error & { code?: string }) | null> {
   const db = pgPromise({ noWarnings: true })({ ...connection, max: 1 })
   try {
     for (;;) {
@@ -267,7 +271,7 @@ async function probe(connection: EmbeddedPostgres['connection'], deadline: numbe
         return null
       } catch (error) {
         const failure = error as Error & { code?: string }
-        if (failure.code === '28P01' || Date.now() > deadline) return failure
+        if (giveUp(failure) || Date.now() > deadline) return failure
         await sleep(100)
       }
     }
@@ -296,4 +300,39 @@ async function readLockHolder(lockFile: string): Promise<{ pid: number; status: 
   const comm = await fs.readFile(`/proc/${pid}/comm`, 'utf8').then((c) => c.trim(), () => null)
   // Line 8 of postmaster.pid is the postmaster status ("starting", "ready", "stopping"...)
   return { pid, status: text.split('\n')[7]?.trim() ?? '', comm }
+}
+
+const ATTACH_TIMEOUT_MS = 10_000
+// answers that will not change by waiting (57P03, "starting up", will)
+const ATTACH_GIVE_UP = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', '28P01', '28000', '3D000'])
+
+/**
+ * The connection to the embedded server that another process (the running service) has on
+ * DATA_DIR, or null when none answers there. The admin CLI uses it rather than start a second
+ * server, which the lock would refuse anyway. Reaching the socket (0700 in postgres/) and the
+ * password file takes the service's user or root.
+ */
+export async function findRunningEmbeddedPostgres(dataDir: string): Promise<EmbeddedPostgres['connection'] | null> {
+  const pgdata = path.join(path.resolve(dataDir), 'postgres')
+  const socket = path.join(pgdata, `.s.PGSQL.${PORT}`)
+  const denied = () =>
+    new EmbeddedPostgresError(`permission denied on ${pgdata}: run this as the user that runs the service, or as root`)
+  try {
+    await fs.stat(socket)
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EACCES') throw denied()
+    return null // no server has the socket open
+  }
+  const passwordFile = path.join(path.resolve(dataDir), 'postgres-password')
+  const password = await fs.readFile(passwordFile, 'utf8').then((text) => text.trim(), (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EACCES') throw denied()
+    throw new EmbeddedPostgresError(`cannot read ${passwordFile} (${error.code}) while a server runs on ${pgdata}`)
+  })
+  const connection = { host: pgdata, port: PORT, user: USER, password, database: DATABASE }
+  const error = await probe(connection, Date.now() + ATTACH_TIMEOUT_MS, (failure) => ATTACH_GIVE_UP.has(failure.code ?? ''))
+  if (!error) return connection
+  // a socket file left by a server that is gone
+  if (error.code === 'ECONNREFUSED' || error.code === 'ENOENT') return null
+  if (error.code === 'EACCES') throw denied()
+  throw new EmbeddedPostgresError(`the embedded server on ${pgdata} refused the connection: ${error.message}`)
 }

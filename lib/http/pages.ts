@@ -51,6 +51,10 @@ interface PageView {
   values?: Record<string, string>
   /** The username of a valid session, when the error page can offer the way back to its dashboard. */
   signedInAs?: string
+  /** The sign-in page links to registration only while it is open. */
+  registrationOpen?: boolean
+  /** REGISTRATION=first and no account yet: whoever registers now owns the gateway. */
+  firstAccount?: boolean
 }
 
 export const loginPage = (view: PageView = {}, status = 200) => renderHtml('login', view, status)
@@ -81,7 +85,7 @@ export const seeOther = (location: string, cookies?: string[]): RouteResult => (
 const KEPT_FIELDS = ['username']
 
 /** The HTML answer for a problem raised while serving `event`. */
-export function renderErrorPage(event: RouteEvent, problem: Problem, config?: Pick<Config, 'password'>): RouteResult {
+export function renderErrorPage(event: RouteEvent, problem: Problem, config?: Pick<Config, 'password' | 'registration'>): RouteResult {
   const [status, title] = PROBLEMS[problem.code]
   if (problem.code === 'unauthorized' || problem.code === 'session_expired') {
     const cookies = clearSessionCookies(event.secure)
@@ -105,9 +109,15 @@ export function renderErrorPage(event: RouteEvent, problem: Problem, config?: Pi
   return result
 }
 
-function pageFor({ page, auth }: RouteEvent, config: Pick<Config, 'password'> | undefined) {
-  if (page === 'login') return loginPage
-  if (page === 'register' && config) return (view: PageView, status: number) => registerPage(config.password.minLength, view, status)
+function pageFor({ page, auth }: RouteEvent, config: Pick<Config, 'password' | 'registration'> | undefined) {
+  // without a query here, the link shows on a re-rendered sign-in page only under REGISTRATION=open
+  if (page === 'login') {
+    return (view: PageView, status: number) => loginPage({ ...view, registrationOpen: config?.registration === 'open' }, status)
+  }
+  if (page === 'register' && config) {
+    const firstAccount = config.registration === 'first'
+    return (view: PageView, status: number) => registerPage(config.password.minLength, { ...view, firstAccount }, status)
+  }
   if (page === 'dashboard' && auth && config) {
     const passwordMinLength = config.password.minLength
     return (view: PageView, status: number) => dashboardPage(auth, { ...view, passwordMinLength }, status)

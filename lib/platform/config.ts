@@ -71,6 +71,8 @@ const EnvSchema = z.object({
   LOGIN_LOCKOUT_MAX_SECONDS: whole('LOGIN_LOCKOUT_MAX_SECONDS', 3600, 1, 7 * 24 * 3600),
   LOGIN_CLIENT_MAX_FAILURES: whole('LOGIN_CLIENT_MAX_FAILURES', 30, 1, 1_000_000),
   REGISTRATIONS_PER_HOUR: whole('REGISTRATIONS_PER_HOUR', 10, 1, 1_000_000),
+  // who may create accounts over HTTP (lib/auth/registration.ts); the CLI always may
+  REGISTRATION: z.enum(['open', 'first', 'closed'], { error: 'must be open, first or closed' }).default('first'),
   JWT_ISSUER: text('gateway-auth'),
   JWT_AUDIENCE: text('gateway-auth'),
   EMBEDDED_PG_USER: z.string().trim().optional(),
@@ -94,12 +96,16 @@ export interface Config {
   readonly session: { readonly ttlSeconds: number }
   readonly password: { readonly bcryptCost: number; readonly minLength: number }
   readonly throttle: ThrottlePolicy
+  /** open: anyone; first: only while no account exists; closed: only the admin CLI. */
+  readonly registration: RegistrationPolicy
   /** Addresses/subnets whose X-Forwarded-* headers are believed; empty: none. */
   readonly trustProxy: readonly string[]
   /** Host names answered besides the defaults (lib/host-check.ts), lower case; '*': any. */
   readonly allowedHosts: readonly string[]
   readonly logLevel: string
 }
+
+export type RegistrationPolicy = 'open' | 'first' | 'closed'
 
 export interface ThrottlePolicy {
   /** Failed sign-ins for one username from one client before a lockout. */
@@ -144,6 +150,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       clientMaxFailuresPerHour: e.LOGIN_CLIENT_MAX_FAILURES,
       registrationsPerHour: e.REGISTRATIONS_PER_HOUR,
     },
+    registration: e.REGISTRATION,
     trustProxy: trustList(e.TRUST_PROXY),
     allowedHosts: trustList(e.ALLOWED_HOSTS).map((entry) => entry.toLowerCase()),
     logLevel: e.LOG_LEVEL,

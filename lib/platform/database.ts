@@ -2,6 +2,7 @@
 // runs an embedded PostgreSQL in DATA_DIR (lib/embedded-postgres/server.ts). Either way the schema is
 // brought up to date by versioned migrations (node-pg-migrate, under its advisory lock) before
 // the first request, so two instances starting at once cannot both migrate.
+import { readdir } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import pgPromise, { type IDatabase, type ITask } from 'pg-promise'
 import { runner } from 'node-pg-migrate'
@@ -34,17 +35,7 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
         // the server's routine chatter (checkpoints, startup) is debug; its warnings stay warnings
         log: (level, message) => log[level === 'warn' ? 'warn' : 'debug']({ component: 'embedded-postgres' }, message),
       })
-  const connection = embedded ? embedded.connection : { connectionString: config.database.url }
-  const db = pgp({
-    ...connection,
-    max: 10,
-    connectionTimeoutMillis: 5_000,
-    // a stuck query must not hold a login open forever
-    query_timeout: 15_000,
-    application_name: 'gateway-auth',
-  })
-  // pool errors (a server restart, 57P01) surface on the next query; they must not crash Node
-  db.$pool.on('error', (error: Error) => log.warn({ err: error }, 'database connection lost'))
+  const db = connectDatabase(embedded ? embedded.connection : { connectionString: config.database.url }, log)
   try {
     await migrate(db, log)
   } catch (error) {
@@ -62,7 +53,32 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
   }
 }
 
-async function migrate(db: Database, log: Logger): Promise<void> {
+/** A pool on `connection` with the service's settings (the admin CLI makes its own the same way). */
+export function connectDatabase(connection: object, log: Logger, applicationName = 'gateway-auth'): Database {
+  const db = pgp({
+    ...connection,
+    max: 10,
+    connectionTimeoutMillis: 5_000,
+    // a stuck query must not hold a login open forever
+    query_timeout: 15_000,
+    application_name: applicationName,
+  })
+  // pool errors (a server restart, 57P01) surface on the next query; they must not crash Node
+  db.$pool.on('error', (error: Error) => log.warn({ err: error }, 'database connection lost'))
+  return db
+}
+
+/** Names of the migrations in migrations/ that this database has not applied yet. */
+export async function pendingMigrations(db: Queryable): Promise<string[]> {
+  const files = (await readdir(MIGRATIONS_DIR)).filter((file) => file.endsWith('.sql')).map((file) => file.slice(0, -4))
+  // the table beside the others, in the first schema of the search_path (see migrate())
+  const { present } = await db.one<{ present: boolean }>(`SELECT to_regclass('pgmigrations') IS NOT NULL AS present`)
+  const applied = present ? await db.map('SELECT name FROM pgmigrations', [], (row: { name: string }) => row.name) : []
+  return files.filter((name) => !applied.includes(name)).sort()
+}
+
+/** Applies pending migrations under node-pg-migrate's advisory lock; returns the names applied. */
+export async function migrate(db: Database, log: Logger): Promise<string[]> {
   const connection = await db.connect()
   try {
     // the migrations table lives beside the tables, in the first schema of the search_path (which
@@ -80,6 +96,7 @@ async function migrate(db: Database, log: Logger): Promise<void> {
       log: () => {},
     })
     if (applied.length) log.info({ migrations: applied.map((m) => m.name) }, 'database migrated')
+    return applied.map((m) => m.name)
   } finally {
     connection.done()
   }

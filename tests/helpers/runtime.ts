@@ -38,7 +38,8 @@ export interface TestRuntimeOptions {
 // Tests register many accounts from one address; the registration limit has its own tests
 // (tests/security/throttling.test.ts), which pass the production default explicitly.
 const TEST_BCRYPT_COST = 4
-const TEST_DEFAULTS = { LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', REGISTRATIONS_PER_HOUR: '100000' }
+// Registration is open: files register many accounts; tests/http/registration-policy.test.ts covers the others.
+const TEST_DEFAULTS = { LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', REGISTRATIONS_PER_HOUR: '100000', REGISTRATION: 'open' }
 
 const pgp = pgPromise()
 

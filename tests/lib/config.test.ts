@@ -23,6 +23,7 @@ describe('loadConfig', () => {
       session: { ttlSeconds: 3600 },
       password: { bcryptCost: 10, minLength: 15 },
       throttle: { maxFailures: 5, lockoutSeconds: 60, maxLockoutSeconds: 3600, clientMaxFailuresPerHour: 30, registrationsPerHour: 10 },
+      registration: 'first',
       trustProxy: [],
       allowedHosts: [],
       logLevel: 'info',
@@ -62,6 +63,7 @@ describe('loadConfig', () => {
       LOGIN_LOCKOUT_MAX_SECONDS: '600',
       LOGIN_CLIENT_MAX_FAILURES: '50',
       REGISTRATIONS_PER_HOUR: '4',
+      REGISTRATION: 'closed',
     })
     expect(config).toMatchObject({
       port: 9000,
@@ -72,6 +74,7 @@ describe('loadConfig', () => {
       password: { bcryptCost: 12, minLength: 8 },
       trustProxy: ['10.0.0.1', '192.168.0.0/16', 'loopback'],
       throttle: { maxFailures: 3, lockoutSeconds: 30, maxLockoutSeconds: 600, clientMaxFailuresPerHour: 50, registrationsPerHour: 4 },
+      registration: 'closed',
     })
   })
 
@@ -110,6 +113,8 @@ describe('loadConfig', () => {
     ['JWT_AUDIENCE', '   '],
     ['DATA_DIR', '  '],
     ['LOG_LEVEL', 'verbose'],
+    ['REGISTRATION', 'invite'],
+    ['REGISTRATION', 'Open'],
     ['TRUST_PROXY', 'proxy.local'],
     ['TRUST_PROXY', '10.0.0.1, 10.0.0.300'],
   ])('refuses %s=%j with one line naming it', (name, value) => {

@@ -1,0 +1,115 @@
+// The export format and the import rules (lib/auth/accounts-export.ts): every bad line is named and
+// nothing is written; a same-name account with another hash is a conflict, refused unless skip or
+// overwrite is chosen; importing twice changes nothing. Against the real database.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { ExportFileError, formatExport, importAccounts, parseExport, type ExportedAccount } from '#lib/auth/accounts-export.ts'
+import { hashPassword } from '#lib/auth/password.ts'
+import { createSession, validateSession } from '#lib/auth/sessions.ts'
+import { createUser, findUserByUsername, listUsers } from '#lib/auth/users.ts'
+import { databaseKinds, startTestRuntime, type TestRuntime } from '../helpers/runtime.ts'
+import { uniqueUsername } from '../helpers/factories.ts'
+
+const HASH = '$2b$10$' + 'a'.repeat(53)
+const OTHER_HASH = '$2b$10$' + 'b'.repeat(53)
+const header = (accounts: number, extra: object = {}) =>
+  JSON.stringify({ format: 'gateway-auth/accounts', version: 1, exported_at: '2026-12-01T00:00:00.000Z', accounts, ...extra })
+const line = (fields: object = {}) =>
+  JSON.stringify({ username: 'alice', password_hash: HASH, created_at: '2026-11-01T10:00:00.000Z', last_login_time: null, ...fields })
+
+function problemsOf(text: string): string[] {
+  try {
+    parseExport(text)
+  } catch (error) {
+    expect(error).toBeInstanceOf(ExportFileError)
+    return (error as ExportFileError).problems
+  }
+  throw new Error('the file was accepted')
+}
+
+describe('parseExport', () => {
+  it('reads what formatExport writes', () => {
+    const users = [
+      { id: '1', username: 'Alice', passwordHash: HASH, createdAt: new Date('2026-11-01T10:00:00Z'), lastLoginTime: null },
+      { id: '2', username: 'bob', passwordHash: OTHER_HASH, createdAt: new Date('2026-11-02T10:00:00Z'), lastLoginTime: new Date('2026-11-30T08:00:00Z') },
+    ]
+    const text = formatExport(users, new Date('2026-12-01T00:00:00Z'))
+    expect(text.split('\n')[0]).toBe(header(2))
+    expect(parseExport(text)).toEqual(users.map(({ id: _id, ...account }) => account))
+  })
+
+  it.each([
+    ['', /the file is empty/],
+    ['{"hello":1}\n', /line 1 is not a gateway-auth\/accounts header/],
+    [`${header(1, { version: 2 })}\n${line()}\n`, /format version 2 is not readable by this gateway-auth \(it reads version 1\)/],
+    [`${header(2)}\n${line()}\n`, /announces 2 accounts but the file has 1 lines/],
+  ])('refuses a bad file as a whole: %j', (text, reason) => {
+    expect(problemsOf(text).join('\n')).toMatch(reason)
+  })
+
+  it('names every bad line, never echoing a hash', () => {
+    const lines = [
+      header(6),
+      line(),
+      'not json',
+      line({ username: 'ALICE' }),
+      line({ username: 'b', password_hash: 'plaintext password' }),
+      line({ username: 'carol', created_at: 'yesterday' }),
+      line({ username: 'dave', role: 'admin' }),
+    ]
+    const problems = problemsOf(lines.join('\n'))
+    expect(problems).toEqual([
+      'line 3: not valid JSON',
+      'line 4: ALICE is already on line 2',
+      expect.stringMatching(/^line 5: username must be 3 to 32 .*; password_hash must be a bcrypt hash$/),
+      'line 6: created_at must be an ISO 8601 date and time',
+      'line 7: unknown field "role"',
+    ])
+    expect(problems.join('\n')).not.toContain(HASH)
+  })
+})
+
+describe.each(databaseKinds().slice(0, 1))('importAccounts (%s database)', (kind) => {
+  let t: TestRuntime
+  beforeAll(async () => {
+    t = await startTestRuntime(kind)
+  })
+  afterAll(() => t?.stop())
+  const now = new Date()
+  const account = (username: string, passwordHash = HASH): ExportedAccount => ({
+    username, passwordHash, createdAt: new Date('2026-11-01T10:00:00Z'), lastLoginTime: new Date('2026-11-30T08:00:00Z'),
+  })
+
+  it('creates new accounts with their hash and times; a second import finds them unchanged', async () => {
+    const names = [uniqueUsername('imp'), uniqueUsername('imp')]
+    const first = await importAccounts(t.runtime.db, names.map((name) => account(name)), 'refuse', now)
+    expect(first).toMatchObject({ created: names, unchanged: [], conflicts: [] })
+    const stored = await findUserByUsername(t.runtime.db, names[0]!)
+    expect(stored).toMatchObject({ passwordHash: HASH, createdAt: account('x').createdAt, lastLoginTime: account('x').lastLoginTime })
+    const again = await importAccounts(t.runtime.db, names.map((name) => account(name.toUpperCase())), 'refuse', now)
+    expect(again).toMatchObject({ created: [], unchanged: names, conflicts: [] })
+  })
+
+  it('refuses conflicts and writes nothing at all, skips them, or overwrites them and ends their sessions', async () => {
+    const db = t.runtime.db
+    const taken = uniqueUsername('taken')
+    const user = await createUser(db, taken, await hashPassword('harbor lantern quartz meadow', 4), now)
+    const { token } = await createSession(db, user, now, t.runtime)
+    const fresh = uniqueUsername('fresh')
+    const file = [account(fresh), account(taken, OTHER_HASH)]
+    const count = async () => (await listUsers(db)).length
+    const before = await count()
+
+    expect(await importAccounts(db, file, 'refuse', now)).toMatchObject({ conflicts: [taken], created: [fresh] })
+    expect(await count()).toBe(before) // the fresh account was rolled back with the rest
+    expect(await importAccounts(db, file, 'overwrite', now, { dryRun: true })).toMatchObject({ overwritten: [taken] })
+    expect((await findUserByUsername(db, taken))?.passwordHash).toBe(user.passwordHash)
+
+    expect(await importAccounts(db, file, 'skip', now)).toMatchObject({ created: [fresh], skipped: [taken] })
+    expect((await findUserByUsername(db, taken))?.passwordHash).toBe(user.passwordHash)
+    await validateSession(db, token, now, t.runtime)
+
+    expect(await importAccounts(db, file, 'overwrite', now)).toMatchObject({ unchanged: [fresh], overwritten: [taken] })
+    expect((await findUserByUsername(db, taken))?.passwordHash).toBe(OTHER_HASH)
+    await expect(validateSession(db, token, now, t.runtime)).rejects.toMatchObject({ code: 'unauthorized' })
+  })
+})
