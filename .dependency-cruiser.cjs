@@ -33,7 +33,7 @@ module.exports = {
       name: 'lib-never-imports-routes-or-adapters',
       severity: 'error',
       from: { path: '^lib/' },
-      to: { path: ['^functions/', '^adapters/'] },
+      to: { path: ['^functions/', '^adapters/', '^cli/'] },
     },
     {
       name: 'a-handler-stands-alone',

@@ -71,15 +71,26 @@ results.embeddedStartMs = { first: round(firstMs), later: round(secondMs) }
 
 // the service over HTTP on loopback
 await startRuntime(
-  loadConfig({ DATA_DIR: path.join(dir, 'service'), BCRYPT_COST: String(COST), LOG_LEVEL: 'silent', REGISTRATION: 'open' }),
+  loadConfig({
+    DATA_DIR: path.join(dir, 'service'),
+    BCRYPT_COST: String(COST),
+    LOG_LEVEL: 'silent',
+    REGISTRATION: 'open',
+  }),
 )
 const server = (await createApp()).listen(0, '127.0.0.1')
 await new Promise((resolve) => server.once('listening', resolve))
 const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-const json = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+const json = (body: unknown) => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify(body),
+})
 const credentials = { username: 'bench-user', password: 'harbor lantern quartz meadow' }
 await fetch(`${base}/register`, json(credentials))
-const { access_token: token } = (await (await fetch(`${base}/login`, json(credentials))).json()) as { access_token: string }
+const { access_token: token } = (await (await fetch(`${base}/login`, json(credentials))).json()) as {
+  access_token: string
+}
 
 results.loginRequest = await load(40, 2, () => fetch(`${base}/login`, json(credentials)))
 // a locked-out guess is refused before bcrypt: what a lockout costs the gateway per request
@@ -93,7 +104,9 @@ results.dashboardRequest = await load(2000, 8, () =>
 results.loginPageRequest = await load(2000, 8, () => fetch(`${base}/`))
 results.healthRequest = await load(2000, 8, () => fetch(`${base}/health`))
 // the postmaster's pid is the first line of its lock file
-const postmasterPid = Number((await readFile(path.join(dir, 'service', 'postgres', 'postmaster.pid'), 'utf8')).split('\n')[0])
+const postmasterPid = Number(
+  (await readFile(path.join(dir, 'service', 'postgres', 'postmaster.pid'), 'utf8')).split('\n')[0],
+)
 results.memoryMb = {
   nodeRss: round(process.memoryUsage().rss / 1024 / 1024),
   postmasterPss: await pssMb(postmasterPid),

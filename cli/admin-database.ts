@@ -8,7 +8,11 @@ import { promisify } from 'node:util'
 import type { Logger } from 'pino'
 import type { Config } from '#lib/platform/config.ts'
 import { connectDatabase, pendingMigrations, type Database } from '#lib/platform/database.ts'
-import { EmbeddedPostgresError, findRunningEmbeddedPostgres, startEmbeddedPostgres } from '#lib/embedded-postgres/server.ts'
+import {
+  EmbeddedPostgresError,
+  findRunningEmbeddedPostgres,
+  startEmbeddedPostgres,
+} from '#lib/embedded-postgres/server.ts'
 import { CliError, EXIT } from './exit-codes.ts'
 
 const APPLICATION_NAME = 'gateway-auth-admin'
@@ -20,14 +24,16 @@ export interface AdminDatabase {
 
 /** Opens the database; `create`: may initialise an embedded cluster that does not exist yet (migrate). */
 export async function openAdminDatabase(config: Config, log: Logger, { create = false } = {}): Promise<AdminDatabase> {
-  if (config.database.url) return pool(connectDatabase({ connectionString: config.database.url }, log, APPLICATION_NAME))
+  if (config.database.url)
+    return pool(connectDatabase({ connectionString: config.database.url }, log, APPLICATION_NAME))
   const { dataDir } = config
   const running = await findRunningEmbeddedPostgres(dataDir)
   if (running) return pool(connectDatabase(running, log, APPLICATION_NAME))
   if (!create && !(await fs.stat(path.join(dataDir, 'postgres', 'PG_VERSION')).catch(() => null))) {
     throw new CliError(
       EXIT.unavailable,
-      `no database in DATA_DIR ${dataDir}: set DATA_DIR (or DATABASE_URL) as the service has it, or create one with gateway-auth migrate`,
+      `no database in DATA_DIR ${dataDir}: set DATA_DIR (or DATABASE_URL) as the service has it, ` +
+        'or create one with gateway-auth migrate',
     )
   }
   const startOptions = {
@@ -62,7 +68,8 @@ export async function requireCurrentSchema(db: Database): Promise<void> {
   if (pending.length) {
     throw new CliError(
       EXIT.unavailable,
-      `the database schema is behind this gateway-auth (${pending.length} migration${pending.length === 1 ? '' : 's'} pending): run gateway-auth migrate`,
+      `the database schema is behind this gateway-auth (${plural(pending.length, 'migration')} pending): ` +
+        'run gateway-auth migrate',
     )
   }
 }
@@ -79,3 +86,5 @@ async function clusterOwner(dataDir: string): Promise<string | undefined> {
   const { stdout } = await promisify(execFile)('id', ['-nu', String(stat.uid)]).catch(() => ({ stdout: '' }))
   return stdout.trim() || undefined
 }
+
+const plural = (n: number, noun: string) => `${n} ${noun}${n === 1 ? '' : 's'}`

@@ -19,7 +19,10 @@ export interface AdminContext {
  * Runs `command` with a database, closing it after. `migrate` alone may create an embedded
  * cluster and works on an old schema; every other command needs the current one.
  */
-export async function withDatabase(command: (ctx: AdminContext) => Promise<void>, { migrate = false } = {}): Promise<void> {
+export async function withDatabase(
+  command: (ctx: AdminContext) => Promise<void>,
+  { migrate = false } = {},
+): Promise<void> {
   const config = loadConfig()
   // the service's LOG_LEVEL (info by default) would be chatter here: warnings and worse only
   const level = config.logLevel === 'info' ? 'warn' : config.logLevel

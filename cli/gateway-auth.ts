@@ -40,39 +40,63 @@ function buildProgram(): Command {
     .addHelpText('after', EXIT_CODES_HELP)
 
   const usersCommand = program.command('users').description('list, create, change, delete and unlock accounts')
-  usersCommand.command('list').description('list the accounts with their login times and live sessions')
+  usersCommand
+    .command('list')
+    .description('list the accounts with their login times and live sessions')
     .option('--json', 'one JSON object a line, for scripts')
     .action((options) => withDatabase(async (ctx) => (await users()).listCommand(ctx, options)))
-  usersCommand.command('create').description('create an account (whatever REGISTRATION says); asks for its password')
+  usersCommand
+    .command('create')
+    .description('create an account (whatever REGISTRATION says); asks for its password')
     .argument('<name>', 'username: 3 to 32 of A-Z a-z 0-9 . _ -')
     .action((name: string) => withDatabase(async (ctx) => (await users()).createCommand(ctx, name)))
-  usersCommand.command('set-password').description("set a new password (the recovery path); ends the account's sessions")
+  usersCommand
+    .command('set-password')
+    .description("set a new password (the recovery path); ends the account's sessions")
     .argument('<name>', 'username, in any letter case')
     .action((name: string) => withDatabase(async (ctx) => (await users()).setPasswordCommand(ctx, name)))
-  usersCommand.command('delete').description('delete an account and its sessions')
+  usersCommand
+    .command('delete')
+    .description('delete an account and its sessions')
     .argument('<name>', 'username, in any letter case')
     .option('-y, --yes', 'do not ask for confirmation (required off a terminal)')
     .action((name: string, options) => withDatabase(async (ctx) => (await users()).deleteCommand(ctx, name, options)))
-  usersCommand.command('unlock').description("forget the account's failed sign-ins and lockouts, from every address")
+  usersCommand
+    .command('unlock')
+    .description("forget the account's failed sign-ins and lockouts, from every address")
     .argument('<name>', 'username, in any letter case')
     .action((name: string) => withDatabase(async (ctx) => (await users()).unlockCommand(ctx, name)))
 
   const sessions = program.command('sessions').description("end an account's sessions")
-  sessions.command('revoke').description('sign the account out everywhere: its tokens stop working at once')
+  sessions
+    .command('revoke')
+    .description('sign the account out everywhere: its tokens stop working at once')
     .argument('<name>', 'username, in any letter case')
     .action((name: string) => withDatabase(async (ctx) => (await users()).revokeSessionsCommand(ctx, name)))
 
-  program.command('migrate').description('bring the database schema up to date (creates the embedded database if needed)')
+  program
+    .command('migrate')
+    .description('bring the database schema up to date (creates the embedded database if needed)')
     .action(() => withDatabase(async (ctx) => (await transfer()).migrateCommand(ctx), { migrate: true }))
-  program.command('export').description('write every account (bcrypt hash, times; no sessions) as JSON Lines')
+  program
+    .command('export')
+    .description('write every account (bcrypt hash, times; no sessions) as JSON Lines')
     .option('-o, --output <file>', 'write to a new file, mode 0600, instead of stdout')
     .action((options) => withDatabase(async (ctx) => (await transfer()).exportCommand(ctx, options)))
-  program.command('import').description('add the accounts of an export; all lines are checked, then one transaction')
+  program
+    .command('import')
+    .description('add the accounts of an export; all lines are checked, then one transaction')
     .argument('<file>', 'a file written by gateway-auth export, or - for stdin')
-    .addOption(new Option('--on-conflict <choice>', 'an account here with another password: keep it or replace it (default: refuse)')
-      .choices(['skip', 'overwrite']))
+    .addOption(
+      new Option(
+        '--on-conflict <choice>',
+        'an account here with another password: keep it or replace it (default: refuse)',
+      ).choices(['skip', 'overwrite']),
+    )
     .option('--dry-run', 'check and report, write nothing')
-    .action((file: string, options) => withDatabase(async (ctx) => (await transfer()).importCommand(ctx, file, options)))
+    .action((file: string, options) =>
+      withDatabase(async (ctx) => (await transfer()).importCommand(ctx, file, options)),
+    )
   return program
 }
 
@@ -80,14 +104,17 @@ function buildProgram(): Command {
 async function describe(error: unknown): Promise<{ code: number; lines: string[] }> {
   if (error instanceof CliError) return { code: error.exitCode, lines: [...error.details, error.message] }
   const [{ ConfigError }, { EmbeddedPostgresError }, { isDatabaseUnavailable, Problem }] = await Promise.all([
-    import('#lib/platform/config.ts'), import('#lib/embedded-postgres/server.ts'), import('#lib/problem.ts'),
+    import('#lib/platform/config.ts'),
+    import('#lib/embedded-postgres/server.ts'),
+    import('#lib/problem.ts'),
   ])
   if (error instanceof ConfigError) return { code: EXIT.unavailable, lines: error.message.split('\n') }
   if (error instanceof EmbeddedPostgresError) return { code: EXIT.unavailable, lines: [error.message] }
   if (error instanceof Problem && error.code === 'validation_failed') {
     return { code: EXIT.invalid, lines: [(error.extra.errors ?? []).map((e) => e.message).join(' ') || error.message] }
   }
-  if (isDatabaseUnavailable(error)) return { code: EXIT.unavailable, lines: [`cannot reach the database: ${(error as Error).message}`] }
+  if (isDatabaseUnavailable(error))
+    return { code: EXIT.unavailable, lines: [`cannot reach the database: ${(error as Error).message}`] }
   return { code: EXIT.failure, lines: [`unexpected error: ${(error as Error)?.message ?? String(error)}`] }
 }
 

@@ -8,13 +8,17 @@ import { CliError, EXIT } from './exit-codes.ts'
 export async function readNewPassword(username: string): Promise<string> {
   if (process.stdin.isTTY) {
     const password = await ask(`New password for ${username}: `, true)
-    if ((await ask('Repeat it: ', true)) !== password) throw new CliError(EXIT.invalid, 'the two passwords differ; nothing changed')
+    if ((await ask('Repeat it: ', true)) !== password)
+      throw new CliError(EXIT.invalid, 'the two passwords differ; nothing changed')
     return password
   }
   const [line = ''] = (await readStdin()).split('\n')
   const password = line.replace(/\r$/, '')
   if (!password) {
-    throw new CliError(EXIT.invalid, 'no password on stdin: pipe it as one line, or run this on a terminal to be asked for it')
+    throw new CliError(
+      EXIT.invalid,
+      'no password on stdin: pipe it as one line, or run this on a terminal to be asked for it',
+    )
   }
   return password
 }
@@ -22,7 +26,8 @@ export async function readNewPassword(username: string): Promise<string> {
 /** Asks yes or no on the terminal; off a terminal there is nobody to ask, so `--yes` is needed. */
 export async function confirm(question: string): Promise<void> {
   if (!process.stdin.isTTY) throw new CliError(EXIT.usage, `${question} Not on a terminal: add --yes to confirm`)
-  if (!/^y(es)?$/i.test((await ask(`${question} [y/N] `, false)).trim())) throw new CliError(EXIT.usage, 'not confirmed; nothing changed')
+  if (!/^y(es)?$/i.test((await ask(`${question} [y/N] `, false)).trim()))
+    throw new CliError(EXIT.usage, 'not confirmed; nothing changed')
 }
 
 /** All of stdin as text (an import from `-`, a piped password). */

@@ -3,7 +3,14 @@
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs/promises'
 import { migrate } from '#lib/platform/database.ts'
-import { ExportFileError, formatExport, importAccounts, parseExport, type ConflictChoice } from '#lib/auth/accounts-export.ts'
+import {
+  ExportFileError,
+  formatExport,
+  importAccounts,
+  parseExport,
+  type ConflictChoice,
+  type ExportedAccount,
+} from '#lib/auth/accounts-export.ts'
 import { listUsers } from '#lib/auth/users.ts'
 import type { AdminContext } from './context.ts'
 import { CliError, EXIT } from './exit-codes.ts'
@@ -20,8 +27,11 @@ export async function exportCommand({ db, now }: AdminContext, options: { output
   const users = await listUsers(db)
   const text = formatExport(users, now)
   if (options.output) await writePrivateFile(options.output, text)
-  else await new Promise<void>((resolve, reject) => process.stdout.write(text, (error) => (error ? reject(error) : resolve())))
-  process.stderr.write(`exported ${users.length} account${users.length === 1 ? '' : 's'}${options.output ? ` to ${options.output}` : ''}\n`)
+  else
+    await new Promise<void>((resolve, reject) =>
+      process.stdout.write(text, (error) => (error ? reject(error) : resolve())),
+    )
+  process.stderr.write(`exported ${accountCount(users.length)}${options.output ? ` to ${options.output}` : ''}\n`)
 }
 
 /** The file appears whole or not at all, readable by its owner only: it holds password hashes. */
@@ -43,26 +53,42 @@ export async function importCommand(
   options: { onConflict?: 'skip' | 'overwrite'; dryRun?: boolean },
 ): Promise<void> {
   const label = file === '-' ? 'stdin' : file
-  const text = file === '-' ? await readStdin() : await fs.readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-    throw new CliError(EXIT.invalid, `cannot read ${file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`)
-  })
-  let accounts
+  const text =
+    file === '-'
+      ? await readStdin()
+      : await fs.readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => {
+          throw new CliError(
+            EXIT.invalid,
+            `cannot read ${file}: ${error.code === 'ENOENT' ? 'no such file' : error.message}`,
+          )
+        })
+  let accounts: ExportedAccount[]
   try {
     accounts = parseExport(text)
   } catch (error) {
     if (!(error instanceof ExportFileError)) throw error
-    throw new CliError(EXIT.invalid, `${label} is not a valid export; nothing imported`, error.problems.map((p) => `${label}: ${p}`))
+    throw new CliError(
+      EXIT.invalid,
+      `${label} is not a valid export; nothing imported`,
+      error.problems.map((p) => `${label}: ${p}`),
+    )
   }
   const choice: ConflictChoice = options.onConflict ?? 'refuse'
   const report = await importAccounts(db, accounts, choice, now, { dryRun: options.dryRun })
   if (report.conflicts.length) {
-    const names = report.conflicts.slice(0, 5).join(', ') + (report.conflicts.length > 5 ? `, … (${report.conflicts.length})` : '')
+    const names =
+      report.conflicts.slice(0, 5).join(', ') + (report.conflicts.length > 5 ? `, … (${report.conflicts.length})` : '')
     throw new CliError(
       EXIT.conflict,
-      `accounts already here with another password: ${names}; nothing imported. Choose --on-conflict=skip (keep them) or --on-conflict=overwrite`,
+      `accounts already here with another password: ${names}; nothing imported. ` +
+        'Choose --on-conflict=skip (keep them) or --on-conflict=overwrite',
     )
   }
-  const counts = (['created', 'unchanged', 'skipped', 'overwritten'] as const).map((key) => `${report[key].length} ${key}`)
-  const total = `${accounts.length} account${accounts.length === 1 ? '' : 's'}`
+  const counts = (['created', 'unchanged', 'skipped', 'overwritten'] as const).map(
+    (key) => `${report[key].length} ${key}`,
+  )
+  const total = accountCount(accounts.length)
   out(`${options.dryRun ? 'dry run, nothing written: ' : ''}${total} in ${label}: ${counts.join(', ')}`)
 }
+
+const accountCount = (n: number) => `${n} account${n === 1 ? '' : 's'}`

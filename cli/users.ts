@@ -7,10 +7,24 @@ import { confirm, readNewPassword } from './terminal.ts'
 import { hashPassword } from '#lib/auth/password.ts'
 import { countLiveSessions, revokeAllUserSessions } from '#lib/auth/sessions.ts'
 import { clearUserThrottling } from '#lib/auth/throttle.ts'
-import { createUser, deleteUser, findUserByUsername, isUniqueViolation, listUsers, updatePasswordHash, type User } from '#lib/auth/users.ts'
+import {
+  createUser,
+  deleteUser,
+  findUserByUsername,
+  isUniqueViolation,
+  listUsers,
+  updatePasswordHash,
+  type User,
+} from '#lib/auth/users.ts'
 import { parseInput, registrationInput, Username } from '#lib/auth/validation.ts'
 
-const minute = (date: Date | null) => (date ? date.toISOString().replace('T', ' ').replace(/:\d\d\.\d+Z$/, 'Z') : 'never')
+const minute = (date: Date | null) =>
+  date
+    ? date
+        .toISOString()
+        .replace('T', ' ')
+        .replace(/:\d\d\.\d+Z$/, 'Z')
+    : 'never'
 
 /** users list [--json] */
 export async function listCommand({ db, now, out }: AdminContext, options: { json?: boolean }): Promise<void> {
@@ -28,17 +42,31 @@ export async function listCommand({ db, now, out }: AdminContext, options: { jso
   if (!rows.length) return out('no accounts')
   const table = [
     ['USERNAME', 'CREATED', 'LAST LOGIN', 'SESSIONS'],
-    ...users.map((user, i) => [user.username, minute(user.createdAt), minute(user.lastLoginTime), String(rows[i]!.live_sessions)]),
+    ...users.map((user, i) => [
+      user.username,
+      minute(user.createdAt),
+      minute(user.lastLoginTime),
+      String(rows[i]!.live_sessions),
+    ]),
   ]
   const widths = table[0]!.map((_, column) => Math.max(...table.map((row) => row[column]!.length)))
-  for (const row of table) out(row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd())
+  for (const row of table)
+    out(
+      row
+        .map((cell, column) => cell.padEnd(widths[column]!))
+        .join('  ')
+        .trimEnd(),
+    )
 }
 
 /** users create <name>: the web's username and password rules, no registration policy. */
 export async function createCommand({ db, config, now, out }: AdminContext, name: string): Promise<void> {
   parseInput(z.object({ username: Username }), { username: name })
   if (await findUserByUsername(db, name)) throw taken(name)
-  const input = parseInput(registrationInput(config.password.minLength), { username: name, password: await readNewPassword(name) })
+  const input = parseInput(registrationInput(config.password.minLength), {
+    username: name,
+    password: await readNewPassword(name),
+  })
   const passwordHash = await hashPassword(input.password, config.password.bcryptCost)
   const user = await createUser(db, input.username, passwordHash, now).catch((error: unknown) => {
     throw isUniqueViolation(error) ? taken(name) : error
@@ -49,7 +77,10 @@ export async function createCommand({ db, config, now, out }: AdminContext, name
 /** users set-password <name>: a new password by the web's rules; every session of the user ends. */
 export async function setPasswordCommand({ db, config, now, out }: AdminContext, name: string): Promise<void> {
   const user = await requireUser(db, name)
-  const input = parseInput(registrationInput(config.password.minLength), { username: user.username, password: await readNewPassword(user.username) })
+  const input = parseInput(registrationInput(config.password.minLength), {
+    username: user.username,
+    password: await readNewPassword(user.username),
+  })
   const passwordHash = await hashPassword(input.password, config.password.bcryptCost)
   const revoked = await db.tx(async (tx) => {
     await updatePasswordHash(tx, user.id, passwordHash)
@@ -59,7 +90,11 @@ export async function setPasswordCommand({ db, config, now, out }: AdminContext,
 }
 
 /** users delete <name> [--yes] */
-export async function deleteCommand({ db, out }: AdminContext, name: string, options: { yes?: boolean }): Promise<void> {
+export async function deleteCommand(
+  { db, out }: AdminContext,
+  name: string,
+  options: { yes?: boolean },
+): Promise<void> {
   const user = await requireUser(db, name)
   if (!options.yes) await confirm(`Delete the account ${user.username} and end its sessions?`)
   if (!(await deleteUser(db, user.id))) throw notFound(name)
@@ -70,7 +105,11 @@ export async function deleteCommand({ db, out }: AdminContext, name: string, opt
 export async function unlockCommand({ db, out }: AdminContext, name: string): Promise<void> {
   const user = await requireUser(db, name)
   const cleared = await clearUserThrottling(db, user.username)
-  out(cleared ? `unlocked ${user.username} (${cleared} throttling counter${cleared === 1 ? '' : 's'} cleared)` : `${user.username} was not throttled`)
+  out(
+    cleared
+      ? `unlocked ${user.username} (${cleared} throttling counter${cleared === 1 ? '' : 's'} cleared)`
+      : `${user.username} was not throttled`,
+  )
 }
 
 /** sessions revoke <name>: signs the user out everywhere. */
@@ -87,4 +126,5 @@ async function requireUser(db: AdminContext['db'], name: string): Promise<User> 
 
 const sessionCount = (n: number) => `${n} session${n === 1 ? '' : 's'}`
 const notFound = (name: string) => new CliError(EXIT.notFound, `no account named ${JSON.stringify(name)}`)
-const taken = (name: string) => new CliError(EXIT.conflict, `an account named ${JSON.stringify(name)} already exists (names ignore case)`)
+const taken = (name: string) =>
+  new CliError(EXIT.conflict, `an account named ${JSON.stringify(name)} already exists (names ignore case)`)

@@ -25,9 +25,11 @@ async function register(event: RouteEvent, ctx: HandlerContext) {
   // checked first so a taken name costs no bcrypt; the unique index decides any race
   if (await findUserByUsername(db, input.username)) throw usernameTaken()
   const passwordHash = await hashPassword(input.password, config.password.bcryptCost)
-  const user = await registerUser(db, config.registration, input.username, passwordHash, now).catch((error: unknown) => {
-    throw isUniqueViolation(error) ? usernameTaken() : error
-  })
+  const user = await registerUser(db, config.registration, input.username, passwordHash, now).catch(
+    (error: unknown) => {
+      throw isUniqueViolation(error) ? usernameTaken() : error
+    },
+  )
   event.log.info({ event: 'user_registered', userId: user.id }, 'user registered')
 
   if (event.wantsHtml) return seeOther('/login', [noticeCookie('registered', event.secure)])

@@ -57,7 +57,12 @@ export class ExportFileError extends Error {
 
 /** The export of `users`, ready to write: the header line, then one line per account. */
 export function formatExport(users: readonly User[], now: Date): string {
-  const header = { format: EXPORT_FORMAT, version: EXPORT_VERSION, exported_at: now.toISOString(), accounts: users.length }
+  const header = {
+    format: EXPORT_FORMAT,
+    version: EXPORT_VERSION,
+    exported_at: now.toISOString(),
+    accounts: users.length,
+  }
   const lines = users.map((user) =>
     JSON.stringify({
       username: user.username,
@@ -97,7 +102,10 @@ export function parseExport(text: string): ExportedAccount[] {
     })
   }
   if (rest.length !== header.accounts) {
-    problems.push(`the header announces ${header.accounts} accounts but the file has ${rest.length} lines: it is incomplete or was edited`)
+    problems.push(
+      `the header announces ${header.accounts} accounts but the file has ${rest.length} lines: ` +
+        'it is incomplete or was edited',
+    )
   }
   if (problems.length) throw new ExportFileError(problems)
   return accounts
@@ -108,7 +116,8 @@ function readHeader(text: string): z.infer<typeof Header> {
   if (typeof header === 'string') throw new ExportFileError([`line 1 is not a ${EXPORT_FORMAT} header: ${header}`])
   if (header.version !== EXPORT_VERSION) {
     throw new ExportFileError([
-      `line 1: format version ${header.version} is not readable by this gateway-auth (it reads version ${EXPORT_VERSION}); use a newer one`,
+      `line 1: format version ${header.version} is not readable by this gateway-auth ` +
+        `(it reads version ${EXPORT_VERSION}); use a newer one`,
     ])
   }
   return header
@@ -127,7 +136,8 @@ function parseLine<T>(text: string, schema: z.ZodType<T>): T | string {
   if (result.success) return result.data
   return result.error.issues
     .map((issue) => {
-      if (issue.code === 'unrecognized_keys') return `unknown field ${issue.keys.map((key) => JSON.stringify(key)).join(', ')}`
+      if (issue.code === 'unrecognized_keys')
+        return `unknown field ${issue.keys.map((key) => JSON.stringify(key)).join(', ')}`
       const field = issue.path.join('.')
       if (issue.code === 'invalid_type' && issue.input === undefined) return `${field} is missing`
       return `${field} ${issue.message}`

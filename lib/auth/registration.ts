@@ -26,9 +26,10 @@ export async function isRegistrationOpen(db: Queryable, policy: RegistrationPoli
 
 /** 403 forbidden, saying why and what to do instead. */
 export function registrationClosed(policy: RegistrationPolicy): Problem {
-  const detail = policy === 'first'
-    ? 'Registration is closed: this gateway already has its owner. Ask them for an account.'
-    : 'Registration is closed on this gateway. Its administrator creates accounts (gateway-auth users create).'
+  const detail =
+    policy === 'first'
+      ? 'Registration is closed: this gateway already has its owner. Ask them for an account.'
+      : 'Registration is closed on this gateway. Its administrator creates accounts (gateway-auth users create).'
   return new Problem('forbidden', { detail })
 }
 

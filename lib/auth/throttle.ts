@@ -34,7 +34,10 @@ export interface Throttle {
 }
 
 /** The n-th lockout in a day lasts base·2^(n-1) seconds, capped: 1, 2, 4, … minutes by default. */
-export function lockoutSeconds(lockoutNumber: number, policy: Pick<ThrottlePolicy, 'lockoutSeconds' | 'maxLockoutSeconds'>): number {
+export function lockoutSeconds(
+  lockoutNumber: number,
+  policy: Pick<ThrottlePolicy, 'lockoutSeconds' | 'maxLockoutSeconds'>,
+): number {
   const doublings = Math.min(Math.max(lockoutNumber - 1, 0), 30)
   return Math.min(policy.lockoutSeconds * 2 ** doublings, policy.maxLockoutSeconds)
 }
@@ -93,7 +96,10 @@ export async function clearUserThrottling(db: Queryable, username: string): Prom
 const throttles = new WeakMap<Database, Throttle>()
 
 /** The throttle of a runtime's database, made on first use (its counters are prepared once per pool). */
-export function throttleFor(runtime: { readonly db: Database; readonly config: { readonly throttle: ThrottlePolicy } }): Throttle {
+export function throttleFor(runtime: {
+  readonly db: Database
+  readonly config: { readonly throttle: ThrottlePolicy }
+}): Throttle {
   let throttle = throttles.get(runtime.db)
   if (!throttle) throttles.set(runtime.db, (throttle = createThrottle(runtime.db, runtime.config.throttle)))
   return throttle
@@ -133,7 +139,11 @@ export function createThrottle(db: Database, policy: ThrottlePolicy): Throttle {
       }
       return {
         async succeeded() {
-          await Promise.all([userClientFailures.delete(userKey), lockouts.delete(userKey), clientFailures.reward(client)])
+          await Promise.all([
+            userClientFailures.delete(userKey),
+            lockouts.delete(userKey),
+            clientFailures.reward(client),
+          ])
         },
         async failed() {
           if (forUser.consumedPoints < policy.maxFailures) return undefined

@@ -32,10 +32,11 @@ export function findUserById(db: Queryable, id: string): Promise<User | null> {
 
 /** Inserts the account; a taken name (any case) surfaces as the unique violation 23505. */
 export function createUser(db: Queryable, username: string, passwordHash: string, now: Date): Promise<User> {
-  return db.one(
-    `INSERT INTO users (username, password_hash, created_at) VALUES ($1, $2, $3) RETURNING ${COLUMNS}`,
-    [username, passwordHash, now],
-  )
+  return db.one(`INSERT INTO users (username, password_hash, created_at) VALUES ($1, $2, $3) RETURNING ${COLUMNS}`, [
+    username,
+    passwordHash,
+    now,
+  ])
 }
 
 /** Records the login time on the user, keeping the one before; the session's lifetime is measured from it. */

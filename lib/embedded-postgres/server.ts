@@ -40,8 +40,18 @@ import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import pgPromise from 'pg-promise'
 import {
-  EmbeddedPostgresError, ancestors, assertTraversable, captureLines, findSetpriv, locateBinaries, relevantLine,
-  resolveRunAs, spawnBinary, waitExit, type PostgresBinaries, type RunAs,
+  EmbeddedPostgresError,
+  ancestors,
+  assertTraversable,
+  captureLines,
+  findSetpriv,
+  locateBinaries,
+  relevantLine,
+  resolveRunAs,
+  spawnBinary,
+  waitExit,
+  type PostgresBinaries,
+  type RunAs,
 } from './binaries.ts'
 
 export { EmbeddedPostgresError }
@@ -59,7 +69,14 @@ export interface EmbeddedPostgresOptions {
 }
 
 type Log = NonNullable<EmbeddedPostgresOptions['log']>
-interface Context { dataDir: string; pgdata: string; binaries: PostgresBinaries; setpriv: string; runAs: RunAs; log: Log }
+interface Context {
+  dataDir: string
+  pgdata: string
+  binaries: PostgresBinaries
+  setpriv: string
+  runAs: RunAs
+  log: Log
+}
 
 const PORT = 5432
 const USER = 'gateway_auth'
@@ -74,8 +91,15 @@ const SUN_PATH_MAX = 107
 const READY = 'database system is ready to accept connections'
 // A 1 GB device shared with Node and the packet forwarder. fsync stays on (the default).
 const SMALL_DEVICE = [
-  'shared_buffers=16MB', 'max_connections=20', 'huge_pages=off', 'work_mem=2MB', 'maintenance_work_mem=16MB',
-  'effective_cache_size=128MB', 'max_worker_processes=4', 'max_parallel_workers=2', 'autovacuum_max_workers=2',
+  'shared_buffers=16MB',
+  'max_connections=20',
+  'huge_pages=off',
+  'work_mem=2MB',
+  'maintenance_work_mem=16MB',
+  'effective_cache_size=128MB',
+  'max_worker_processes=4',
+  'max_parallel_workers=2',
+  'autovacuum_max_workers=2',
   'max_wal_size=256MB',
 ]
 
@@ -89,7 +113,11 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
       `DATA_DIR ${dataDir} is too long: the socket path ${socket} exceeds ${SUN_PATH_MAX} bytes; use a shorter DATA_DIR`,
     )
   }
-  const [binaries, setpriv, runAs] = await Promise.all([locateBinaries(), findSetpriv(), resolveRunAs(options.runAsUser)])
+  const [binaries, setpriv, runAs] = await Promise.all([
+    locateBinaries(),
+    findSetpriv(),
+    resolveRunAs(options.runAsUser),
+  ])
   const ctx: Context = { dataDir, pgdata, binaries, setpriv, runAs, log }
   await prepareDataDir(ctx)
   const password = await readOrCreatePassword(dataDir, log)
@@ -134,17 +162,26 @@ async function readOrCreatePassword(dataDir: string, log: Log): Promise<string> 
     // link() publishes a complete file atomically, and only once when two starts race
     const temp = `${file}.tmp-${randomBytes(6).toString('hex')}`
     await fs.writeFile(temp, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' })
-    await fs.link(temp, file).catch((error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EEXIST') throw error
-    }).finally(() => fs.rm(temp, { force: true }))
+    await fs
+      .link(temp, file)
+      .catch((error: NodeJS.ErrnoException) => {
+        if (error.code !== 'EEXIST') throw error
+      })
+      .finally(() => fs.rm(temp, { force: true }))
   }
   const stat = await fs.stat(file)
   if ((stat.mode & 0o077) !== 0) {
-    log('warn', `embedded postgres: ${file} was readable by others (mode ${(stat.mode & 0o777).toString(8)}); set to 0600`)
+    log(
+      'warn',
+      `embedded postgres: ${file} was readable by others (mode ${(stat.mode & 0o777).toString(8)}); set to 0600`,
+    )
     await fs.chmod(file, 0o600)
   }
   const password = (await fs.readFile(file, 'utf8')).trim()
-  if (!password) throw new EmbeddedPostgresError(`${file} is empty: restore it from a backup, or delete it together with ${path.join(dataDir, 'postgres')}`)
+  if (!password)
+    throw new EmbeddedPostgresError(
+      `${file} is empty: restore it from a backup, or delete it together with ${path.join(dataDir, 'postgres')}`,
+    )
   return password
 }
 
@@ -158,7 +195,9 @@ async function ensureCluster(ctx: Context, password: string): Promise<void> {
     )
   }
   if (await fs.stat(pgdata).catch(() => null)) {
-    throw new EmbeddedPostgresError(`${pgdata} exists but is not a PostgreSQL data directory (no PG_VERSION): move it away`)
+    throw new EmbeddedPostgresError(
+      `${pgdata} exists but is not a PostgreSQL data directory (no PG_VERSION): move it away`,
+    )
   }
   const suffix = randomBytes(6).toString('hex')
   const temp = `${pgdata}.init-${suffix}`
@@ -172,8 +211,14 @@ async function ensureCluster(ctx: Context, password: string): Promise<void> {
     }
     const started = Date.now()
     const initdb = spawnBinary(setpriv, runAs, 'SIGKILL', binaries.initdb, [
-      `--pgdata=${temp}`, '--encoding=UTF8', '--locale=C', '--locale-provider=builtin', '--builtin-locale=C.UTF-8',
-      '--auth=scram-sha-256', `--username=${USER}`, `--pwfile=${pwfile}`,
+      `--pgdata=${temp}`,
+      '--encoding=UTF8',
+      '--locale=C',
+      '--locale-provider=builtin',
+      '--builtin-locale=C.UTF-8',
+      '--auth=scram-sha-256',
+      `--username=${USER}`,
+      `--pwfile=${pwfile}`,
     ])
     const output = captureLines(initdb, () => {})
     const result = await waitExit(initdb, INITDB_TIMEOUT_MS)
@@ -211,12 +256,18 @@ async function launch(ctx: Context, connection: EmbeddedPostgres['connection']):
     if (holder && holder.comm !== null && holder.comm !== 'postgres') {
       // After a reboot the recorded pid can belong to an unrelated process; PostgreSQL would
       // wait for it forever. Its shared-memory interlock still catches a live server.
-      log('warn', `embedded postgres: ${attempt.lockFile} names pid ${holder.pid}, which is now ${holder.comm}; removing the stale lock`)
+      log(
+        'warn',
+        `embedded postgres: ${attempt.lockFile} names pid ${holder.pid}, which is now ${holder.comm}; removing the stale lock`,
+      )
       await fs.rm(path.resolve(pgdata, attempt.lockFile), { force: true })
       continue
     }
     if (Date.now() + delay > deadline) throw inUse()
-    log('info', `embedded postgres: waiting for the previous server (pid ${holder?.pid ?? '?'}) to release ${attempt.lockFile}`)
+    log(
+      'info',
+      `embedded postgres: waiting for the previous server (pid ${holder?.pid ?? '?'}) to release ${attempt.lockFile}`,
+    )
     await sleep(delay)
   }
 }
@@ -226,8 +277,19 @@ type Attempt = { child: ChildProcess; lockFile?: undefined } | { child?: undefin
 async function startOnce(ctx: Context, connection: EmbeddedPostgres['connection']): Promise<Attempt> {
   const { pgdata, binaries, log } = ctx
   const child = spawnBinary(ctx.setpriv, ctx.runAs, 'SIGINT', binaries.postgres, [
-    '-D', pgdata, '-p', String(PORT), '-c', 'listen_addresses=', '-c', `unix_socket_directories=${pgdata}`,
-    '-c', 'unix_socket_permissions=0700', '-c', 'lc_messages=C', ...SMALL_DEVICE.flatMap((setting) => ['-c', setting]),
+    '-D',
+    pgdata,
+    '-p',
+    String(PORT),
+    '-c',
+    'listen_addresses=',
+    '-c',
+    `unix_socket_directories=${pgdata}`,
+    '-c',
+    'unix_socket_permissions=0700',
+    '-c',
+    'lc_messages=C',
+    ...SMALL_DEVICE.flatMap((setting) => ['-c', setting]),
   ])
   let ready!: () => void
   const readyLine = new Promise<void>((resolve) => (ready = resolve))
@@ -248,11 +310,14 @@ async function startOnce(ctx: Context, connection: EmbeddedPostgres['connection'
     throw await fail(`exited during start (${outcome})`)
   }
   child.once('exit', (code, signal) => {
-    if (!stoppedOnPurpose.has(child)) log('warn', `embedded postgres exited unexpectedly (${signal ?? `code ${code}`}): ${relevantLine(output)}`)
+    if (!stoppedOnPurpose.has(child))
+      log('warn', `embedded postgres exited unexpectedly (${signal ?? `code ${code}`}): ${relevantLine(output)}`)
   })
   const error = await probe(connection, Date.now() + START_TIMEOUT_MS)
   if (error?.code === '28P01') {
-    throw await fail(`rejected the password in ${path.join(ctx.dataDir, 'postgres-password')}; restore the file that belongs to this cluster`)
+    throw await fail(
+      `rejected the password in ${path.join(ctx.dataDir, 'postgres-password')}; restore the file that belongs to this cluster`,
+    )
   }
   if (error) throw await fail(`accepts no connections: ${error.message}`)
   return { child }
@@ -297,7 +362,10 @@ async function readLockHolder(lockFile: string): Promise<{ pid: number; status: 
   const text = await fs.readFile(lockFile, 'utf8').catch(() => null)
   const pid = Number(text?.split('\n')[0])
   if (!text || !Number.isInteger(pid) || pid <= 0) return null
-  const comm = await fs.readFile(`/proc/${pid}/comm`, 'utf8').then((c) => c.trim(), () => null)
+  const comm = await fs.readFile(`/proc/${pid}/comm`, 'utf8').then(
+    (c) => c.trim(),
+    () => null,
+  )
   // Line 8 of postmaster.pid is the postmaster status ("starting", "ready", "stopping"...)
   return { pid, status: text.split('\n')[7]?.trim() ?? '', comm }
 }
@@ -324,12 +392,17 @@ export async function findRunningEmbeddedPostgres(dataDir: string): Promise<Embe
     return null // no server has the socket open
   }
   const passwordFile = path.join(path.resolve(dataDir), 'postgres-password')
-  const password = await fs.readFile(passwordFile, 'utf8').then((text) => text.trim(), (error: NodeJS.ErrnoException) => {
-    if (error.code === 'EACCES') throw denied()
-    throw new EmbeddedPostgresError(`cannot read ${passwordFile} (${error.code}) while a server runs on ${pgdata}`)
-  })
+  const password = await fs.readFile(passwordFile, 'utf8').then(
+    (text) => text.trim(),
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EACCES') throw denied()
+      throw new EmbeddedPostgresError(`cannot read ${passwordFile} (${error.code}) while a server runs on ${pgdata}`)
+    },
+  )
   const connection = { host: pgdata, port: PORT, user: USER, password, database: DATABASE }
-  const error = await probe(connection, Date.now() + ATTACH_TIMEOUT_MS, (failure) => ATTACH_GIVE_UP.has(failure.code ?? ''))
+  const error = await probe(connection, Date.now() + ATTACH_TIMEOUT_MS, (failure) =>
+    ATTACH_GIVE_UP.has(failure.code ?? ''),
+  )
   if (!error) return connection
   // a socket file left by a server that is gone
   if (error.code === 'ECONNREFUSED' || error.code === 'ENOENT') return null

@@ -32,7 +32,10 @@ export const noticeCookie = (notice: Notice, secure: boolean) =>
   stringifySetCookie({ name: noticeCookieName(secure), value: notice, ...noticeAttributes(secure), maxAge: 60 })
 
 /** The notice left for this page, if any, and the Set-Cookie that consumes it. */
-export function takeNotice(event: Pick<RouteEvent, 'headers' | 'cookies' | 'secure'>): { notice?: string; cookies: string[] } {
+export function takeNotice(event: Pick<RouteEvent, 'headers' | 'cookies' | 'secure'>): {
+  notice?: string
+  cookies: string[]
+} {
   const name = noticeCookieName(event.secure)
   const key = readCookie(event, name)
   if (key === undefined) return { cookies: [] }
@@ -85,7 +88,11 @@ export const seeOther = (location: string, cookies?: string[]): RouteResult => (
 const KEPT_FIELDS = ['username']
 
 /** The HTML answer for a problem raised while serving `event`. */
-export function renderErrorPage(event: RouteEvent, problem: Problem, config?: Pick<Config, 'password' | 'registration'>): RouteResult {
+export function renderErrorPage(
+  event: RouteEvent,
+  problem: Problem,
+  config?: Pick<Config, 'password' | 'registration'>,
+): RouteResult {
   const [status, title] = PROBLEMS[problem.code]
   if (problem.code === 'unauthorized' || problem.code === 'session_expired') {
     const cookies = clearSessionCookies(event.secure)
@@ -112,11 +119,13 @@ export function renderErrorPage(event: RouteEvent, problem: Problem, config?: Pi
 function pageFor({ page, auth }: RouteEvent, config: Pick<Config, 'password' | 'registration'> | undefined) {
   // without a query here, the link shows on a re-rendered sign-in page only under REGISTRATION=open
   if (page === 'login') {
-    return (view: PageView, status: number) => loginPage({ ...view, registrationOpen: config?.registration === 'open' }, status)
+    return (view: PageView, status: number) =>
+      loginPage({ ...view, registrationOpen: config?.registration === 'open' }, status)
   }
   if (page === 'register' && config) {
     const firstAccount = config.registration === 'first'
-    return (view: PageView, status: number) => registerPage(config.password.minLength, { ...view, firstAccount }, status)
+    return (view: PageView, status: number) =>
+      registerPage(config.password.minLength, { ...view, firstAccount }, status)
   }
   if (page === 'dashboard' && auth && config) {
     const passwordMinLength = config.password.minLength

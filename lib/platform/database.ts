@@ -101,4 +101,3 @@ export async function migrate(db: Database, log: Logger): Promise<string[]> {
     connection.done()
   }
 }
-

@@ -58,7 +58,11 @@ describe.skipIf(!serverDatabaseUrl())('gateway-auth on a PostgreSQL server, next
     expectExit(created, 0)
     expect(created.stdout).toBe(`created ${alice}\n`)
     expectNoSecrets(created.stdout + created.stderr, [password])
-    expectExit(await runCli(['users', 'create', alice.toUpperCase()], env, `${strongPassword()}\n`), 5, /already exists/)
+    expectExit(
+      await runCli(['users', 'create', alice.toUpperCase()], env, `${strongPassword()}\n`),
+      5,
+      /already exists/,
+    )
     expect((await signIn(http, alice, password)).status).toBe(200)
   })
 
@@ -91,7 +95,10 @@ describe.skipIf(!serverDatabaseUrl())('gateway-auth on a PostgreSQL server, next
 
     const list = await runCli(['users', 'list', '--json'], env)
     expectExit(list, 0)
-    const rows = list.stdout.trim().split('\n').map((line) => JSON.parse(line))
+    const rows = list.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line))
     expect(rows).toEqual([
       { username: alice, created_at: expect.any(String), last_login_time: expect.any(String), live_sessions: 0 },
     ])

@@ -35,6 +35,9 @@ export function runCli(args: string[], env: Record<string, string>, input = ''):
 
 /** The exit status and, on failure, exactly one line on stderr starting with the program's name. */
 export function expectExit(run: CliRun, code: number, stderr?: RegExp): void {
-  expect({ code: run.code, stderr: run.stderr }).toMatchObject({ code, ...(stderr ? { stderr: expect.stringMatching(stderr) } : {}) })
+  expect({ code: run.code, stderr: run.stderr }).toMatchObject({
+    code,
+    ...(stderr ? { stderr: expect.stringMatching(stderr) } : {}),
+  })
   if (code !== 0) expect(run.stderr.trimEnd().split('\n')).toEqual([expect.stringMatching(/^gateway-auth: \S/)])
 }

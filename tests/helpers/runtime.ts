@@ -39,7 +39,11 @@ export interface TestRuntimeOptions {
 // (tests/security/throttling.test.ts), which pass the production default explicitly.
 const TEST_BCRYPT_COST = 4
 // Registration is open: files register many accounts; tests/http/registration-policy.test.ts covers the others.
-const TEST_DEFAULTS = { LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', REGISTRATIONS_PER_HOUR: '100000', REGISTRATION: 'open' }
+const TEST_DEFAULTS = {
+  LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+  REGISTRATIONS_PER_HOUR: '100000',
+  REGISTRATION: 'open',
+}
 
 const pgp = pgPromise()
 
@@ -61,12 +65,21 @@ export async function startTestRuntime(
     ...(schema ? { DATABASE_URL: schema.url } : {}),
     ...env,
   })
-  const testConfig = env.BCRYPT_COST ? config : { ...config, password: { ...config.password, bcryptCost: TEST_BCRYPT_COST } }
-  const runtime = await startRuntime(testConfig, options.captureLogs ? createLogger(config.logLevel, destination) : undefined)
+  const testConfig = env.BCRYPT_COST
+    ? config
+    : { ...config, password: { ...config.password, bcryptCost: TEST_BCRYPT_COST } }
+  const runtime = await startRuntime(
+    testConfig,
+    options.captureLogs ? createLogger(config.logLevel, destination) : undefined,
+  )
   return {
     runtime,
     dataDir: dir,
-    logs: () => text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>),
+    logs: () =>
+      text
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
     rawLogs: () => text,
     async stop({ keepDataDir = false } = {}) {
       await stopRuntime()

@@ -2,19 +2,37 @@
 // nothing is written; a same-name account with another hash is a conflict, refused unless skip or
 // overwrite is chosen; importing twice changes nothing. Against the real database.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ExportFileError, formatExport, importAccounts, parseExport, type ExportedAccount } from '#lib/auth/accounts-export.ts'
+import {
+  ExportFileError,
+  formatExport,
+  importAccounts,
+  parseExport,
+  type ExportedAccount,
+} from '#lib/auth/accounts-export.ts'
 import { hashPassword } from '#lib/auth/password.ts'
 import { createSession, validateSession } from '#lib/auth/sessions.ts'
 import { createUser, findUserByUsername, listUsers } from '#lib/auth/users.ts'
 import { databaseKinds, startTestRuntime, type TestRuntime } from '../helpers/runtime.ts'
 import { uniqueUsername } from '../helpers/factories.ts'
 
-const HASH = '$2b$10$' + 'a'.repeat(53)
-const OTHER_HASH = '$2b$10$' + 'b'.repeat(53)
+const HASH = `$2b$10$${'a'.repeat(53)}`
+const OTHER_HASH = `$2b$10$${'b'.repeat(53)}`
 const header = (accounts: number, extra: object = {}) =>
-  JSON.stringify({ format: 'gateway-auth/accounts', version: 1, exported_at: '2026-12-01T00:00:00.000Z', accounts, ...extra })
+  JSON.stringify({
+    format: 'gateway-auth/accounts',
+    version: 1,
+    exported_at: '2026-12-01T00:00:00.000Z',
+    accounts,
+    ...extra,
+  })
 const line = (fields: object = {}) =>
-  JSON.stringify({ username: 'alice', password_hash: HASH, created_at: '2026-11-01T10:00:00.000Z', last_login_time: null, ...fields })
+  JSON.stringify({
+    username: 'alice',
+    password_hash: HASH,
+    created_at: '2026-11-01T10:00:00.000Z',
+    last_login_time: null,
+    ...fields,
+  })
 
 function problemsOf(text: string): string[] {
   try {
@@ -29,8 +47,20 @@ function problemsOf(text: string): string[] {
 describe('parseExport', () => {
   it('reads what formatExport writes', () => {
     const users = [
-      { id: '1', username: 'Alice', passwordHash: HASH, createdAt: new Date('2026-11-01T10:00:00Z'), lastLoginTime: null },
-      { id: '2', username: 'bob', passwordHash: OTHER_HASH, createdAt: new Date('2026-11-02T10:00:00Z'), lastLoginTime: new Date('2026-11-30T08:00:00Z') },
+      {
+        id: '1',
+        username: 'Alice',
+        passwordHash: HASH,
+        createdAt: new Date('2026-11-01T10:00:00Z'),
+        lastLoginTime: null,
+      },
+      {
+        id: '2',
+        username: 'bob',
+        passwordHash: OTHER_HASH,
+        createdAt: new Date('2026-11-02T10:00:00Z'),
+        lastLoginTime: new Date('2026-11-30T08:00:00Z'),
+      },
     ]
     const text = formatExport(users, new Date('2026-12-01T00:00:00Z'))
     expect(text.split('\n')[0]).toBe(header(2))
@@ -40,7 +70,10 @@ describe('parseExport', () => {
   it.each([
     ['', /the file is empty/],
     ['{"hello":1}\n', /line 1 is not a gateway-auth\/accounts header/],
-    [`${header(1, { version: 2 })}\n${line()}\n`, /format version 2 is not readable by this gateway-auth \(it reads version 1\)/],
+    [
+      `${header(1, { version: 2 })}\n${line()}\n`,
+      /format version 2 is not readable by this gateway-auth \(it reads version 1\)/,
+    ],
     [`${header(2)}\n${line()}\n`, /announces 2 accounts but the file has 1 lines/],
   ])('refuses a bad file as a whole: %j', (text, reason) => {
     expect(problemsOf(text).join('\n')).toMatch(reason)
@@ -76,16 +109,33 @@ describe.each(databaseKinds().slice(0, 1))('importAccounts (%s database)', (kind
   afterAll(() => t?.stop())
   const now = new Date()
   const account = (username: string, passwordHash = HASH): ExportedAccount => ({
-    username, passwordHash, createdAt: new Date('2026-11-01T10:00:00Z'), lastLoginTime: new Date('2026-11-30T08:00:00Z'),
+    username,
+    passwordHash,
+    createdAt: new Date('2026-11-01T10:00:00Z'),
+    lastLoginTime: new Date('2026-11-30T08:00:00Z'),
   })
 
   it('creates new accounts with their hash and times; a second import finds them unchanged', async () => {
     const names = [uniqueUsername('imp'), uniqueUsername('imp')]
-    const first = await importAccounts(t.runtime.db, names.map((name) => account(name)), 'refuse', now)
+    const first = await importAccounts(
+      t.runtime.db,
+      names.map((name) => account(name)),
+      'refuse',
+      now,
+    )
     expect(first).toMatchObject({ created: names, unchanged: [], conflicts: [] })
     const stored = await findUserByUsername(t.runtime.db, names[0]!)
-    expect(stored).toMatchObject({ passwordHash: HASH, createdAt: account('x').createdAt, lastLoginTime: account('x').lastLoginTime })
-    const again = await importAccounts(t.runtime.db, names.map((name) => account(name.toUpperCase())), 'refuse', now)
+    expect(stored).toMatchObject({
+      passwordHash: HASH,
+      createdAt: account('x').createdAt,
+      lastLoginTime: account('x').lastLoginTime,
+    })
+    const again = await importAccounts(
+      t.runtime.db,
+      names.map((name) => account(name.toUpperCase())),
+      'refuse',
+      now,
+    )
     expect(again).toMatchObject({ created: [], unchanged: names, conflicts: [] })
   })
 

@@ -22,7 +22,13 @@ describe('loadConfig', () => {
       jwt: { secret: undefined, issuer: 'gateway-auth', audience: 'gateway-auth' },
       session: { ttlSeconds: 3600 },
       password: { bcryptCost: 10, minLength: 15 },
-      throttle: { maxFailures: 5, lockoutSeconds: 60, maxLockoutSeconds: 3600, clientMaxFailuresPerHour: 30, registrationsPerHour: 10 },
+      throttle: {
+        maxFailures: 5,
+        lockoutSeconds: 60,
+        maxLockoutSeconds: 3600,
+        clientMaxFailuresPerHour: 30,
+        registrationsPerHour: 10,
+      },
       registration: 'first',
       trustProxy: [],
       allowedHosts: [],
@@ -73,7 +79,13 @@ describe('loadConfig', () => {
       session: { ttlSeconds: 600 },
       password: { bcryptCost: 12, minLength: 8 },
       trustProxy: ['10.0.0.1', '192.168.0.0/16', 'loopback'],
-      throttle: { maxFailures: 3, lockoutSeconds: 30, maxLockoutSeconds: 600, clientMaxFailuresPerHour: 50, registrationsPerHour: 4 },
+      throttle: {
+        maxFailures: 3,
+        lockoutSeconds: 30,
+        maxLockoutSeconds: 600,
+        clientMaxFailuresPerHour: 50,
+        registrationsPerHour: 4,
+      },
       registration: 'closed',
     })
   })
@@ -153,7 +165,11 @@ describe('loadConfig', () => {
   })
 
   it('does not echo a valid DATABASE_URL or JWT_SECRET when another variable is bad', () => {
-    const message = configError({ DATABASE_URL: 'postgres://app:s3cr3t-pw@db/auth', JWT_SECRET: 'q'.repeat(40), PORT: 'x' })
+    const message = configError({
+      DATABASE_URL: 'postgres://app:s3cr3t-pw@db/auth',
+      JWT_SECRET: 'q'.repeat(40),
+      PORT: 'x',
+    })
     expect(message).not.toContain('s3cr3t-pw')
     expect(message).not.toContain('q'.repeat(40))
   })
