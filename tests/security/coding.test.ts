@@ -86,7 +86,10 @@ describe('V15.2 Security architecture and dependencies', () => {
     }
     const dockerfile = await readFile(root('Dockerfile'), 'utf8')
     const copied = [...dockerfile.matchAll(/^COPY (?!--from)(\S+)/gm)].map((m) => m[1]).sort()
-    expect(copied).toEqual(['adapters', 'functions', 'lib', 'migrations', 'package.json', 'package.json', 'templates'].sort())
+    // cli/ is the admin CLI, the operator's recovery path on the device (README: Admin CLI)
+    expect(copied).toEqual(
+      ['adapters', 'cli', 'functions', 'lib', 'migrations', 'package.json', 'package.json', 'templates'].sort(),
+    )
     expect(dockerfile).toMatch(/npm ci --omit=dev/)
     const ignored = (await readFile(root('.dockerignore'), 'utf8')).split('\n').map((line) => line.trim())
     for (const folder of ['tests', 'bench', '.git', 'node_modules']) expect(ignored).toContain(folder)
