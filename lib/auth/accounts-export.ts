@@ -5,7 +5,8 @@
 // times. Sessions and throttling counters are not carried: they are short-lived state.
 //
 //   {"format":"gateway-auth/accounts","version":1,"exported_at":"2026-12-01T04:00:00.000Z","accounts":1}
-//   {"username":"alice","password_hash":"$2b$10$…","created_at":"2026-11-02T09:15:00.000Z","last_login_time":null}
+//   {"username":"alice","password_hash":"$2b$10$…","created_at":"2026-11-02T09:15:00.000Z",
+//    "last_login_time":null,"previous_login_time":null}                       (one line in the file)
 //
 // Import reads and checks every line before it writes anything, then writes in one transaction
 // with the users table locked against concurrent sign-ups. Importing the same file twice changes
@@ -36,6 +37,7 @@ const AccountLine = z.strictObject({
   password_hash: z.string().regex(BCRYPT_HASH, 'must be a bcrypt hash'),
   created_at: timestamp,
   last_login_time: timestamp.nullable(),
+  previous_login_time: timestamp.nullable(),
 })
 
 export interface ExportedAccount {
@@ -43,6 +45,7 @@ export interface ExportedAccount {
   readonly passwordHash: string
   readonly createdAt: Date
   readonly lastLoginTime: Date | null
+  readonly previousLoginTime: Date | null
 }
 
 /** Every problem found in an export file, one line each (`line 3: …`); nothing was written. */
@@ -69,6 +72,7 @@ export function formatExport(users: readonly User[], now: Date): string {
       password_hash: user.passwordHash,
       created_at: user.createdAt.toISOString(),
       last_login_time: user.lastLoginTime?.toISOString() ?? null,
+      previous_login_time: user.previousLoginTime?.toISOString() ?? null,
     }),
   )
   return [JSON.stringify(header), ...lines].map((line) => `${line}\n`).join('')
@@ -98,7 +102,8 @@ export function parseExport(text: string): ExportedAccount[] {
       username: parsed.username,
       passwordHash: parsed.password_hash,
       createdAt: new Date(parsed.created_at),
-      lastLoginTime: parsed.last_login_time === null ? null : new Date(parsed.last_login_time),
+      lastLoginTime: dateOrNull(parsed.last_login_time),
+      previousLoginTime: dateOrNull(parsed.previous_login_time),
     })
   }
   if (rest.length !== header.accounts) {
@@ -110,6 +115,8 @@ export function parseExport(text: string): ExportedAccount[] {
   if (problems.length) throw new ExportFileError(problems)
   return accounts
 }
+
+const dateOrNull = (value: string | null) => (value === null ? null : new Date(value))
 
 function readHeader(text: string): z.infer<typeof Header> {
   const header = parseLine(text, Header)
@@ -206,21 +213,30 @@ export async function importAccounts(
 async function insertAccounts(db: Queryable, accounts: readonly ExportedAccount[]): Promise<void> {
   if (!accounts.length) return
   await db.none(
-    `INSERT INTO users (username, password_hash, created_at, last_login_time)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[])`,
+    `INSERT INTO users (username, password_hash, created_at, last_login_time, previous_login_time)
+     SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[])`,
     [
       accounts.map((account) => account.username),
       accounts.map((account) => account.passwordHash),
       accounts.map((account) => account.createdAt),
       accounts.map((account) => account.lastLoginTime),
+      accounts.map((account) => account.previousLoginTime),
     ],
   )
 }
 
 async function overwriteAccount(db: Queryable, userId: string, account: ExportedAccount, now: Date): Promise<void> {
   await db.none(
-    'UPDATE users SET username = $2, password_hash = $3, created_at = $4, last_login_time = $5 WHERE id = $1',
-    [userId, account.username, account.passwordHash, account.createdAt, account.lastLoginTime],
+    `UPDATE users SET username = $2, password_hash = $3, created_at = $4, last_login_time = $5,
+       previous_login_time = $6 WHERE id = $1`,
+    [
+      userId,
+      account.username,
+      account.passwordHash,
+      account.createdAt,
+      account.lastLoginTime,
+      account.previousLoginTime,
+    ],
   )
   // another password now: tokens issued under the old one end, as after a password change
   await revokeAllUserSessions(db, userId, now)

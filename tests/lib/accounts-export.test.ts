@@ -31,6 +31,7 @@ const line = (fields: object = {}) =>
     password_hash: HASH,
     created_at: '2026-11-01T10:00:00.000Z',
     last_login_time: null,
+    previous_login_time: null,
     ...fields,
   })
 
@@ -53,6 +54,7 @@ describe('parseExport', () => {
         passwordHash: HASH,
         createdAt: new Date('2026-11-01T10:00:00Z'),
         lastLoginTime: null,
+        previousLoginTime: null,
       },
       {
         id: '2',
@@ -60,6 +62,7 @@ describe('parseExport', () => {
         passwordHash: OTHER_HASH,
         createdAt: new Date('2026-11-02T10:00:00Z'),
         lastLoginTime: new Date('2026-11-30T08:00:00Z'),
+        previousLoginTime: new Date('2026-11-29T08:00:00Z'),
       },
     ]
     const text = formatExport(users, new Date('2026-12-01T00:00:00Z'))
@@ -113,6 +116,7 @@ describe.each(databaseKinds().slice(0, 1))('importAccounts (%s database)', (kind
     passwordHash,
     createdAt: new Date('2026-11-01T10:00:00Z'),
     lastLoginTime: new Date('2026-11-30T08:00:00Z'),
+    previousLoginTime: new Date('2026-11-29T08:00:00Z'),
   })
 
   it('creates new accounts with their hash and times; a second import finds them unchanged', async () => {
@@ -129,6 +133,7 @@ describe.each(databaseKinds().slice(0, 1))('importAccounts (%s database)', (kind
       passwordHash: HASH,
       createdAt: account('x').createdAt,
       lastLoginTime: account('x').lastLoginTime,
+      previousLoginTime: account('x').previousLoginTime,
     })
     const again = await importAccounts(
       t.runtime.db,

@@ -53,6 +53,7 @@ describe('gateway-auth on the embedded database', () => {
       password_hash: expect.stringMatching(/^\$2[ab]\$04\$/),
       created_at: expect.any(String),
       last_login_time: expect.any(String),
+      previous_login_time: null,
     })
     expect(rest).toEqual([])
   })
