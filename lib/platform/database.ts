@@ -5,7 +5,6 @@
 import { readdir } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 import pgPromise, { type IDatabase, type ITask } from 'pg-promise'
-import { runner } from 'node-pg-migrate'
 import type { Logger } from 'pino'
 import type { Config } from './config.ts'
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../embedded-postgres/server.ts'
@@ -35,9 +34,10 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
         // the server's routine chatter (checkpoints, startup) is debug; its warnings stay warnings
         log: (level, message) => log[level === 'warn' ? 'warn' : 'debug']({ component: 'embedded-postgres' }, message),
       })
-  const db = connectDatabase(embedded ? embedded.connection : { connectionString: config.database.url }, log)
+  const connection = embedded ? embedded.connection : { connectionString: config.database.url }
+  const db = connectDatabase(connection, log, 'gateway-auth', config.database.poolMax)
   try {
-    await migrate(db, log)
+    if (config.database.migrateOnStart) await migrate(db, log)
   } catch (error) {
     await db.$pool.end()
     await embedded?.stop()
@@ -54,10 +54,10 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
 }
 
 /** A pool on `connection` with the service's settings (the admin CLI makes its own the same way). */
-export function connectDatabase(connection: object, log: Logger, applicationName = 'gateway-auth'): Database {
+export function connectDatabase(connection: object, log: Logger, applicationName = 'gateway-auth', max = 10): Database {
   const db = pgp({
     ...connection,
-    max: 10,
+    max,
     connectionTimeoutMillis: 5_000,
     // a stuck query must not hold a login open forever
     query_timeout: 15_000,
@@ -79,6 +79,8 @@ export async function pendingMigrations(db: Queryable): Promise<string[]> {
 
 /** Applies pending migrations under node-pg-migrate's advisory lock; returns the names applied. */
 export async function migrate(db: Database, log: Logger): Promise<string[]> {
+  // loaded when used: a Lambda route never migrates, and its bundle leaves this (~300 KB) unread
+  const { runner } = await import('node-pg-migrate')
   const connection = await db.connect()
   try {
     // the migrations table lives beside the tables, in the first schema of the search_path (which

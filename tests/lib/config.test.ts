@@ -17,7 +17,8 @@ describe('loadConfig', () => {
     const config = loadConfig({})
     expect(config).toEqual({
       port: 8085,
-      database: { url: undefined, embeddedUser: undefined },
+      platform: 'server',
+      database: { url: undefined, embeddedUser: undefined, poolMax: 10, migrateOnStart: true },
       dataDir: path.resolve('./data'),
       jwt: { secret: undefined, issuer: 'gateway-auth', audience: 'gateway-auth' },
       session: { ttlSeconds: 3600 },
