@@ -20,9 +20,13 @@ async function endSessions(event: AuthenticatedEvent, { config, db, now }: Handl
     const message = 'You have no such session; it may have ended already.'
     throw invalidFields([{ field: 'session', message }], message)
   }
-  event.log.info({ event: 'sessions_ended', userId: user.id, scope: session === OTHER_SESSIONS ? 'others' : 'one' }, 'sessions ended')
+  event.log.info(
+    { event: 'sessions_ended', userId: user.id, scope: session === OTHER_SESSIONS ? 'others' : 'one' },
+    'sessions ended',
+  )
 
-  if (event.wantsHtml) return seeOther(`/dashboard/${encodeURIComponent(user.username)}`, [noticeCookie('sessions_ended', event.secure)])
+  if (event.wantsHtml)
+    return seeOther(`/dashboard/${encodeURIComponent(user.username)}`, [noticeCookie('sessions_ended', event.secure)])
   return { statusCode: 204 }
 }
 

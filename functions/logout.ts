@@ -11,7 +11,9 @@ async function logout(event: RouteEvent, { db, now }: HandlerContext) {
     event.log.info({ event: 'logout', userId: event.auth.user.id }, 'signed out')
   }
   const cookies = clearSessionCookies(event.secure)
-  return event.wantsHtml ? seeOther('/', [...cookies, noticeCookie('signed_out', event.secure)]) : { statusCode: 204, cookies }
+  return event.wantsHtml
+    ? seeOther('/', [...cookies, noticeCookie('signed_out', event.secure)])
+    : { statusCode: 204, cookies }
 }
 
 export const handler = route(logout, { auth: 'optional' })

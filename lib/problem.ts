@@ -5,16 +5,40 @@
 // code: [status, title, what it means and what to do]; the third is served at /problems/<code>
 export const PROBLEMS = {
   validation_failed: [400, 'Invalid input', 'A field is missing or breaks a rule; `errors` names each field and why.'],
-  invalid_credentials: [401, 'Invalid username or password', 'The username or the password is wrong. Check both and try again.'],
+  invalid_credentials: [
+    401,
+    'Invalid username or password',
+    'The username or the password is wrong. Check both and try again.',
+  ],
   unauthorized: [401, 'Not signed in', 'No valid session came with the request, or it was signed out. Sign in again.'],
-  session_expired: [401, 'Session expired', 'The session reached its end (SESSION_TTL_SECONDS after its sign-in). Sign in again.'],
+  session_expired: [
+    401,
+    'Session expired',
+    'The session reached its end (SESSION_TTL_SECONDS after its sign-in). Sign in again.',
+  ],
   forbidden: [403, 'Forbidden', 'The session is valid, but it may not see or change this resource.'],
-  cross_origin_rejected: [403, 'Cross-origin request rejected', 'A state-changing request came from another site; use the service’s own pages.'],
+  cross_origin_rejected: [
+    403,
+    'Cross-origin request rejected',
+    'A state-changing request came from another site; use the service’s own pages.',
+  ],
   not_found: [404, 'Not found', 'No route has this path.'],
-  method_not_allowed: [405, 'Method not allowed', 'The path exists but not for this method; `Allow` lists the methods it takes.'],
-  username_taken: [409, 'Username already taken', 'An account with this name exists (names are compared case-insensitively).'],
+  method_not_allowed: [
+    405,
+    'Method not allowed',
+    'The path exists but not for this method; `Allow` lists the methods it takes.',
+  ],
+  username_taken: [
+    409,
+    'Username already taken',
+    'An account with this name exists (names are compared case-insensitively).',
+  ],
   payload_too_large: [413, 'Request body too large', 'The body is over 16 KiB.'],
-  unsupported_media_type: [415, 'Unsupported media type', 'Send application/json or application/x-www-form-urlencoded.'],
+  unsupported_media_type: [
+    415,
+    'Unsupported media type',
+    'Send application/json or application/x-www-form-urlencoded.',
+  ],
   // an extension of the contract's list (docs/api.md#host-names, ADR 009)
   misdirected_request: [
     421,
@@ -23,7 +47,11 @@ export const PROBLEMS = {
   ],
   rate_limited: [429, 'Too many attempts', 'Too many attempts from this client; wait as long as `Retry-After` says.'],
   internal_error: [500, 'Internal error', 'Something failed inside the service; the log has the request id.'],
-  service_unavailable: [503, 'Service unavailable', 'The service cannot serve now (its database is away); retry after `Retry-After`.'],
+  service_unavailable: [
+    503,
+    'Service unavailable',
+    'The service cannot serve now (its database is away); retry after `Retry-After`.',
+  ],
 } as const satisfies Record<string, readonly [number, string, string]>
 
 export type ProblemCode = keyof typeof PROBLEMS
@@ -68,7 +96,8 @@ const BY_STATUS: Record<number, ProblemCode> = {
 // The database cannot be reached (stopped, restarting, socket gone, pool exhausted): a temporary
 // condition of the service, not a bug, so 503 service_unavailable rather than 500.
 const UNREACHABLE_ERRNO = new Set(['ECONNREFUSED', 'ENOENT', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN'])
-const LOST_CONNECTION = /^(timeout exceeded when trying to connect|Connection terminated( unexpectedly| due to connection timeout)?)$/
+const LOST_CONNECTION =
+  /^(timeout exceeded when trying to connect|Connection terminated( unexpectedly| due to connection timeout)?)$/
 
 /** True for errors that mean "no database connection" rather than a failed query. */
 export function isDatabaseUnavailable(error: unknown): boolean {
@@ -118,4 +147,3 @@ export const problemTypeUri = (code: ProblemCode) => `/problems/${code}`
 
 /** The code a type URI's last segment names, if it is one of the contract's. */
 export const isProblemCode = (value: string): value is ProblemCode => Object.hasOwn(PROBLEMS, value)
-

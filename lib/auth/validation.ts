@@ -49,14 +49,20 @@ export function newPassword(label: string, minLength: number) {
       `${label} must be at most ${PASSWORD_MAX_BYTES} bytes in UTF-8 (fewer characters if you use accents or symbols).`,
     )
     .refine((value) => !isCommonPassword(value), `${label} is one of the most commonly used passwords; choose another.`)
-    .refine((value) => !containsContextWord(value), `${label} must not contain the name of this service or device (gateway-auth, LoRaWAN, RAKwireless, WisGate).`)
+    .refine(
+      (value) => !containsContextWord(value),
+      `${label} must not contain the name of this service or device (gateway-auth, LoRaWAN, RAKwireless, WisGate).`,
+    )
 }
 
 /** A password being checked, not chosen: present, text, and within bcrypt's 72 bytes. */
 const givenPassword = (label: string) =>
   text(label)
     .min(1, `${label} is required.`)
-    .refine((value) => Buffer.byteLength(value) <= PASSWORD_MAX_BYTES, `${label} must be at most ${PASSWORD_MAX_BYTES} bytes.`)
+    .refine(
+      (value) => Buffer.byteLength(value) <= PASSWORD_MAX_BYTES,
+      `${label} must be at most ${PASSWORD_MAX_BYTES} bytes.`,
+    )
 
 const containsUsername = (password: string, username: string) => password.toLowerCase().includes(username.toLowerCase())
 
@@ -78,7 +84,10 @@ export const loginInput = z.object({
 
 export const passwordChangeInput = (minLength: number, username: string) =>
   z
-    .object({ current_password: givenPassword('Current password'), new_password: newPassword('New password', minLength) })
+    .object({
+      current_password: givenPassword('Current password'),
+      new_password: newPassword('New password', minLength),
+    })
     .refine((input) => !containsUsername(input.new_password, username), {
       path: ['new_password'],
       message: 'New password must not contain the username.',

@@ -57,7 +57,9 @@ export async function locateBinaries(): Promise<PostgresBinaries> {
     )
   }
   if (typeof paths.initdb !== 'string' || typeof paths.postgres !== 'string') {
-    throw new EmbeddedPostgresError(`package ${pkg} does not export initdb/postgres paths: reinstall the pinned version`)
+    throw new EmbeddedPostgresError(
+      `package ${pkg} does not export initdb/postgres paths: reinstall the pinned version`,
+    )
   }
   // dist/index.js resolves the paths as <root>/native/bin/<name>
   const packageRoot = path.resolve(path.dirname(paths.postgres), '..', '..')
@@ -128,13 +130,19 @@ function currentUserName(): string {
 
 /** Runs a binary as `runAs` through setpriv, which also has the kernel signal it when Node dies. */
 export function spawnBinary(
-  setpriv: string, runAs: RunAs, deathSignal: 'SIGINT' | 'SIGKILL', binary: string, args: string[],
+  setpriv: string,
+  runAs: RunAs,
+  deathSignal: 'SIGINT' | 'SIGKILL',
+  binary: string,
+  args: string[],
 ): ChildProcess {
   const user = runAs.uid === null ? [] : [`--reuid=${runAs.uid}`, `--regid=${runAs.gid}`, '--init-groups']
   // PG* variables (PGPORT, PGDATA...) would silently change what the binaries do
   const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('PG')))
   return spawn(setpriv, [...user, '--pdeathsig', deathSignal, '--', binary, ...args], {
-    env: { ...env, LC_ALL: 'C' }, cwd: '/', stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...env, LC_ALL: 'C' },
+    cwd: '/',
+    stdio: ['ignore', 'pipe', 'pipe'],
     // Own process group: Ctrl-C in a terminal must reach only Node, which then drains requests
     // and stops the server itself; pdeathsig still covers Node dying.
     detached: true,
@@ -150,10 +158,12 @@ export function waitExit(child: ChildProcess, timeoutMs: number): Promise<0 | st
       child.off('error', onError)
       resolve(result)
     }
-    const onExit = (code: number | null, signal: string | null) => done(code === 0 ? 0 : (signal ?? `exit code ${code}`))
+    const onExit = (code: number | null, signal: string | null) =>
+      done(code === 0 ? 0 : (signal ?? `exit code ${code}`))
     const onError = (error: Error) => done(`spawn error: ${error.message}`)
     const timer = setTimeout(() => done('timeout'), timeoutMs)
-    if (child.exitCode !== null || child.signalCode !== null) return done(child.exitCode === 0 ? 0 : (child.signalCode ?? `exit code ${child.exitCode}`))
+    if (child.exitCode !== null || child.signalCode !== null)
+      return done(child.exitCode === 0 ? 0 : (child.signalCode ?? `exit code ${child.exitCode}`))
     child.on('close', onExit)
     child.on('error', onError)
   })

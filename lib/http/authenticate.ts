@@ -9,7 +9,9 @@ import { readSessionToken } from './session-cookie.ts'
 import { validateSession } from '../auth/sessions.ts'
 import { getRuntime } from '../platform/runtime.ts'
 
-export function authenticate(mode: 'required' | 'optional' | undefined): MiddlewareObj<RouteEvent, RouteResult, Error, Context> {
+export function authenticate(
+  mode: 'required' | 'optional' | undefined,
+): MiddlewareObj<RouteEvent, RouteResult, Error, Context> {
   return {
     before: async (request) => {
       if (!mode) return

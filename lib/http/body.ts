@@ -16,7 +16,8 @@ const JSON_ESSENCE = /^application\/(?:[\w.+-]+\+)?json$/
 
 /** The request's media type, reduced to the two the service parses (else the bare essence). */
 export function mediaTypeOf(contentType: string | undefined): string | undefined {
-  const essence = contentType?.split(';', 1)[0]!.trim().toLowerCase()
+  if (contentType === undefined) return undefined
+  const essence = contentType.split(';', 1)[0]!.trim().toLowerCase()
   if (!essence) return undefined
   return JSON_ESSENCE.test(essence) ? JSON_MEDIA_TYPE : essence
 }
@@ -73,7 +74,8 @@ export function requireObjectBody(): BodyMiddleware {
         throw new Problem('validation_failed', { detail: 'The request body must be a JSON object.' })
       }
       // only the form parser turns a repeated field into an array; in JSON an array is a type error for the schema
-      const repeated = event.mediaType === FORM_MEDIA_TYPE ? Object.entries(body).filter(([, value]) => Array.isArray(value)) : []
+      const repeated =
+        event.mediaType === FORM_MEDIA_TYPE ? Object.entries(body).filter(([, value]) => Array.isArray(value)) : []
       if (repeated.length) {
         throw invalidFields(repeated.map(([field]) => ({ field, message: 'This field was sent more than once.' })))
       }

@@ -32,7 +32,12 @@ export function problemJson(problem: Problem): RouteResult {
 
 // refusals an operator watching for attacks wants to see: guessing, probing, forged requests
 const SECURITY_RELEVANT = new Set<ProblemCode>([
-  'invalid_credentials', 'unauthorized', 'session_expired', 'forbidden', 'cross_origin_rejected', 'rate_limited',
+  'invalid_credentials',
+  'unauthorized',
+  'session_expired',
+  'forbidden',
+  'cross_origin_rejected',
+  'rate_limited',
   'misdirected_request',
 ])
 
@@ -44,14 +49,29 @@ export function problemResponder(): MiddlewareObj<RouteEvent, RouteResult> {
       const event = request.event
       // before the request logger exists (the runtime failed to start) the process one stands in
       const log = event.log ?? (fallbackLog ??= createLogger('info'))
-      if (problem.status >= 500) log.error({ event: 'request_failed', code: problem.code, err: problem.extra.cause ?? problem }, 'request failed')
+      if (problem.status >= 500)
+        log.error(
+          { event: 'request_failed', code: problem.code, err: problem.extra.cause ?? problem },
+          'request failed',
+        )
       else {
         // field names only, never the values sent
         const fields = problem.extra.errors?.map((error) => error.field)
         const level = SECURITY_RELEVANT.has(problem.code) ? 'warn' : 'info'
-        log[level]({ event: 'request_refused', code: problem.code, status: problem.status, fields, retryAfter: problem.extra.headers?.['retry-after'] }, 'request refused')
+        log[level](
+          {
+            event: 'request_refused',
+            code: problem.code,
+            status: problem.status,
+            fields,
+            retryAfter: problem.extra.headers?.['retry-after'],
+          },
+          'request refused',
+        )
       }
-      request.response = event.wantsHtml ? renderErrorPage(event, problem, startedRuntime()?.config) : problemJson(problem)
+      request.response = event.wantsHtml
+        ? renderErrorPage(event, problem, startedRuntime()?.config)
+        : problemJson(problem)
     },
   }
 }

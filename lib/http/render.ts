@@ -19,7 +19,10 @@ const assetVersions = new Map<string, string>()
 export function assetUrl(file: string): string {
   let version = assetVersions.get(file)
   if (!version) {
-    version = createHash('sha256').update(readFileSync(`${STATIC_DIR}/${file}`)).digest('hex').slice(0, 12)
+    version = createHash('sha256')
+      .update(readFileSync(`${STATIC_DIR}/${file}`))
+      .digest('hex')
+      .slice(0, 12)
     assetVersions.set(file, version)
   }
   return `/static/${encodeURIComponent(file)}?v=${version}`
@@ -27,7 +30,10 @@ export function assetUrl(file: string): string {
 env.addGlobal('asset', assetUrl)
 env.addFilter('datetime', (value: Date | string | null | undefined) => {
   if (!value) return 'never'
-  return new Date(value).toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC')
+  return new Date(value)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, ' UTC')
 })
 env.addFilter('isodate', (value: Date | string | null | undefined) => (value ? new Date(value).toISOString() : ''))
 

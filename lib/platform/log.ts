@@ -3,8 +3,18 @@
 import { pino, type DestinationStream, type Logger } from 'pino'
 
 const REDACTED_PATHS = [
-  '*.password', '*.current_password', '*.new_password', '*.password_hash', '*.token', '*.access_token',
-  '*.authorization', '*.cookie', '*.cookies', '*.jwtSecret', 'headers.authorization', 'headers.cookie',
+  '*.password',
+  '*.current_password',
+  '*.new_password',
+  '*.password_hash',
+  '*.token',
+  '*.access_token',
+  '*.authorization',
+  '*.cookie',
+  '*.cookies',
+  '*.jwtSecret',
+  'headers.authorization',
+  'headers.cookie',
 ]
 
 // A database error keeps what explains it (code, message, table, constraint), never the values it
@@ -15,7 +25,8 @@ const ERROR_VALUE_FIELDS = ['query', 'params', 'detail', 'where', 'internalQuery
 function serializeError(error: unknown) {
   const serialized = pino.stdSerializers.err(error as Error) as unknown as Record<string, unknown>
   for (const part of [serialized, serialized?.cause]) {
-    if (part && typeof part === 'object') for (const field of ERROR_VALUE_FIELDS) delete (part as Record<string, unknown>)[field]
+    if (part && typeof part === 'object')
+      for (const field of ERROR_VALUE_FIELDS) delete (part as Record<string, unknown>)[field]
   }
   return serialized
 }

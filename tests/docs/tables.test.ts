@@ -16,13 +16,20 @@ function tableUnder(markdown: string, heading: string): string[][] {
     .split('\n')
     .filter((line) => line.startsWith('|') && !/^\|\s*-/.test(line))
     .slice(1)
-    .map((line) => line.split('|').slice(1, -1).map((cell) => cell.trim()))
+    .map((line) =>
+      line
+        .split('|')
+        .slice(1, -1)
+        .map((cell) => cell.trim()),
+    )
 }
 
 /** Every `METHOD /path` in backticks in the first column, with <param> written as {param}. */
 function routeKeysIn(rows: string[][]): string[] {
   return rows.flatMap(([first]) =>
-    [...(first ?? '').matchAll(/`(GET|POST) (\/[^`]*)`/g)].map(([, method, path]) => `${method} ${path!.replace(/<(\w+)>/g, '{$1}')}`),
+    [...(first ?? '').matchAll(/`(GET|POST) (\/[^`]*)`/g)].map(
+      ([, method, path]) => `${method} ${path!.replace(/<(\w+)>/g, '{$1}')}`,
+    ),
   )
 }
 

@@ -9,10 +9,17 @@ import os from 'node:os'
 import { invoke, jsonBody } from '../helpers/events.ts'
 import { uniqueUsername } from '../helpers/factories.ts'
 import {
-  bearer, header, HTML, JSON_ACCEPT, OWN_ORIGIN, setCookie, signedInUser, signIn, useRuntime,
+  bearer,
+  header,
+  HTML,
+  JSON_ACCEPT,
+  OWN_ORIGIN,
+  setCookie,
+  signedInUser,
+  signIn,
+  useRuntime,
 } from '../helpers/handlers.ts'
 import { expectProblem, expectNoSecrets } from '../helpers/expect.ts'
-
 
 const runtime = useRuntime()
 
@@ -34,7 +41,12 @@ describe('GET /dashboard/<username> as JSON', () => {
     const result = await dashboardOf(alice.username, { headers: { ...JSON_ACCEPT, ...bearer(alice.token) } })
     expect(result.statusCode).toBe(200)
     const body = jsonBody(result)
-    expect(body.user).toMatchObject({ id: alice.id, username: alice.username, created_at: expect.any(String), last_login_time: expect.any(String) })
+    expect(body.user).toMatchObject({
+      id: alice.id,
+      username: alice.username,
+      created_at: expect.any(String),
+      last_login_time: expect.any(String),
+    })
     const exp = (jwt.decode(alice.token) as jwt.JwtPayload).exp!
     expect(body.session.expires_at).toBe(new Date(exp * 1000).toISOString())
     expect(header(result, 'cache-control')).toBe('no-store')
@@ -42,7 +54,9 @@ describe('GET /dashboard/<username> as JSON', () => {
   })
 
   it('accepts the dashboard name in another letter case', async () => {
-    const result = await dashboardOf(alice.username.toUpperCase(), { headers: { ...JSON_ACCEPT, ...bearer(alice.token) } })
+    const result = await dashboardOf(alice.username.toUpperCase(), {
+      headers: { ...JSON_ACCEPT, ...bearer(alice.token) },
+    })
     expect(result.statusCode).toBe(200)
     expect(jsonBody(result).user.username).toBe(alice.username)
   })
@@ -68,14 +82,41 @@ describe('GET /dashboard/<username> as JSON', () => {
   })
 
   const otherSecret = () =>
-    jwt.sign({ sub: alice.id, preferred_username: alice.username, jti: jtiOf(alice.token), iss: 'gateway-auth', aud: 'gateway-auth' },
-      'another secret that is long enough to sign', { algorithm: 'HS256', expiresIn: 600 })
+    jwt.sign(
+      {
+        sub: alice.id,
+        preferred_username: alice.username,
+        jti: jtiOf(alice.token),
+        iss: 'gateway-auth',
+        aud: 'gateway-auth',
+      },
+      'another secret that is long enough to sign',
+      { algorithm: 'HS256', expiresIn: 600 },
+    )
   const unknownJti = () =>
-    jwt.sign({ sub: alice.id, preferred_username: alice.username, jti: 'no-such-session-aaaaaaaaaaaa', iss: 'gateway-auth', aud: 'gateway-auth' },
-      runtime().jwtSecret, { algorithm: 'HS256', expiresIn: 600 })
+    jwt.sign(
+      {
+        sub: alice.id,
+        preferred_username: alice.username,
+        jti: 'no-such-session-aaaaaaaaaaaa',
+        iss: 'gateway-auth',
+        aud: 'gateway-auth',
+      },
+      runtime().jwtSecret,
+      { algorithm: 'HS256', expiresIn: 600 },
+    )
   const otherSub = () =>
-    jwt.sign({ sub: bob.id, preferred_username: bob.username, jti: jtiOf(alice.token), iss: 'gateway-auth', aud: 'gateway-auth' },
-      runtime().jwtSecret, { algorithm: 'HS256', expiresIn: 600 })
+    jwt.sign(
+      {
+        sub: bob.id,
+        preferred_username: bob.username,
+        jti: jtiOf(alice.token),
+        iss: 'gateway-auth',
+        aud: 'gateway-auth',
+      },
+      runtime().jwtSecret,
+      { algorithm: 'HS256', expiresIn: 600 },
+    )
 
   it.each([
     ['no token at all', () => ({})],
@@ -117,7 +158,12 @@ describe('GET /dashboard/<username> as HTML', () => {
     expect(result.body).toContain(`<span class="username">${alice.username}</span>`)
     for (const time of [user.createdAt, user.lastLoginTime!, exp]) {
       expect(result.body).toContain(`datetime="${time.toISOString()}"`)
-      expect(result.body).toContain(time.toISOString().replace('T', ' ').replace(/\.\d+Z$/, ' UTC'))
+      expect(result.body).toContain(
+        time
+          .toISOString()
+          .replace('T', ' ')
+          .replace(/\.\d+Z$/, ' UTC'),
+      )
     }
     expect(result.body).toContain('action="/logout"')
     expect(result.body).toContain('action="/password"')
@@ -160,7 +206,8 @@ describe('GET /dashboard/<username> as HTML', () => {
 })
 
 describe('an ended session on the dashboard', () => {
-  const age = (token: string, sql: string) => runtime().db.none(`UPDATE sessions SET ${sql} WHERE id = $1`, [jtiOf(token)])
+  const age = (token: string, sql: string) =>
+    runtime().db.none(`UPDATE sessions SET ${sql} WHERE id = $1`, [jtiOf(token)])
 
   it('is refused with 401 session_expired once the session row has expired', async () => {
     const carol = await signedInUser()
@@ -171,7 +218,9 @@ describe('an ended session on the dashboard', () => {
 
   it('is expired once more than the TTL has passed since the login, even before the token exp', async () => {
     const dave = await signedInUser()
-    expect((await dashboardOf(dave.username, { headers: { ...JSON_ACCEPT, ...bearer(dave.token) } })).statusCode).toBe(200)
+    expect((await dashboardOf(dave.username, { headers: { ...JSON_ACCEPT, ...bearer(dave.token) } })).statusCode).toBe(
+      200,
+    )
     await age(dave.token, `created_at = created_at - interval '3601 seconds'`)
     const result = await dashboardOf(dave.username, { headers: { ...JSON_ACCEPT, ...bearer(dave.token) } })
     expectProblem(result, 401, 'session_expired')
@@ -180,11 +229,9 @@ describe('an ended session on the dashboard', () => {
   it('is refused with 401 session_expired when the token itself has expired', async () => {
     const erin = await signedInUser()
     const claims = jwt.decode(erin.token) as jwt.JwtPayload
-    const stale = jwt.sign(
-      { ...claims, iat: claims.iat! - 7200, exp: claims.iat! - 3600 },
-      runtime().jwtSecret,
-      { algorithm: 'HS256' },
-    )
+    const stale = jwt.sign({ ...claims, iat: claims.iat! - 7200, exp: claims.iat! - 3600 }, runtime().jwtSecret, {
+      algorithm: 'HS256',
+    })
     const result = await dashboardOf(erin.username, { headers: { ...JSON_ACCEPT, ...bearer(stale) } })
     expectProblem(result, 401, 'session_expired')
   })
@@ -206,7 +253,11 @@ describe('an ended session on the dashboard', () => {
 
   it('is refused with 401 unauthorized after logout, though its exp has not passed', async () => {
     const gina = await signedInUser()
-    const logout = await invoke(logoutHandler, { path: '/logout', json: {}, headers: { ...bearer(gina.token), origin: OWN_ORIGIN } })
+    const logout = await invoke(logoutHandler, {
+      path: '/logout',
+      json: {},
+      headers: { ...bearer(gina.token), origin: OWN_ORIGIN },
+    })
     expect(logout.statusCode).toBe(204)
     const claims = jwt.decode(gina.token) as jwt.JwtPayload
     expect(claims.exp! * 1000).toBeGreaterThan(Date.now())
@@ -232,7 +283,9 @@ describe('the gateway card', () => {
     expect(gateway.disk.free_bytes).toBeGreaterThan(0)
     expect(gateway.disk.free_bytes).toBeLessThanOrEqual(gateway.disk.total_bytes)
     expect(gateway.database).toEqual({
-      kind: runtime().config.database.url ? 'server' : 'embedded', healthy: true, size_bytes: expect.any(Number),
+      kind: runtime().config.database.url ? 'server' : 'embedded',
+      healthy: true,
+      size_bytes: expect.any(Number),
     })
     // a fresh PostgreSQL database is several MB; the size is read from the server, not made up
     const { size } = await runtime().db.one('SELECT pg_database_size(current_database())::float8 AS size')
@@ -245,7 +298,9 @@ describe('the gateway card', () => {
 
   it('HTML: one verdict line, then hostname, memory, storage, database and versions', async () => {
     const result = await dashboardOf(alice.username, { headers: HTML, cookies: [`session=${alice.token}`] })
-    expect(result.body).toMatch(/<p class="status (ok|warn|bad)">.*(Gateway and service are healthy\.|Needs attention: )/)
+    expect(result.body).toMatch(
+      /<p class="status (ok|warn|bad)">.*(Gateway and service are healthy\.|Needs attention: )/,
+    )
     expect(result.body).toContain(`<dd>${os.hostname()}`)
     expect(result.body).toMatch(/<dt>Memory<\/dt>\s*<dd>[\d.]+ [kMG]?B of [\d.]+ [MGT]B/)
     expect(result.body).toMatch(/<dt>Storage<\/dt>\s*<dd>[\d.]+ [kMGT]?B free of/)
@@ -257,7 +312,8 @@ describe('the gateway card', () => {
     const first = jsonBody(await dashboardOf(alice.username, { headers: { ...JSON_ACCEPT, ...bearer(alice.token) } }))
     const second = jsonBody(await dashboardOf(alice.username, { headers: { ...JSON_ACCEPT, ...bearer(alice.token) } }))
     expect(Date.now() - Date.parse(second.gateway.read_at)).toBeLessThan(5_000)
-    if (Date.now() - Date.parse(first.gateway.read_at) < 4_000) expect(second.gateway.read_at).toBe(first.gateway.read_at)
+    if (Date.now() - Date.parse(first.gateway.read_at) < 4_000)
+      expect(second.gateway.read_at).toBe(first.gateway.read_at)
   })
 })
 
@@ -275,7 +331,9 @@ describe('the sign-in before this one', () => {
     expect(body.user.previous_login_time).toBe(first.lastLoginTime!.toISOString())
     expect(body.session.signed_in_at).toBe(new Date((jwt.decode(again) as jwt.JwtPayload).iat! * 1000).toISOString())
     const page = await dashboardOf(carol.username, { headers: HTML, cookies: [`session=${again}`] })
-    expect(page.body).toMatch(new RegExp(`<dt>Sign-in before</dt><dd><time datetime="${first.lastLoginTime!.toISOString()}"`))
+    expect(page.body).toMatch(
+      new RegExp(`<dt>Sign-in before</dt><dd><time datetime="${first.lastLoginTime!.toISOString()}"`),
+    )
   })
 
   it('a session older than the newest sign-in says a newer one happened, rather than naming the one before', async () => {

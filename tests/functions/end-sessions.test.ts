@@ -4,16 +4,30 @@ import { handler } from '#functions/end-sessions.ts'
 import { handler as dashboardHandler } from '#functions/dashboard.ts'
 import { sessionHandle } from '#lib/auth/sessions.ts'
 import { invoke, jsonBody } from '../helpers/events.ts'
-import { bearer, header, HTML, JSON_ACCEPT, OWN_ORIGIN, setCookie, signedInUser, signIn, useRuntime } from '../helpers/handlers.ts'
+import {
+  bearer,
+  header,
+  HTML,
+  JSON_ACCEPT,
+  OWN_ORIGIN,
+  setCookie,
+  signedInUser,
+  signIn,
+  useRuntime,
+} from '../helpers/handlers.ts'
 import { expectProblem } from '../helpers/expect.ts'
-
 
 const runtime = useRuntime()
 
 const jti = (token: string) => (jwt.decode(token) as jwt.JwtPayload).jti as string
 const dashboard = (username: string, token: string, headers: Record<string, string> = JSON_ACCEPT) =>
-  invoke(dashboardHandler, { path: `/dashboard/${username}`, pathParameters: { username }, headers: { ...headers, ...bearer(token) } })
-const end = (token: string, session: string) => invoke(handler, { path: '/sessions/end', json: { session }, headers: bearer(token) })
+  invoke(dashboardHandler, {
+    path: `/dashboard/${username}`,
+    pathParameters: { username },
+    headers: { ...headers, ...bearer(token) },
+  })
+const end = (token: string, session: string) =>
+  invoke(handler, { path: '/sessions/end', json: { session }, headers: bearer(token) })
 const revoked = async (token: string) =>
   (await runtime().db.one('SELECT revoked_at FROM sessions WHERE id = $1', [jti(token)])).revoked_at !== null
 
@@ -48,7 +62,9 @@ describe('POST /sessions/end', () => {
   it('from the dashboard form: 303 back to it with a Secure notice over HTTPS', async () => {
     const user = await signedInUser()
     const result = await invoke(handler, {
-      path: '/sessions/end', form: { session: 'others' }, headers: { origin: OWN_ORIGIN, ...bearer(user.token) },
+      path: '/sessions/end',
+      form: { session: 'others' },
+      headers: { origin: OWN_ORIGIN, ...bearer(user.token) },
     })
     expect(result.statusCode).toBe(303)
     expect(header(result, 'location')).toBe(`/dashboard/${user.username}`)
@@ -59,6 +75,10 @@ describe('POST /sessions/end', () => {
   })
 
   it('without a session: 401 unauthorized', async () => {
-    expectProblem(await invoke(handler, { path: '/sessions/end', json: { session: 'others' }, headers: JSON_ACCEPT }), 401, 'unauthorized')
+    expectProblem(
+      await invoke(handler, { path: '/sessions/end', json: { session: 'others' }, headers: JSON_ACCEPT }),
+      401,
+      'unauthorized',
+    )
   })
 })

@@ -12,10 +12,18 @@ import { lambdaContext } from '../../adapters/express-app.ts'
 import { apiGatewayEvent, invoke, jsonBody, type EventInput } from '../helpers/events.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { findUserByUsername } from '#lib/auth/users.ts'
-import { bearer, header, HTML, invokeLocal, OWN_ORIGIN, signedInUser, useRuntime, type Result } from '../helpers/handlers.ts'
+import {
+  bearer,
+  header,
+  HTML,
+  invokeLocal,
+  OWN_ORIGIN,
+  signedInUser,
+  useRuntime,
+  type Result,
+} from '../helpers/handlers.ts'
 import { expectProblem, expectNoSecrets } from '../helpers/expect.ts'
 import { withoutOwnScript } from '../helpers/page-script.ts'
-
 
 const runtime = useRuntime()
 const KIB_16 = 16 * 1024
@@ -42,10 +50,29 @@ async function invokeBase64(input: EventInput, raw: Buffer): Promise<Result> {
 describe('request bodies', () => {
   it.each([
     ['a JSON body over 16 KiB', { json: jsonOfSize(KIB_16 + 1) }],
-    ['a form body over 16 KiB', { body: `username=${'x'.repeat(KIB_16)}`, headers: { 'content-type': 'application/x-www-form-urlencoded', origin: OWN_ORIGIN, accept: 'application/json' } }],
-    ['a body under 16 KiB in characters but over it in UTF-8 bytes', { json: JSON.stringify({ username: '🔑'.repeat(4200) }) }],
-    ['a declared Content-Length over 16 KiB', { json: { username: 'someone' }, headers: { 'content-length': String(KIB_16 + 1) } }],
-    ['a text/plain body over 16 KiB', { body: 'x'.repeat(KIB_16 + 1), headers: { 'content-type': 'text/plain', accept: 'application/json' } }],
+    [
+      'a form body over 16 KiB',
+      {
+        body: `username=${'x'.repeat(KIB_16)}`,
+        headers: {
+          'content-type': 'application/x-www-form-urlencoded',
+          origin: OWN_ORIGIN,
+          accept: 'application/json',
+        },
+      },
+    ],
+    [
+      'a body under 16 KiB in characters but over it in UTF-8 bytes',
+      { json: JSON.stringify({ username: '🔑'.repeat(4200) }) },
+    ],
+    [
+      'a declared Content-Length over 16 KiB',
+      { json: { username: 'someone' }, headers: { 'content-length': String(KIB_16 + 1) } },
+    ],
+    [
+      'a text/plain body over 16 KiB',
+      { body: 'x'.repeat(KIB_16 + 1), headers: { 'content-type': 'text/plain', accept: 'application/json' } },
+    ],
   ] as [string, EventInput][])('refuses %s with 413 payload_too_large', async (_, input) => {
     const result = await invoke(loginHandler, { path: '/login', ...input })
     if (input.headers?.['content-type']?.startsWith('application/x-www-form')) {
@@ -80,12 +107,20 @@ describe('request bodies', () => {
     ['multipart/form-data; boundary=x', '--x\r\nContent-Disposition: form-data; name="username"\r\n\r\na\r\n--x--'],
     ['application/jsonp', '{"username":"a"}'],
   ])('refuses a %s body with 415 unsupported_media_type', async (contentType, body) => {
-    const result = await invoke(loginHandler, { path: '/login', body, headers: { 'content-type': contentType, accept: 'application/json' } })
+    const result = await invoke(loginHandler, {
+      path: '/login',
+      body,
+      headers: { 'content-type': contentType, accept: 'application/json' },
+    })
     expectProblem(result, 415, 'unsupported_media_type')
   })
 
   it('refuses a body without a Content-Type with 415', async () => {
-    const result = await invoke(loginHandler, { path: '/login', body: '{"username":"a","password":"b"}', headers: { accept: 'application/json' } })
+    const result = await invoke(loginHandler, {
+      path: '/login',
+      body: '{"username":"a","password":"b"}',
+      headers: { accept: 'application/json' },
+    })
     expectProblem(result, 415, 'unsupported_media_type')
   })
 
@@ -146,38 +181,98 @@ describe('request bodies', () => {
 describe('problem details', () => {
   it.each([
     ['validation_failed', () => invoke(registerHandler, { path: '/register', json: {} }), 400],
-    ['invalid_credentials', () => invoke(loginHandler, { path: '/login', json: { username: 'nobody-here', password: 'x' } }), 401],
+    [
+      'invalid_credentials',
+      () => invoke(loginHandler, { path: '/login', json: { username: 'nobody-here', password: 'x' } }),
+      401,
+    ],
     ['unauthorized', () => invoke(passwordHandler, { path: '/password', json: {} }), 401],
     ['not_found', () => invoke(notFoundHandler, { path: '/nope', headers: { accept: 'application/json' } }), 404],
-    ['method_not_allowed', () => invoke(notFoundHandler, { method: 'DELETE', path: '/login', headers: { accept: 'application/json' } }), 405],
-    ['unsupported_media_type', () => invoke(loginHandler, { path: '/login', body: 'x', headers: { 'content-type': 'text/plain', accept: 'application/json' } }), 415],
-  ] as const)('answer %s as application/problem+json with type, title, status, detail and code', async (code, run, status) => {
-    const result = await run()
-    const body = expectProblem(result, status, code)
-    expect(body.type).toBe(`/problems/${code}`)
-    expect(body.detail).toEqual(expect.any(String))
-    expect(header(result, 'cache-control')).toBe('no-store')
-  })
+    [
+      'method_not_allowed',
+      () => invoke(notFoundHandler, { method: 'DELETE', path: '/login', headers: { accept: 'application/json' } }),
+      405,
+    ],
+    [
+      'unsupported_media_type',
+      () =>
+        invoke(loginHandler, {
+          path: '/login',
+          body: 'x',
+          headers: { 'content-type': 'text/plain', accept: 'application/json' },
+        }),
+      415,
+    ],
+  ] as const)(
+    'answer %s as application/problem+json with type, title, status, detail and code',
+    async (code, run, status) => {
+      const result = await run()
+      const body = expectProblem(result, status, code)
+      expect(body.type).toBe(`/problems/${code}`)
+      expect(body.detail).toEqual(expect.any(String))
+      expect(header(result, 'cache-control')).toBe('no-store')
+    },
+  )
 })
 
 describe('cross-origin POSTs', () => {
   const evil = 'https://evil.example'
 
   it.each([
-    ['a form from another Origin', () => ({ form: { username: uniqueUsername(), password: strongPassword() }, headers: { origin: evil, accept: 'application/json' } })],
-    ['a form with Origin: null', () => ({ form: { username: uniqueUsername(), password: strongPassword() }, headers: { origin: 'null' } })],
-    ['a form marked Sec-Fetch-Site: cross-site', () => ({ form: { username: uniqueUsername(), password: strongPassword() }, headers: { 'sec-fetch-site': 'cross-site' } })],
-    ['JSON carrying a session cookie from another Origin', () => ({ json: { username: uniqueUsername(), password: strongPassword() }, cookies: [`__Host-session=${user.token}`], headers: { origin: evil } })],
-    ['JSON carrying a session cookie marked cross-site', () => ({ json: { username: uniqueUsername(), password: strongPassword() }, headers: { cookie: `session=${user.token}`, 'sec-fetch-site': 'cross-site' } })],
-    ['a text/plain body from another Origin', () => ({ body: 'username=a', headers: { 'content-type': 'text/plain', origin: evil } })],
-    ['a form from the http:// twin of the HTTPS origin', () => ({ form: { username: uniqueUsername(), password: strongPassword() }, headers: { origin: OWN_ORIGIN.replace('https:', 'http:') } })],
+    [
+      'a form from another Origin',
+      () => ({
+        form: { username: uniqueUsername(), password: strongPassword() },
+        headers: { origin: evil, accept: 'application/json' },
+      }),
+    ],
+    [
+      'a form with Origin: null',
+      () => ({ form: { username: uniqueUsername(), password: strongPassword() }, headers: { origin: 'null' } }),
+    ],
+    [
+      'a form marked Sec-Fetch-Site: cross-site',
+      () => ({
+        form: { username: uniqueUsername(), password: strongPassword() },
+        headers: { 'sec-fetch-site': 'cross-site' },
+      }),
+    ],
+    [
+      'JSON carrying a session cookie from another Origin',
+      () => ({
+        json: { username: uniqueUsername(), password: strongPassword() },
+        cookies: [`__Host-session=${user.token}`],
+        headers: { origin: evil },
+      }),
+    ],
+    [
+      'JSON carrying a session cookie marked cross-site',
+      () => ({
+        json: { username: uniqueUsername(), password: strongPassword() },
+        headers: { cookie: `session=${user.token}`, 'sec-fetch-site': 'cross-site' },
+      }),
+    ],
+    [
+      'a text/plain body from another Origin',
+      () => ({ body: 'username=a', headers: { 'content-type': 'text/plain', origin: evil } }),
+    ],
+    [
+      'a form from the http:// twin of the HTTPS origin',
+      () => ({
+        form: { username: uniqueUsername(), password: strongPassword() },
+        headers: { origin: OWN_ORIGIN.replace('https:', 'http:') },
+      }),
+    ],
   ] as [string, () => EventInput][])('refuses %s with 403 cross_origin_rejected and does nothing', async (_, build) => {
     const input = build()
     const result = await invoke(registerHandler, { path: '/register', ...input })
     expect(result.statusCode).toBe(403)
-    if (header(result, 'content-type') === 'application/problem+json') expectProblem(result, 403, 'cross_origin_rejected')
+    if (header(result, 'content-type') === 'application/problem+json')
+      expectProblem(result, 403, 'cross_origin_rejected')
     else expect(result.body).toMatch(/Cross-origin request rejected/)
-    const username = (input.form?.username ?? (input.json as { username?: string } | undefined)?.username) as string | undefined
+    const username = (input.form?.username ?? (input.json as { username?: string } | undefined)?.username) as
+      | string
+      | undefined
     if (username) expect(await findUserByUsername(runtime().db, username)).toBeNull()
     expectNoSecrets(result, [user.token])
   })
@@ -193,7 +288,12 @@ describe('cross-origin POSTs', () => {
   })
 
   it('refuses a cross-site logout form, leaving the session alive', async () => {
-    const result = await invoke(logoutHandler, { path: '/logout', form: {}, cookies: [`__Host-session=${user.token}`], headers: { origin: evil } })
+    const result = await invoke(logoutHandler, {
+      path: '/logout',
+      form: {},
+      cookies: [`__Host-session=${user.token}`],
+      headers: { origin: evil },
+    })
     expect(result.statusCode).toBe(403)
     const check = await invoke(dashboardHandler, {
       path: `/dashboard/${user.username}`,
@@ -236,7 +336,11 @@ describe('cross-origin POSTs', () => {
   })
 
   it('lets an API client post JSON without cookies from anywhere', async () => {
-    const result = await invoke(loginHandler, { path: '/login', json: { username: user.username, password: user.password }, headers: { origin: evil } })
+    const result = await invoke(loginHandler, {
+      path: '/login',
+      json: { username: user.username, password: user.password },
+      headers: { origin: evil },
+    })
     expect(result.statusCode).toBe(200)
   })
 })
@@ -246,19 +350,65 @@ describe('HTML responses', () => {
     ['the login page at /', () => invoke(indexHandler, { path: '/', headers: HTML })],
     ['the login page at /login', () => invoke(loginHandler, { path: '/login', headers: HTML })],
     ['the register page', () => invoke(registerHandler, { path: '/register', headers: HTML })],
-    ['a register form error', () => invoke(registerHandler, { path: '/register', form: { username: 'x', password: 'y' }, headers: { origin: OWN_ORIGIN } })],
-    ['a failed sign-in', () => invoke(loginHandler, { path: '/login', form: { username: 'nobody-here', password: 'y' }, headers: { origin: OWN_ORIGIN } })],
-    ['the dashboard', () => invoke(dashboardHandler, { path: `/dashboard/${user.username}`, pathParameters: { username: user.username }, headers: HTML, cookies: [`__Host-session=${user.token}`] })],
+    [
+      'a register form error',
+      () =>
+        invoke(registerHandler, {
+          path: '/register',
+          form: { username: 'x', password: 'y' },
+          headers: { origin: OWN_ORIGIN },
+        }),
+    ],
+    [
+      'a failed sign-in',
+      () =>
+        invoke(loginHandler, {
+          path: '/login',
+          form: { username: 'nobody-here', password: 'y' },
+          headers: { origin: OWN_ORIGIN },
+        }),
+    ],
+    [
+      'the dashboard',
+      () =>
+        invoke(dashboardHandler, {
+          path: `/dashboard/${user.username}`,
+          pathParameters: { username: user.username },
+          headers: HTML,
+          cookies: [`__Host-session=${user.token}`],
+        }),
+    ],
     ['a 404 page', () => invoke(notFoundHandler, { path: '/nope', headers: HTML })],
-    ['a cross-origin refusal', () => invoke(registerHandler, { path: '/register', form: { username: 'x' }, headers: { origin: 'https://evil.example' } })],
-    ['a 413 page', () => invoke(registerHandler, { path: '/register', form: { username: 'x'.repeat(KIB_16) }, headers: { origin: OWN_ORIGIN } })],
+    [
+      'a cross-origin refusal',
+      () =>
+        invoke(registerHandler, {
+          path: '/register',
+          form: { username: 'x' },
+          headers: { origin: 'https://evil.example' },
+        }),
+    ],
+    [
+      'a 413 page',
+      () =>
+        invoke(registerHandler, {
+          path: '/register',
+          form: { username: 'x'.repeat(KIB_16) },
+          headers: { origin: OWN_ORIGIN },
+        }),
+    ],
   ]
 
   it.each(pages)('%s carries the CSP and the other security headers', async (_, run) => {
     const result = await run()
     expect(header(result, 'content-type')).toMatch(/^text\/html/)
     const csp = header(result, 'content-security-policy') ?? ''
-    const directives = new Map(csp.split(';').map((d) => d.trim().split(/\s+/)).map(([name, ...values]) => [name!, values]))
+    const directives = new Map(
+      csp
+        .split(';')
+        .map((d) => d.trim().split(/\s+/))
+        .map(([name, ...values]) => [name!, values]),
+    )
     expect(directives.get('form-action')).toEqual(["'self'"])
     expect(directives.get('frame-ancestors')).toEqual(["'none'"])
     expect(directives.get('default-src')).toEqual(["'none'"])
@@ -278,7 +428,11 @@ describe('HTML responses', () => {
   })
 
   it('sets the security headers on redirects too', async () => {
-    const result = await invoke(dashboardHandler, { path: '/dashboard/x', pathParameters: { username: 'x' }, headers: HTML })
+    const result = await invoke(dashboardHandler, {
+      path: '/dashboard/x',
+      pathParameters: { username: 'x' },
+      headers: HTML,
+    })
     expect(result.statusCode).toBe(303)
     expect(header(result, 'x-frame-options')).toBe('DENY')
     expect(header(result, 'x-content-type-options')).toBe('nosniff')

@@ -3,16 +3,33 @@ import jwt from 'jsonwebtoken'
 import { handler } from '#functions/logout.ts'
 import { handler as dashboardHandler } from '#functions/dashboard.ts'
 import { invoke } from '../helpers/events.ts'
-import { bearer, header, invokeLocal, JSON_ACCEPT, OWN_ORIGIN, setCookie, signedInUser, signIn, useRuntime } from '../helpers/handlers.ts'
+import {
+  bearer,
+  header,
+  invokeLocal,
+  JSON_ACCEPT,
+  OWN_ORIGIN,
+  setCookie,
+  signedInUser,
+  signIn,
+  useRuntime,
+} from '../helpers/handlers.ts'
 import { expectProblem } from '../helpers/expect.ts'
-
 
 const runtime = useRuntime()
 
 const dashboard = (username: string, token: string) =>
-  invoke(dashboardHandler, { path: `/dashboard/${username}`, pathParameters: { username }, headers: { ...JSON_ACCEPT, ...bearer(token) } })
+  invoke(dashboardHandler, {
+    path: `/dashboard/${username}`,
+    pathParameters: { username },
+    headers: { ...JSON_ACCEPT, ...bearer(token) },
+  })
 const revokedAt = async (token: string) =>
-  (await runtime().db.one('SELECT revoked_at AS "revokedAt" FROM sessions WHERE id = $1', [(jwt.decode(token) as jwt.JwtPayload).jti])).revokedAt
+  (
+    await runtime().db.one('SELECT revoked_at AS "revokedAt" FROM sessions WHERE id = $1', [
+      (jwt.decode(token) as jwt.JwtPayload).jti,
+    ])
+  ).revokedAt
 
 describe('POST /logout with JSON', () => {
   it('answers 204 and the token is refused afterwards, though its exp has not passed', async () => {
@@ -52,7 +69,11 @@ describe('POST /logout with JSON', () => {
 
   it('answers 204 to a POST with no body at all', async () => {
     const user = await signedInUser()
-    const result = await invoke(handler, { method: 'POST', path: '/logout', headers: { ...JSON_ACCEPT, ...bearer(user.token) } })
+    const result = await invoke(handler, {
+      method: 'POST',
+      path: '/logout',
+      headers: { ...JSON_ACCEPT, ...bearer(user.token) },
+    })
     expect(result.statusCode).toBe(204)
     expectProblem(await dashboard(user.username, user.token), 401, 'unauthorized')
   })

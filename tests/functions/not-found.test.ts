@@ -4,7 +4,6 @@ import { invoke } from '../helpers/events.ts'
 import { header, HTML, useRuntime } from '../helpers/handlers.ts'
 import { expectProblem } from '../helpers/expect.ts'
 
-
 useRuntime()
 
 describe('any other request', () => {

@@ -5,14 +5,27 @@ import { handler as loginHandler } from '#functions/login.ts'
 import { findUserByUsername } from '#lib/auth/users.ts'
 import { invoke } from '../helpers/events.ts'
 import { strongPassword } from '../helpers/factories.ts'
-import { bearer, header, HTML, JSON_ACCEPT, OWN_ORIGIN, setCookie, signedInUser, signIn, useRuntime } from '../helpers/handlers.ts'
+import {
+  bearer,
+  header,
+  HTML,
+  JSON_ACCEPT,
+  OWN_ORIGIN,
+  setCookie,
+  signedInUser,
+  signIn,
+  useRuntime,
+} from '../helpers/handlers.ts'
 import { expectProblem, expectNoSecrets } from '../helpers/expect.ts'
-
 
 const runtime = useRuntime()
 
 const dashboard = (username: string, token: string) =>
-  invoke(dashboardHandler, { path: `/dashboard/${username}`, pathParameters: { username }, headers: { ...JSON_ACCEPT, ...bearer(token) } })
+  invoke(dashboardHandler, {
+    path: `/dashboard/${username}`,
+    pathParameters: { username },
+    headers: { ...JSON_ACCEPT, ...bearer(token) },
+  })
 const change = (token: string, json: unknown) => invoke(handler, { path: '/password', json, headers: bearer(token) })
 
 // an account whose password is never changed, for the refusal tests
@@ -33,15 +46,23 @@ describe('POST /password with JSON', () => {
     expect((await dashboard(user.username, user.token)).statusCode).toBe(200)
     expectProblem(await dashboard(user.username, other), 401, 'unauthorized')
 
-    const withOld = await invoke(loginHandler, { path: '/login', json: { username: user.username, password: user.password } })
+    const withOld = await invoke(loginHandler, {
+      path: '/login',
+      json: { username: user.username, password: user.password },
+    })
     expectProblem(withOld, 401, 'invalid_credentials')
-    const withNew = await invoke(loginHandler, { path: '/login', json: { username: user.username, password: newPassword } })
+    const withNew = await invoke(loginHandler, {
+      path: '/login',
+      json: { username: user.username, password: newPassword },
+    })
     expect(withNew.statusCode).toBe(200)
   })
 
   it('does not touch the sessions of other users', async () => {
     const [user, bystander] = [await signedInUser(), await signedInUser()]
-    expect((await change(user.token, { current_password: user.password, new_password: strongPassword() })).statusCode).toBe(204)
+    expect(
+      (await change(user.token, { current_password: user.password, new_password: strongPassword() })).statusCode,
+    ).toBe(204)
     expect((await dashboard(bystander.username, bystander.token)).statusCode).toBe(200)
   })
 
@@ -57,15 +78,39 @@ describe('POST /password with JSON', () => {
   })
 
   const breaking: [string, (u: { username: string; password: string }) => Record<string, unknown>, string][] = [
-    ['a new password of 14 characters', (u) => ({ current_password: u.password, new_password: 'harbor lantern' }), 'new_password'],
-    ['a new password over 72 bytes', (u) => ({ current_password: u.password, new_password: '🔑'.repeat(19) }), 'new_password'],
-    ['a common new password', (u) => ({ current_password: u.password, new_password: 'passwordpassword' }), 'new_password'],
-    ['a new password containing the username', (u) => ({ current_password: u.password, new_password: `x ${u.username.toUpperCase()} quartz` }), 'new_password'],
+    [
+      'a new password of 14 characters',
+      (u) => ({ current_password: u.password, new_password: 'harbor lantern' }),
+      'new_password',
+    ],
+    [
+      'a new password over 72 bytes',
+      (u) => ({ current_password: u.password, new_password: '🔑'.repeat(19) }),
+      'new_password',
+    ],
+    [
+      'a common new password',
+      (u) => ({ current_password: u.password, new_password: 'passwordpassword' }),
+      'new_password',
+    ],
+    [
+      'a new password containing the username',
+      (u) => ({ current_password: u.password, new_password: `x ${u.username.toUpperCase()} quartz` }),
+      'new_password',
+    ],
     ['the current password again', (u) => ({ current_password: u.password, new_password: u.password }), 'new_password'],
     ['a missing new password', (u) => ({ current_password: u.password }), 'new_password'],
     ['a missing current password', () => ({ new_password: strongPassword() }), 'current_password'],
-    ['a current password over 72 bytes', () => ({ current_password: 'z'.repeat(73), new_password: strongPassword() }), 'current_password'],
-    ['a number as new password', (u) => ({ current_password: u.password, new_password: 1234567890123456 }), 'new_password'],
+    [
+      'a current password over 72 bytes',
+      () => ({ current_password: 'z'.repeat(73), new_password: strongPassword() }),
+      'current_password',
+    ],
+    [
+      'a number as new password',
+      (u) => ({ current_password: u.password, new_password: 1234567890123456 }),
+      'new_password',
+    ],
   ]
   it.each(breaking)('refuses %s with 400 validation_failed and keeps the old password', async (_, build, field) => {
     const before = (await findUserByUsername(runtime().db, shared.username))!.passwordHash
@@ -83,7 +128,11 @@ describe('POST /password with JSON', () => {
     ['no session', {}],
     ['a garbage token', bearer('garbage')],
   ])('refuses %s with 401 unauthorized', async (_, headers) => {
-    const result = await invoke(handler, { path: '/password', json: { current_password: 'a', new_password: strongPassword() }, headers })
+    const result = await invoke(handler, {
+      path: '/password',
+      json: { current_password: 'a', new_password: strongPassword() },
+      headers,
+    })
     expectProblem(result, 401, 'unauthorized')
   })
 })

@@ -9,7 +9,6 @@ import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { header, HTML, OWN_ORIGIN, setCookie, useRuntime } from '../helpers/handlers.ts'
 import { expectProblem, expectNoSecrets } from '../helpers/expect.ts'
 
-
 const runtime = useRuntime()
 const stored = (username: string) => findUserByUsername(runtime().db, username)
 
@@ -57,7 +56,9 @@ describe('POST /register with JSON', () => {
   it('refuses a name taken in another letter case with 409 username_taken and a username field error', async () => {
     const suffix = uniqueUsername('').slice(1)
     const password = strongPassword()
-    expect((await invoke(handler, { path: '/register', json: { username: `Alice${suffix}`, password } })).statusCode).toBe(201)
+    expect(
+      (await invoke(handler, { path: '/register', json: { username: `Alice${suffix}`, password } })).statusCode,
+    ).toBe(201)
     const result = await invoke(handler, { path: '/register', json: { username: `alice${suffix}`, password } })
     const body = expectProblem(result, 409, 'username_taken')
     expect(body.errors).toEqual([{ field: 'username', message: expect.any(String) }])
@@ -74,7 +75,11 @@ describe('POST /register with JSON', () => {
   type Row = [string, (username: string) => unknown, string, RegExp?]
   const invalid: Row[] = [
     ['a username shorter than 3 characters', () => ({ username: 'ab', password: strongPassword() }), 'username'],
-    ['a username longer than 32 characters', () => ({ username: 'a'.repeat(33), password: strongPassword() }), 'username'],
+    [
+      'a username longer than 32 characters',
+      () => ({ username: 'a'.repeat(33), password: strongPassword() }),
+      'username',
+    ],
     ['a username with a space', () => ({ username: 'bad name', password: strongPassword() }), 'username'],
     ['a username with a non-ASCII letter', () => ({ username: 'josé-x', password: strongPassword() }), 'username'],
     ['a password of 14 characters', (u) => ({ username: u, password: 'harbor lantern' }), 'password', /15/],
@@ -82,30 +87,48 @@ describe('POST /register with JSON', () => {
     ['a password over 72 bytes in UTF-8', (u) => ({ username: u, password: EMOJI_19 }), 'password', /72/],
     ['a 73-byte ASCII password', (u) => ({ username: u, password: 'x'.repeat(73) }), 'password', /72/],
     ['a commonly used password', (u) => ({ username: u, password: COMMON }), 'password', /common/i],
-    ['a commonly used password in other letter case', (u) => ({ username: u, password: COMMON.toUpperCase() }), 'password', /common/i],
-    ['a password containing the username', (u) => ({ username: u, password: `harbor ${u} quartz` }), 'password', /username/i],
-    ['a password containing the username in capitals', (u) => ({ username: u, password: `harbor ${u.toUpperCase()} quartz` }), 'password', /username/i],
+    [
+      'a commonly used password in other letter case',
+      (u) => ({ username: u, password: COMMON.toUpperCase() }),
+      'password',
+      /common/i,
+    ],
+    [
+      'a password containing the username',
+      (u) => ({ username: u, password: `harbor ${u} quartz` }),
+      'password',
+      /username/i,
+    ],
+    [
+      'a password containing the username in capitals',
+      (u) => ({ username: u, password: `harbor ${u.toUpperCase()} quartz` }),
+      'password',
+      /username/i,
+    ],
     ['a number as username', () => ({ username: 12345, password: strongPassword() }), 'username'],
     ['an array as username', (u) => ({ username: [u], password: strongPassword() }), 'username'],
     ['an object as password', (u) => ({ username: u, password: { value: strongPassword() } }), 'password'],
     ['null as password', (u) => ({ username: u, password: null }), 'password'],
-    ['a number as password', (u) => ({ username: u, password: 123456789012345678 }), 'password'],
+    ['a number as password', (u) => ({ username: u, password: 123456789012345 }), 'password'],
     ['a missing username', () => ({ password: strongPassword() }), 'username', /required/i],
     ['a missing password', (u) => ({ username: u }), 'password', /required/i],
   ]
 
-  it.each(invalid)('refuses %s with 400 validation_failed naming the field, storing nothing', async (_, build, field, message) => {
-    const username = uniqueUsername()
-    const body = build(username) as Record<string, unknown>
-    const result = await invoke(handler, { path: '/register', json: body })
-    const problem = expectProblem(result, 400, 'validation_failed')
-    const error = (problem.errors as { field: string; message: string }[]).find((e) => e.field === field)
-    expect(error).toBeDefined()
-    if (message) expect(error!.message).toMatch(message)
-    expectNoSecrets(result, [typeof body.password === 'string' ? body.password : ''])
-    expect(await stored(username)).toBeNull()
-    if (typeof body.username === 'string') expect(await stored(body.username)).toBeNull()
-  })
+  it.each(invalid)(
+    'refuses %s with 400 validation_failed naming the field, storing nothing',
+    async (_, build, field, message) => {
+      const username = uniqueUsername()
+      const body = build(username) as Record<string, unknown>
+      const result = await invoke(handler, { path: '/register', json: body })
+      const problem = expectProblem(result, 400, 'validation_failed')
+      const error = (problem.errors as { field: string; message: string }[]).find((e) => e.field === field)
+      expect(error).toBeDefined()
+      if (message) expect(error!.message).toMatch(message)
+      expectNoSecrets(result, [typeof body.password === 'string' ? body.password : ''])
+      expect(await stored(username)).toBeNull()
+      if (typeof body.username === 'string') expect(await stored(body.username)).toBeNull()
+    },
+  )
 
   it('refuses a body with both fields missing, listing both', async () => {
     const result = await invoke(handler, { path: '/register', json: {} })
@@ -118,7 +141,11 @@ describe('POST /register with a form', () => {
   it('answers 303 to /login with a notice cookie, and the login page then says the account was created', async () => {
     const username = uniqueUsername()
     const password = strongPassword()
-    const result = await invoke(handler, { path: '/register', form: { username, password }, headers: { origin: OWN_ORIGIN } })
+    const result = await invoke(handler, {
+      path: '/register',
+      form: { username, password },
+      headers: { origin: OWN_ORIGIN },
+    })
     expect(result.statusCode).toBe(303)
     expect(header(result, 'location')).toBe('/login')
     const notice = setCookie(result, '__Host-notice')
@@ -129,7 +156,10 @@ describe('POST /register with a form', () => {
     expectNoSecrets(result, [password])
 
     const cookie = notice!.split(';')[0]!
-    for (const [name, pageHandler] of [['/login', indexHandler], ['/', indexHandler]] as const) {
+    for (const [name, pageHandler] of [
+      ['/login', indexHandler],
+      ['/', indexHandler],
+    ] as const) {
       const page = await invoke(pageHandler, { path: name, headers: HTML, cookies: [cookie] })
       expect(page.statusCode).toBe(200)
       expect(page.body).toMatch(/account was created/i)
@@ -163,7 +193,11 @@ describe('POST /register with a form', () => {
   it('re-renders the register page with 400, the typed name escaped, and never the password', async () => {
     const username = '<script>alert(1)</script>'
     const password = 'short secret 1' // also too short: the page must still not echo it
-    const result = await invoke(handler, { path: '/register', form: { username, password }, headers: { origin: OWN_ORIGIN } })
+    const result = await invoke(handler, {
+      path: '/register',
+      form: { username, password },
+      headers: { origin: OWN_ORIGIN },
+    })
     expect(result.statusCode).toBe(400)
     expect(header(result, 'content-type')).toMatch(/^text\/html/)
     expect(result.body).toContain('action="/register"')
@@ -176,7 +210,11 @@ describe('POST /register with a form', () => {
   it('keeps the typed name but drops the password when re-rendering for a too-short password', async () => {
     const username = uniqueUsername()
     const password = 'harbor lantern'
-    const result = await invoke(handler, { path: '/register', form: { username, password }, headers: { origin: OWN_ORIGIN } })
+    const result = await invoke(handler, {
+      path: '/register',
+      form: { username, password },
+      headers: { origin: OWN_ORIGIN },
+    })
     expect(result.statusCode).toBe(400)
     expect(result.body).toContain(`value="${username}"`)
     expect(result.body).toMatch(/at least 15 characters/)

@@ -7,7 +7,6 @@ import { invoke } from '../helpers/events.ts'
 import { header, HTML, useRuntime } from '../helpers/handlers.ts'
 import { expectProblem } from '../helpers/expect.ts'
 
-
 useRuntime()
 
 const asset = (file: string, headers: Record<string, string> = {}) =>

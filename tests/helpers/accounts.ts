@@ -61,7 +61,10 @@ export async function startSecurityService(env: Record<string, string> = {}): Pr
 
 /** One service for the calling test file (first database kind): started before its tests, stopped after. */
 export function useSecurityService(env: Record<string, string> = {}): SecurityService {
-  return useStarted(() => startSecurityService(env), ({ service }) => service.stop())
+  return useStarted(
+    () => startSecurityService(env),
+    ({ service }) => service.stop(),
+  )
 }
 
 /** The session row id a token stands for (its jti). */
@@ -78,7 +81,12 @@ export function median(values: number[]): number {
  * A JWT signed with the service's own secret (HS256) carrying `claims` over those of `base` (a
  * token the service issued) — to show what the server checks beyond the signature.
  */
-export function resign(service: TestService, base: string, claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}): string {
+export function resign(
+  service: TestService,
+  base: string,
+  claims: Record<string, unknown> = {},
+  header: Record<string, unknown> = {},
+): string {
   const payload: Record<string, unknown> = { ...jwtParts(base).payload, ...claims }
   for (const [name, value] of Object.entries(payload)) if (value === undefined) delete payload[name]
   // signed by hand, not with jsonwebtoken's sign(), which refuses to write malformed claims

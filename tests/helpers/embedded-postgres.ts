@@ -26,14 +26,20 @@ export async function tempDir(): Promise<string> {
   return dir
 }
 
-export async function start(dataDir: string, log?: (level: 'info' | 'warn', message: string) => void): Promise<EmbeddedPostgres> {
+export async function start(
+  dataDir: string,
+  log?: (level: 'info' | 'warn', message: string) => void,
+): Promise<EmbeddedPostgres> {
   const server = await startEmbeddedPostgres({ dataDir, ...(log ? { log } : {}) })
   cleanups.push(() => server.stop())
   return server
 }
 
 /** Runs `use` on a fresh pool and closes it so that stopping the server later cannot crash Node. */
-export async function withDb<T>(connection: EmbeddedPostgres['connection'], use: (db: pgPromise.IDatabase<unknown>) => Promise<T>): Promise<T> {
+export async function withDb<T>(
+  connection: EmbeddedPostgres['connection'],
+  use: (db: pgPromise.IDatabase<unknown>) => Promise<T>,
+): Promise<T> {
   const db = pgp(connection)
   try {
     return await use(db)
@@ -58,13 +64,19 @@ export async function running(pid: number): Promise<boolean> {
   return stat !== null && !/^\d+ \(.*\) Z/.test(stat)
 }
 
-export interface ChildReport { pid?: number; connection?: EmbeddedPostgres['connection']; error?: string; name?: string }
+export interface ChildReport {
+  pid?: number
+  connection?: EmbeddedPostgres['connection']
+  error?: string
+  name?: string
+}
 
 export function spawnOwner(dataDir: string): { child: ChildProcess; report: Promise<ChildReport> } {
   const child = spawn(process.execPath, [CHILD, dataDir], { stdio: ['pipe', 'pipe', 'inherit'] })
   cleanups.push(async () => {
     child.stdin?.end()
-    if (child.exitCode === null && child.signalCode === null) await new Promise((resolve) => child.once('exit', resolve))
+    if (child.exitCode === null && child.signalCode === null)
+      await new Promise((resolve) => child.once('exit', resolve))
   })
   const report = new Promise<ChildReport>((resolve, reject) => {
     let out = ''

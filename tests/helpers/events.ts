@@ -64,8 +64,14 @@ export function apiGatewayEvent(input: EventInput = {}): APIGatewayProxyEventV2 
 type Handler = (event: never, context: never) => Promise<unknown>
 
 /** Invokes a Middy handler as Lambda would and returns its structured result. */
-export async function invoke(handler: Handler, input: EventInput = {}): Promise<APIGatewayProxyStructuredResultV2 & { statusCode: number; headers: Record<string, string> }> {
-  const result = (await handler(apiGatewayEvent(input) as never, lambdaContext('test') as never)) as APIGatewayProxyStructuredResultV2
+export async function invoke(
+  handler: Handler,
+  input: EventInput = {},
+): Promise<APIGatewayProxyStructuredResultV2 & { statusCode: number; headers: Record<string, string> }> {
+  const result = (await handler(
+    apiGatewayEvent(input) as never,
+    lambdaContext('test') as never,
+  )) as APIGatewayProxyStructuredResultV2
   return { ...result, statusCode: result.statusCode ?? 200, headers: (result.headers ?? {}) as Record<string, string> }
 }
 

@@ -13,7 +13,9 @@ declare module 'vitest' {
 
 export default async function setup(project: TestProject) {
   if (!HAS_CHROMIUM) {
-    console.warn(`\n[gateway-auth] no Chromium at ${CHROMIUM}: the browser tests are skipped (apt-get install chromium, or set CHROMIUM_PATH).\n`)
+    console.warn(
+      `\n[gateway-auth] no Chromium at ${CHROMIUM}: the browser tests are skipped (apt-get install chromium, or set CHROMIUM_PATH).\n`,
+    )
   }
   const adminUrl = process.env.TEST_DATABASE_URL
   if (!adminUrl) {

@@ -130,10 +130,14 @@ export function expectHtmlSafety(headers: Headers): void {
   const csp = headers.get('content-security-policy') ?? ''
   expect(csp, 'Content-Security-Policy').not.toBe('')
   const directives = new Map(
-    csp.split(';').map((d) => d.trim()).filter(Boolean).map((d) => {
-      const [name = '', ...values] = d.split(/\s+/)
-      return [name.toLowerCase(), values.join(' ')] as const
-    }),
+    csp
+      .split(';')
+      .map((d) => d.trim())
+      .filter(Boolean)
+      .map((d) => {
+        const [name = '', ...values] = d.split(/\s+/)
+        return [name.toLowerCase(), values.join(' ')] as const
+      }),
   )
   const scriptSrc = directives.get('script-src') ?? directives.get('default-src') ?? ''
   expect(scriptSrc, 'CSP script-src').not.toBe('')
@@ -141,8 +145,8 @@ export function expectHtmlSafety(headers: Headers): void {
   expect(headers.get('x-content-type-options')).toBe('nosniff')
   const referrer = headers.get('referrer-policy') ?? ''
   expect(referrer).toMatch(/^(same-origin|strict-origin-when-cross-origin|strict-origin|origin-when-cross-origin)$/)
-  const framingDenied = /^(deny|sameorigin)$/i.test(headers.get('x-frame-options') ?? '') ||
-    directives.get('frame-ancestors') === "'none'"
+  const framingDenied =
+    /^(deny|sameorigin)$/i.test(headers.get('x-frame-options') ?? '') || directives.get('frame-ancestors') === "'none'"
   expect(framingDenied, 'framing denied').toBe(true)
 }
 
@@ -177,7 +181,9 @@ export function rawRequest(
       (res) => {
         const chunks: Buffer[] = []
         res.on('data', (chunk: Buffer) => chunks.push(chunk))
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString() }))
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString() }),
+        )
         res.on('error', reject)
       },
     )

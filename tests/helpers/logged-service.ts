@@ -29,7 +29,10 @@ export type LoggedService = Awaited<ReturnType<typeof startLoggedService>>
 
 /** One logged service for the calling test file: started before its tests, stopped after them. */
 export function useLoggedService(env: Record<string, string> = LOOSE_THROTTLE): LoggedService {
-  return useStarted(() => startLoggedService(env), ({ service }) => service.stop())
+  return useStarted(
+    () => startLoggedService(env),
+    ({ service }) => service.stop(),
+  )
 }
 
 /**

@@ -6,7 +6,6 @@ import { databaseKinds } from '../helpers/runtime.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { expectProblem } from '../helpers/expect.ts'
 
-
 const PARALLEL = 8
 
 /** Eight spellings of one name: as given, lower, upper and mixed cases. */

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest'
 import { useService } from '../helpers/server.ts'
 import { databaseKinds } from '../helpers/runtime.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
-import { CookieJar, } from '../helpers/http.ts'
+import { CookieJar } from '../helpers/http.ts'
 import { expectProblem } from '../helpers/expect.ts'
 
 describe.each(databaseKinds())('on the %s database', (kind) => {
@@ -26,12 +26,24 @@ describe.each(databaseKinds())('on the %s database', (kind) => {
     expect(dashboard.json.user.last_login_time).toBe(login.json.user.last_login_time)
 
     const newPassword = strongPassword()
-    const changed = await s.http.postJson('/password', { current_password: account.password, new_password: newPassword }, { bearer: token })
+    const changed = await s.http.postJson(
+      '/password',
+      { current_password: account.password, new_password: newPassword },
+      { bearer: token },
+    )
     expect(changed.status).toBe(204)
     expect((await s.http.postJson('/login', account)).status).toBe(401)
 
     const jar = new CookieJar()
-    expect((await s.http.postForm('/login', { username: account.username, password: newPassword }, { jar, sameOrigin: true })).status).toBe(303)
+    expect(
+      (
+        await s.http.postForm(
+          '/login',
+          { username: account.username, password: newPassword },
+          { jar, sameOrigin: true },
+        )
+      ).status,
+    ).toBe(303)
     expect((await s.http.postForm('/logout', {}, { jar, sameOrigin: true })).status).toBe(303)
     expect((await s.http.postJson('/logout', {}, { bearer: token })).status).toBe(204)
     expectProblem(await s.http.getJson(`/dashboard/${account.username}`, { bearer: token }), 401, 'unauthorized')
@@ -40,13 +52,24 @@ describe.each(databaseKinds())('on the %s database', (kind) => {
   it('names are one account in any letter case, compared by the database', async () => {
     const username = uniqueUsername('Case')
     expect((await s.http.postJson('/register', { username, password: strongPassword() })).status).toBe(201)
-    expectProblem(await s.http.postJson('/register', { username: username.toUpperCase(), password: strongPassword() }), 409, 'username_taken')
-    expectProblem(await s.http.postJson('/register', { username: username.toLowerCase(), password: strongPassword() }), 409, 'username_taken')
+    expectProblem(
+      await s.http.postJson('/register', { username: username.toUpperCase(), password: strongPassword() }),
+      409,
+      'username_taken',
+    )
+    expectProblem(
+      await s.http.postJson('/register', { username: username.toLowerCase(), password: strongPassword() }),
+      409,
+      'username_taken',
+    )
   })
 
   it('the schema is the migrations, applied once and recorded', async () => {
     const tables = await s.service.runtime.db.map(
-      `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1`, [], (row) => row.table_name as string)
+      `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1`,
+      [],
+      (row) => row.table_name as string,
+    )
     expect(tables).toEqual(expect.arrayContaining(['pgmigrations', 'sessions', 'throttle', 'users']))
   })
 })

@@ -12,7 +12,6 @@ import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { client, type Client } from '../helpers/http.ts'
 import { expectProblem, expectNoSecrets } from '../helpers/expect.ts'
 
-
 /** Stops the embedded server by its postmaster.pid (fast shutdown) and waits until it is gone. */
 async function stopPostgresUnderneath(dataDir: string): Promise<number> {
   const pid = Number((await readFile(path.join(dataDir, 'postgres', 'postmaster.pid'), 'utf8')).split('\n')[0])
@@ -89,7 +88,11 @@ describe('GET /health and a lost database (embedded)', () => {
     })
 
     it('registration and the dashboard: 503 service_unavailable as well', async () => {
-      expectProblem(await http.postJson('/register', { username: uniqueUsername('down'), password: strongPassword() }), 503, 'service_unavailable')
+      expectProblem(
+        await http.postJson('/register', { username: uniqueUsername('down'), password: strongPassword() }),
+        503,
+        'service_unavailable',
+      )
       expectProblem(await http.getJson(`/dashboard/${account.username}`, { bearer: token }), 503, 'service_unavailable')
     })
 
@@ -125,7 +128,16 @@ describe('toProblem: a database that cannot be reached is 503 service_unavailabl
     ['57P03 cannot_connect_now', sqlstate('57P03', 'the database system is starting up')],
     ['pg-pool timing out', new Error('timeout exceeded when trying to connect')],
     ['pg losing the connection', new Error('Connection terminated unexpectedly')],
-    ['happy eyeballs giving up on every address', Object.assign(new AggregateError([errno('ECONNREFUSED', 'connect', 'connect ECONNREFUSED ::1:5432')], 'all addresses refused'), { code: 'ECONNREFUSED' })],
+    [
+      'happy eyeballs giving up on every address',
+      Object.assign(
+        new AggregateError(
+          [errno('ECONNREFUSED', 'connect', 'connect ECONNREFUSED ::1:5432')],
+          'all addresses refused',
+        ),
+        { code: 'ECONNREFUSED' },
+      ),
+    ],
   ])('%s', (_label, error) => {
     const problem = toProblem(error)
     expect(problem.code).toBe('service_unavailable')
@@ -139,7 +151,10 @@ describe('toProblem: a database that cannot be reached is 503 service_unavailabl
   it.each([
     ['a query error (undefined column)', sqlstate('42703', 'column "nope" does not exist')],
     ['a unique violation', sqlstate('23505', 'duplicate key value violates unique constraint')],
-    ['a missing file (ENOENT outside connect)', errno('ENOENT', 'open', "ENOENT: no such file or directory, open 'templates/x.njk'")],
+    [
+      'a missing file (ENOENT outside connect)',
+      errno('ENOENT', 'open', "ENOENT: no such file or directory, open 'templates/x.njk'"),
+    ],
     ['a statement timeout', sqlstate('57014', 'canceling statement due to statement timeout')],
     ['a protocol violation (08P01: a NUL byte in query text)', sqlstate('08P01', 'invalid message format')],
     ['a plain bug', new TypeError("Cannot read properties of undefined (reading 'id')")],

@@ -46,10 +46,16 @@ describe('restart on the same DATA_DIR (embedded database, JWT_SECRET unset)', (
     expect(dashboard.status).toBe(200)
     expect(dashboard.json.user.username).toBe(account.username)
     // the account is still there, in any letter case, with its password
-    const again = await http.postJson('/login', { username: account.username.toUpperCase(), password: account.password })
+    const again = await http.postJson('/login', {
+      username: account.username.toUpperCase(),
+      password: account.password,
+    })
     expect(again.status).toBe(200)
     expect(again.json.user.id).toBe(login.json.user.id)
-    expect((await http.postJson('/register', { username: account.username.toLowerCase(), password: strongPassword() })).status).toBe(409)
+    expect(
+      (await http.postJson('/register', { username: account.username.toLowerCase(), password: strongPassword() }))
+        .status,
+    ).toBe(409)
     // a token revoked before a restart stays revoked after it
     expect((await http.postJson('/logout', {}, { bearer: token })).status).toBe(204)
 

@@ -6,13 +6,20 @@ const local = (sourceIp: string, headers: Record<string, string> = {}) => ({ sou
 describe('identifyClient', () => {
   describe('behind API Gateway', () => {
     it('takes sourceIp as the client and the request as HTTPS, whatever the headers say', () => {
-      const input = { sourceIp: '203.0.113.7', apiId: 'abc123', headers: { 'x-forwarded-for': '6.6.6.6', 'x-forwarded-proto': 'http' } }
+      const input = {
+        sourceIp: '203.0.113.7',
+        apiId: 'abc123',
+        headers: { 'x-forwarded-for': '6.6.6.6', 'x-forwarded-proto': 'http' },
+      }
       expect(identifyClient(input, [])).toEqual({ ip: '203.0.113.7', secure: true })
       expect(identifyClient(input, ['203.0.113.7'])).toEqual({ ip: '203.0.113.7', secure: true })
     })
 
     it('treats a missing apiId as API Gateway too', () => {
-      expect(identifyClient({ sourceIp: '203.0.113.8', apiId: undefined, headers: {} }, [])).toEqual({ ip: '203.0.113.8', secure: true })
+      expect(identifyClient({ sourceIp: '203.0.113.8', apiId: undefined, headers: {} }, [])).toEqual({
+        ip: '203.0.113.8',
+        secure: true,
+      })
     })
   })
 

@@ -8,7 +8,9 @@ import { openDatabase } from '#lib/platform/database.ts'
 import { serverDatabaseUrl } from '../helpers/runtime.ts'
 
 const silent = pino({ level: 'silent' })
-const MIGRATIONS = readdirSync(new URL('../../migrations', import.meta.url)).map((file) => file.replace(/\.sql$/, '')).sort()
+const MIGRATIONS = readdirSync(new URL('../../migrations', import.meta.url))
+  .map((file) => file.replace(/\.sql$/, ''))
+  .sort()
 
 describe.skipIf(!serverDatabaseUrl())('migrations (server database)', () => {
   const pgp = pgPromise()
@@ -36,7 +38,9 @@ describe.skipIf(!serverDatabaseUrl())('migrations (server database)', () => {
       expect(applied.map((row) => row.name)).toEqual(MIGRATIONS)
       // the schema is there and enforces case-insensitive uniqueness
       await second.db.none(`INSERT INTO users (username, password_hash) VALUES ('Alice', 'x')`)
-      await expect(first.db.none(`INSERT INTO users (username, password_hash) VALUES ('alice', 'x')`)).rejects.toMatchObject({
+      await expect(
+        first.db.none(`INSERT INTO users (username, password_hash) VALUES ('alice', 'x')`),
+      ).rejects.toMatchObject({
         code: '23505',
       })
     } finally {
@@ -49,13 +53,15 @@ describe.skipIf(!serverDatabaseUrl())('migrations (server database)', () => {
     const config = loadConfig({ DATABASE_URL: url, DATA_DIR: '/tmp/unused-by-server-mode' })
     const handle = await openDatabase(config, silent)
     try {
-      expect(await handle.db.one('SELECT count(*)::int AS n FROM pgmigrations', [], (row) => row.n)).toBe(MIGRATIONS.length)
+      expect(await handle.db.one('SELECT count(*)::int AS n FROM pgmigrations', [], (row) => row.n)).toBe(
+        MIGRATIONS.length,
+      )
     } finally {
       await handle.close()
     }
   })
 
-  it('keeps its tables and its migration history in the schema the URL\'s search_path names', async () => {
+  it("keeps its tables and its migration history in the schema the URL's search_path names", async () => {
     // two services sharing one database in two schemas must each get the whole schema
     const inSchema = async (schema: string) => {
       await admin.none('CREATE SCHEMA IF NOT EXISTS $1:name', [schema])
@@ -66,14 +72,24 @@ describe.skipIf(!serverDatabaseUrl())('migrations (server database)', () => {
     const migrateDb = pgp(url)
     await migrateDb.none('CREATE SCHEMA IF NOT EXISTS auth_a; CREATE SCHEMA IF NOT EXISTS auth_b')
     await migrateDb.$pool.end()
-    const [a, b] = await Promise.all([openDatabase(await inSchema('auth_a'), silent), openDatabase(await inSchema('auth_b'), silent)])
+    const [a, b] = await Promise.all([
+      openDatabase(await inSchema('auth_a'), silent),
+      openDatabase(await inSchema('auth_b'), silent),
+    ])
     try {
-      for (const [handle, schema] of [[a, 'auth_a'], [b, 'auth_b']] as const) {
+      for (const [handle, schema] of [
+        [a, 'auth_a'],
+        [b, 'auth_b'],
+      ] as const) {
         const tables = await handle.db.map(
-          `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`, [schema], (row) => row.table_name,
+          `SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY 1`,
+          [schema],
+          (row) => row.table_name,
         )
         expect(tables).toEqual(expect.arrayContaining(['pgmigrations', 'sessions', 'throttle', 'users']))
-        expect(await handle.db.one('SELECT count(*)::int AS n FROM pgmigrations', [], (row) => row.n)).toBe(MIGRATIONS.length)
+        expect(await handle.db.one('SELECT count(*)::int AS n FROM pgmigrations', [], (row) => row.n)).toBe(
+          MIGRATIONS.length,
+        )
       }
     } finally {
       await a.close()

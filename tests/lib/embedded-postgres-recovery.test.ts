@@ -5,7 +5,16 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { describe, expect, test } from 'vitest'
-import { afterThisTest, isRoot, pgp, running, spawnOwner, start, tempDir, withDb } from '../helpers/embedded-postgres.ts'
+import {
+  afterThisTest,
+  isRoot,
+  pgp,
+  running,
+  spawnOwner,
+  start,
+  tempDir,
+  withDb,
+} from '../helpers/embedded-postgres.ts'
 
 describe('startEmbeddedPostgres after a crash or beside another start', () => {
   test('waits for a server that is still shutting down instead of failing', async () => {
@@ -51,7 +60,9 @@ describe('startEmbeddedPostgres after a crash or beside another start', () => {
     const { child, report } = spawnOwner(dataDir)
     const { pid, connection } = await report
     expect(pid).toBeTypeOf('number')
-    await withDb(connection!, (db) => db.none("create table survivors (name text); insert into survivors values ('bob')"))
+    await withDb(connection!, (db) =>
+      db.none("create table survivors (name text); insert into survivors values ('bob')"),
+    )
 
     child.kill('SIGKILL')
     const killedAt = Date.now()
@@ -72,10 +83,11 @@ describe('startEmbeddedPostgres after a crash or beside another start', () => {
     expect(winners).toHaveLength(1)
     expect(losers).toHaveLength(1)
     expect(losers[0]).toMatchObject({ name: 'EmbeddedPostgresError', error: expect.stringContaining('in use') })
-    expect(await withDb(winners[0]!.connection!, (db) => db.one("select current_setting('server_encoding') as e"))).toEqual({ e: 'UTF8' })
+    expect(
+      await withDb(winners[0]!.connection!, (db) => db.one("select current_setting('server_encoding') as e")),
+    ).toEqual({ e: 'UTF8' })
     // The loser's initdb copy is gone; only the cluster and the password remain
     expect((await fs.readdir(dataDir)).sort()).toEqual(['postgres', 'postgres-password'])
     expect((await fs.readFile(path.join(dataDir, 'postgres', 'PG_VERSION'), 'utf8')).trim()).toBe('17')
   })
-
 })

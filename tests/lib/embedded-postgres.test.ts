@@ -80,7 +80,9 @@ describe('startEmbeddedPostgres', () => {
   test.runIf(isRoot)('as root, names the problem when the user is missing or cannot reach DATA_DIR', async () => {
     const base = await tempDir()
     await fs.chmod(base, 0o755)
-    const missing = await startEmbeddedPostgres({ dataDir: path.join(base, 'a'), runAsUser: 'no-such-user-x' }).catch((e: unknown) => e)
+    const missing = await startEmbeddedPostgres({ dataDir: path.join(base, 'a'), runAsUser: 'no-such-user-x' }).catch(
+      (e: unknown) => e,
+    )
     expect(missing).toBeInstanceOf(EmbeddedPostgresError)
     expect((missing as Error).message).toContain('no-such-user-x does not exist')
 
@@ -91,7 +93,6 @@ describe('startEmbeddedPostgres', () => {
     expect((blocked as Error).message).toContain(`chmod o+x ${closed}`)
   })
 })
-
 
 describe('hydrateSymlinks', () => {
   test('creates the missing library links, relative, and tolerates existing ones', async () => {

@@ -4,7 +4,9 @@ import { clientKey, lockoutSeconds, retryAfterSeconds } from '#lib/auth/throttle
 describe('lockoutSeconds', () => {
   const policy = { lockoutSeconds: 60, maxLockoutSeconds: 3600 }
   it('doubles from the first lockout and stops at the longest', () => {
-    expect([1, 2, 3, 4, 5, 6, 7, 8].map((n) => lockoutSeconds(n, policy))).toEqual([60, 120, 240, 480, 960, 1920, 3600, 3600])
+    expect([1, 2, 3, 4, 5, 6, 7, 8].map((n) => lockoutSeconds(n, policy))).toEqual([
+      60, 120, 240, 480, 960, 1920, 3600, 3600,
+    ])
   })
   it('stays finite for a very large count', () => {
     expect(lockoutSeconds(10_000, policy)).toBe(3600)

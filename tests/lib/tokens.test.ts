@@ -12,7 +12,10 @@ const at = (seconds: number) => new Date(NOW.getTime() + seconds * 1000)
 
 /** A token signed by jsonwebtoken with our secret but any header/algorithm/claims. */
 function forge(payload: object, options: jwt.SignOptions = {}, secret = settings.secret) {
-  return jwt.sign({ iss: settings.issuer, aud: settings.audience, ...claims, ...payload }, secret, { algorithm: 'HS256', ...options })
+  return jwt.sign({ iss: settings.issuer, aud: settings.audience, ...claims, ...payload }, secret, {
+    algorithm: 'HS256',
+    ...options,
+  })
 }
 
 function refusal(token: string, now = NOW): string {
@@ -46,7 +49,8 @@ describe('verifyToken', () => {
     expect(refusal(token, at(3600 + CLOCK_TOLERANCE_SECONDS + 1))).toBe('unauthorized')
   })
 
-  const unsigned = () => `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ ...claims, iss: settings.issuer, aud: settings.audience })}.`
+  const unsigned = () =>
+    `${b64({ alg: 'none', typ: 'JWT' })}.${b64({ ...claims, iss: settings.issuer, aud: settings.audience })}.`
 
   it.each([
     ['alg none', unsigned],
@@ -54,29 +58,46 @@ describe('verifyToken', () => {
     ['HS512 with the same secret', () => forge({}, { algorithm: 'HS512' })],
     ['HS384 with the same secret', () => forge({}, { algorithm: 'HS384' })],
     ['another secret', () => forge({}, {}, 'another secret that is long enough!!')],
-    ['a tampered payload', () => {
-      const [header, , signature] = signToken(claims, settings).split('.')
-      return `${header}.${b64({ ...claims, sub: '1', iss: settings.issuer, aud: settings.audience })}.${signature}`
-    }],
-    ['a tampered header', () => {
-      const [, payload, signature] = signToken(claims, settings).split('.')
-      return `${b64({ alg: 'HS256', typ: 'JWT', kid: 'x' })}.${payload}.${signature}`
-    }],
+    [
+      'a tampered payload',
+      () => {
+        const [header, , signature] = signToken(claims, settings).split('.')
+        return `${header}.${b64({ ...claims, sub: '1', iss: settings.issuer, aud: settings.audience })}.${signature}`
+      },
+    ],
+    [
+      'a tampered header',
+      () => {
+        const [, payload, signature] = signToken(claims, settings).split('.')
+        return `${b64({ alg: 'HS256', typ: 'JWT', kid: 'x' })}.${payload}.${signature}`
+      },
+    ],
     ['a wrong issuer', () => forge({ iss: 'someone-else' })],
     ['a wrong audience', () => forge({ aud: 'another-service' })],
     ['no issuer', () => forge({ iss: undefined })],
     ['no audience', () => forge({ aud: undefined })],
     ['a not-before in the future', () => forge({ nbf: iat + 120 })],
     ['a jku header', () => forge({}, { header: { alg: 'HS256', jku: 'https://evil.example/jwks.json' } })],
-    ['a jwk header', () => forge({}, { header: { alg: 'HS256', jwk: { kty: 'oct', k: 'c2VjcmV0' } } as jwt.JwtHeader })],
-    ['an x5u header', () => forge({}, { header: { alg: 'HS256', x5u: 'https://evil.example/cert.pem' } as jwt.JwtHeader })],
+    [
+      'a jwk header',
+      () => forge({}, { header: { alg: 'HS256', jwk: { kty: 'oct', k: 'c2VjcmV0' } } as jwt.JwtHeader }),
+    ],
+    [
+      'an x5u header',
+      () => forge({}, { header: { alg: 'HS256', x5u: 'https://evil.example/cert.pem' } as jwt.JwtHeader }),
+    ],
     ['no jti', () => forge({ jti: undefined })],
     ['no sub', () => forge({ sub: undefined })],
     ['a numeric sub', () => forge({ sub: 17 })],
-    ['no exp', () => {
-      const { exp: _exp, ...rest } = claims
-      return jwt.sign({ ...rest, iss: settings.issuer, aud: settings.audience }, settings.secret, { algorithm: 'HS256' })
-    }],
+    [
+      'no exp',
+      () => {
+        const { exp: _exp, ...rest } = claims
+        return jwt.sign({ ...rest, iss: settings.issuer, aud: settings.audience }, settings.secret, {
+          algorithm: 'HS256',
+        })
+      },
+    ],
     ['an empty string', () => ''],
     ['two segments', () => 'a.b'],
     ['garbage', () => 'not a token at all'],
@@ -84,12 +105,15 @@ describe('verifyToken', () => {
     expect(refusal(make())).toBe('unauthorized')
   })
 
-  it.each(['jku', 'jwk', 'x5u'])('refuses the %s token for its header alone: jsonwebtoken by itself would accept it', (name) => {
-    const value = name === 'jwk' ? { kty: 'oct', k: 'c2VjcmV0' } : 'https://evil.example/keys'
-    const token = forge({}, { header: { alg: 'HS256', [name]: value } as jwt.JwtHeader })
-    expect(() => jwt.verify(token, settings.secret, { algorithms: ['HS256'], clockTimestamp: iat })).not.toThrow()
-    expect(refusal(token)).toBe('unauthorized')
-  })
+  it.each(['jku', 'jwk', 'x5u'])(
+    'refuses the %s token for its header alone: jsonwebtoken by itself would accept it',
+    (name) => {
+      const value = name === 'jwk' ? { kty: 'oct', k: 'c2VjcmV0' } : 'https://evil.example/keys'
+      const token = forge({}, { header: { alg: 'HS256', [name]: value } as jwt.JwtHeader })
+      expect(() => jwt.verify(token, settings.secret, { algorithms: ['HS256'], clockTimestamp: iat })).not.toThrow()
+      expect(refusal(token)).toBe('unauthorized')
+    },
+  )
 
   it('accepts a not-before within the clock tolerance', () => {
     expect(() => verifyToken(forge({ nbf: iat + CLOCK_TOLERANCE_SECONDS - 5 }), settings, NOW)).not.toThrow()

@@ -1,24 +1,39 @@
 import { describe, expect, it } from 'vitest'
 import {
-  loginInput, newPassword, parseInput, passwordChangeInput, PASSWORD_MAX_BYTES, registrationInput, Username, usernameKey,
+  loginInput,
+  newPassword,
+  parseInput,
+  passwordChangeInput,
+  PASSWORD_MAX_BYTES,
+  registrationInput,
+  Username,
+  usernameKey,
 } from '#lib/auth/validation.ts'
 import { commonPasswordCount, isCommonPassword } from '#lib/auth/common-passwords.ts'
 import { Problem } from '#lib/problem.ts'
 
 const ok = (schema: { safeParse(v: unknown): { success: boolean } }, value: unknown) => schema.safeParse(value).success
-const messages = (schema: { safeParse(v: unknown): { success: boolean; error?: { issues: { message: string }[] } } }, value: unknown) =>
-  schema.safeParse(value).error?.issues.map((issue) => issue.message) ?? []
+const messages = (
+  schema: { safeParse(v: unknown): { success: boolean; error?: { issues: { message: string }[] } } },
+  value: unknown,
+) => schema.safeParse(value).error?.issues.map((issue) => issue.message) ?? []
 
 describe('Username', () => {
   it.each(['abc', 'a'.repeat(32), 'Alice', 'a.b_c-d', '123', 'A-Z.az_09'])('accepts %s', (name) => {
     expect(ok(Username, name)).toBe(true)
   })
-  it.each(['ab', 'a'.repeat(33), 'with space', 'josé', 'a/b', 'a@b', '<script>', 'abc\n', '', 'ａｂｃ'])('refuses %j', (name) => {
-    expect(ok(Username, name)).toBe(false)
-  })
-  it.each([[42], [null], [['abc']], [{ name: 'abc' }]])('refuses the non-string %j, saying first that it must be text', (value) => {
-    expect(messages(Username, value)[0]).toBe('Username must be text.')
-  })
+  it.each(['ab', 'a'.repeat(33), 'with space', 'josé', 'a/b', 'a@b', '<script>', 'abc\n', '', 'ａｂｃ'])(
+    'refuses %j',
+    (name) => {
+      expect(ok(Username, name)).toBe(false)
+    },
+  )
+  it.each([[42], [null], [['abc']], [{ name: 'abc' }]])(
+    'refuses the non-string %j, saying first that it must be text',
+    (value) => {
+      expect(messages(Username, value)[0]).toBe('Username must be text.')
+    },
+  )
   it('says a missing username is required', () => {
     expect(messages(Username, undefined)).toEqual(['Username is required.'])
   })
@@ -59,7 +74,9 @@ describe('newPassword', () => {
   })
 
   it('refuses a common password in any letter case, with the reason', () => {
-    expect(messages(schema, 'passwordpassword')).toEqual(['Password is one of the most commonly used passwords; choose another.'])
+    expect(messages(schema, 'passwordpassword')).toEqual([
+      'Password is one of the most commonly used passwords; choose another.',
+    ])
     expect(ok(schema, 'PassWordPassWord')).toBe(false)
   })
 
@@ -99,27 +116,36 @@ describe('registrationInput', () => {
     expect(result.error!.issues.some((i) => i.path[0] === 'password' && /username/.test(i.message))).toBe(true)
   })
 
-  it.each([['empty', ''], ['too short, and inside the password', 'ha']])(
-    'blames only the username when it is %s, not the password',
-    (_, username) => {
-      const result = schema.safeParse({ username, password: 'harbor lantern quartz meadow' })
-      const fields = result.error!.issues.map((i) => i.path[0])
-      expect(fields).toContain('username')
-      expect(fields).not.toContain('password')
-    },
-  )
+  it.each([
+    ['empty', ''],
+    ['too short, and inside the password', 'ha'],
+  ])('blames only the username when it is %s, not the password', (_, username) => {
+    const result = schema.safeParse({ username, password: 'harbor lantern quartz meadow' })
+    const fields = result.error!.issues.map((i) => i.path[0])
+    expect(fields).toContain('username')
+    expect(fields).not.toContain('password')
+  })
 })
 
 describe('loginInput', () => {
   it('applies the registration rules to the name: one no account can have is refused on username', () => {
-    for (const username of ['not a valid name!', 'al\u0130ce', 'al\u0131ce', '\u212aate', 'ro\u017fa', 'ａｌｉｃｅ', 'ali\u0307ce', 'ab']) {
+    for (const username of [
+      'not a valid name!',
+      'al\u0130ce',
+      'al\u0131ce',
+      '\u212aate',
+      'ro\u017fa',
+      'ａｌｉｃｅ',
+      'ali\u0307ce',
+      'ab',
+    ]) {
       const result = loginInput.safeParse({ username, password: 'x' })
       expect(new Set(result.error?.issues.map((issue) => issue.path[0])), username).toEqual(new Set(['username']))
     }
   })
   it.each([
     ['an empty password', { username: 'abc', password: '' }],
-    ['a 73-byte password', { username: 'abc', password: 'é'.repeat(36) + 'a' }],
+    ['a 73-byte password', { username: 'abc', password: `${'é'.repeat(36)}a` }],
     ['a 33-character username', { username: 'a'.repeat(33), password: 'x' }],
     ['an empty username', { username: '', password: 'x' }],
   ])('refuses %s', (_, input) => {
@@ -140,7 +166,17 @@ describe('usernameKey', () => {
   })
   it('is null for a name that cannot exist, whatever Unicode would fold it to', () => {
     // JavaScript and PostgreSQL fold these differently, so neither fold may decide the account
-    for (const name of ['al\u0130ce', 'al\u0131ce', '\u212aate', 'ro\u017fa', 'ａｌｉｃｅ', 'ali\u0307ce', 'e\u0301te', 'ab', '']) {
+    for (const name of [
+      'al\u0130ce',
+      'al\u0131ce',
+      '\u212aate',
+      'ro\u017fa',
+      'ａｌｉｃｅ',
+      'ali\u0307ce',
+      'e\u0301te',
+      'ab',
+      '',
+    ]) {
       expect(usernameKey(name), JSON.stringify(name)).toBeNull()
     }
   })
@@ -148,17 +184,25 @@ describe('usernameKey', () => {
 
 describe('passwordChangeInput', () => {
   it('refuses a new password that contains the username, on new_password', () => {
-    const result = passwordChangeInput(15, 'Bob-42').safeParse({ current_password: 'x', new_password: 'bob-42 lantern quartz' })
+    const result = passwordChangeInput(15, 'Bob-42').safeParse({
+      current_password: 'x',
+      new_password: 'bob-42 lantern quartz',
+    })
     expect(result.error?.issues.map((i) => i.path[0])).toEqual(['new_password'])
   })
   it('does not apply the new-password rules to the current password', () => {
-    expect(ok(passwordChangeInput(15, 'bob'), { current_password: 'short', new_password: 'harbor lantern quartz' })).toBe(true)
+    expect(
+      ok(passwordChangeInput(15, 'bob'), { current_password: 'short', new_password: 'harbor lantern quartz' }),
+    ).toBe(true)
   })
 })
 
 describe('parseInput', () => {
   it('returns the parsed value', () => {
-    expect(parseInput(loginInput, { username: 'abc', password: 'b', extra: 1 })).toEqual({ username: 'abc', password: 'b' })
+    expect(parseInput(loginInput, { username: 'abc', password: 'b', extra: 1 })).toEqual({
+      username: 'abc',
+      password: 'b',
+    })
   })
 
   it('throws validation_failed listing every bad field once, with its first message', () => {

@@ -51,8 +51,22 @@ describe('V4.1 Generic web service security', () => {
       ['401 JSON', await s.http.postJson('/login', { username: account.username, password: 'wrong wrong wrong' })],
       ['403 JSON', await s.http.getJson('/dashboard/someone-else', { bearer: token })],
       ['409 JSON', await s.http.postJson('/register', account)],
-      ['413 JSON', await s.http.call('/login', { method: 'POST', body: big, headers: { 'content-type': 'application/json', accept: 'application/json' } })],
-      ['415 JSON', await s.http.call('/login', { method: 'POST', body: '{}', headers: { 'content-type': 'text/plain', accept: 'application/json' } })],
+      [
+        '413 JSON',
+        await s.http.call('/login', {
+          method: 'POST',
+          body: big,
+          headers: { 'content-type': 'application/json', accept: 'application/json' },
+        }),
+      ],
+      [
+        '415 JSON',
+        await s.http.call('/login', {
+          method: 'POST',
+          body: '{}',
+          headers: { 'content-type': 'text/plain', accept: 'application/json' },
+        }),
+      ],
       ['303 redirect', await s.http.postForm('/logout', {}, { jar })],
     ]
     for (const [label, reply] of replies) {
@@ -60,18 +74,42 @@ describe('V4.1 Generic web service security', () => {
       expect(reply.headers.get('x-content-type-options'), label).toBe('nosniff')
       expectTruthfulType(label, reply)
     }
-    const trace = await rawRequest(s.service.baseUrl, { method: 'TRACE', path: '/', headers: { accept: 'application/json' } })
+    const trace = await rawRequest(s.service.baseUrl, {
+      method: 'TRACE',
+      path: '/',
+      headers: { accept: 'application/json' },
+    })
     expectTruthfulType('TRACE', { text: trace.text, contentType: String(trace.headers['content-type'] ?? '') })
 
     // request bodies: only what they say they are, and only JSON or a form; nothing is sniffed
     const json = JSON.stringify({ username: account.username, password: account.password })
-    for (const type of ['text/plain', 'text/html', 'multipart/form-data; boundary=x', 'application/octet-stream', 'application/x-json-stream', 'application/jsonx']) {
-      const reply = await s.http.call('/login', { method: 'POST', body: json, headers: { 'content-type': type, accept: 'application/json' } })
+    for (const type of [
+      'text/plain',
+      'text/html',
+      'multipart/form-data; boundary=x',
+      'application/octet-stream',
+      'application/x-json-stream',
+      'application/jsonx',
+    ]) {
+      const reply = await s.http.call('/login', {
+        method: 'POST',
+        body: json,
+        headers: { 'content-type': type, accept: 'application/json' },
+      })
       expectProblem(reply, 415, 'unsupported_media_type')
     }
-    const undeclared = await rawRequest(s.service.baseUrl, { method: 'POST', path: '/login', headers: { accept: 'application/json' }, chunks: [Buffer.from(json)] })
+    const undeclared = await rawRequest(s.service.baseUrl, {
+      method: 'POST',
+      path: '/login',
+      headers: { accept: 'application/json' },
+      chunks: [Buffer.from(json)],
+    })
     expect(undeclared.status).toBe(415)
-    for (const type of ['application/json; charset=utf-8', 'application/json ; charset=UTF-8', 'application/vnd.api+json']) {
+    for (const type of [
+      'application/json; charset=utf-8',
+      'application/json ; charset=UTF-8',
+      'application/vnd.api+json',
+    ]) {
       const reply = await s.http.call('/login', { method: 'POST', body: json, headers: { 'content-type': type } })
       expect(reply.status, type).toBe(200)
       expect(reply.contentType).toMatch(JSON_TYPES)
@@ -110,13 +148,18 @@ describe('V4.1 Generic web service security', () => {
     const before = s.service.logs().length
     const account = { username: uniqueUsername('hdr'), password: strongPassword() }
     expect((await s.http.postJson('/register', account, { headers: spoofed })).status).toBe(201)
-    const lines = s.service.logs().slice(before).filter((line) => 'clientIp' in line)
+    const lines = s.service
+      .logs()
+      .slice(before)
+      .filter((line) => 'clientIp' in line)
     expect(lines.length).toBeGreaterThan(0)
     for (const line of lines) expect(line.clientIp).toBe('127.0.0.1')
     expect(JSON.stringify(s.service.logs().slice(before))).not.toContain('203.0.113.')
 
     // over what: X-Forwarded-Proto / Forwarded proto=https from a client do not make the cookie __Host-/Secure
-    const login = await s.http.postForm('/login', account, { headers: { ...spoofed, 'x-forwarded-proto': 'https', 'x-forwarded-ssl': 'on' } })
+    const login = await s.http.postForm('/login', account, {
+      headers: { ...spoofed, 'x-forwarded-proto': 'https', 'x-forwarded-ssl': 'on' },
+    })
     expect(login.status).toBe(303)
     const cookie = parseSetCookie(login.setCookies[0]!)
     expect(cookie.name).toBe('session')
@@ -126,12 +169,23 @@ describe('V4.1 Generic web service security', () => {
     const forged = await s.http.call('/register', {
       method: 'POST',
       form: { username: uniqueUsername('xfh'), password: strongPassword() },
-      headers: { origin: 'http://evil.example', 'x-forwarded-host': 'evil.example', 'x-forwarded-proto': 'http', accept: 'application/json' },
+      headers: {
+        origin: 'http://evil.example',
+        'x-forwarded-host': 'evil.example',
+        'x-forwarded-proto': 'http',
+        accept: 'application/json',
+      },
     })
     expect(forged.status).toBe(403)
 
     // who is signed in: identity headers an auth proxy might set are not a session
-    const identity = { 'x-user-id': '1', 'x-remote-user': account.username, 'x-authenticated-user': account.username, 'remote-user': account.username, 'x-forwarded-user': account.username }
+    const identity = {
+      'x-user-id': '1',
+      'x-remote-user': account.username,
+      'x-authenticated-user': account.username,
+      'remote-user': account.username,
+      'x-forwarded-user': account.username,
+    }
     expectProblem(await s.http.getJson(`/dashboard/${account.username}`, { headers: identity }), 401, 'unauthorized')
 
     // which method: override headers and fields do not turn a GET into a POST or a POST into anything else
@@ -150,13 +204,21 @@ describe('V4.1 Generic web service security', () => {
   // ASVS 4.1.4 is Level 3; issue #3 asks for it all the same ("TRACE and unknown methods: 405").
   it('4.1.4 answers only the methods a route has: TRACE, PROPFIND, PATCH, PUT, DELETE get 405 with Allow', async () => {
     for (const method of ['TRACE', 'PROPFIND', 'PATCH', 'PUT', 'DELETE', 'MKCOL', 'LOCK']) {
-      const reply = await rawRequest(s.service.baseUrl, { method, path: '/login', headers: { accept: 'application/json', 'x-echo': 'do-not-echo' } })
+      const reply = await rawRequest(s.service.baseUrl, {
+        method,
+        path: '/login',
+        headers: { accept: 'application/json', 'x-echo': 'do-not-echo' },
+      })
       expect(reply.status, method).toBe(405)
       expect(String(reply.headers.allow).split(/,\s*/).sort(), method).toEqual(['GET', 'HEAD', 'POST'])
       expect(reply.text).not.toContain('do-not-echo')
     }
     // methods the HTTP parser does not know are refused before any route runs
-    expect(statusLines(await rawExchange(s.service.baseUrl, 'FOO /login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n'))).toEqual([400])
+    expect(
+      statusLines(
+        await rawExchange(s.service.baseUrl, 'FOO /login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n'),
+      ),
+    ).toEqual([400])
   })
 })
 
@@ -184,7 +246,9 @@ describe('V4.2 HTTP message structure validation', () => {
       expect(answer).not.toContain('not_found') // the hidden GET /smuggled was never served
     }
     // bare LF line ends are not HTTP/1.1 either
-    expect(statusLines(await rawExchange(s.service.baseUrl, 'GET /health HTTP/1.1\nHost: 127.0.0.1\n\n'))).toEqual([400])
+    expect(statusLines(await rawExchange(s.service.baseUrl, 'GET /health HTTP/1.1\nHost: 127.0.0.1\n\n'))).toEqual([
+      400,
+    ])
     // well-framed pipelined requests are two requests, answered in order
     const pipelined = await rawExchange(
       s.service.baseUrl,

@@ -22,7 +22,10 @@ async function tableRows(): Promise<Row[]> {
     .split('\n')
     .filter((line) => /^\|\s*\d+\.\d+\.\d+\s*\|/.test(line))
     .map((line) => {
-      const cells = line.slice(1, line.trimEnd().length - 1).split(/(?<!\\)\|/).map((cell) => cell.trim())
+      const cells = line
+        .slice(1, line.trimEnd().length - 1)
+        .split(/(?<!\\)\|/)
+        .map((cell) => cell.trim())
       const [id = '', level = '', requirement = '', status = '', how = '', test = ''] = cells
       return { id, level, requirement, status, how, test }
     })
@@ -68,7 +71,10 @@ describe('docs/security.md ASVS table', () => {
         const inFile = titles.get(file!)
         expect(inFile, `${row.id}: ${file} exists`).toBeDefined()
         const prefix = name!.replace(/…$/, '').trim()
-        expect(inFile!.some((title) => title.startsWith(prefix)), `${row.id}: "${prefix}" in ${file}`).toBe(true)
+        expect(
+          inFile!.some((title) => title.startsWith(prefix)),
+          `${row.id}: "${prefix}" in ${file}`,
+        ).toBe(true)
       }
     }
   })

@@ -20,7 +20,8 @@ afterAll(async () => {
 
 const login = (username: string, password: string) => s.http.postJson('/login', { username, password })
 const tryRegister = (username: string, password: string) => s.http.postJson('/register', { username, password })
-const changePassword = (token: string, body: Record<string, unknown>) => s.http.postJson('/password', body, { bearer: token })
+const changePassword = (token: string, body: Record<string, unknown>) =>
+  s.http.postJson('/password', body, { bearer: token })
 
 /** A 400 validation_failed naming `field`, whose message matches `message`. */
 function expectFieldError(reply: Awaited<ReturnType<typeof login>>, field: string, message?: RegExp) {
@@ -31,7 +32,8 @@ function expectFieldError(reply: Awaited<ReturnType<typeof login>>, field: strin
 }
 
 /** Every <input> of a page whose name mentions a password. */
-const passwordInputs = (html: string) => [...html.matchAll(/<input\b[^>]*\bname="[^"]*password[^"]*"[^>]*>/g)].map((m) => m[0])
+const passwordInputs = (html: string) =>
+  [...html.matchAll(/<input\b[^>]*\bname="[^"]*password[^"]*"[^>]*>/g)].map((m) => m[0])
 
 /** The three pages with password fields: sign-in, registration, and the dashboard's change form. */
 async function pagesWithPasswordFields(): Promise<string[]> {
@@ -68,7 +70,11 @@ describe('V6.2 Password security', () => {
     expectFieldError(await tryRegister(name, '🦊🐙🦉🐝🦋🐌🐞🦀🐡🦑🐧🦩🦔🦦'), 'password', /at least 15/)
     expect((await tryRegister(name, 'abcdefghijklmnq')).status).toBe(201)
     const token = await s.apiLogin({ username: name, password: 'abcdefghijklmnq' })
-    expectFieldError(await changePassword(token, { current_password: 'abcdefghijklmnq', new_password: 'zyxwvutsrqpon' }), 'new_password', /at least 15/)
+    expectFieldError(
+      await changePassword(token, { current_password: 'abcdefghijklmnq', new_password: 'zyxwvutsrqpon' }),
+      'new_password',
+      /at least 15/,
+    )
   })
 
   it('6.2.2 lets a signed-in user change their password (JSON and form)', async () => {
@@ -93,7 +99,10 @@ describe('V6.2 Password security', () => {
     const next = strongPassword()
     expectFieldError(await changePassword(token, { new_password: next }), 'current_password')
     expectFieldError(await changePassword(token, { current_password: '', new_password: next }), 'current_password')
-    expectFieldError(await changePassword(token, { current_password: `${account.password}x`, new_password: next }), 'current_password')
+    expectFieldError(
+      await changePassword(token, { current_password: `${account.password}x`, new_password: next }),
+      'current_password',
+    )
     expectFieldError(await changePassword(token, { current_password: account.password }), 'new_password')
     // none of the refused attempts changed anything
     expect((await login(account.username, account.password)).status).toBe(200)
@@ -187,7 +196,9 @@ describe('V6.2 Password security', () => {
   it('6.2.10 never expires a password: an account years old signs in straight to its dashboard', async () => {
     const account = await s.register('old')
     // no password-age column exists; the oldest the service could judge by is the account itself
-    await s.service.runtime.db.none(`UPDATE users SET created_at = now() - interval '5 years' WHERE id = $1`, [account.id])
+    await s.service.runtime.db.none(`UPDATE users SET created_at = now() - interval '5 years' WHERE id = $1`, [
+      account.id,
+    ])
     const jar = new CookieJar()
     const reply = await s.http.postForm('/login', { username: account.username, password: account.password }, { jar })
     expect(reply.status).toBe(303)
@@ -200,13 +211,25 @@ describe('V6.2 Password security', () => {
   it('6.1.2 documents the context words barred from passwords, and refuses each one in any spelling', async () => {
     const doc = await readFile(new URL('../../docs/api.md', import.meta.url), 'utf8')
     for (const word of ['gateway-auth', 'LoRaWAN', 'RAKwireless', 'WisGate']) expect(doc).toContain(`\`${word}\``)
-    for (const password of ['my Gateway-Auth is 2026 strong', 'lorawan lantern quartz harbor', 'RAK Wireless harbor lantern', 'wis.gate harbor lantern 7']) {
-      expectFieldError(await tryRegister(uniqueUsername('ctxw'), password), 'password', /name of this service or device/)
+    for (const password of [
+      'my Gateway-Auth is 2026 strong',
+      'lorawan lantern quartz harbor',
+      'RAK Wireless harbor lantern',
+      'wis.gate harbor lantern 7',
+    ]) {
+      expectFieldError(
+        await tryRegister(uniqueUsername('ctxw'), password),
+        'password',
+        /name of this service or device/,
+      )
     }
     const account = await s.register('ctxw')
     const token = await s.apiLogin(account)
     expectFieldError(
-      await changePassword(token, { current_password: account.password, new_password: 'gateway_auth lantern quartz 9' }),
+      await changePassword(token, {
+        current_password: account.password,
+        new_password: 'gateway_auth lantern quartz 9',
+      }),
       'new_password',
       /name of this service or device/,
     )
@@ -220,7 +243,10 @@ describe('V6.2 Password security', () => {
     const account = await s.register('ctx')
     const token = await s.apiLogin(account)
     expectFieldError(
-      await changePassword(token, { current_password: account.password, new_password: `lantern ${account.username.toUpperCase()} quartz` }),
+      await changePassword(token, {
+        current_password: account.password,
+        new_password: `lantern ${account.username.toUpperCase()} quartz`,
+      }),
       'new_password',
       /username/,
     )
@@ -257,7 +283,8 @@ describe('V6.3 General authentication security', () => {
       s.http.getJson(path, { headers: { cookie: `token=${token}; jwt=${token}; access_token=${token}` } }),
       s.http.getJson(path, { headers: { 'x-forwarded-user': account.username, 'remote-user': account.username } }),
     ]
-    for (const reply of await Promise.all(attempts)) expectProblem(reply, 401, 'unauthorized', [token, account.password])
+    for (const reply of await Promise.all(attempts))
+      expectProblem(reply, 401, 'unauthorized', [token, account.password])
     // the form pathway applies the same credential check as the JSON one
     const form = await s.http.postForm('/login', { username: account.username, password: `${account.password}!` })
     expect(form.status).toBe(401)
@@ -276,7 +303,11 @@ describe('V6.4 Authentication factor lifecycle and recovery', () => {
     const password = strongPassword()
     const hint = `hint-${Date.now()}`
     const reply = await s.http.postJson('/register', {
-      username, password, password_hint: hint, security_question: 'first pet?', security_answer: hint,
+      username,
+      password,
+      password_hint: hint,
+      security_question: 'first pet?',
+      security_answer: hint,
     })
     expect(reply.status).toBe(201)
     expect(reply.text).not.toContain(hint)

@@ -46,7 +46,9 @@ describe('V8.1 Authorization documentation', () => {
   it('8.1.2 documents which fields may be read and written, and only those are', async () => {
     const api = await docs()
     expect(api).toMatch(/Unknown JSON fields \(`role`, `is_admin`, …\) are ignored, never stored\./)
-    expect(api).toMatch(/`GET \/dashboard\/<username>` \| `200 \{"user":\{…,"previous_login_time"\},"session":\{"signed_in_at","expires_at"\},"sessions":\[\{"id","created_at","expires_at","current"\}\],"gateway":\{…\}\}`/)
+    expect(api).toMatch(
+      /`GET \/dashboard\/<username>` \| `200 \{"user":\{…,"previous_login_time"\},"session":\{"signed_in_at","expires_at"\},"sessions":\[\{"id","created_at","expires_at","current"\}\],"gateway":\{…\}\}`/,
+    )
     const reply = await s.dashboard(alice.username, aliceToken)
     expect(Object.keys(reply.json).sort()).toEqual(['gateway', 'session', 'sessions', 'user'])
     expect(Object.keys(reply.json.session)).toEqual(['signed_in_at', 'expires_at'])
@@ -94,9 +96,17 @@ describe('V8.2 General authorization design', () => {
     const carol = await s.register('Carol')
     const carolToken = await s.apiLogin(carol)
     const next = strongPassword()
-    const reply = await s.http.postJson('/password', {
-      current_password: carol.password, new_password: next, username: bob.username, user_id: bob.id, id: bob.id,
-    }, { bearer: carolToken })
+    const reply = await s.http.postJson(
+      '/password',
+      {
+        current_password: carol.password,
+        new_password: next,
+        username: bob.username,
+        user_id: bob.id,
+        id: bob.id,
+      },
+      { bearer: carolToken },
+    )
     expect(reply.status).toBe(204)
     expect((await s.http.postJson('/login', { username: bob.username, password: bob.password })).status).toBe(200)
     expect((await s.http.postJson('/login', { username: carol.username, password: next })).status).toBe(200)
@@ -106,8 +116,14 @@ describe('V8.2 General authorization design', () => {
     const username = uniqueUsername('fields')
     const password = strongPassword()
     const registered = await s.http.postJson('/register', {
-      username, password, id: '1', created_at: '2000-01-01T00:00:00.000Z', last_login_time: '2000-01-01T00:00:00.000Z',
-      password_hash: '$2b$10$abcdefghijklmnopqrstuuQ0L7JQXhFBCTR8vWtSs1ZzKkbJ.8TrG', role: 'admin', is_admin: true,
+      username,
+      password,
+      id: '1',
+      created_at: '2000-01-01T00:00:00.000Z',
+      last_login_time: '2000-01-01T00:00:00.000Z',
+      password_hash: '$2b$10$abcdefghijklmnopqrstuuQ0L7JQXhFBCTR8vWtSs1ZzKkbJ.8TrG',
+      role: 'admin',
+      is_admin: true,
     })
     expect(registered.status).toBe(201)
     expect(registered.json.user.id).not.toBe('1')
@@ -116,7 +132,13 @@ describe('V8.2 General authorization design', () => {
     const login = await s.http.postJson('/login', { username, password })
     expect(login.status).toBe(200) // the hash sent was not stored
     const dashboard = await s.dashboard(username, login.json.access_token)
-    expect(Object.keys(dashboard.json.user).sort()).toEqual(['created_at', 'id', 'last_login_time', 'previous_login_time', 'username'])
+    expect(Object.keys(dashboard.json.user).sort()).toEqual([
+      'created_at',
+      'id',
+      'last_login_time',
+      'previous_login_time',
+      'username',
+    ])
     expect(dashboard.text).not.toMatch(/admin|password|hash/i)
   })
 })
@@ -140,7 +162,11 @@ describe('V8.3 Operation level authorization', () => {
     // the pages' client-side checks (required, minlength) are not what enforces the rules
     const page = await s.http.getHtml('/register')
     expect(page.text).toMatch(/<form[^>]*novalidate/)
-    const short = await s.http.postForm('/register', { username: uniqueUsername('client'), password: 'short' }, { jar: new CookieJar() })
+    const short = await s.http.postForm(
+      '/register',
+      { username: uniqueUsername('client'), password: 'short' },
+      { jar: new CookieJar() },
+    )
     expect(short.status).toBe(400)
   })
 })

@@ -33,13 +33,16 @@ async function loggedEvents(): Promise<Set<string>> {
 describe('what docs/security.md promises', () => {
   it('13.1.1 documents every connection the service makes, in and out', async () => {
     const text = await section('Network')
-    for (const fact of ['`PORT`', '8085', 'Unix socket', '`DATABASE_URL`', 'no other connection']) expect(text).toContain(fact)
+    for (const fact of ['`PORT`', '8085', 'Unix socket', '`DATABASE_URL`', 'no other connection'])
+      expect(text).toContain(fact)
     // the code has no HTTP client, so nothing it could reach is undocumented
     for (const dir of ['lib', 'functions', 'adapters']) {
       for (const file of await readdir(new URL(dir, ROOT))) {
         if (!file.endsWith('.ts')) continue
         const source = await read(`${dir}/${file}`)
-        expect(source, `${dir}/${file}`).not.toMatch(/\bfetch\(|\bhttps?\.(request|get)\(|import \{[^}]*\b(request|get)\b[^}]*\} from 'node:https?'|axios|undici|\bnew WebSocket\b|\bnet\.connect\(/)
+        expect(source, `${dir}/${file}`).not.toMatch(
+          /\bfetch\(|\bhttps?\.(request|get)\(|import \{[^}]*\b(request|get)\b[^}]*\} from 'node:https?'|axios|undici|\bnew WebSocket\b|\bnet\.connect\(/,
+        )
       }
     }
   })
@@ -51,7 +54,15 @@ describe('what docs/security.md promises', () => {
     expect(text).toMatch(/monthly/)
     // the reachable dependencies it names are the ones package.json really has
     const pkg = JSON.parse(await read('package.json')) as { dependencies: Record<string, string> }
-    for (const name of ['jsonwebtoken', 'bcryptjs', 'pg-promise', 'nunjucks', 'zod', 'rate-limiter-flexible', 'express']) {
+    for (const name of [
+      'jsonwebtoken',
+      'bcryptjs',
+      'pg-promise',
+      'nunjucks',
+      'zod',
+      'rate-limiter-flexible',
+      'express',
+    ]) {
       expect(pkg.dependencies, name).toHaveProperty(name)
       expect(text.toLowerCase()).toContain(name.replace('pg-promise', 'pg/pg-promise'))
     }
@@ -59,7 +70,11 @@ describe('what docs/security.md promises', () => {
 
   it('16.1.1 documents every security event the service logs, where logs go and what never goes there', async () => {
     const text = await section('Logging')
-    const documented = new Set([...text.matchAll(/^\| `([a-z_]+)`(?: \/ `([a-z_]+)`)? \|/gm)].flatMap((m) => [m[1]!, m[2]].filter(Boolean) as string[]))
+    const documented = new Set(
+      [...text.matchAll(/^\| `([a-z_]+)`(?: \/ `([a-z_]+)`)? \|/gm)].flatMap(
+        (m) => [m[1]!, m[2]].filter(Boolean) as string[],
+      ),
+    )
     const logged = await loggedEvents()
     expect(logged.size).toBeGreaterThan(5)
     for (const event of logged) expect(documented.has(event), `${event} is logged but not documented`).toBe(true)

@@ -97,13 +97,20 @@ describe('V1.2 Injection prevention', () => {
 
   it('1.2.2 builds redirect URLs from encoded, server-known parts only; no javascript: or foreign URLs', async () => {
     const account = await s.register('redir')
-    const hostile = '?next=https://evil.example&redirect=javascript:alert(1)&return_to=//evil.example&url=data:text/html,x'
-    const login = await s.http.postForm(`/login${hostile}`, { username: account.username.toUpperCase(), password: account.password })
+    const hostile =
+      '?next=https://evil.example&redirect=javascript:alert(1)&return_to=//evil.example&url=data:text/html,x'
+    const login = await s.http.postForm(`/login${hostile}`, {
+      username: account.username.toUpperCase(),
+      password: account.password,
+    })
     expect(login.status).toBe(303)
     // the name as registered (not as typed), URL-encoded into the path
     expect(login.location).toBe(`/dashboard/${encodeURIComponent(account.username)}`)
 
-    const registered = await s.http.postForm(`/register${hostile}`, { username: uniqueUsername('redir2'), password: strongPassword() })
+    const registered = await s.http.postForm(`/register${hostile}`, {
+      username: uniqueUsername('redir2'),
+      password: strongPassword(),
+    })
     expect(registered.status).toBe(303)
     expect(registered.location).toBe('/login')
 
@@ -175,11 +182,20 @@ describe('V1.2 Injection prevention', () => {
     const created = await s.http.postJson('/register', account)
     expect(created.status, created.text).toBe(201)
     const literal = uniqueUsername('p.q')
-    const refused = await s.http.postJson('/register', { username: literal, password: `harbor ${literal.toUpperCase()} quartz` })
+    const refused = await s.http.postJson('/register', {
+      username: literal,
+      password: `harbor ${literal.toUpperCase()} quartz`,
+    })
     expectProblem(refused, 400, 'validation_failed')
 
     // a pattern as a name signs in as nobody
-    for (const username of ['.*', `^${account.username}$`, '[a-z]+.*', 'a.c-.*', account.username.replace('a.c', 'a.')]) {
+    for (const username of [
+      '.*',
+      `^${account.username}$`,
+      '[a-z]+.*',
+      'a.c-.*',
+      account.username.replace('a.c', 'a.'),
+    ]) {
       const reply = await s.http.postJson('/login', { username, password: account.password })
       if (USERNAME_PATTERN.test(username)) expectProblem(reply, 401, 'invalid_credentials')
       else expectProblem(reply, 400, 'validation_failed')
@@ -190,10 +206,20 @@ describe('V1.2 Injection prevention', () => {
 
 describe('V1.3 Sanitization', () => {
   it('1.3.2 never evaluates input as code: JavaScript in any field is inert data', async () => {
-    const payloads = ["'+(7*7)+'", "require('child_process').execSync('id')", 'process.exit(1)', '${process.exit(1)}', 'this.constructor.constructor("return process")().exit()']
+    const payloads = [
+      "'+(7*7)+'",
+      "require('child_process').execSync('id')",
+      'process.exit(1)',
+      '${process.exit(1)}',
+      'this.constructor.constructor("return process")().exit()',
+    ]
     for (const payload of payloads) {
       expectProblem(await s.http.postJson('/login', { username: payload, password: payload }), 400, 'validation_failed')
-      expectProblem(await s.http.postJson('/register', { username: payload, password: payload }), 400, 'validation_failed')
+      expectProblem(
+        await s.http.postJson('/register', { username: payload, password: payload }),
+        400,
+        'validation_failed',
+      )
       const page = await s.http.getHtml(`/login?username=${encodeURIComponent(payload)}`)
       expect(inputValue(page.text, 'username')).toBe(htmlEscaped(payload))
       expect(page.text).not.toMatch(/uid=\d+/)
@@ -226,7 +252,9 @@ describe('V1.3 Sanitization', () => {
     // none of them can be a name (the login rules are the registration rules), so none reaches the
     // log as a value: the refusals name the field only
     const written = s.service.logs().slice(before)
-    expect(written.filter((entry) => entry.event === 'request_refused' && String(entry.fields) === 'username')).toHaveLength(3)
+    expect(
+      written.filter((entry) => entry.event === 'request_refused' && String(entry.fields) === 'username'),
+    ).toHaveLength(3)
     for (const entry of written) expect(JSON.stringify(entry)).not.toContain('ghost')
   })
 
@@ -252,7 +280,11 @@ describe('V1.3 Sanitization', () => {
   it('1.3.10 keeps format specifiers in input literal (no printf-style interpolation in logs or pages)', async () => {
     const payload = '%s%d%j%o%O%%%n%x%c'
     const before = s.service.logs().length
-    expectProblem(await s.http.postJson('/login', { username: payload, password: 'whatever whatever' }), 400, 'validation_failed')
+    expectProblem(
+      await s.http.postJson('/login', { username: payload, password: 'whatever whatever' }),
+      400,
+      'validation_failed',
+    )
     // a path is logged as it came: the specifiers stay literal there
     expectProblem(await s.http.getJson(`/${payload}`), 404, 'not_found')
     const entries = s.service.logs().slice(before)
@@ -294,9 +326,14 @@ describe('V1.4 Memory, string and unmanaged code', () => {
 
 describe('V1.5 Safe deserialization', () => {
   it('1.5.1 has no XML parser to attack: XML bodies (with external entities) are refused with 415', async () => {
-    const xxe = '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><login><username>&x;</username></login>'
+    const xxe =
+      '<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><login><username>&x;</username></login>'
     for (const type of ['application/xml', 'text/xml', 'application/soap+xml']) {
-      const reply = await s.http.call('/login', { method: 'POST', body: xxe, headers: { 'content-type': type, accept: 'application/json' } })
+      const reply = await s.http.call('/login', {
+        method: 'POST',
+        body: xxe,
+        headers: { 'content-type': type, accept: 'application/json' },
+      })
       expectProblem(reply, 415, 'unsupported_media_type')
       expect(reply.text).not.toContain('root:')
     }
@@ -316,10 +353,18 @@ describe('V1.5 Safe deserialization', () => {
     }
     // nesting thousands deep fits in 16 KiB; it is a type error, not a stack overflow
     const deep = `{"username":${'['.repeat(5000)}${']'.repeat(5000)},"password":"x"}`
-    const nested = await s.http.call('/login', { method: 'POST', body: deep, headers: { 'content-type': 'application/json' } })
+    const nested = await s.http.call('/login', {
+      method: 'POST',
+      body: deep,
+      headers: { 'content-type': 'application/json' },
+    })
     expectProblem(nested, 400, 'validation_failed')
     const deepObject = `${'{"a":'.repeat(2500)}1${'}'.repeat(2500)}`
-    const objects = await s.http.call('/register', { method: 'POST', body: deepObject, headers: { 'content-type': 'application/json' } })
+    const objects = await s.http.call('/register', {
+      method: 'POST',
+      body: deepObject,
+      headers: { 'content-type': 'application/json' },
+    })
     expectProblem(objects, 400, 'validation_failed')
     expect((await s.http.getJson('/health')).status).toBe(200)
   })

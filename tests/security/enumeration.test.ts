@@ -34,7 +34,10 @@ describe('V6.3 General authentication security', () => {
       wrongTimes.push(await timed(wrong))
     }
     const ratio = median(unknownTimes) / median(wrongTimes)
-    expect(ratio, `unknown ${unknownTimes.map(Math.round)} ms vs wrong ${wrongTimes.map(Math.round)} ms`).toBeGreaterThan(1 / 3)
+    expect(
+      ratio,
+      `unknown ${unknownTimes.map(Math.round)} ms vs wrong ${wrongTimes.map(Math.round)} ms`,
+    ).toBeGreaterThan(1 / 3)
     expect(ratio).toBeLessThan(3)
 
     // the HTML form says the same for both: the same page but for the username it keeps

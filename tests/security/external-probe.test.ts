@@ -397,7 +397,7 @@ describe('external probe: a client that drops mid-body (the real npm start)', ()
     // 1: the client disconnects mid-body
     await new Promise<void>((resolve) => {
       const socket = connect(port, '127.0.0.1', () => {
-        socket.write(head + '{"username":"alice","password":"')
+        socket.write(`${head}{"username":"alice","password":"`)
         setTimeout(() => {
           socket.destroy()
           resolve()
@@ -407,7 +407,7 @@ describe('external probe: a client that drops mid-body (the real npm start)', ()
     // 2: the client stops sending (half-close) mid-body: the server closes the connection
     const halfClosed = await new Promise<boolean>((resolve) => {
       const socket = connect(port, '127.0.0.1', () => {
-        socket.write(head + '{"username":"bob"')
+        socket.write(`${head}{"username":"bob"`)
         setTimeout(() => socket.end(), 100)
       })
       const timer = setTimeout(() => resolve(false), 5_000)

@@ -8,7 +8,6 @@ import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { client, type Client } from '../helpers/http.ts'
 import { expectNoSecrets } from '../helpers/expect.ts'
 
-
 // a full disk is a bug-shaped failure (500); an administrator shutdown means "database gone" (503)
 const FAILURES = [
   { sqlstate: '53100', status: 500, code: 'internal_error' },
@@ -51,7 +50,8 @@ describe.skipIf(databaseKinds()[0] !== 'server')('fail closed (ASVS 16.5.3)', ()
       for (const step of STEPS) {
         const label = `${step.table} fails with ${failure.sqlstate}`
         await service.runtime.db.none(
-          `CREATE TRIGGER fail_here ${step.when} ON $1:name FOR EACH ROW EXECUTE FUNCTION fail_here()`, [step.table],
+          `CREATE TRIGGER fail_here ${step.when} ON $1:name FOR EACH ROW EXECUTE FUNCTION fail_here()`,
+          [step.table],
         )
         const before = await state()
 
@@ -66,7 +66,10 @@ describe.skipIf(databaseKinds()[0] !== 'server')('fail closed (ASVS 16.5.3)', ()
         const form = await http.postForm('/login', account)
         expect(form.status, label).toBe(failure.status)
         expect(form.location, label).toBeNull()
-        expect(form.setCookies.filter((line) => /^(__Host-)?session=[^;]/.test(line)), label).toEqual([])
+        expect(
+          form.setCookies.filter((line) => /^(__Host-)?session=[^;]/.test(line)),
+          label,
+        ).toEqual([])
         expect(form.text).not.toContain('injected failure')
 
         // nothing half-written: no session row, the login time untouched

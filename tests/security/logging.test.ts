@@ -8,7 +8,6 @@ import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { client, CookieJar, type Client, type Reply } from '../helpers/http.ts'
 import { expectProblem, expectNoSecrets } from '../helpers/expect.ts'
 
-
 type LogLine = Record<string, unknown>
 type Account = { username: string; password: string }
 
@@ -59,15 +58,22 @@ describe('V16 Security logging and error handling', () => {
       const line = findEvent(lines, { event: 'login_succeeded' })
       expect(line).toMatchObject({
         time: expect.any(String), // when
-        service: 'gateway-auth', method: 'POST', path: '/login', clientIp: '127.0.0.1', // where, from whom
+        service: 'gateway-auth',
+        method: 'POST',
+        path: '/login',
+        clientIp: '127.0.0.1', // where, from whom
         userId: account.id, // who
-        event: 'login_succeeded', msg: expect.any(String), // what
+        event: 'login_succeeded',
+        msg: expect.any(String), // what
       })
       // every line of a request carries the same request id, so a timeline can be rebuilt
       const failed = await linesDuring(() => http.postJson('/login', { ...account, password: `${account.password}x` }))
       const ids = new Set(failed.filter((l) => l.requestId).map((l) => l.requestId))
       expect(ids.size).toBe(1)
-      expect(failed.find((l) => l.event === 'login_failed')).toMatchObject({ username: account.username, path: '/login' })
+      expect(failed.find((l) => l.event === 'login_failed')).toMatchObject({
+        username: account.username,
+        path: '/login',
+      })
     })
 
     it('16.2.2 timestamps are ISO 8601 in UTC', async () => {
@@ -105,12 +111,24 @@ describe('V16 Security logging and error handling', () => {
       await http.postJson('/login', { username: account.username, password: `${account.password}-wrong` })
       await http.postJson('/register', { username: 'x', password: account.password })
       await http.postJson('/register', { username: account.username, password: account.password })
-      await http.postJson('/password', { current_password: `${account.password}-wrong`, new_password: newPassword }, { bearer: token })
+      await http.postJson(
+        '/password',
+        { current_password: `${account.password}-wrong`, new_password: newPassword },
+        { bearer: token },
+      )
       await http.postJson('/password', { current_password: account.password, new_password: 'short' }, { bearer: token })
-      await http.call('/login', { method: 'POST', body: `{"password":"${account.password}"`, headers: { 'content-type': 'application/json' } })
+      await http.call('/login', {
+        method: 'POST',
+        body: `{"password":"${account.password}"`,
+        headers: { 'content-type': 'application/json' },
+      })
       await http.call('/logout', { method: 'POST', json: {}, headers: { origin: 'http://evil.example' }, jar })
       await http.getJson(`/dashboard/${account.username}`, { bearer: `${token}tampered` })
-      await http.postJson('/password', { current_password: account.password, new_password: newPassword }, { bearer: token })
+      await http.postJson(
+        '/password',
+        { current_password: account.password, new_password: newPassword },
+        { bearer: token },
+      )
       await http.postJson('/logout', {}, { bearer: token })
       const { password_hash: hash } = await service.runtime.db.one<{ password_hash: string }>(
         'SELECT password_hash FROM users WHERE id = $1',
@@ -121,7 +139,11 @@ describe('V16 Security logging and error handling', () => {
       const fresh = await http.postJson('/login', { username: account.username, password: newPassword })
       await service.runtime.db.none('ALTER TABLE users ADD CONSTRAINT v16_fault CHECK (false) NOT VALID')
       try {
-        const failed = await http.postJson('/password', { current_password: newPassword, new_password: strongPassword() }, { bearer: fresh.json.access_token })
+        const failed = await http.postJson(
+          '/password',
+          { current_password: newPassword, new_password: strongPassword() },
+          { bearer: fresh.json.access_token },
+        )
         expect(failed.status).toBe(500)
       } finally {
         await service.runtime.db.none('ALTER TABLE users DROP CONSTRAINT v16_fault')
@@ -130,8 +152,15 @@ describe('V16 Security logging and error handling', () => {
       const raw = service.rawLogs()
       expect(raw).toContain(account.id) // the flow was logged
       for (const secret of [
-        account.password, newPassword, `${account.password}-wrong`, token, token.split('.')[2]!, cookie, hash,
-        service.runtime.jwtSecret, JSON.stringify(account.password).slice(1, -1),
+        account.password,
+        newPassword,
+        `${account.password}-wrong`,
+        token,
+        token.split('.')[2]!,
+        cookie,
+        hash,
+        service.runtime.jwtSecret,
+        JSON.stringify(account.password).slice(1, -1),
       ]) {
         expect(raw).not.toContain(secret)
       }
@@ -142,7 +171,9 @@ describe('V16 Security logging and error handling', () => {
   describe('16.3 Security events', () => {
     it('16.3.1 sign-in successes and failures are logged, for known and unknown users alike', async () => {
       const account = await register()
-      const succeeded = findEvent(await linesDuring(() => http.postJson('/login', account)), { event: 'login_succeeded' })
+      const succeeded = findEvent(await linesDuring(() => http.postJson('/login', account)), {
+        event: 'login_succeeded',
+      })
       expect(succeeded).toMatchObject({ userId: account.id, level: 30 })
       const viaForm = findEvent(await linesDuring(() => http.postForm('/login', account)), { event: 'login_succeeded' })
       expect(viaForm.userId).toBe(account.id)
@@ -152,20 +183,38 @@ describe('V16 Security logging and error handling', () => {
       )
       expect(wrong).toMatchObject({ username: account.username, level: 40 })
       const unknown = uniqueUsername('ghost')
-      const ghost = findEvent(await linesDuring(() => http.postJson('/login', { username: unknown, password: strongPassword() })), {
-        event: 'login_failed',
-      })
+      const ghost = findEvent(
+        await linesDuring(() => http.postJson('/login', { username: unknown, password: strongPassword() })),
+        {
+          event: 'login_failed',
+        },
+      )
       expect(ghost.username).toBe(unknown)
       // the rest of the account's life: a wrong current password, a change, a sign-out
       const token = (await http.postJson('/login', account)).json.access_token as string
       const newPassword = strongPassword()
       findEvent(
-        await linesDuring(() => http.postJson('/password', { current_password: 'not it at all, sorry', new_password: newPassword }, { bearer: token })),
+        await linesDuring(() =>
+          http.postJson(
+            '/password',
+            { current_password: 'not it at all, sorry', new_password: newPassword },
+            { bearer: token },
+          ),
+        ),
         { event: 'password_change_failed' },
       )
-      findEvent(await linesDuring(() => http.postJson('/password', { current_password: account.password, new_password: newPassword }, { bearer: token })), {
-        event: 'password_changed',
-      })
+      findEvent(
+        await linesDuring(() =>
+          http.postJson(
+            '/password',
+            { current_password: account.password, new_password: newPassword },
+            { bearer: token },
+          ),
+        ),
+        {
+          event: 'password_changed',
+        },
+      )
       findEvent(await linesDuring(() => http.postJson('/logout', {}, { bearer: token })), { event: 'logout' })
     })
 
@@ -174,7 +223,11 @@ describe('V16 Security logging and error handling', () => {
       const other = await register()
       const token = (await http.postJson('/login', account)).json.access_token as string
       const denied = await linesDuring(() => http.getJson(`/dashboard/${other.username}`, { bearer: token }))
-      expect(findEvent(denied, { event: 'access_denied' })).toMatchObject({ userId: account.id, path: `/dashboard/${other.username}`, level: 40 })
+      expect(findEvent(denied, { event: 'access_denied' })).toMatchObject({
+        userId: account.id,
+        path: `/dashboard/${other.username}`,
+        level: 40,
+      })
       const jar = new CookieJar()
       await http.postForm('/login', account, { jar })
       const cases: [string, () => Promise<Reply>][] = [
@@ -182,7 +235,10 @@ describe('V16 Security logging and error handling', () => {
         ['unauthorized', () => http.getJson(`/dashboard/${account.username}`, { bearer: 'not.a.token' })],
         ['unauthorized', () => http.getJson(`/dashboard/${account.username}`)],
         ['unauthorized', () => http.postJson('/password', { current_password: 'a', new_password: strongPassword() })],
-        ['cross_origin_rejected', () => http.call('/logout', { method: 'POST', json: {}, headers: { origin: 'http://evil.example' }, jar })],
+        [
+          'cross_origin_rejected',
+          () => http.call('/logout', { method: 'POST', json: {}, headers: { origin: 'http://evil.example' }, jar }),
+        ],
       ]
       for (const [code, send] of cases) {
         const line = findEvent(await linesDuring(send), { code })
@@ -200,9 +256,23 @@ describe('V16 Security logging and error handling', () => {
       expect(invalid.fields).toEqual(expect.arrayContaining(['username', 'password']))
       expect(JSON.stringify(invalid)).not.toContain('<script>')
       for (const [code, send] of [
-        ['validation_failed', () => http.call('/login', { method: 'POST', body: '{"username":', headers: { 'content-type': 'application/json' } })],
-        ['payload_too_large', () => http.postJson('/login', { username: 'x', password: 'y', pad: 'z'.repeat(17 * 1024) })],
-        ['unsupported_media_type', () => http.call('/login', { method: 'POST', body: 'x', headers: { 'content-type': 'text/plain' } })],
+        [
+          'validation_failed',
+          () =>
+            http.call('/login', {
+              method: 'POST',
+              body: '{"username":',
+              headers: { 'content-type': 'application/json' },
+            }),
+        ],
+        [
+          'payload_too_large',
+          () => http.postJson('/login', { username: 'x', password: 'y', pad: 'z'.repeat(17 * 1024) }),
+        ],
+        [
+          'unsupported_media_type',
+          () => http.call('/login', { method: 'POST', body: 'x', headers: { 'content-type': 'text/plain' } }),
+        ],
       ] as const) {
         findEvent(await linesDuring(send), { code })
       }
@@ -214,7 +284,8 @@ describe('V16 Security logging and error handling', () => {
         const reply = await http.postJson('/login', account)
         expectProblem(reply, 429, 'rate_limited', [account.password])
       })
-      const line = throttled.find((l) => l.event === 'login_throttled') ?? findEvent(throttled, { code: 'rate_limited' })
+      const line =
+        throttled.find((l) => l.event === 'login_throttled') ?? findEvent(throttled, { code: 'rate_limited' })
       expect(line.requestId).toMatch(UUID)
       expect(line.level).toBeGreaterThanOrEqual(40)
       expect(line.path).toBe('/login')
@@ -237,7 +308,12 @@ describe('V16 Security logging and error handling', () => {
 
   describe('16.4 Log protection', () => {
     it('16.4.1 a username with line breaks or terminal escapes cannot forge a line or carry control characters', async () => {
-      const forged = JSON.stringify({ level: 30, time: new Date().toISOString(), event: 'login_succeeded', userId: 'admin' })
+      const forged = JSON.stringify({
+        level: 30,
+        time: new Date().toISOString(),
+        event: 'login_succeeded',
+        userId: 'admin',
+      })
       const attacks = [
         `v16\n${forged}`,
         `v16\r\n${forged}`,
@@ -276,7 +352,12 @@ describe('V16 Security logging and error handling', () => {
       const [json, register, page] = replies as [Reply, Reply, Reply]
       for (const reply of [json, register]) {
         expectProblem(reply, 500, 'internal_error', [account.password, service.runtime.jwtSecret])
-        expect(reply.json).toEqual({ type: expect.any(String), title: 'Internal error', status: 500, code: 'internal_error' })
+        expect(reply.json).toEqual({
+          type: expect.any(String),
+          title: 'Internal error',
+          status: 500,
+          code: 'internal_error',
+        })
       }
       expect(page.status).toBe(500)
       expect(page.contentType).toMatch(/^text\/html/)

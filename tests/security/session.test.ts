@@ -7,7 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { strongPassword } from '../helpers/factories.ts'
 import { CookieJar, jwtParts, parseSetCookie } from '../helpers/http.ts'
 
-import { randomSessionId, resign, sessionIdOf, startSecurityService, type SecurityService } from '../helpers/accounts.ts'
+import {
+  randomSessionId,
+  resign,
+  sessionIdOf,
+  startSecurityService,
+  type SecurityService,
+} from '../helpers/accounts.ts'
 import { expectProblem } from '../helpers/expect.ts'
 
 const TTL = 3600
@@ -76,7 +82,12 @@ describe('V7.2 Fundamental session management security', () => {
     const second = await s.apiLogin(account)
     expect(first).not.toBe(second)
     const { payload } = jwtParts(first)
-    expect(payload).toMatchObject({ sub: account.id, iat: expect.any(Number), exp: expect.any(Number), jti: expect.any(String) })
+    expect(payload).toMatchObject({
+      sub: account.id,
+      iat: expect.any(Number),
+      exp: expect.any(Number),
+      jti: expect.any(String),
+    })
     for (const staticKey of [s.service.runtime.jwtSecret, 'gateway-auth', account.id]) {
       expectProblem(await s.dashboard(account.username, staticKey), 401, 'unauthorized')
     }
@@ -111,8 +122,13 @@ describe('V7.2 Fundamental session management security', () => {
     expectProblem(await s.dashboard(account.username, first), 401, 'unauthorized')
     expect((await s.dashboard(account.username, second)).status).toBe(200)
     // the same for a program that signs in again with its bearer token
-    const token = (await s.http.postJson('/login', { username: account.username, password: account.password })).json.access_token
-    const renewed = await s.http.postJson('/login', { username: account.username, password: account.password }, { bearer: token })
+    const token = (await s.http.postJson('/login', { username: account.username, password: account.password })).json
+      .access_token
+    const renewed = await s.http.postJson(
+      '/login',
+      { username: account.username, password: account.password },
+      { bearer: token },
+    )
     expect(renewed.status).toBe(200)
     expectProblem(await s.dashboard(account.username, token), 401, 'unauthorized')
     expect((await s.dashboard(account.username, renewed.json.access_token)).status).toBe(200)
@@ -123,9 +139,13 @@ describe('V7.2 Fundamental session management security', () => {
 
     // through a trusted proxy that says the client used HTTPS: the __Host- name, with Secure
     const host = new URL(s.service.baseUrl).host
-    const https = await s.http.postForm('/login', { username: account.username, password: account.password }, {
-      headers: { 'x-forwarded-proto': 'https', origin: `https://${host}` },
-    })
+    const https = await s.http.postForm(
+      '/login',
+      { username: account.username, password: account.password },
+      {
+        headers: { 'x-forwarded-proto': 'https', origin: `https://${host}` },
+      },
+    )
     expect(https.status).toBe(303)
     const secureLine = https.setCookies.find((c) => c.startsWith('__Host-session='))
     expect(secureLine, https.setCookies.join('\n')).toBeDefined()
@@ -172,7 +192,15 @@ describe('V7.3 Session timeout', () => {
     // the token's exp is still ahead, but the login was longer than the TTL ago
     await ageSession(token, { login: -TTL - 5 })
     expectProblem(await s.dashboard(account.username, token), 401, 'session_expired')
-    expectProblem(await s.http.postJson('/password', { current_password: account.password, new_password: strongPassword() }, { bearer: token }), 401, 'session_expired')
+    expectProblem(
+      await s.http.postJson(
+        '/password',
+        { current_password: account.password, new_password: strongPassword() },
+        { bearer: token },
+      ),
+      401,
+      'session_expired',
+    )
   })
 })
 
@@ -182,7 +210,15 @@ describe('V7.4 Session termination', () => {
     const token = await s.apiLogin(account)
     expect((await logout(token)).status).toBe(204)
     expectProblem(await s.dashboard(account.username, token), 401, 'unauthorized', [token])
-    expectProblem(await s.http.postJson('/password', { current_password: account.password, new_password: strongPassword() }, { bearer: token }), 401, 'unauthorized')
+    expectProblem(
+      await s.http.postJson(
+        '/password',
+        { current_password: account.password, new_password: strongPassword() },
+        { bearer: token },
+      ),
+      401,
+      'unauthorized',
+    )
 
     const jar = await s.browserLogin(account)
     const cookie = jar.get('session')!
@@ -196,7 +232,11 @@ describe('V7.4 Session termination', () => {
     const replay = await s.http.getHtml(`/dashboard/${account.username}`, { headers: { cookie: `session=${cookie}` } })
     expect(replay.status).toBe(303)
     expect(replay.location).toBe('/')
-    expectProblem(await s.http.getJson(`/dashboard/${account.username}`, { headers: { cookie: `session=${cookie}` } }), 401, 'unauthorized')
+    expectProblem(
+      await s.http.getJson(`/dashboard/${account.username}`, { headers: { cookie: `session=${cookie}` } }),
+      401,
+      'unauthorized',
+    )
   })
 
   it('7.4.2 ends every session of an account that is deleted', async () => {
@@ -213,7 +253,11 @@ describe('V7.4 Session termination', () => {
     const other = await s.apiLogin(account)
     const jar = await s.browserLogin(account)
     const next = strongPassword()
-    const reply = await s.http.postJson('/password', { current_password: account.password, new_password: next }, { bearer: current })
+    const reply = await s.http.postJson(
+      '/password',
+      { current_password: account.password, new_password: next },
+      { bearer: current },
+    )
     expect(reply.status).toBe(204)
     expect((await s.dashboard(account.username, current)).status).toBe(200)
     expectProblem(await s.dashboard(account.username, other), 401, 'unauthorized')
@@ -225,7 +269,9 @@ describe('V7.4 Session termination', () => {
     const jar = await s.browserLogin(account)
     const page = await s.http.getHtml(`/dashboard/${account.username}`, { jar })
     expect(page.status).toBe(200)
-    expect(page.text).toMatch(/<form[^>]*method="post"[^>]*action="\/logout"[^>]*>\s*<button[^>]*type="submit"[^>]*>Sign out<\/button>/)
+    expect(page.text).toMatch(
+      /<form[^>]*method="post"[^>]*action="\/logout"[^>]*>\s*<button[^>]*type="submit"[^>]*>Sign out<\/button>/,
+    )
     const token = jar.get('session')!
     expect((await s.http.postForm('/logout', {}, { jar })).location).toBe('/')
     expectProblem(await s.dashboard(account.username, token), 401, 'unauthorized')
@@ -238,14 +284,20 @@ describe('V7.5 Defenses against session abuse', () => {
     const account = await s.register('reauth')
     const jar = await s.browserLogin(account, new CookieJar())
     const next = strongPassword()
-    const refused = await s.http.postForm('/password', { current_password: strongPassword(), new_password: next }, { jar })
+    const refused = await s.http.postForm(
+      '/password',
+      { current_password: strongPassword(), new_password: next },
+      { jar },
+    )
     expect(refused.status).toBe(400)
     expect(refused.text).toContain('The current password is wrong.')
     expect(refused.text).not.toContain(next)
     const missing = await s.http.postForm('/password', { new_password: next }, { jar })
     expect(missing.status).toBe(400)
     expect((await s.http.postJson('/login', { username: account.username, password: next })).status).toBe(401)
-    expect((await s.http.postJson('/login', { username: account.username, password: account.password })).status).toBe(200)
+    expect((await s.http.postJson('/login', { username: account.username, password: account.password })).status).toBe(
+      200,
+    )
   })
 
   it('7.5.2 lets a user see their live sessions and end any one, or all the others', async () => {
@@ -270,17 +322,29 @@ describe('V7.5 Defenses against session abuse', () => {
     expect(page.text.match(/action="\/sessions\/end"/g)).toHaveLength(3 + 1) // three others + "everywhere else"
 
     // end one (the phone's), as the script
-    const phoneHandle = (await s.dashboard(account.username, phone)).json.sessions.find((x: { current: boolean }) => x.current).id
+    const phoneHandle = (await s.dashboard(account.username, phone)).json.sessions.find(
+      (x: { current: boolean }) => x.current,
+    ).id
     expect((await s.http.postJson('/sessions/end', { session: phoneHandle }, { bearer: script })).status).toBe(204)
     expectProblem(await s.dashboard(account.username, phone), 401, 'unauthorized')
     expect((await s.dashboard(account.username, laptop)).status).toBe(200)
 
     // a handle of someone else's session is not ours to end, nor is our own current one
     const strangerHandle = (await s.dashboard(stranger.username, strangerToken)).json.sessions[0].id
-    expectProblem(await s.http.postJson('/sessions/end', { session: strangerHandle }, { bearer: script }), 400, 'validation_failed')
+    expectProblem(
+      await s.http.postJson('/sessions/end', { session: strangerHandle }, { bearer: script }),
+      400,
+      'validation_failed',
+    )
     expect((await s.dashboard(stranger.username, strangerToken)).status).toBe(200)
-    const ownHandle = (await s.dashboard(account.username, script)).json.sessions.find((x: { current: boolean }) => x.current).id
-    expectProblem(await s.http.postJson('/sessions/end', { session: ownHandle }, { bearer: script }), 400, 'validation_failed')
+    const ownHandle = (await s.dashboard(account.username, script)).json.sessions.find(
+      (x: { current: boolean }) => x.current,
+    ).id
+    expectProblem(
+      await s.http.postJson('/sessions/end', { session: ownHandle }, { bearer: script }),
+      400,
+      'validation_failed',
+    )
 
     // all the others, from the browser: the laptop and the script end, the browser stays
     const ended = await s.http.postForm('/sessions/end', { session: 'others' }, { jar })

@@ -10,7 +10,6 @@ import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { client, type Client } from '../helpers/http.ts'
 import { expectProblem } from '../helpers/expect.ts'
 
-
 /** The production defaults: what an operator gets without setting anything. */
 const DEFAULTS = loadConfig({}).throttle
 const PRODUCTION_LIMITS = { TRUST_PROXY: '127.0.0.1', REGISTRATIONS_PER_HOUR: String(DEFAULTS.registrationsPerHour) }
@@ -41,7 +40,11 @@ function accounts(http: () => Client) {
 /** Sends `count` wrong passwords for `account` from `ip`, expecting 401 for each. */
 async function failLogins(http: Client, account: Account, ip: string, count: number) {
   for (let i = 0; i < count; i++) {
-    const reply = await http.postJson('/login', { username: account.username, password: `wrong ${i} ${account.password}` }, from(ip))
+    const reply = await http.postJson(
+      '/login',
+      { username: account.username, password: `wrong ${i} ${account.password}` },
+      from(ip),
+    )
     expect(reply.status, `failure ${i + 1}`).toBe(401)
   }
 }
@@ -109,7 +112,8 @@ describe('throttling of sign-in guesses (ASVS 6.3.1)', () => {
     const ip = newClient()
     const replies = await Promise.all(
       Array.from({ length: 12 }, (_, i) =>
-        http.postJson('/login', { username: account.username, password: `parallel guess ${i}` }, from(ip))),
+        http.postJson('/login', { username: account.username, password: `parallel guess ${i}` }, from(ip)),
+      ),
     )
     const statuses = replies.map((reply) => reply.status).sort()
     expect(statuses.filter((status) => status === 401)).toHaveLength(DEFAULTS.maxFailures)
@@ -128,7 +132,11 @@ describe('throttling of sign-in guesses (ASVS 6.3.1)', () => {
   it('6.3.1 counts every address of one IPv6 /64 as one client', async () => {
     const account = await register()
     for (let i = 0; i < DEFAULTS.maxFailures; i++) {
-      const reply = await http.postJson('/login', { username: account.username, password: `wrong ${i}` }, from(`2001:db8:5:7::${i + 1}`))
+      const reply = await http.postJson(
+        '/login',
+        { username: account.username, password: `wrong ${i}` },
+        from(`2001:db8:5:7::${i + 1}`),
+      )
       expect(reply.status).toBe(401)
     }
     expectProblem(await login(account, '2001:db8:5:7:ffff::9'), 429, 'rate_limited')
@@ -141,11 +149,19 @@ describe('throttling of sign-in guesses (ASVS 6.3.1)', () => {
     const signedIn = await login(account, ip)
     const token: string = signedIn.json.access_token
     for (let i = 0; i < DEFAULTS.maxFailures; i++) {
-      const reply = await http.postJson('/password', { current_password: `wrong ${i}`, new_password: strongPassword() }, { bearer: token, ...from(ip) })
+      const reply = await http.postJson(
+        '/password',
+        { current_password: `wrong ${i}`, new_password: strongPassword() },
+        { bearer: token, ...from(ip) },
+      )
       expectProblem(reply, 400, 'validation_failed')
     }
     // locked for guessing the current password, and for signing in from there too
-    const change = await http.postJson('/password', { current_password: account.password, new_password: strongPassword() }, { bearer: token, ...from(ip) })
+    const change = await http.postJson(
+      '/password',
+      { current_password: account.password, new_password: strongPassword() },
+      { bearer: token, ...from(ip) },
+    )
     expectProblem(change, 429, 'rate_limited')
     expectProblem(await login(account, ip), 429, 'rate_limited')
   })
@@ -153,10 +169,18 @@ describe('throttling of sign-in guesses (ASVS 6.3.1)', () => {
   it('6.3.1 refuses a client that fails for many usernames (password spraying)', async () => {
     const sprayer = newClient()
     for (let i = 0; i < DEFAULTS.clientMaxFailuresPerHour; i++) {
-      const reply = await http.postJson('/login', { username: `nobody-${i}`, password: 'Winter2026!Winter2026!' }, from(sprayer))
+      const reply = await http.postJson(
+        '/login',
+        { username: `nobody-${i}`, password: 'Winter2026!Winter2026!' },
+        from(sprayer),
+      )
       expect(reply.status, `failure ${i + 1}`).toBe(401)
     }
-    const refused = await http.postJson('/login', { username: 'nobody-else', password: 'Winter2026!Winter2026!' }, from(sprayer))
+    const refused = await http.postJson(
+      '/login',
+      { username: 'nobody-else', password: 'Winter2026!Winter2026!' },
+      from(sprayer),
+    )
     expectProblem(refused, 429, 'rate_limited')
     expect(retryAfter(refused)).toBeGreaterThan(60)
     expect(retryAfter(refused)).toBeLessThanOrEqual(3600)
@@ -171,7 +195,10 @@ describe('throttling of sign-in guesses (ASVS 6.3.1)', () => {
 describe('lockouts back off and survive a restart (ASVS 6.3.1)', () => {
   it('6.3.1 doubles the lockout on each repeat, up to the longest', async () => {
     const service = await startService(databaseKinds()[0]!, {
-      ...PRODUCTION_LIMITS, LOGIN_LOCKOUT_SECONDS: '1', LOGIN_LOCKOUT_MAX_SECONDS: '2', LOGIN_MAX_FAILURES: '2',
+      ...PRODUCTION_LIMITS,
+      LOGIN_LOCKOUT_SECONDS: '1',
+      LOGIN_LOCKOUT_MAX_SECONDS: '2',
+      LOGIN_MAX_FAILURES: '2',
     })
     try {
       const http = client(service.baseUrl)
@@ -233,19 +260,31 @@ describe('registration limit (ASVS 2.4.1)', () => {
       const reply = await http.postJson('/register', { username, password: strongPassword() }, from(ip))
       expect(reply.status, `registration ${i + 1}`).toBe(i === 1 ? 409 : 201)
     }
-    const refused = await http.postJson('/register', { username: uniqueUsername('thr'), password: strongPassword() }, from(ip))
+    const refused = await http.postJson(
+      '/register',
+      { username: uniqueUsername('thr'), password: strongPassword() },
+      from(ip),
+    )
     expectProblem(refused, 429, 'rate_limited')
     expect(retryAfter(refused)).toBeGreaterThan(3000)
     expect(retryAfter(refused)).toBeLessThanOrEqual(3600)
     const before = await service.runtime.db.one('SELECT count(*)::int AS n FROM users', [], (row) => row.n)
 
-    const form = await http.postForm('/register', { username: uniqueUsername('thr'), password: strongPassword() }, from(ip))
+    const form = await http.postForm(
+      '/register',
+      { username: uniqueUsername('thr'), password: strongPassword() },
+      from(ip),
+    )
     expect(form.status).toBe(429)
     expect(form.text).toMatch(/Too many registrations/)
     expect(await service.runtime.db.one('SELECT count(*)::int AS n FROM users', [], (row) => row.n)).toBe(before)
 
     // another client registers
-    const other = await http.postJson('/register', { username: uniqueUsername('thr'), password: strongPassword() }, from(newClient()))
+    const other = await http.postJson(
+      '/register',
+      { username: uniqueUsername('thr'), password: strongPassword() },
+      from(newClient()),
+    )
     expect(other.status).toBe(201)
   })
 })

@@ -44,7 +44,8 @@ describe('V9.1 Token source and integrity', () => {
   it('9.1.1 checks the signature before trusting any claim: tampered, re-keyed or unsigned tokens are refused', async () => {
     await expectGenuineAccepted()
     const [header, , signature] = token.split('.')
-    const tampered = (claims: Record<string, unknown>) => `${header}.${b64({ ...payloadOf(token), ...claims })}.${signature}`
+    const tampered = (claims: Record<string, unknown>) =>
+      `${header}.${b64({ ...payloadOf(token), ...claims })}.${signature}`
     const other = await s.apiLogin(account)
     await expectRefused({
       'payload tampered (username)': tampered({ preferred_username: 'admin' }),
@@ -55,7 +56,9 @@ describe('V9.1 Token source and integrity', () => {
       'signature removed': `${header}.${token.split('.')[1]}.`,
       'two parts only': `${header}.${token.split('.')[1]}`,
       'other secret': jwt.sign(payloadOf(token), randomBytes(48).toString('hex'), { algorithm: 'HS256' }),
-      'secret with a byte flipped': jwt.sign(payloadOf(token), `${s.service.runtime.jwtSecret}x`, { algorithm: 'HS256' }),
+      'secret with a byte flipped': jwt.sign(payloadOf(token), `${s.service.runtime.jwtSecret}x`, {
+        algorithm: 'HS256',
+      }),
     })
   })
 
@@ -94,8 +97,14 @@ describe('V9.1 Token source and integrity', () => {
       x5u: resign(s.service, token, {}, { x5u: 'https://evil.example/cert.pem' }),
       x5c: resign(s.service, token, {}, { x5c: ['MIIBszCCAVmgAwIBAgIUQ'] }),
       // the attacker's own key, embedded and used
-      'jwk + RS256 with that key': jwt.sign(payload, rsa.privateKey, { algorithm: 'RS256', header: { alg: 'RS256', jwk } as unknown as jwt.JwtHeader }),
-      'jku + RS256': jwt.sign(payload, rsa.privateKey, { algorithm: 'RS256', header: { alg: 'RS256', jku: 'https://evil.example/jwks.json' } }),
+      'jwk + RS256 with that key': jwt.sign(payload, rsa.privateKey, {
+        algorithm: 'RS256',
+        header: { alg: 'RS256', jwk } as unknown as jwt.JwtHeader,
+      }),
+      'jku + RS256': jwt.sign(payload, rsa.privateKey, {
+        algorithm: 'RS256',
+        header: { alg: 'RS256', jku: 'https://evil.example/jwks.json' },
+      }),
     })
     // the same re-signing without a foreign header is accepted: the header alone is refused
     expect((await s.dashboard(account.username, resign(s.service, token, {}, { kid: 'main' }))).status).toBe(200)
@@ -124,7 +133,9 @@ describe('V9.2 Token content', () => {
       'numeric sub': resign(s.service, token, { sub: Number(account.id) }),
       'no preferred_username': resign(s.service, token, { preferred_username: undefined }),
       'jti not a string': resign(s.service, token, { jti: 1 }),
-      'a JSON array payload': jwt.sign(JSON.stringify([payloadOf(token)]), s.service.runtime.jwtSecret, { algorithm: 'HS256' }),
+      'a JSON array payload': jwt.sign(JSON.stringify([payloadOf(token)]), s.service.runtime.jwtSecret, {
+        algorithm: 'HS256',
+      }),
     })
   })
 

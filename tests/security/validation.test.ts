@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
-import { type Reply } from '../helpers/http.ts'
+import type { Reply } from '../helpers/http.ts'
 
 import { startSecurityService, type SecurityService } from '../helpers/accounts.ts'
 import { LOOSE_THROTTLE } from '../helpers/logged-service.ts'
@@ -22,7 +22,8 @@ afterAll(async () => {
 
 const API_DOC = new URL('../../docs/api.md', import.meta.url)
 const register = (body: Record<string, unknown>) => s.http.postJson('/register', body)
-const changePassword = (token: string, body: Record<string, unknown>) => s.http.postJson('/password', body, { bearer: token })
+const changePassword = (token: string, body: Record<string, unknown>) =>
+  s.http.postJson('/password', body, { bearer: token })
 
 /** 400 validation_failed whose errors name exactly `fields`. */
 function expectInvalid(reply: Reply, fields: string[]) {
@@ -64,11 +65,18 @@ describe('V2.1 Validation and business logic documentation', () => {
 
     // length in code points: 15 emoji are 15 characters (30 UTF-16 units, 60 bytes)
     const emoji = ['🦊', '🌲', '🛰', '🔭', '🧭', '🪐', '🌋', '🐙', '🦉', '🍄', '🎻', '🧩', '🪁', '🦔', '🐝']
-    expect((await register({ username: uniqueUsername('cp'), password: emoji.slice(0, rules.passwordMin).join('') })).status).toBe(201)
-    expectInvalid(await register({ username: uniqueUsername('cp'), password: emoji.slice(0, rules.passwordMin - 1).join('') }), ['password'])
+    expect(
+      (await register({ username: uniqueUsername('cp'), password: emoji.slice(0, rules.passwordMin).join('') })).status,
+    ).toBe(201)
+    expectInvalid(
+      await register({ username: uniqueUsername('cp'), password: emoji.slice(0, rules.passwordMin - 1).join('') }),
+      ['password'],
+    )
     // size in bytes: 72 fit, 73 do not (bcrypt would silently ignore the rest)
     const bytes = (n: number) => `${strongPassword()} ${'x'.repeat(80)}`.slice(0, n)
-    expect((await register({ username: uniqueUsername('by'), password: bytes(rules.passwordMaxBytes) })).status).toBe(201)
+    expect((await register({ username: uniqueUsername('by'), password: bytes(rules.passwordMaxBytes) })).status).toBe(
+      201,
+    )
     const over = await register({ username: uniqueUsername('by'), password: bytes(rules.passwordMaxBytes + 1) })
     expectInvalid(over, ['password'])
     expect(over.json.errors[0].message).toContain(`${rules.passwordMaxBytes} bytes`)
@@ -84,7 +92,13 @@ describe('V2.1 Validation and business logic documentation', () => {
   })
 
   it('2.1.3 documents the limits: per request, per user and per client (body size, lengths, session, throttling)', async () => {
-    const docs = (await Promise.all(['api.md', 'security.md'].map((f) => readFile(new URL(`../../docs/${f}`, import.meta.url), 'utf8').catch(() => '')))).join('\n')
+    const docs = (
+      await Promise.all(
+        ['api.md', 'security.md'].map((f) =>
+          readFile(new URL(`../../docs/${f}`, import.meta.url), 'utf8').catch(() => ''),
+        ),
+      )
+    ).join('\n')
     expect(docs).toMatch(/16 KiB/) // per request
     expect(docs).toMatch(/SESSION_TTL_SECONDS/) // per session
     expect(docs).toMatch(/LOGIN_MAX_FAILURES/) // per user and client
@@ -96,25 +110,54 @@ describe('V2.1 Validation and business logic documentation', () => {
 describe('V2.2 Input validation', () => {
   it('2.2.1 validates every input against an allow list: the username pattern, types and sizes of every field', async () => {
     const refused = [
-      '', 'ab', ' alice', 'alice ', 'al ice', 'al\tice', 'al\nice', 'al\u0000ice', 'аlice', // Cyrillic а
-      'ａｌｉｃｅ', 'al\u200bice', 'alice!', 'al/ice', 'al\\ice', 'al@ice', 'al%41ice', 'al+ice', '../etc',
-      "' OR 1=1 --", "admin'--", '{{7*7}}', '${7*7}', '<script>', 'x'.repeat(33),
+      '',
+      'ab',
+      ' alice',
+      'alice ',
+      'al ice',
+      'al\tice',
+      'al\nice',
+      'al\u0000ice',
+      'аlice', // Cyrillic а
+      'ａｌｉｃｅ',
+      'al\u200bice',
+      'alice!',
+      'al/ice',
+      'al\\ice',
+      'al@ice',
+      'al%41ice',
+      'al+ice',
+      '../etc',
+      "' OR 1=1 --",
+      "admin'--",
+      '{{7*7}}',
+      '${7*7}',
+      '<script>',
+      'x'.repeat(33),
     ]
     for (const username of refused) {
       const reply = await register({ username, password: strongPassword() })
       expectProblem(reply, 400, 'validation_failed')
-      expect(reply.json.errors.map((e: { field: string }) => e.field), JSON.stringify(username)).toContain('username')
+      expect(
+        reply.json.errors.map((e: { field: string }) => e.field),
+        JSON.stringify(username),
+      ).toContain('username')
     }
     for (const username of [uniqueUsername('A.b_C-9'), `9${uniqueUsername('')}`, `._-${uniqueUsername('x')}`]) {
       expect((await register({ username, password: strongPassword() })).status, username).toBe(201)
     }
     // login and password change check type and size of every field too (a name no account has is fine there)
-    expectInvalid(await s.http.postJson('/login', { username: 'u'.repeat(257), password: 'p'.repeat(20) }), ['username'])
+    expectInvalid(await s.http.postJson('/login', { username: 'u'.repeat(257), password: 'p'.repeat(20) }), [
+      'username',
+    ])
     expectInvalid(await s.http.postJson('/login', { username: 'someone', password: 'é'.repeat(37) }), ['password'])
     expectInvalid(await s.http.postJson('/login', {}), ['password', 'username'])
     const account = await s.register('v221')
     const token = await s.apiLogin(account)
-    expectInvalid(await changePassword(token, { current_password: 7, new_password: ['x'] }), ['current_password', 'new_password'])
+    expectInvalid(await changePassword(token, { current_password: 7, new_password: ['x'] }), [
+      'current_password',
+      'new_password',
+    ])
   })
 
   it('2.2.2 validates on the server: a client that skips the form hints (required, minlength) is still refused', async () => {
@@ -128,7 +171,11 @@ describe('V2.2 Input validation', () => {
     expect(short.status).toBe(400)
     expect(inputValue(short.text, 'username')).toBe('ok-name')
     // nothing was created from either
-    expectProblem(await s.http.postJson('/login', { username: 'ok-name', password: 'short' }), 401, 'invalid_credentials')
+    expectProblem(
+      await s.http.postJson('/login', { username: 'ok-name', password: 'short' }),
+      401,
+      'invalid_credentials',
+    )
   })
 
   it('2.2.3 checks that related fields fit together: password vs. username, new vs. current password', async () => {
@@ -137,9 +184,14 @@ describe('V2.2 Input validation', () => {
     expectInvalid(await register({ username, password: `my ${username.toUpperCase()} secret` }), ['password'])
     const account = await s.register('pair')
     const token = await s.apiLogin(account)
-    expectInvalid(await changePassword(token, { current_password: account.password, new_password: account.password }), ['new_password'])
+    expectInvalid(await changePassword(token, { current_password: account.password, new_password: account.password }), [
+      'new_password',
+    ])
     expectInvalid(
-      await changePassword(token, { current_password: account.password, new_password: `the ${account.username} of harbors` }),
+      await changePassword(token, {
+        current_password: account.password,
+        new_password: `the ${account.username} of harbors`,
+      }),
       ['new_password'],
     )
     // none of the refusals changed the password
@@ -152,14 +204,24 @@ describe('V2.3 Business logic security', () => {
     const account = await s.register('order')
     // without signing in there is no dashboard and no password change
     expectProblem(await s.http.getJson(`/dashboard/${account.username}`), 401, 'unauthorized')
-    expectProblem(await s.http.postJson('/password', { current_password: account.password, new_password: strongPassword() }), 401, 'unauthorized')
+    expectProblem(
+      await s.http.postJson('/password', { current_password: account.password, new_password: strongPassword() }),
+      401,
+      'unauthorized',
+    )
     // signed in, the password change still needs the current password: leaving it out skips nothing
     const token = await s.apiLogin(account)
     expectInvalid(await changePassword(token, { new_password: strongPassword() }), ['current_password'])
-    expectInvalid(await changePassword(token, { current_password: '', new_password: strongPassword() }), ['current_password'])
+    expectInvalid(await changePassword(token, { current_password: '', new_password: strongPassword() }), [
+      'current_password',
+    ])
     // a flow that has ended (sign-out) cannot be continued with its token
     expect((await s.http.postJson('/logout', {}, { bearer: token })).status).toBe(204)
-    expectProblem(await changePassword(token, { current_password: account.password, new_password: strongPassword() }), 401, 'unauthorized')
+    expectProblem(
+      await changePassword(token, { current_password: account.password, new_password: strongPassword() }),
+      401,
+      'unauthorized',
+    )
     expect((await s.http.postJson('/login', account)).status).toBe(200) // the password never changed
   })
 
@@ -169,10 +231,24 @@ describe('V2.3 Business logic security', () => {
       return base.replace('"pad":""', `"pad":"${'x'.repeat(bytes - base.length)}"`)
     }
     const headers = { 'content-type': 'application/json', accept: 'application/json' }
-    expectProblem(await s.http.call('/login', { method: 'POST', body: padded(16 * 1024), headers }), 401, 'invalid_credentials')
-    expectProblem(await s.http.call('/login', { method: 'POST', body: padded(16 * 1024 + 1), headers }), 413, 'payload_too_large')
-    expectInvalid(await register({ username: uniqueUsername('lim'), password: `${strongPassword()}${'y'.repeat(60)}` }), ['password'])
-    expectInvalid(await register({ username: `${uniqueUsername('lim')}${'z'.repeat(22)}`, password: strongPassword() }), ['username'])
+    expectProblem(
+      await s.http.call('/login', { method: 'POST', body: padded(16 * 1024), headers }),
+      401,
+      'invalid_credentials',
+    )
+    expectProblem(
+      await s.http.call('/login', { method: 'POST', body: padded(16 * 1024 + 1), headers }),
+      413,
+      'payload_too_large',
+    )
+    expectInvalid(
+      await register({ username: uniqueUsername('lim'), password: `${strongPassword()}${'y'.repeat(60)}` }),
+      ['password'],
+    )
+    expectInvalid(
+      await register({ username: `${uniqueUsername('lim')}${'z'.repeat(22)}`, password: strongPassword() }),
+      ['username'],
+    )
     const account = await s.register('lim')
     const login = await s.http.postJson('/login', account)
     expect(login.json.expires_in).toBeLessThanOrEqual(3600)
@@ -184,7 +260,9 @@ describe('V2.3 Business logic security', () => {
     const [current, other] = [await s.apiLogin(account), await s.apiLogin(account)]
     const next = strongPassword()
     // refused (new password too short): the password, and both sessions, stay as they were
-    expectInvalid(await changePassword(current, { current_password: account.password, new_password: 'too short' }), ['new_password'])
+    expectInvalid(await changePassword(current, { current_password: account.password, new_password: 'too short' }), [
+      'new_password',
+    ])
     expect((await s.dashboard(account.username, other)).status).toBe(200)
     expect((await s.http.postJson('/login', account)).status).toBe(200)
     // done: the new hash and the revocation of the other sessions land together

@@ -11,7 +11,6 @@ import { client, CookieJar, parseSetCookie, type Client, type Reply } from '../h
 import { expectProblem } from '../helpers/expect.ts'
 import { withoutOwnScript } from '../helpers/page-script.ts'
 
-
 const FOREIGN_ORIGIN = 'http://evil.example'
 const ONE_YEAR = 365 * 24 * 3600
 
@@ -22,10 +21,14 @@ type Account = { username: string; password: string }
 function cspDirectives(reply: Reply): Map<string, string> {
   const csp = reply.headers.get('content-security-policy') ?? ''
   return new Map(
-    csp.split(';').map((d) => d.trim()).filter(Boolean).map((d) => {
-      const [name = '', ...values] = d.split(/\s+/)
-      return [name.toLowerCase(), values.join(' ')] as const
-    }),
+    csp
+      .split(';')
+      .map((d) => d.trim())
+      .filter(Boolean)
+      .map((d) => {
+        const [name = '', ...values] = d.split(/\s+/)
+        return [name.toLowerCase(), values.join(' ')] as const
+      }),
   )
 }
 
@@ -85,16 +88,29 @@ describe('V3 Web Frontend Security', () => {
     await add('200 JSON index', http.getJson('/', { headers }))
     await add('200 health', http.getJson('/health', { headers }))
     await add('200 stylesheet', http.get('/static/style.css', { headers }))
-    await add('201 registration', http.postJson('/register', { username: uniqueUsername('v3'), password: strongPassword() }, { headers }))
+    await add(
+      '201 registration',
+      http.postJson('/register', { username: uniqueUsername('v3'), password: strongPassword() }, { headers }),
+    )
     await add('303 form login', form('/login', account))
     const token = (await http.postJson('/login', account, { headers })).json.access_token as string
     await add('200 dashboard page', http.getHtml(`/dashboard/${account.username}`, { headers, jar }))
     await add('200 dashboard JSON', http.getJson(`/dashboard/${account.username}`, { headers, bearer: token }))
     await add('303 dashboard without a session', http.getHtml(`/dashboard/${account.username}`, { headers }))
     await add('204 logout without a session', http.postJson('/logout', {}, { headers }))
-    await add('400 malformed JSON', http.call('/login', { method: 'POST', body: '{"username":', headers: { ...headers, 'content-type': 'application/json' } }))
+    await add(
+      '400 malformed JSON',
+      http.call('/login', {
+        method: 'POST',
+        body: '{"username":',
+        headers: { ...headers, 'content-type': 'application/json' },
+      }),
+    )
     await add('400 invalid registration form', form('/register', { username: 'x', password: 'y' }))
-    await add('401 wrong password (JSON)', http.postJson('/login', { ...account, password: `${account.password}!` }, { headers }))
+    await add(
+      '401 wrong password (JSON)',
+      http.postJson('/login', { ...account, password: `${account.password}!` }, { headers }),
+    )
     await add('401 wrong password (form)', form('/login', { ...account, password: `${account.password}!` }))
     await add('401 no token', http.getJson(`/dashboard/${account.username}`, { headers }))
     await add('401 invalid token', http.getJson(`/dashboard/${account.username}`, { headers, bearer: 'not.a.token' }))
@@ -109,7 +125,14 @@ describe('V3 Web Frontend Security', () => {
     await add('405 OPTIONS', http.call('/login', { method: 'OPTIONS', headers }))
     await add('413 JSON', http.postJson('/login', { ...account, pad: 'x'.repeat(17 * 1024) }, { headers }))
     await add('413 form', form('/login', { ...account, pad: 'x'.repeat(17 * 1024) }))
-    await add('415', http.call('/login', { method: 'POST', body: 'hello', headers: { ...headers, 'content-type': 'text/plain', accept: 'application/json' } }))
+    await add(
+      '415',
+      http.call('/login', {
+        method: 'POST',
+        body: 'hello',
+        headers: { ...headers, 'content-type': 'text/plain', accept: 'application/json' },
+      }),
+    )
     await add('303 form logout', form('/logout', {}))
     // every status above must really have been produced, or the sweep checks less than it says
     for (const [label, reply] of replies) expect(reply.status, label).toBe(Number(label.slice(0, 3)))
@@ -122,7 +145,9 @@ describe('V3 Web Frontend Security', () => {
       // be embedded by, or share a browsing context with, another origin
       forEach([...plain, ...secure], (reply, label) => {
         if (reply.status === 204 || reply.status === 303) return
-        expect(reply.contentType, label).toMatch(/^(text\/html; charset=utf-8|application\/(problem\+)?json|text\/css; charset=utf-8)/)
+        expect(reply.contentType, label).toMatch(
+          /^(text\/html; charset=utf-8|application\/(problem\+)?json|text\/css; charset=utf-8)/,
+        )
         if (reply.contentType.startsWith('text/html')) expect(reply.text, label).toMatch(/^<!doctype html>/i)
         else expect(reply.text, label).not.toMatch(/<html|<body|<script/i)
         expect(cspDirectives(reply).get('default-src'), label).toBe("'none'")
@@ -147,7 +172,9 @@ describe('V3 Web Frontend Security', () => {
         expect(page.contentType).toMatch(/^text\/html/)
         expect(page.text).not.toContain('<img src=x')
         expect(page.text).not.toContain('<script>')
-        expect(page.text).toMatch(/&quot;&gt;&lt;img src=x onerror=alert\(1\)&gt;&lt;script&gt;alert\(&#39;x&#39;\)&lt;\/script&gt;&amp;/)
+        expect(page.text).toMatch(
+          /&quot;&gt;&lt;img src=x onerror=alert\(1\)&gt;&lt;script&gt;alert\(&#39;x&#39;\)&lt;\/script&gt;&amp;/,
+        )
       }
       // a stored username is shown literally on the dashboard
       const account = await register('a.b_c-d')
@@ -167,7 +194,12 @@ describe('V3 Web Frontend Security', () => {
       const replies = [
         await http.call('/register', { method: 'POST', form: account, headers, jar }),
         await http.call('/login', { method: 'POST', form: account, headers, jar }),
-        await http.call('/password', { method: 'POST', form: { current_password: account.password, new_password: strongPassword() }, headers, jar }),
+        await http.call('/password', {
+          method: 'POST',
+          form: { current_password: account.password, new_password: strongPassword() },
+          headers,
+          jar,
+        }),
         await http.call('/logout', { method: 'POST', form: {}, headers, jar }),
       ]
       for (const reply of replies) expect(reply.status).toBe(303)
@@ -243,11 +275,19 @@ describe('V3 Web Frontend Security', () => {
         await http.getJson(`/dashboard/${account.username}`, { headers: origin, bearer: token }),
         await http.call('/login', {
           method: 'OPTIONS',
-          headers: { ...origin, 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+          headers: {
+            ...origin,
+            'access-control-request-method': 'POST',
+            'access-control-request-headers': 'content-type',
+          },
         }),
         await http.call(`/dashboard/${account.username}`, {
           method: 'OPTIONS',
-          headers: { ...origin, 'access-control-request-method': 'GET', 'access-control-request-headers': 'authorization' },
+          headers: {
+            ...origin,
+            'access-control-request-method': 'GET',
+            'access-control-request-headers': 'authorization',
+          },
         }),
       ]
       for (const reply of [...replies, ...plain.map(([, r]) => r)]) {
@@ -282,7 +322,9 @@ describe('V3 Web Frontend Security', () => {
 
     it('3.4.5 every response has a Referrer-Policy that never sends paths elsewhere; secrets never ride in URLs', async () => {
       forEach([...plain, ...secure], (reply, label) => {
-        expect(reply.headers.get('referrer-policy'), label).toMatch(/^(same-origin|strict-origin|strict-origin-when-cross-origin|no-referrer)$/)
+        expect(reply.headers.get('referrer-policy'), label).toMatch(
+          /^(same-origin|strict-origin|strict-origin-when-cross-origin|no-referrer)$/,
+        )
       })
       // the forms post (credentials in the body), and no redirect puts anything in a query string
       const page = await http.getHtml('/')
@@ -324,10 +366,28 @@ describe('V3 Web Frontend Security', () => {
       for (const [label, headers] of forged) {
         const attempts = [
           // a sign-in form (login CSRF), a registration form, and the signed-in user's own actions
-          await http.call('/login', { method: 'POST', form: account, headers: { ...headers, accept: 'application/json' } }),
-          await http.call('/register', { method: 'POST', form: { username: uniqueUsername('v3forged'), password: strongPassword() }, headers: { ...headers, accept: 'application/json' } }),
-          await http.call('/password', { method: 'POST', form: { current_password: account.password, new_password: newPassword }, headers: { ...headers, accept: 'application/json' }, jar }),
-          await http.call('/password', { method: 'POST', json: { current_password: account.password, new_password: newPassword }, headers, jar }),
+          await http.call('/login', {
+            method: 'POST',
+            form: account,
+            headers: { ...headers, accept: 'application/json' },
+          }),
+          await http.call('/register', {
+            method: 'POST',
+            form: { username: uniqueUsername('v3forged'), password: strongPassword() },
+            headers: { ...headers, accept: 'application/json' },
+          }),
+          await http.call('/password', {
+            method: 'POST',
+            form: { current_password: account.password, new_password: newPassword },
+            headers: { ...headers, accept: 'application/json' },
+            jar,
+          }),
+          await http.call('/password', {
+            method: 'POST',
+            json: { current_password: account.password, new_password: newPassword },
+            headers,
+            jar,
+          }),
           await http.call('/logout', { method: 'POST', json: {}, headers, jar }),
         ]
         for (const reply of attempts) expectCrossOriginRefused(reply, label)
@@ -347,17 +407,28 @@ describe('V3 Web Frontend Security', () => {
       for (const type of ['text/plain', 'text/plain;charset=UTF-8', 'multipart/form-data; boundary=x']) {
         const headers = { 'content-type': type, accept: 'application/json' }
         // from another origin it is refused before the body is even read
-        const crossSite = await http.call('/login', { method: 'POST', body, headers: { ...headers, origin: FOREIGN_ORIGIN } })
+        const crossSite = await http.call('/login', {
+          method: 'POST',
+          body,
+          headers: { ...headers, origin: FOREIGN_ORIGIN },
+        })
         expectCrossOriginRefused(crossSite, type)
         // and without an Origin (an old browser) the body is not JSON to the service
         const noOrigin = await http.call('/login', { method: 'POST', body, headers })
         expectProblem(noOrigin, 415, 'unsupported_media_type', [account.password])
         expect(noOrigin.setCookies).toEqual([])
       }
-      const form = await http.call('/login', { method: 'POST', form: account, headers: { origin: FOREIGN_ORIGIN, accept: 'application/json' } })
+      const form = await http.call('/login', {
+        method: 'POST',
+        form: account,
+        headers: { origin: FOREIGN_ORIGIN, accept: 'application/json' },
+      })
       expectCrossOriginRefused(form, 'urlencoded')
       // and the preflight a JSON request needs is never granted (3.4.2)
-      const preflight = await http.call('/login', { method: 'OPTIONS', headers: { origin: FOREIGN_ORIGIN, 'access-control-request-method': 'POST' } })
+      const preflight = await http.call('/login', {
+        method: 'OPTIONS',
+        headers: { origin: FOREIGN_ORIGIN, 'access-control-request-method': 'POST' },
+      })
       expect(preflight.headers.get('access-control-allow-origin')).toBeNull()
     })
 
@@ -385,7 +456,7 @@ describe('V3 Web Frontend Security', () => {
   })
 
   describe('3.7 Other browser security considerations', () => {
-    it('3.7.1 pages use no plugin, embedded frame or inline script: only the service\'s own script file', () => {
+    it("3.7.1 pages use no plugin, embedded frame or inline script: only the service's own script file", () => {
       const pages = [...plain, ...secure].filter(([, reply]) => reply.contentType.startsWith('text/html'))
       expect(pages.length).toBeGreaterThan(10)
       for (const [label, page] of pages) {
@@ -400,7 +471,11 @@ describe('V3 Web Frontend Security', () => {
       const targets = ['http://evil.example/', '//evil.example', '/\\evil.example', 'https:evil.example']
       for (const target of targets) {
         const query = new URLSearchParams({ next: target, redirect: target, returnTo: target, return_to: target })
-        const login = await http.call(`/login?${query}`, { method: 'POST', form: { ...account, next: target, redirect: target }, sameOrigin: true })
+        const login = await http.call(`/login?${query}`, {
+          method: 'POST',
+          form: { ...account, next: target, redirect: target },
+          sameOrigin: true,
+        })
         expect(login.status).toBe(303)
         expect(login.location).toBe(`/dashboard/${account.username}`)
         const logout = await http.call(`/logout?${query}`, { method: 'POST', form: { next: target }, sameOrigin: true })

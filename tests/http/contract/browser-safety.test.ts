@@ -7,7 +7,10 @@ import { strongPassword, uniqueUsername } from '../../helpers/factories.ts'
 import { useSecurityService, type Account } from '../../helpers/accounts.ts'
 
 /** Only the fields a sign-in form has. */
-const creds = (account: Pick<Account, 'username' | 'password'>) => ({ username: account.username, password: account.password })
+const creds = (account: Pick<Account, 'username' | 'password'>) => ({
+  username: account.username,
+  password: account.password,
+})
 const FOREIGN_ORIGIN = 'http://evil.example'
 
 const s = useSecurityService()
@@ -40,7 +43,12 @@ describe('browser safety', () => {
   })
 
   it('no X-Powered-By on any kind of response', async () => {
-    for (const reply of [await s.http.get('/'), await s.http.get('/static/style.css'), await s.http.get('/health'), await s.http.getJson('/nope')]) {
+    for (const reply of [
+      await s.http.get('/'),
+      await s.http.get('/static/style.css'),
+      await s.http.get('/health'),
+      await s.http.getJson('/nope'),
+    ]) {
       expect(reply.headers.get('x-powered-by')).toBeNull()
     }
   })
@@ -59,13 +67,21 @@ describe('browser safety', () => {
     expect(reply.contentType).toMatch(/^text\/html/)
     expect(reply.text).toContain('Cross-origin request rejected')
     expect(reply.setCookies.filter((c) => c.startsWith('session'))).toEqual([])
-    const json = await s.http.call('/login', { method: 'POST', form: creds(account), headers: { ...headers, accept: 'application/json' } })
+    const json = await s.http.call('/login', {
+      method: 'POST',
+      form: creds(account),
+      headers: { ...headers, accept: 'application/json' },
+    })
     expect(json.status).toBe(403)
   })
 
   it('a registration form from another site creates no account', async () => {
     const account = { username: uniqueUsername('csrfreg'), password: strongPassword() }
-    const reply = await s.http.call('/register', { method: 'POST', form: creds(account), headers: { origin: FOREIGN_ORIGIN } })
+    const reply = await s.http.call('/register', {
+      method: 'POST',
+      form: creds(account),
+      headers: { origin: FOREIGN_ORIGIN },
+    })
     expect(reply.status).toBe(403)
     expect((await s.http.postJson('/register', account)).status).toBe(201)
   })
@@ -90,7 +106,12 @@ describe('browser safety', () => {
     })
     expectProblem(json, 403, 'cross_origin_rejected', s.secretsOf(account))
     // a JSON body does not exempt a request that carries the cookie
-    const logout = await s.http.call('/logout', { method: 'POST', json: {}, headers: { 'sec-fetch-site': 'cross-site' }, jar })
+    const logout = await s.http.call('/logout', {
+      method: 'POST',
+      json: {},
+      headers: { 'sec-fetch-site': 'cross-site' },
+      jar,
+    })
     expectProblem(logout, 403, 'cross_origin_rejected')
     expect((await s.http.getHtml(`/dashboard/${account.username}`, { jar })).status).toBe(200)
     await s.apiLogin(account)
@@ -98,9 +119,17 @@ describe('browser safety', () => {
 
   it('same-origin forms work: Origin = the service, or Sec-Fetch-Site: same-origin', async () => {
     const account = await s.register('sameorigin')
-    const viaOrigin = await s.http.call('/login', { method: 'POST', form: creds(account), headers: { origin: s.service.baseUrl } })
+    const viaOrigin = await s.http.call('/login', {
+      method: 'POST',
+      form: creds(account),
+      headers: { origin: s.service.baseUrl },
+    })
     expect(viaOrigin.status).toBe(303)
-    const viaFetchMetadata = await s.http.call('/login', { method: 'POST', form: creds(account), headers: { 'sec-fetch-site': 'same-origin' } })
+    const viaFetchMetadata = await s.http.call('/login', {
+      method: 'POST',
+      form: creds(account),
+      headers: { 'sec-fetch-site': 'same-origin' },
+    })
     expect(viaFetchMetadata.status).toBe(303)
   })
 

@@ -6,7 +6,7 @@ import { CookieJar, jwtParts, parseSetCookie } from '../../helpers/http.ts'
 import { expectProblem, expectNoSecrets } from '../../helpers/expect.ts'
 import { timeAfter } from '../../helpers/pages.ts'
 import { uniqueUsername } from '../../helpers/factories.ts'
-import { useSecurityService, } from '../../helpers/accounts.ts'
+import { useSecurityService } from '../../helpers/accounts.ts'
 
 const TTL = 3600
 
@@ -42,15 +42,28 @@ describe('GET /dashboard/<username>', () => {
     expect(reply.headers.get('cache-control')).toBe('no-store')
     expect(reply.json).toEqual({
       user: {
-        id: account.id, username: account.username, created_at: account.created_at,
-        last_login_time: expect.any(String), previous_login_time: null,
+        id: account.id,
+        username: account.username,
+        created_at: account.created_at,
+        last_login_time: expect.any(String),
+        previous_login_time: null,
       },
       session: {
         signed_in_at: new Date(jwtParts(token).payload.iat * 1000).toISOString(),
         expires_at: new Date(jwtParts(token).payload.exp * 1000).toISOString(),
       },
-      sessions: [{ id: expect.stringMatching(/^[\w-]{22}$/), created_at: expect.any(String), expires_at: new Date(jwtParts(token).payload.exp * 1000).toISOString(), current: true }],
-      gateway: expect.objectContaining({ hostname: expect.any(String), database: expect.objectContaining({ healthy: true }) }),
+      sessions: [
+        {
+          id: expect.stringMatching(/^[\w-]{22}$/),
+          created_at: expect.any(String),
+          expires_at: new Date(jwtParts(token).payload.exp * 1000).toISOString(),
+          current: true,
+        },
+      ],
+      gateway: expect.objectContaining({
+        hostname: expect.any(String),
+        database: expect.objectContaining({ healthy: true }),
+      }),
     })
     expectNoSecrets(reply.text, s.secretsOf(account))
   })
@@ -131,7 +144,10 @@ describe('GET /dashboard/<username>', () => {
       expect(html.location).toBe('/')
       const cookies = html.setCookies.map(parseSetCookie)
       expect(cookies.map((c) => c.name).sort()).toEqual(['notice', 'session'])
-      expect(cookies.find((c) => c.name === 'session')).toMatchObject({ value: '', attributes: { 'max-age': '0', path: '/' } })
+      expect(cookies.find((c) => c.name === 'session')).toMatchObject({
+        value: '',
+        attributes: { 'max-age': '0', path: '/' },
+      })
       expect(cookies.find((c) => c.name === 'notice')).toMatchObject({ value: 'expired', attributes: { path: '/' } })
       const page = await s.http.getHtml('/', { jar })
       expect(page.status).toBe(200)
@@ -171,7 +187,15 @@ describe('GET /dashboard/<username>', () => {
   function forgeToken(alg: 'HS256' | 'none'): string {
     const part = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url')
     const now = Math.floor(Date.now() / 1000)
-    const claims = { sub: '1', preferred_username: 'x', jti: 'forged', iat: now, exp: now + 600, iss: 'gateway-auth', aud: 'gateway-auth' }
+    const claims = {
+      sub: '1',
+      preferred_username: 'x',
+      jti: 'forged',
+      iat: now,
+      exp: now + 600,
+      iss: 'gateway-auth',
+      aud: 'gateway-auth',
+    }
     const unsigned = `${part({ alg, typ: 'JWT' })}.${part(claims)}`
     if (alg === 'none') return `${unsigned}.`
     return `${unsigned}.${Buffer.from('not the signature of this token!').toString('base64url')}`

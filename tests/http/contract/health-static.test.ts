@@ -34,12 +34,14 @@ describe('GET /health and /static', () => {
     expect(linked.text).toBe(reply.text)
   })
 
-  it.each(['/static/missing.css', '/static/..%2Fpackage.json', '/static/%2e%2e%2fpackage.json', '/static/style.css%00.png'])(
-    'GET %s: 404 not_found, nothing from outside the static directory',
-    async (path) => {
-      const reply = await s.http.getJson(path)
-      expectProblem(reply, 404, 'not_found', s.secretsOf())
-      expect(reply.text).not.toContain('gateway-auth')
-    },
-  )
+  it.each([
+    '/static/missing.css',
+    '/static/..%2Fpackage.json',
+    '/static/%2e%2e%2fpackage.json',
+    '/static/style.css%00.png',
+  ])('GET %s: 404 not_found, nothing from outside the static directory', async (path) => {
+    const reply = await s.http.getJson(path)
+    expectProblem(reply, 404, 'not_found', s.secretsOf())
+    expect(reply.text).not.toContain('gateway-auth')
+  })
 })

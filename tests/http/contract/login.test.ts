@@ -8,7 +8,10 @@ import { uniqueUsername } from '../../helpers/factories.ts'
 import { useSecurityService, type Account } from '../../helpers/accounts.ts'
 
 /** Only the fields a sign-in form has. */
-const creds = (account: Pick<Account, 'username' | 'password'>) => ({ username: account.username, password: account.password })
+const creds = (account: Pick<Account, 'username' | 'password'>) => ({
+  username: account.username,
+  password: account.password,
+})
 const TTL = 3600
 
 const s = useSecurityService()
@@ -18,14 +21,22 @@ describe('POST /login', () => {
     const account = await s.register('Login')
     const before = Date.now()
     // the name is matched case-insensitively and shown as registered
-    const reply = await s.http.postJson('/login', { username: account.username.toLowerCase(), password: account.password })
+    const reply = await s.http.postJson('/login', {
+      username: account.username.toLowerCase(),
+      password: account.password,
+    })
     const after = Date.now()
     expect(reply.status).toBe(200)
     expect(reply.json).toEqual({
       access_token: expect.any(String),
       token_type: 'Bearer',
       expires_in: expect.any(Number),
-      user: { id: account.id, username: account.username, created_at: account.created_at, last_login_time: expect.any(String) },
+      user: {
+        id: account.id,
+        username: account.username,
+        created_at: account.created_at,
+        last_login_time: expect.any(String),
+      },
     })
     expect(reply.json.expires_in).toBeGreaterThan(TTL - 5)
     expect(reply.json.expires_in).toBeLessThanOrEqual(TTL)

@@ -17,7 +17,11 @@ describe('POST /logout', () => {
     expect(jwtParts(token).payload.exp * 1000).toBeGreaterThan(Date.now())
     expectProblem(await s.http.getJson(`/dashboard/${account.username}`, { bearer: token }), 401, 'unauthorized')
     expectProblem(
-      await s.http.postJson('/password', { current_password: account.password, new_password: strongPassword() }, { bearer: token }),
+      await s.http.postJson(
+        '/password',
+        { current_password: account.password, new_password: strongPassword() },
+        { bearer: token },
+      ),
       401,
       'unauthorized',
     )

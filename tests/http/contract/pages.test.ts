@@ -7,16 +7,19 @@ import { useSecurityService } from '../../helpers/accounts.ts'
 const s = useSecurityService()
 
 describe('GET / and GET /login', () => {
-  it.each(['/', '/login'])('%s is the HTML login page: a form posting to /login and a link to /register', async (path) => {
-    const reply = await s.http.getHtml(path)
-    expect(reply.status).toBe(200)
-    expect(reply.contentType).toMatch(/^text\/html/)
-    expect(reply.text).toMatch(/<form[^>]*method="post"[^>]*action="\/login"/i)
-    expect(reply.text).toMatch(/<input[^>]*name="username"/)
-    expect(reply.text).toMatch(/<input[^>]*name="password"[^>]*type="password"/)
-    expect(reply.text).toMatch(/<a[^>]*href="\/register"/)
-    expectHtmlSafety(reply.headers)
-  })
+  it.each(['/', '/login'])(
+    '%s is the HTML login page: a form posting to /login and a link to /register',
+    async (path) => {
+      const reply = await s.http.getHtml(path)
+      expect(reply.status).toBe(200)
+      expect(reply.contentType).toMatch(/^text\/html/)
+      expect(reply.text).toMatch(/<form[^>]*method="post"[^>]*action="\/login"/i)
+      expect(reply.text).toMatch(/<input[^>]*name="username"/)
+      expect(reply.text).toMatch(/<input[^>]*name="password"[^>]*type="password"/)
+      expect(reply.text).toMatch(/<a[^>]*href="\/register"/)
+      expectHtmlSafety(reply.headers)
+    },
+  )
 
   it.each(['/', '/login'])('%s answers JSON when Accept prefers application/json', async (path) => {
     const reply = await s.http.getJson(path)

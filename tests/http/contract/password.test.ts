@@ -6,7 +6,10 @@ import { strongPassword } from '../../helpers/factories.ts'
 import { useSecurityService, type Account } from '../../helpers/accounts.ts'
 
 /** Only the fields a sign-in form has. */
-const creds = (account: Pick<Account, 'username' | 'password'>) => ({ username: account.username, password: account.password })
+const creds = (account: Pick<Account, 'username' | 'password'>) => ({
+  username: account.username,
+  password: account.password,
+})
 const COMMON_PASSWORD = '1qaz2wsx3edc4rfv' // on the zxcvbn-ts list, 16 characters
 
 const s = useSecurityService()
@@ -17,7 +20,11 @@ describe('POST /password', () => {
     const current = await s.apiLogin(account)
     const elsewhere = await s.apiLogin(account)
     const newPassword = strongPassword()
-    const reply = await s.http.postJson('/password', { current_password: account.password, new_password: newPassword }, { bearer: current })
+    const reply = await s.http.postJson(
+      '/password',
+      { current_password: account.password, new_password: newPassword },
+      { bearer: current },
+    )
     expect(reply.status).toBe(204)
     expect(reply.text).toBe('')
     expect((await s.http.getJson(`/dashboard/${account.username}`, { bearer: current })).status).toBe(200)
@@ -30,7 +37,11 @@ describe('POST /password', () => {
     const account = await s.register('pwform')
     const jar = await s.browserLogin(account)
     const newPassword = strongPassword()
-    const reply = await s.http.postForm('/password', { current_password: account.password, new_password: newPassword }, { jar })
+    const reply = await s.http.postForm(
+      '/password',
+      { current_password: account.password, new_password: newPassword },
+      { jar },
+    )
     expect(reply.status).toBe(303)
     expect(reply.location).toBe(`/dashboard/${account.username}`)
     const page = await s.http.getHtml(reply.location!, { jar })
@@ -43,12 +54,20 @@ describe('POST /password', () => {
     const account = await s.register('pwwrong')
     const token = await s.apiLogin(account)
     const newPassword = strongPassword()
-    const json = await s.http.postJson('/password', { current_password: 'not my password at all', new_password: newPassword }, { bearer: token })
+    const json = await s.http.postJson(
+      '/password',
+      { current_password: 'not my password at all', new_password: newPassword },
+      { bearer: token },
+    )
     expectProblem(json, 400, 'validation_failed', [newPassword, ...s.secretsOf(account)])
     expect(json.json.errors).toEqual([{ field: 'current_password', message: expect.any(String) }])
 
     const jar = await s.browserLogin(account)
-    const html = await s.http.postForm('/password', { current_password: 'not my password at all', new_password: newPassword }, { jar })
+    const html = await s.http.postForm(
+      '/password',
+      { current_password: 'not my password at all', new_password: newPassword },
+      { jar },
+    )
     expect(html.status).toBe(400)
     expect(html.contentType).toMatch(/^text\/html/)
     expect(html.text).toContain(account.username)
@@ -66,7 +85,11 @@ describe('POST /password', () => {
   ])('a new password that is %s: 400 validation_failed on new_password', async (_label, make, field) => {
     const account = await s.register('pwrule')
     const token = await s.apiLogin(account)
-    const reply = await s.http.postJson('/password', { current_password: account.password, new_password: make(account.username) }, { bearer: token })
+    const reply = await s.http.postJson(
+      '/password',
+      { current_password: account.password, new_password: make(account.username) },
+      { bearer: token },
+    )
     expectProblem(reply, 400, 'validation_failed', s.secretsOf(account))
     expect(reply.json.errors.map((e: { field: string }) => e.field)).toEqual([field])
   })

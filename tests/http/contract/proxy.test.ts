@@ -5,7 +5,10 @@ import { CookieJar, parseSetCookie } from '../../helpers/http.ts'
 import { useSecurityService, type Account } from '../../helpers/accounts.ts'
 
 /** Only the fields a sign-in form has. */
-const creds = (account: Pick<Account, 'username' | 'password'>) => ({ username: account.username, password: account.password })
+const creds = (account: Pick<Account, 'username' | 'password'>) => ({
+  username: account.username,
+  password: account.password,
+})
 const TTL = 3600
 
 const s = useSecurityService({ TRUST_PROXY: '127.0.0.1' })

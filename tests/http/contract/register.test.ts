@@ -19,7 +19,9 @@ describe('POST /register', () => {
     const reply = await s.http.postJson('/register', { username, password, role: 'admin', is_admin: true })
     expect(reply.status).toBe(201)
     expect(reply.contentType).toMatch(/^application\/json/)
-    expect(reply.json).toEqual({ user: { id: expect.any(String), username, created_at: expect.any(String), last_login_time: null } })
+    expect(reply.json).toEqual({
+      user: { id: expect.any(String), username, created_at: expect.any(String), last_login_time: null },
+    })
     const created = Date.parse(reply.json.user.created_at)
     expect(created).toBeGreaterThanOrEqual(before - 1000)
     expect(created).toBeLessThanOrEqual(Date.now() + 1000)
@@ -77,7 +79,11 @@ describe('POST /register', () => {
     ['a password over 72 bytes', (n) => ({ username: n, password: 'é'.repeat(37) }), ['password']],
     ['a common password', (n) => ({ username: n, password: COMMON_PASSWORD }), ['password']],
     ['a common password in capitals', (n) => ({ username: n, password: COMMON_PASSWORD.toUpperCase() }), ['password']],
-    ['a password containing the username', (n) => ({ username: n, password: `my ${n.toUpperCase()} is great` }), ['password']],
+    [
+      'a password containing the username',
+      (n) => ({ username: n, password: `my ${n.toUpperCase()} is great` }),
+      ['password'],
+    ],
     ['a password that is not text', (n) => ({ username: n, password: ['x'.repeat(20)] }), ['password']],
   ]
   it.each(invalid)('JSON with %s: 400 validation_failed naming the fields', async (_label, make, fields) => {

@@ -7,19 +7,27 @@ import { useSecurityService } from '../../helpers/accounts.ts'
 
 /** The Allow header as a set of methods. */
 const allowSet = (reply: { headers: Headers }) =>
-  new Set((reply.headers.get('allow') ?? '').split(',').map((m) => m.trim()).filter(Boolean))
+  new Set(
+    (reply.headers.get('allow') ?? '')
+      .split(',')
+      .map((m) => m.trim())
+      .filter(Boolean),
+  )
 
 const s = useSecurityService()
 
 describe('404, 405 and request bodies', () => {
-  it.each(['/nope', '/dashboard', '/dashboard/a/b', '/api/login', '/static', '/health/x'])('GET %s: 404 not_found', async (path) => {
-    const json = await s.http.getJson(path)
-    expect(json.headers.get('allow')).toBeNull()
-    expectProblem(json, 404, 'not_found', s.secretsOf())
-    const html = await s.http.getHtml(path)
-    expect(html.status).toBe(404)
-    expect(html.contentType).toMatch(/^text\/html/)
-  })
+  it.each(['/nope', '/dashboard', '/dashboard/a/b', '/api/login', '/static', '/health/x'])(
+    'GET %s: 404 not_found',
+    async (path) => {
+      const json = await s.http.getJson(path)
+      expect(json.headers.get('allow')).toBeNull()
+      expectProblem(json, 404, 'not_found', s.secretsOf())
+      const html = await s.http.getHtml(path)
+      expect(html.status).toBe(404)
+      expect(html.contentType).toMatch(/^text\/html/)
+    },
+  )
 
   it.each([
     ['GET', '/logout', ['POST']],
@@ -67,7 +75,11 @@ describe('404, 405 and request bodies', () => {
 
   it('a 20 KiB JSON body: 413 payload_too_large', async () => {
     const body = big(20 * 1024)
-    const reply = await s.http.call('/login', { method: 'POST', body, headers: { 'content-type': 'application/json', accept: 'application/json' } })
+    const reply = await s.http.call('/login', {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json', accept: 'application/json' },
+    })
     expectProblem(reply, 413, 'payload_too_large', s.secretsOf())
   })
 
@@ -119,7 +131,11 @@ describe('404, 405 and request bodies', () => {
     ['JSON null', 'null'],
     ['a JSON number', '42'],
   ])('%s: 400 validation_failed, never 500', async (_label, body) => {
-    const reply = await s.http.call('/register', { method: 'POST', body, headers: { 'content-type': 'application/json' } })
+    const reply = await s.http.call('/register', {
+      method: 'POST',
+      body,
+      headers: { 'content-type': 'application/json' },
+    })
     expectProblem(reply, 400, 'validation_failed', s.secretsOf())
     expect(reply.text).not.toMatch(/Unexpected|SyntaxError|position/)
   })
