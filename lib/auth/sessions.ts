@@ -127,7 +127,7 @@ async function endOldestSessions(db: Queryable, userId: string, keep: number, no
   await db.none(
     `UPDATE sessions SET revoked_at = $3 WHERE id IN (
        SELECT id FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $3
-       ORDER BY created_at DESC, id DESC OFFSET $2)`,
+       ORDER BY started DESC OFFSET $2)`,
     [userId, keep, now],
   )
 }
