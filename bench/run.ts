@@ -223,7 +223,13 @@ async function serverDatabase(root: string): Promise<DatabaseSetup | undefined> 
 
 /** Everything measured on one database. */
 async function onDatabase(kind: string, setup: DatabaseSetup, args: string[]) {
-  const env = { ...setup.env, DATA_DIR: setup.dataDir, TRUST_PROXY: 'loopback', BCRYPT_COST: String(COST), REGISTRATION: 'open' }
+  const env = {
+    ...setup.env,
+    DATA_DIR: setup.dataDir,
+    TRUST_PROXY: 'loopback',
+    BCRYPT_COST: String(COST),
+    REGISTRATION: 'open',
+  }
   const spawn = async (extra: Record<string, string> = {}) =>
     startProcess(args, { ...env, ...extra }, await freePort(), '/health')
   const out: Record<string, unknown> = {}
