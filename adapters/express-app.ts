@@ -14,28 +14,41 @@ import { adapterLog, isClientGone, logAbortedRequest } from './http-server.ts'
 
 type LambdaHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<RouteResult>
 
+// functions/<name>.ts, imported at its first request (or by warmUp): the port opens before every
+// route is loaded
+const handlers = new Map<FunctionName, Promise<LambdaHandler>>()
+const loadHandler = (name: FunctionName) => {
+  let handler = handlers.get(name)
+  if (!handler) {
+    handler = import(`../functions/${name}.ts`).then((module) => (module as { handler: LambdaHandler }).handler)
+    handlers.set(name, handler)
+  }
+  return handler
+}
+
+/** Imports every route's handler, so that no user's first request pays for it. */
+export async function warmUp(): Promise<void> {
+  await Promise.all(FUNCTION_NAMES.map(loadHandler))
+}
+
 /** An Express app that routes every request by the route table (lib/http/routes.ts), as API Gateway would. */
 export async function createApp(): Promise<express.Express> {
-  const handlers = new Map<FunctionName, LambdaHandler>()
-  for (const name of FUNCTION_NAMES) {
-    const module = (await import(`../functions/${name}.ts`)) as unknown as { handler: LambdaHandler }
-    handlers.set(name, module.handler)
-  }
   const app = express()
   app.disable('x-powered-by')
   app.disable('etag')
   app.use((req, res) => {
     const match = matchRoute(req.method, splitTarget(req.originalUrl).path)
-    return invoke(handlers.get(match.name)!, match)(req, res)
+    return invoke(match)(req, res)
   })
   return app
 }
 
-function invoke(handler: LambdaHandler, match: RouteMatch) {
+function invoke(match: RouteMatch) {
   return async (req: Request, res: Response) => {
     const arrival = { at: Date.now(), peer: req.socket.remoteAddress }
     try {
       const body = await readBody(req)
+      const handler = await loadHandler(match.name)
       const result = await handler(toEvent(req, body, match), lambdaContext(match.name))
       // an unread (oversized) body is not worth keeping the connection for
       if (!req.complete) res.set('connection', 'close')

@@ -2,16 +2,18 @@
 // unless DATABASE_URL is set) and migrates it, then listens on PORT. SIGTERM/SIGINT close the
 // server, the pool and the embedded database in that order.
 import type { Server, ServerResponse } from 'node:http'
+import module from 'node:module'
 import { ConfigError, loadConfig, type Config } from '#lib/platform/config.ts'
 import { startRuntime, stopRuntime } from '#lib/platform/runtime.ts'
 import { throttleFor } from '#lib/auth/throttle.ts'
 import { createLogger } from '#lib/platform/log.ts'
 import { EmbeddedPostgresError } from '#lib/embedded-postgres/server.ts'
-import { deleteExpiredSessions } from '#lib/auth/sessions.ts'
-import { createApp } from './express-app.ts'
+import { createApp, warmUp } from './express-app.ts'
 import { createHttpServer } from './http-server.ts'
 
 const SESSION_SWEEP_MS = 60 * 60 * 1000
+// the routes are imported just after the port opens, so /health answers first (docs/decisions/011)
+const WARM_UP_DELAY_MS = 200
 const SHUTDOWN_GRACE_MS = 5_000
 
 function fail(message: string): never {
@@ -40,9 +42,16 @@ async function main(): Promise<void> {
     fail(`cannot listen on port ${config.port}: ${(error as Error).message}`),
   )
   log.info({ port: config.port, database: config.database.url ? 'server' : 'embedded' }, 'gateway-auth listening')
+  setTimeout(() => {
+    warmUp()
+      // the compile cache (adapters/compile-cache.mjs) is written now, not only at a clean exit
+      .then(() => module.flushCompileCache?.())
+      .catch((error: unknown) => log.error({ err: error }, 'loading the routes failed'))
+  }, WARM_UP_DELAY_MS).unref()
 
-  const sweep = setInterval(() => {
+  const sweep = setInterval(async () => {
     const now = new Date()
+    const { deleteExpiredSessions } = await import('#lib/auth/sessions.ts')
     deleteExpiredSessions(runtime.db, now).catch((error) => log.warn({ err: error }, 'session sweep failed'))
     throttleFor(runtime).deleteExpired(now).catch((error) => log.warn({ err: error }, 'throttle sweep failed'))
   }, SESSION_SWEEP_MS)

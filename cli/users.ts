@@ -5,6 +5,7 @@ import type { AdminContext } from './context.ts'
 import { CliError, EXIT } from './exit-codes.ts'
 import { confirm, readNewPassword } from './terminal.ts'
 import { hashPassword } from '#lib/auth/password.ts'
+import { hashPoolFor } from '#lib/auth/hash-pool.ts'
 import { countLiveSessions, revokeAllUserSessions } from '#lib/auth/sessions.ts'
 import { clearUserThrottling } from '#lib/auth/throttle.ts'
 import {
@@ -67,7 +68,8 @@ export async function createCommand({ db, config, now, out }: AdminContext, name
     username: name,
     password: await readNewPassword(name),
   })
-  const passwordHash = await hashPassword(input.password, config.password.bcryptCost)
+  const hashing = { pool: hashPoolFor({ config }), cost: config.password.bcryptCost, client: 'admin-cli' }
+  const passwordHash = await hashPassword(hashing, input.password)
   const user = await createUser(db, input.username, passwordHash, now).catch((error: unknown) => {
     throw isUniqueViolation(error) ? taken(name) : error
   })
@@ -81,7 +83,8 @@ export async function setPasswordCommand({ db, config, now, out }: AdminContext,
     username: user.username,
     password: await readNewPassword(user.username),
   })
-  const passwordHash = await hashPassword(input.password, config.password.bcryptCost)
+  const hashing = { pool: hashPoolFor({ config }), cost: config.password.bcryptCost, client: 'admin-cli' }
+  const passwordHash = await hashPassword(hashing, input.password)
   const revoked = await db.tx(async (tx) => {
     await updatePasswordHash(tx, user.id, passwordHash)
     return revokeAllUserSessions(tx, user.id, now)

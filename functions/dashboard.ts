@@ -5,7 +5,7 @@ import { route, type HandlerContext, type AuthenticatedEvent } from '#lib/http/r
 import { dashboardPage, takeNotice, withCookies } from '#lib/http/pages.ts'
 import { jsonResult, userJson } from '#lib/http/json.ts'
 import { formatDuration, gatewayView } from '#lib/http/gateway-view.ts'
-import { listSessions, sessionEndsAt } from '#lib/auth/sessions.ts'
+import { sessionEndsAt, summarizeSessions } from '#lib/auth/sessions.ts'
 import { gatewayJson, readGateway } from '#lib/platform/gateway.ts'
 import { Problem } from '#lib/problem.ts'
 
@@ -17,10 +17,8 @@ async function dashboard(event: AuthenticatedEvent, { config, db, now }: Handler
     throw new Problem('forbidden', { detail: 'You can only see your own dashboard.' })
   }
   const endsAt = sessionEndsAt(auth.session, config.session.ttlSeconds)
-  const [sessions, gateway] = await Promise.all([
-    listSessions(db, auth.user.id, auth.session.id, now, config.session.ttlSeconds),
-    readGateway(db, config, now),
-  ])
+  const sessions = summarizeSessions(auth.liveSessions, auth.session.id, now, config.session.ttlSeconds)
+  const gateway = await readGateway(db, config, now)
 
   if (event.wantsHtml) {
     const { notice, cookies } = takeNotice(event)

@@ -15,9 +15,10 @@ async function login(event: RouteEvent, ctx: HandlerContext) {
   const input = parseInput(loginInput, event.body)
   const attempt = await throttle.startLoginAttempt(input.username, event.clientIp)
 
+  const hashing = { pool: ctx.hashPool, cost: config.password.bcryptCost, client: event.clientIp }
   const user = await findUserByUsername(db, input.username)
   // an unknown user costs the same bcrypt comparison as a wrong password: one path, one answer
-  const valid = await verifyPassword(input.password, user?.passwordHash, config.password.bcryptCost)
+  const valid = await verifyPassword(hashing, input.password, user?.passwordHash)
   if (!user || !valid) {
     const lockoutSeconds = await attempt.failed()
     event.log.warn({ event: 'login_failed', username: printable(input.username), lockoutSeconds }, 'login failed')
@@ -25,7 +26,7 @@ async function login(event: RouteEvent, ctx: HandlerContext) {
   }
   await attempt.succeeded()
   const rehash = needsRehash(user.passwordHash, config.password.bcryptCost)
-    ? await hashPassword(input.password, config.password.bcryptCost)
+    ? await hashPassword(hashing, input.password)
     : undefined
 
   const { session, token, signedIn } = await db.tx(async (tx) => {

@@ -8,7 +8,7 @@ import { revokeUserSessions } from '#lib/auth/sessions.ts'
 import { noticeCookie, seeOther } from '#lib/http/pages.ts'
 import { invalidFields, Problem } from '#lib/problem.ts'
 
-async function changePassword(event: AuthenticatedEvent, { config, db, now, throttle }: HandlerContext) {
+async function changePassword(event: AuthenticatedEvent, { config, db, hashPool, now, throttle }: HandlerContext) {
   const auth = event.auth
   const input = parseInput(passwordChangeInput(config.password.minLength, auth.user.username), event.body)
 
@@ -16,7 +16,8 @@ async function changePassword(event: AuthenticatedEvent, { config, db, now, thro
   if (!user) throw new Problem('unauthorized')
   // a wrong current password is a guess at it, like a failed sign-in, and counted with them
   const attempt = await throttle.startLoginAttempt(user.username, event.clientIp)
-  if (!(await verifyPassword(input.current_password, user.passwordHash, config.password.bcryptCost))) {
+  const hashing = { pool: hashPool, cost: config.password.bcryptCost, client: event.clientIp }
+  if (!(await verifyPassword(hashing, input.current_password, user.passwordHash))) {
     const lockoutSeconds = await attempt.failed()
     event.log.warn({ event: 'password_change_failed', userId: user.id, lockoutSeconds }, 'wrong current password')
     throw invalidFields([{ field: 'current_password', message: 'The current password is wrong.' }])
@@ -25,7 +26,7 @@ async function changePassword(event: AuthenticatedEvent, { config, db, now, thro
   if (input.new_password === input.current_password) {
     throw invalidFields([{ field: 'new_password', message: 'The new password must differ from the current one.' }])
   }
-  const passwordHash = await hashPassword(input.new_password, config.password.bcryptCost)
+  const passwordHash = await hashPassword(hashing, input.new_password)
   await db.tx(async (tx) => {
     await updatePasswordHash(tx, user.id, passwordHash)
     await revokeUserSessions(tx, user.id, auth.session.id, now)

@@ -24,7 +24,8 @@ async function register(event: RouteEvent, ctx: HandlerContext) {
 
   // checked first so a taken name costs no bcrypt; the unique index decides any race
   if (await findUserByUsername(db, input.username)) throw usernameTaken()
-  const passwordHash = await hashPassword(input.password, config.password.bcryptCost)
+  const hashing = { pool: ctx.hashPool, cost: config.password.bcryptCost, client: event.clientIp }
+  const passwordHash = await hashPassword(hashing, input.password)
   const user = await registerUser(db, config.registration, input.username, passwordHash, now).catch(
     (error: unknown) => {
       throw isUniqueViolation(error) ? usernameTaken() : error

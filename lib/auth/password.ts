@@ -1,30 +1,44 @@
-// Password hashing with bcryptjs. An unknown user still costs one bcrypt comparison (against a
-// dummy hash of the same cost), so "no such user" and "wrong password" take about the same time.
-import bcrypt from 'bcryptjs'
+// Password hashing: bcryptjs in the worker pool (lib/auth/hash-pool.ts). An unknown user still costs one
+// bcrypt comparison, against a dummy hash of the configured cost, in the same pool and the same
+// client's share, so "no such user" and "wrong password" take the same path and the same time.
+import { randomInt } from 'node:crypto'
+import type { HashPool } from './hash-pool.ts'
 
-const dummyHashes = new Map<number, Promise<string>>()
-function dummyHash(cost: number): Promise<string> {
+/** What a bcrypt step needs: the pool, the work factor, and whose share of the pool it uses. */
+export interface HashContext {
+  readonly pool: HashPool
+  readonly cost: number
+  /** The client's address (event.clientIp). */
+  readonly client: string
+}
+
+// bcrypt's own base64 alphabet; a comparison costs the same whatever the salt and digest are
+const BCRYPT_BASE64 = './ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789'
+const dummyHashes = new Map<number, string>()
+function dummyHash(cost: number): string {
   let hash = dummyHashes.get(cost)
   if (!hash) {
-    hash = bcrypt.hash('gateway-auth timing equaliser', cost)
+    // 22 salt + 31 digest characters matching no password: made without hashing anything
+    const body = Array.from({ length: 53 }, () => BCRYPT_BASE64[randomInt(BCRYPT_BASE64.length)]).join('')
+    hash = `$2b$${String(cost).padStart(2, '0')}$${body}`
     dummyHashes.set(cost, hash)
   }
   return hash
 }
 
 /** bcrypt hash at the configured cost. The caller has already refused passwords over 72 bytes. */
-export function hashPassword(password: string, cost: number): Promise<string> {
-  return bcrypt.hash(password, cost)
+export function hashPassword(ctx: HashContext, password: string): Promise<string> {
+  return ctx.pool.run({ op: 'hash', password, cost: ctx.cost }, ctx.client)
 }
 
 /** True when `password` matches `hash`; with no hash, compares against a dummy and returns false. */
-export async function verifyPassword(password: string, hash: string | undefined, cost: number): Promise<boolean> {
-  if (hash === undefined) {
-    await bcrypt.compare(password, await dummyHash(cost))
-    return false
-  }
-  return bcrypt.compare(password, hash)
+export async function verifyPassword(ctx: HashContext, password: string, hash: string | undefined): Promise<boolean> {
+  const matches = await ctx.pool.run({ op: 'compare', password, hash: hash ?? dummyHash(ctx.cost) }, ctx.client)
+  return hash !== undefined && matches
 }
 
+/** The cost a bcrypt hash was made at ("$2b$10$…" → 10). */
+export const hashCost = (hash: string) => Number(hash.split('$')[2])
+
 /** A stored hash made at another cost than configured: rehash it at the next successful login. */
-export const needsRehash = (hash: string, cost: number) => bcrypt.getRounds(hash) !== cost
+export const needsRehash = (hash: string, cost: number) => hashCost(hash) !== cost

@@ -24,6 +24,8 @@ export interface Auth {
   readonly user: SessionUser
   readonly session: Session
   readonly token: string
+  /** The user's live sessions (at most SESSIONS_PER_USER, the dashboard's list), read in the same query. */
+  readonly liveSessions: readonly Session[]
 }
 
 /** When the session ends: its token's exp, or TTL after its login, whichever comes first. */
@@ -46,7 +48,14 @@ interface SessionWithUserRow extends Session {
   readonly userCreatedAt: Date | null
   readonly lastLoginTime: Date | null
   readonly previousLoginTime: Date | null
+  /** The user's live sessions, newest first (json_agg: timestamps as text). */
+  readonly live: { id: string; createdAt: string; expiresAt: string }[]
 }
+
+// The user's live sessions ride along (the dashboard lists them): bounded by SESSIONS_PER_USER
+const LIVE_SESSIONS = `(SELECT coalesce(json_agg(json_build_object('id', o.id, 'createdAt', o.created_at,
+    'expiresAt', o.expires_at) ORDER BY o.created_at DESC, o.id), '[]')
+  FROM sessions o WHERE o.user_id = sessions.user_id AND o.revoked_at IS NULL AND o.expires_at > $2) AS "live"`
 
 /** Starts a session at `now` (whole seconds, as the token carries them) and returns it with its token. */
 export async function createSession(
@@ -57,6 +66,7 @@ export async function createSession(
 ): Promise<{ session: Session; token: string }> {
   const iat = Math.floor(now.getTime() / 1000)
   const exp = iat + runtime.config.session.ttlSeconds
+  await endOldestSessions(db, user.id, runtime.config.session.maxPerUser - 1, now)
   const session: Session = await db.one(
     `INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4) RETURNING ${SESSION_COLUMNS}`,
     [randomBytes(32).toString('base64url'), user.id, new Date(iat * 1000), new Date(exp * 1000)],
@@ -79,9 +89,9 @@ export async function validateSession(
   // one round trip: the session row and its user together (an authenticated request's only query)
   const row: SessionWithUserRow | null = await db.oneOrNone(
     `SELECT ${SESSION_COLUMNS}, sessions.revoked_at AS "revokedAt", u.username, u.created_at AS "userCreatedAt",
-       u.last_login_time AS "lastLoginTime", u.previous_login_time AS "previousLoginTime"
+       u.last_login_time AS "lastLoginTime", u.previous_login_time AS "previousLoginTime", ${LIVE_SESSIONS}
      FROM sessions LEFT JOIN users u ON u.id = sessions.user_id WHERE sessions.id = $1`,
-    [claims.jti],
+    [claims.jti, now],
   )
   if (!row || row.revokedAt || row.userId !== claims.sub || row.username === null || row.userCreatedAt === null) {
     throw new Problem('unauthorized', { detail: 'This session has ended; sign in again.' })
@@ -97,7 +107,29 @@ export async function validateSession(
     previousLoginTime: row.previousLoginTime,
   }
   const session: Session = { id: row.id, userId: row.userId, createdAt: row.createdAt, expiresAt: row.expiresAt }
-  return { user, session, token }
+  const liveSessions = row.live.map(
+    (live): Session => ({
+      id: live.id,
+      userId: row.userId,
+      createdAt: new Date(live.createdAt),
+      expiresAt: new Date(live.expiresAt),
+    }),
+  )
+  return { user, session, token, liveSessions }
+}
+
+/**
+ * Keeps the user's `keep` newest live sessions and ends the rest: a user holds at most
+ * SESSIONS_PER_USER, the oldest ending when a new one starts. Run in the sign-in's transaction
+ * after its UPDATE of the user's row, whose lock makes concurrent sign-ins take turns here.
+ */
+async function endOldestSessions(db: Queryable, userId: string, keep: number, now: Date): Promise<void> {
+  await db.none(
+    `UPDATE sessions SET revoked_at = $3 WHERE id IN (
+       SELECT id FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $3
+       ORDER BY started DESC OFFSET $2)`,
+    [userId, keep, now],
+  )
 }
 
 /** Ends one session (logout). Revoking twice is harmless. */
@@ -163,14 +195,26 @@ async function activeSessions(db: Queryable, userId: string, now: Date, ttlSecon
   return rows.filter((row) => !isSessionExpired(row, now, ttlSeconds))
 }
 
+/** The sessions of `liveSessions` still live at `now`, newest first, the one asking marked as current. */
+export function summarizeSessions(
+  liveSessions: readonly Session[],
+  currentId: string,
+  now: Date,
+  ttlSeconds: number,
+): SessionSummary[] {
+  return liveSessions
+    .filter((session) => !isSessionExpired(session, now, ttlSeconds))
+    .map((session) => ({
+      handle: sessionHandle(session.id),
+      createdAt: session.createdAt,
+      endsAt: sessionEndsAt(session, ttlSeconds),
+      current: session.id === currentId,
+    }))
+}
+
 /** The user's live sessions, newest first, the one asking marked as current. */
 export async function listSessions(db: Queryable, userId: string, currentId: string, now: Date, ttlSeconds: number): Promise<SessionSummary[]> {
-  return (await activeSessions(db, userId, now, ttlSeconds)).map((session) => ({
-    handle: sessionHandle(session.id),
-    createdAt: session.createdAt,
-    endsAt: sessionEndsAt(session, ttlSeconds),
-    current: session.id === currentId,
-  }))
+  return summarizeSessions(await activeSessions(db, userId, now, ttlSeconds), currentId, now, ttlSeconds)
 }
 
 /** Ends the user's live session named by `handle`; false when the user has no such session. */

@@ -5,6 +5,8 @@
 //
 // An attempt is counted *before* its bcrypt comparison and given back when it succeeds: the
 // counter is one atomic upsert, so a burst of parallel guesses cannot all slip past the check.
+// Successful sign-ins are counted too, per (username, client) and minute: a script signing in
+// many times a second is not a user, and each success costs a bcrypt comparison and a session.
 import { createHash } from 'node:crypto'
 import ipaddr from 'ipaddr.js'
 import { RateLimiterPostgres, type RateLimiterRes } from 'rate-limiter-flexible'
@@ -16,9 +18,11 @@ import { usernameKey } from './validation.ts'
 const FAILURE_WINDOW_SECONDS = 15 * 60
 const LOCKOUT_MEMORY_SECONDS = 24 * 3600
 const HOUR = 3600
+const MINUTE = 60
 
 /** One sign-in (or current-password check) in progress; report how it ended. */
 export interface LoginAttempt {
+  /** Records the success; throws rate_limited when it is one more than a minute allows. */
   succeeded(): Promise<void>
   /** Records the failure; returns the lockout it started, in seconds, if it was the last one allowed. */
   failed(): Promise<number | undefined>
@@ -121,6 +125,8 @@ export function createThrottle(db: Database, policy: ThrottlePolicy): Throttle {
   const lockouts = counter(USER_COUNTERS[1], Number.MAX_SAFE_INTEGER, LOCKOUT_MEMORY_SECONDS)
   const clientFailures = counter('client', policy.clientMaxFailuresPerHour, HOUR)
   const registrations = counter('register', policy.registrationsPerHour, HOUR)
+  const successes = counter('success', policy.successesPerMinute, MINUTE)
+  const tooManySuccesses = (ms: number) => rateLimited(ms, 'Too many sign-ins to this account from your address.')
 
   const over = (res: RateLimiterRes, limit: number) => res.consumedPoints > limit
 
@@ -128,7 +134,15 @@ export function createThrottle(db: Database, policy: ThrottlePolicy): Throttle {
     async startLoginAttempt(username, clientIp) {
       const userKey = userClientKey(username, clientIp)
       const client = digest(clientKey(clientIp))
-      const forUser = await userClientFailures.penalty(userKey)
+      // a client over its sign-ins for the minute is refused before the bcrypt comparison
+      const [forUser, succeededBefore] = await Promise.all([
+        userClientFailures.penalty(userKey),
+        successes.get(userKey),
+      ])
+      if (succeededBefore && succeededBefore.consumedPoints >= policy.successesPerMinute) {
+        await userClientFailures.reward(userKey)
+        throw tooManySuccesses(succeededBefore.msBeforeNext)
+      }
       if (over(forUser, policy.maxFailures)) {
         throw rateLimited(forUser.msBeforeNext, 'Too many failed sign-ins for this account from your address.')
       }
@@ -139,11 +153,14 @@ export function createThrottle(db: Database, policy: ThrottlePolicy): Throttle {
       }
       return {
         async succeeded() {
-          await Promise.all([
+          const [counted] = await Promise.all([
+            successes.penalty(userKey),
             userClientFailures.delete(userKey),
             lockouts.delete(userKey),
             clientFailures.reward(client),
           ])
+          // the check above let a burst through together: the atomic count decides
+          if (over(counted, policy.successesPerMinute)) throw tooManySuccesses(counted.msBeforeNext)
         },
         async failed() {
           if (forUser.consumedPoints < policy.maxFailures) return undefined

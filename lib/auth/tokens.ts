@@ -1,7 +1,20 @@
 // Session tokens: HS256 JWTs (jsonwebtoken). The algorithm, issuer and audience are pinned when
 // verifying; header-supplied keys (jku, jwk, x5u, x5c) are refused outright, never fetched.
+import { createSecretKey, type KeyObject } from 'node:crypto'
 import jwt from 'jsonwebtoken'
 import { Problem } from '../problem.ts'
+
+// Given a string, jsonwebtoken tries it as a public key first (an exception per call) before making
+// a secret key of it: the key object is made once per secret instead.
+const keys = new Map<string, KeyObject>()
+const secretKey = (secret: string) => {
+  let key = keys.get(secret)
+  if (!key) {
+    key = createSecretKey(Buffer.from(secret, 'utf8'))
+    keys.set(secret, key)
+  }
+  return key
+}
 
 export const TOKEN_ALGORITHM = 'HS256'
 /** Gateways without a real-time clock drift; a few seconds either way is not an attack. */
@@ -30,7 +43,7 @@ export function signToken(
 ): string {
   return jwt.sign(
     { ...claims, iss: settings.issuer, aud: settings.audience },
-    settings.secret,
+    secretKey(settings.secret),
     { algorithm: TOKEN_ALGORITHM },
   )
 }
@@ -41,7 +54,7 @@ const FOREIGN_KEY_HEADERS = ['jku', 'jwk', 'x5u', 'x5c']
 export function verifyToken(token: string, settings: TokenSettings, now: Date): TokenClaims {
   let claims: unknown
   try {
-    const decoded = jwt.verify(token, settings.secret, {
+    const decoded = jwt.verify(token, secretKey(settings.secret), {
       algorithms: [TOKEN_ALGORITHM],
       issuer: settings.issuer,
       audience: settings.audience,

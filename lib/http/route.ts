@@ -21,6 +21,7 @@ import { hasSessionCookie } from './session-cookie.ts'
 import { admitBody, requireObjectBody, mediaTypeOf, FORM_MEDIA_TYPE, JSON_MEDIA_TYPE } from './body.ts'
 import { getRuntime, type Runtime } from '../platform/runtime.ts'
 import { throttleFor, type Throttle } from '../auth/throttle.ts'
+import { hashPoolFor, type HashPool } from '../auth/hash-pool.ts'
 import { Problem } from '../problem.ts'
 import { checkHost } from './host-check.ts'
 
@@ -30,6 +31,8 @@ export { MAX_BODY_BYTES } from './body.ts'
 /** What a handler gets besides its event: the process's runtime and the request's clock. */
 export interface HandlerContext extends Runtime {
   readonly throttle: Throttle
+  /** The bcrypt worker pool (lib/auth/hash-pool.ts). */
+  readonly hashPool: HashPool
   /** The request's clock: every expiry rule takes it as an argument. */
   readonly now: Date
 }
@@ -107,7 +110,8 @@ function chain(fn: RouteHandler, options: RouteOptions) {
     .use(problemResponder())
     .handler(async (event) => {
       const runtime = await getRuntime()
-      return fn(event, { ...runtime, throttle: throttleFor(runtime), now: event.receivedAt })
+      const services = { throttle: throttleFor(runtime), hashPool: hashPoolFor(runtime) }
+      return fn(event, { ...runtime, ...services, now: event.receivedAt })
     })
 }
 

@@ -1,92 +1,134 @@
 // Configuration: one typed, frozen object parsed from the environment once at start.
-// The contract's table (docs/api.md#configuration) is the list; a bad value stops the start
-// with one line per variable, naming it and never echoing a secret.
+// The README's configuration table is the list (tests/docs/ keeps the two equal); a bad value stops
+// the start with one line per variable, naming it and never echoing a secret.
+// Read with a table of small parsers rather than zod: this runs at every start, before the port
+// opens, and loading zod there (~19 MB, ~90 ms) was most of a cold start (docs/decisions/011);
+// request validation still uses zod, loaded with the routes.
+import { availableParallelism } from 'node:os'
 import path from 'node:path'
 import proxyAddr from 'proxy-addr'
-import { z } from 'zod'
 
-const whole = (name: string, fallback: number, min: number, max: number) =>
-  z
-    .string()
-    .default(String(fallback))
-    .transform((raw, ctx) => {
-      const value = Number(raw)
-      if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
-        ctx.addIssue({ code: 'custom', message: `${name} must be a whole number from ${min} to ${max} (got "${raw}")` })
-        return z.NEVER
-      }
-      return value
-    })
+interface Invalid {
+  readonly invalid: string
+}
+/** One variable: its value when unset (or blank), and how a set value is read. */
+interface Variable<T> {
+  readonly fallback: T
+  parse(raw: string, name: string): T | Invalid
+}
+const invalid = (message: string): Invalid => ({ invalid: message })
+const isInvalid = (value: unknown): value is Invalid =>
+  typeof value === 'object' && value !== null && 'invalid' in value
 
-const trustList = (value: string | undefined) => (value ?? '').split(',').map((entry) => entry.trim()).filter(Boolean)
+const isWhole = (raw: string, min: number, max: number) =>
+  /^\d+$/.test(raw.trim()) && Number.isSafeInteger(Number(raw)) && Number(raw) >= min && Number(raw) <= max
+const wholeMessage = (name: string, raw: string, min: number, max: number) =>
+  `${name} must be a whole number from ${min} to ${max} (got "${raw}")`
+
+const whole = (fallback: number, min: number, max: number): Variable<number> => ({
+  fallback,
+  parse: (raw, name) => (isWhole(raw, min, max) ? Number(raw) : invalid(wholeMessage(name, raw, min, max))),
+})
+/** A whole number whose default depends on the host (documented as "unset"). */
+const wholeOrUnset = (min: number, max: number): Variable<number | undefined> => ({
+  fallback: undefined,
+  parse: (raw, name) => (isWhole(raw, min, max) ? Number(raw) : invalid(wholeMessage(name, raw, min, max))),
+})
+const text = (fallback: string): Variable<string> => ({
+  fallback,
+  parse: (raw, name) => raw.trim() || invalid(`${name} must not be blank`),
+})
+/** Optional; `message` must not echo the value (it may be a secret). */
+const checked = (valid: (raw: string) => boolean, message: string): Variable<string | undefined> => ({
+  fallback: undefined,
+  parse: (raw) => (valid(raw) ? raw : invalid(message)),
+})
+const oneOf = <T extends string>(values: readonly T[], fallback: T): Variable<T> => ({
+  fallback,
+  parse: (raw, name) =>
+    values.includes(raw as T) ? (raw as T) : invalid(`${name} must be one of ${values.join(', ')}`),
+})
+
+const trustList = (value: string | undefined) =>
+  (value ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean)
+const isTrustList = (value: string) => {
+  try {
+    proxyAddr.compile(trustList(value))
+    return true
+  } catch {
+    return false
+  }
+}
 
 // a DNS name (an optional leading dot: the domain and its subdomains), an IP address, or *
 const DNS_LABEL = '[a-z0-9_](?:[a-z0-9_-]*[a-z0-9_])?'
 const ALLOWED_HOST_ENTRY = new RegExp(`^(?:\\*|\\.?${DNS_LABEL}(?:\\.${DNS_LABEL})*\\.?|\\[?[0-9a-f:.]+\\]?)$`, 'i')
 
-const text = (fallback: string) => z.string().trim().min(1).default(fallback)
-
-const EnvSchema = z.object({
-  PORT: whole('PORT', 8085, 1, 65535),
-  DATABASE_URL: z
-    .string()
-    .optional()
-    .refine((url) => url === undefined || url === '' || /^postgres(ql)?:\/\//.test(url), {
-      // the URL holds a password: never echo it
-      message: 'DATABASE_URL must be a postgres:// or postgresql:// URL',
-    }),
+const VARIABLES = {
+  PORT: whole(8085, 1, 65535),
+  // the URL holds a password: never echo it
+  DATABASE_URL: checked(
+    (url) => /^postgres(ql)?:\/\//.test(url),
+    'DATABASE_URL must be a postgres:// or postgresql:// URL',
+  ),
   DATA_DIR: text('./data'),
-  JWT_SECRET: z
-    .string()
-    .optional()
-    .refine((secret) => secret === undefined || secret === '' || Buffer.byteLength(secret) >= 32, {
-      message: 'JWT_SECRET must be at least 32 bytes long (unset it to have one generated in DATA_DIR)',
-    }),
-  SESSION_TTL_SECONDS: whole('SESSION_TTL_SECONDS', 3600, 60, 31 * 24 * 3600),
-  BCRYPT_COST: whole('BCRYPT_COST', 10, 10, 15),
-  PASSWORD_MIN_LENGTH: whole('PASSWORD_MIN_LENGTH', 15, 8, 64),
+  JWT_SECRET: checked(
+    (secret) => Buffer.byteLength(secret) >= 32,
+    'JWT_SECRET must be at least 32 bytes long (unset it to have one generated in DATA_DIR)',
+  ),
+  SESSION_TTL_SECONDS: whole(3600, 60, 31 * 24 * 3600),
+  BCRYPT_COST: whole(10, 10, 15),
+  PASSWORD_MIN_LENGTH: whole(15, 8, 64),
   // checked here: proxy-addr would otherwise throw on the first request, and on every one after
-  TRUST_PROXY: z
-    .string()
-    .optional()
-    .refine((value) => {
-      try {
-        proxyAddr.compile(trustList(value))
-        return true
-      } catch {
-        return false
-      }
-    }, { message: 'TRUST_PROXY must be a comma-separated list of IP addresses, CIDR subnets, loopback, linklocal or uniquelocal' }),
-  ALLOWED_HOSTS: z
-    .string()
-    .optional()
-    .refine((value) => trustList(value).every((entry) => ALLOWED_HOST_ENTRY.test(entry)), {
-      message:
-        'ALLOWED_HOSTS must be a comma-separated list of host names without a port (example.com), ' +
-        '.example.com for a domain and its subdomains, or *',
-    }),
+  TRUST_PROXY: checked(
+    isTrustList,
+    'TRUST_PROXY must be a comma-separated list of IP addresses, CIDR subnets, loopback, linklocal or uniquelocal',
+  ),
+  ALLOWED_HOSTS: checked(
+    (value) => trustList(value).every((entry) => ALLOWED_HOST_ENTRY.test(entry)),
+    'ALLOWED_HOSTS must be a comma-separated list of host names without a port (example.com), ' +
+      '.example.com for a domain and its subdomains, or *',
+  ),
   // throttling (docs/security.md#throttling)
-  LOGIN_MAX_FAILURES: whole('LOGIN_MAX_FAILURES', 5, 1, 1000),
-  LOGIN_LOCKOUT_SECONDS: whole('LOGIN_LOCKOUT_SECONDS', 60, 1, 24 * 3600),
-  LOGIN_LOCKOUT_MAX_SECONDS: whole('LOGIN_LOCKOUT_MAX_SECONDS', 3600, 1, 7 * 24 * 3600),
-  LOGIN_CLIENT_MAX_FAILURES: whole('LOGIN_CLIENT_MAX_FAILURES', 30, 1, 1_000_000),
-  REGISTRATIONS_PER_HOUR: whole('REGISTRATIONS_PER_HOUR', 10, 1, 1_000_000),
+  LOGIN_MAX_FAILURES: whole(5, 1, 1000),
+  LOGIN_LOCKOUT_SECONDS: whole(60, 1, 24 * 3600),
+  LOGIN_LOCKOUT_MAX_SECONDS: whole(3600, 1, 7 * 24 * 3600),
+  LOGIN_CLIENT_MAX_FAILURES: whole(30, 1, 1_000_000),
+  REGISTRATIONS_PER_HOUR: whole(10, 1, 1_000_000),
   // who may create accounts over HTTP (lib/auth/registration.ts); the CLI always may
-  REGISTRATION: z.enum(['open', 'first', 'closed'], { error: 'must be open, first or closed' }).default('first'),
+  REGISTRATION: oneOf(['open', 'first', 'closed'] as const, 'first'),
+  LOGIN_SUCCESSES_PER_MINUTE: whole(10, 1, 1_000_000),
+  SESSIONS_PER_USER: whole(10, 1, 1000),
+  // the bcrypt pool (lib/auth/hash-pool.ts, docs/decisions/011)
+  HASH_WORKERS: wholeOrUnset(1, 64),
+  HASH_QUEUE: whole(64, 0, 10_000),
+  HASH_PER_CLIENT: whole(4, 1, 10_000),
   JWT_ISSUER: text('gateway-auth'),
   JWT_AUDIENCE: text('gateway-auth'),
-  EMBEDDED_PG_USER: z.string().trim().optional(),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-})
+  EMBEDDED_PG_USER: checked(() => true, ''),
+  LOG_LEVEL: oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], 'info'),
+} satisfies Record<string, Variable<unknown>>
+
+type VariableName = keyof typeof VARIABLES
+type Values = { [K in VariableName]: (typeof VARIABLES)[K]['fallback'] }
 
 /** Every variable the service reads, in the order the README's configuration table lists them. */
-export const ENVIRONMENT_VARIABLES = Object.keys(EnvSchema.shape) as (keyof typeof EnvSchema.shape)[]
+export const ENVIRONMENT_VARIABLES = Object.keys(VARIABLES) as VariableName[]
 
 /** The value a variable takes when it is unset (undefined: it has none). */
-export function defaultValue(name: (typeof ENVIRONMENT_VARIABLES)[number]): unknown {
-  const parsed = EnvSchema.shape[name].safeParse(undefined)
-  return parsed.success ? parsed.data : undefined
+export function defaultValue(name: VariableName): unknown {
+  return VARIABLES[name].fallback
 }
+
+/**
+ * bcrypt threads when HASH_WORKERS is unset: the cores minus one, at least one. The spare core keeps
+ * the event loop (health checks, pages, dashboards) answering while sign-ins saturate the pool, and
+ * on a gateway leaves the LoRa packet forwarder and network server a core of their own.
+ */
+export const defaultHashWorkers = (cores = availableParallelism()) => Math.max(1, cores - 1)
 
 export interface Config {
   readonly port: number
@@ -102,8 +144,10 @@ export interface Config {
   }
   readonly dataDir: string
   readonly jwt: { readonly secret: string | undefined; readonly issuer: string; readonly audience: string }
-  readonly session: { readonly ttlSeconds: number }
+  readonly session: { readonly ttlSeconds: number; readonly maxPerUser: number }
   readonly password: { readonly bcryptCost: number; readonly minLength: number }
+  /** The bcrypt worker pool: threads, waiting tasks (all clients), running + waiting per client. */
+  readonly hashing: { readonly workers: number; readonly queue: number; readonly perClient: number }
   readonly throttle: ThrottlePolicy
   /** open: anyone; first: only while no account exists; closed: only the admin CLI. */
   readonly registration: RegistrationPolicy
@@ -125,6 +169,8 @@ export interface ThrottlePolicy {
   /** Failed sign-ins from one client per hour, whatever the usernames. */
   readonly clientMaxFailuresPerHour: number
   readonly registrationsPerHour: number
+  /** Successful sign-ins for one username from one client per minute: more is a script, not a user. */
+  readonly successesPerMinute: number
 }
 
 /** Thrown for a bad environment; its message is one line per bad variable, safe to print. */
@@ -134,38 +180,40 @@ export class ConfigError extends Error {
 
 /** Parses the environment into a frozen Config, or throws ConfigError naming every bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const blankAsUnset = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== ''))
-  const parsed = EnvSchema.safeParse(blankAsUnset)
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((issue) =>
-      issue.code === 'custom' || issue.path.length === 0
-        ? issue.message
-        : `${String(issue.path[0])}: ${issue.message}`,
-    )
-    throw new ConfigError(lines.join('\n'))
+  const errors: string[] = []
+  const read: Record<string, unknown> = {}
+  for (const name of ENVIRONMENT_VARIABLES) {
+    const raw = env[name]
+    const variable: Variable<unknown> = VARIABLES[name]
+    const value = raw === undefined || raw === '' ? variable.fallback : variable.parse(raw, name)
+    if (isInvalid(value)) errors.push(value.invalid)
+    else read[name] = value
   }
-  const e = parsed.data
+  if (errors.length) throw new ConfigError(errors.join('\n'))
+  const e = read as Values
   const onLambda = Boolean(env.AWS_LAMBDA_FUNCTION_NAME)
   if (onLambda) requireOnLambda(e)
   return deepFreeze({
     port: e.PORT,
     platform: onLambda ? 'lambda' : 'server',
     database: {
-      url: e.DATABASE_URL || undefined,
-      embeddedUser: e.EMBEDDED_PG_USER || undefined,
+      url: e.DATABASE_URL,
+      embeddedUser: e.EMBEDDED_PG_USER?.trim() || undefined,
       poolMax: onLambda ? 1 : 10,
       migrateOnStart: !onLambda,
     },
     dataDir: path.resolve(e.DATA_DIR),
-    jwt: { secret: e.JWT_SECRET || undefined, issuer: e.JWT_ISSUER, audience: e.JWT_AUDIENCE },
-    session: { ttlSeconds: e.SESSION_TTL_SECONDS },
+    jwt: { secret: e.JWT_SECRET, issuer: e.JWT_ISSUER.trim(), audience: e.JWT_AUDIENCE.trim() },
+    session: { ttlSeconds: e.SESSION_TTL_SECONDS, maxPerUser: e.SESSIONS_PER_USER },
     password: { bcryptCost: e.BCRYPT_COST, minLength: e.PASSWORD_MIN_LENGTH },
+    hashing: { workers: e.HASH_WORKERS ?? defaultHashWorkers(), queue: e.HASH_QUEUE, perClient: e.HASH_PER_CLIENT },
     throttle: {
       maxFailures: e.LOGIN_MAX_FAILURES,
       lockoutSeconds: e.LOGIN_LOCKOUT_SECONDS,
       maxLockoutSeconds: Math.max(e.LOGIN_LOCKOUT_MAX_SECONDS, e.LOGIN_LOCKOUT_SECONDS),
       clientMaxFailuresPerHour: e.LOGIN_CLIENT_MAX_FAILURES,
       registrationsPerHour: e.REGISTRATIONS_PER_HOUR,
+      successesPerMinute: e.LOGIN_SUCCESSES_PER_MINUTE,
     },
     registration: e.REGISTRATION,
     trustProxy: trustList(e.TRUST_PROXY),

@@ -18,8 +18,13 @@ const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url
 // One pg-promise instance per process (it warns on duplicates); timestamps come back as Date.
 const pgp = pgPromise({ capSQL: true })
 
+/** How long /health waits for the database before calling it unavailable. */
+export const HEALTH_TIMEOUT_MS = 2_000
+
 export interface DatabaseHandle {
   readonly db: Database
+  /** One connection for /health alone: its probe never queues behind the requests' pool. */
+  readonly healthDb: Database
   readonly embedded: EmbeddedPostgres | undefined
   close(): Promise<void>
 }
@@ -36,18 +41,29 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
       })
   const connection = embedded ? embedded.connection : { connectionString: config.database.url }
   const db = connectDatabase(connection, log, 'gateway-auth', config.database.poolMax)
+  const healthDb = pgp({
+    ...connection,
+    max: 1,
+    connectionTimeoutMillis: HEALTH_TIMEOUT_MS,
+    query_timeout: HEALTH_TIMEOUT_MS,
+    application_name: 'gateway-auth-health',
+  })
+  healthDb.$pool.on('error', (error: Error) => log.warn({ err: error }, 'database connection lost'))
+  const endPools = () => Promise.all([db.$pool.end(), healthDb.$pool.end()])
   try {
-    if (config.database.migrateOnStart) await migrate(db, log)
+    // node-pg-migrate is loaded only when there is something to apply: a usual start skips it
+    if (config.database.migrateOnStart && (await pendingMigrations(db)).length) await migrate(db, log)
   } catch (error) {
-    await db.$pool.end()
+    await endPools()
     await embedded?.stop()
     throw error
   }
   return {
     db,
+    healthDb,
     embedded,
     async close() {
-      await db.$pool.end()
+      await endPools()
       await embedded?.stop()
     },
   }

@@ -9,6 +9,8 @@ import { createLogger } from './log.ts'
 export interface Runtime {
   readonly config: Config
   readonly db: Database
+  /** A connection of its own for /health, never waiting behind the requests' pool. */
+  readonly healthDb: Database
   readonly jwtSecret: string
   readonly log: Logger
 }
@@ -23,7 +25,7 @@ export function startRuntime(config: Config = loadConfig(), log: Logger = create
   current = (async () => {
     const jwtSecret = await loadJwtSecret(config)
     handle = await openDatabase(config, log)
-    started = Object.freeze({ config, db: handle.db, jwtSecret, log })
+    started = Object.freeze({ config, db: handle.db, healthDb: handle.healthDb, jwtSecret, log })
     return started
   })()
   // a failed start must not be cached: the next request tries again

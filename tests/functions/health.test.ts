@@ -24,7 +24,7 @@ describe('GET /health', () => {
   })
 
   it('answers 503 with database unavailable while the database cannot be reached, without the error text', async () => {
-    const db = runtime().db
+    const db = runtime().healthDb
     vi.spyOn(db, 'one').mockRejectedValueOnce(new Error('connect ECONNREFUSED 127.0.0.1:5432 password=hunter2'))
     const result = await invoke(handler, { path: '/health' })
     expect(result.statusCode).toBe(503)

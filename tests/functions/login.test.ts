@@ -4,6 +4,7 @@ import { handler } from '#functions/login.ts'
 import { handler as signInPage } from '#functions/index.ts'
 import { findUserByUsername, createUser } from '#lib/auth/users.ts'
 import { hashPassword } from '#lib/auth/password.ts'
+import { hashPoolFor } from '#lib/auth/hash-pool.ts'
 import { invoke, jsonBody } from '../helpers/events.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { header, HTML, invokeLocal, OWN_ORIGIN, setCookie, signUp, useRuntime } from '../helpers/handlers.ts'
@@ -102,7 +103,8 @@ describe('POST /login with JSON', () => {
     const username = uniqueUsername()
     const password = strongPassword()
     const configured = runtime().config.password.bcryptCost
-    await createUser(runtime().db, username, await hashPassword(password, configured + 1), new Date())
+    const hashing = { pool: hashPoolFor(runtime()), cost: configured + 1, client: '127.0.0.1' }
+    await createUser(runtime().db, username, await hashPassword(hashing, password), new Date())
     const result = await invoke(handler, { path: '/login', json: { username, password } })
     expect(result.statusCode).toBe(200)
     const stored = (await findUserByUsername(runtime().db, username))?.passwordHash

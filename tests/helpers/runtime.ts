@@ -35,14 +35,17 @@ export interface TestRuntimeOptions {
   captureLogs?: boolean
 }
 
-// Tests register many accounts from one address; the registration limit has its own tests
-// (tests/security/throttling.test.ts), which pass the production default explicitly.
+// Tests register and sign in many times from one address; the registration, sign-in and bcrypt
+// pool limits have their own tests (tests/security/throttling.test.ts, tests/http/flood.test.ts),
+// which pass the production defaults explicitly.
 const TEST_BCRYPT_COST = 4
 // Registration is open: files register many accounts; tests/http/registration-policy.test.ts covers the others.
 const TEST_DEFAULTS = {
   LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
   REGISTRATIONS_PER_HOUR: '100000',
   REGISTRATION: 'open',
+  LOGIN_SUCCESSES_PER_MINUTE: '100000',
+  HASH_PER_CLIENT: '1000',
 }
 
 const pgp = pgPromise()

@@ -10,6 +10,8 @@ import {
   type ExportedAccount,
 } from '#lib/auth/accounts-export.ts'
 import { hashPassword } from '#lib/auth/password.ts'
+import { hashPoolFor } from '#lib/auth/hash-pool.ts'
+import { loadConfig } from '#lib/platform/config.ts'
 import { createSession, validateSession } from '#lib/auth/sessions.ts'
 import { createUser, findUserByUsername, listUsers } from '#lib/auth/users.ts'
 import { databaseKinds, startTestRuntime, type TestRuntime } from '../helpers/runtime.ts'
@@ -147,7 +149,7 @@ describe.each(databaseKinds().slice(0, 1))('importAccounts (%s database)', (kind
   it('refuses conflicts and writes nothing at all, skips them, or overwrites them and ends their sessions', async () => {
     const db = t.runtime.db
     const taken = uniqueUsername('taken')
-    const user = await createUser(db, taken, await hashPassword('harbor lantern quartz meadow', 4), now)
+    const user = await createUser(db, taken, await hashPassword({ pool: hashPoolFor({ config: loadConfig({}) }), cost: 4, client: 'test' }, 'harbor lantern quartz meadow'), now)
     const { token } = await createSession(db, user, now, t.runtime)
     const fresh = uniqueUsername('fresh')
     const file = [account(fresh), account(taken, OTHER_HASH)]

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import path from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ConfigError, loadConfig } from '#lib/platform/config.ts'
@@ -21,14 +22,16 @@ describe('loadConfig', () => {
       database: { url: undefined, embeddedUser: undefined, poolMax: 10, migrateOnStart: true },
       dataDir: path.resolve('./data'),
       jwt: { secret: undefined, issuer: 'gateway-auth', audience: 'gateway-auth' },
-      session: { ttlSeconds: 3600 },
+      session: { ttlSeconds: 3600, maxPerUser: 10 },
       password: { bcryptCost: 10, minLength: 15 },
+      hashing: { workers: Math.max(1, availableParallelism() - 1), queue: 64, perClient: 4 },
       throttle: {
         maxFailures: 5,
         lockoutSeconds: 60,
         maxLockoutSeconds: 3600,
         clientMaxFailuresPerHour: 30,
         registrationsPerHour: 10,
+        successesPerMinute: 10,
       },
       registration: 'first',
       trustProxy: [],
@@ -71,14 +74,20 @@ describe('loadConfig', () => {
       LOGIN_CLIENT_MAX_FAILURES: '50',
       REGISTRATIONS_PER_HOUR: '4',
       REGISTRATION: 'closed',
+      LOGIN_SUCCESSES_PER_MINUTE: '20',
+      SESSIONS_PER_USER: '3',
+      HASH_WORKERS: '3',
+      HASH_QUEUE: '0',
+      HASH_PER_CLIENT: '2',
     })
     expect(config).toMatchObject({
       port: 9000,
       database: { url: 'postgresql://app:pw@db:5432/auth' },
       dataDir: '/var/lib/gateway-auth',
       jwt: { secret: 'k'.repeat(32), issuer: 'gw-1', audience: 'gw-api' },
-      session: { ttlSeconds: 600 },
+      session: { ttlSeconds: 600, maxPerUser: 3 },
       password: { bcryptCost: 12, minLength: 8 },
+      hashing: { workers: 3, queue: 0, perClient: 2 },
       trustProxy: ['10.0.0.1', '192.168.0.0/16', 'loopback'],
       throttle: {
         maxFailures: 3,
@@ -86,6 +95,7 @@ describe('loadConfig', () => {
         maxLockoutSeconds: 600,
         clientMaxFailuresPerHour: 50,
         registrationsPerHour: 4,
+        successesPerMinute: 20,
       },
       registration: 'closed',
     })

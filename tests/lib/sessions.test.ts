@@ -99,7 +99,7 @@ describe('sessions in the database', () => {
 
   it('answers session_expired once TTL has passed since login, when the TTL was lowered after the token was issued', async () => {
     const { token } = await createSession(runtime.db, await newUser(), N, runtime)
-    const lowered = { ...runtime, config: { ...runtime.config, session: { ttlSeconds: 600 } } }
+    const lowered = { ...runtime, config: { ...runtime.config, session: { ...runtime.config.session, ttlSeconds: 600 } } }
     expect(await code(validateSession(runtime.db, token, plus(599), lowered))).toBe('accepted')
     expect(await code(validateSession(runtime.db, token, plus(600), lowered))).toBe('session_expired')
     expect(await code(validateSession(runtime.db, token, plus(600), runtime))).toBe('accepted')

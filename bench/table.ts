@@ -1,0 +1,127 @@
+// The bench's results as the README's markdown table: one row per measure, one column per
+// database, the target and whether this run met it (ratios within this run, as the targets are).
+type Load = { rps: number; p50: number; p99: number; other: Record<string, number> }
+type Logins = { login: Load; health: Load; compareMs: number; physicalLimitPerSecond: number }
+type Db = {
+  coldStartFirstMs: number
+  coldStartMs: number
+  rssIdleMb: number
+  rssAfterLoadMb: number
+  rssPeakMb: number
+  rssPeakCoresPoolMb: number
+  postgresPssMb?: number
+  registrations: Load
+  defaultPool: Logins
+  coresPool: Logins
+  flood: { signIns: Record<string, number>; health: Record<string, number>; healthP99Ms: number; healthMaxMs: number }
+  dashboard: { bearer: Load; cookie: Load }
+}
+export type Results = {
+  machine: { cpu?: string; cores: number; memoryGb: number; arch: string; node: string }
+  startCommand: string
+  bcryptCompareMs: number
+  physicalLimitPerSecond: number
+  helloExpress?: { coldStartMs: number; rssIdleMb: number; rssPeakMb: number; load: Load }
+  server?: Db
+  embedded?: Db
+}
+
+const pct = (n: number) => `${Math.round(n * 100)} %`
+const others = (load: Load) => {
+  const refused = Object.entries(load.other).map(([code, count]) => `${count}×${code}`)
+  return refused.length ? ` (${refused.join(', ')})` : ''
+}
+const mark = (ok: boolean | undefined) => (ok === undefined ? '' : ok ? 'yes' : '**no**')
+
+export function table(r: Results): string {
+  const limit = r.physicalLimitPerSecond
+  const hello = r.helloExpress?.load.rps ?? NaN
+  const dbs = (['server', 'embedded'] as const).filter((kind) => r[kind])
+  type Row = [label: string, value: (d: Db) => string, target: string, met: (d: Db) => boolean | undefined]
+  const login = (l: Logins) =>
+    `${l.login.rps} of ${l.physicalLimitPerSecond} (t = ${l.compareMs} ms): ${pct(l.login.rps / l.physicalLimitPerSecond)}${others(l.login)}`
+  const view = (l: Load) => `${l.rps} (${pct(l.rps / hello)}), ${l.p99} ms${others(l)}`
+  const fastView = (l: Load) => l.rps >= 0.2 * hello && l.p99 <= 20
+  const none = () => undefined
+  const rows: Row[] = [
+    [
+      'sign-ins/s, pool = cores, of the physical limit (cores ÷ t, t timed around the run)',
+      (d) => login(d.coresPool),
+      '≥ 90 %',
+      (d) => d.coresPool.login.rps >= 0.9 * d.coresPool.physicalLimitPerSecond,
+    ],
+    ['sign-ins/s, default pool, of the physical limit', (d) => login(d.defaultPool), '', none],
+    ['sign-in p50 / p99, pool = cores', (d) => `${d.coresPool.login.p50} / ${d.coresPool.login.p99} ms`, '', none],
+    [
+      '`/health` p50 / p99 while sign-ins saturate the pool (cores; default)',
+      (d) =>
+        `${d.coresPool.health.p50} / ${d.coresPool.health.p99} ms; ${d.defaultPool.health.p50} / ${d.defaultPool.health.p99} ms`,
+      'p99 ≤ 25 ms',
+      (d) => Math.max(d.coresPool.health.p99, d.defaultPool.health.p99) <= 25,
+    ],
+    [
+      '`/health` under 3 × 50 concurrent correct sign-ins: answers, p99, max',
+      (d) => `${JSON.stringify(d.flood.health)}, ${d.flood.healthP99Ms} ms, ${d.flood.healthMaxMs} ms`,
+      'no 503',
+      (d) => Object.keys(d.flood.health).every((code) => code === '200'),
+    ],
+    ['… those sign-ins answered', (d) => JSON.stringify(d.flood.signIns), '', none],
+    [
+      'dashboard JSON, Bearer: req/s (of Express hello), p99',
+      (d) => view(d.dashboard.bearer),
+      '≥ 20 %, p99 ≤ 20 ms',
+      (d) => fastView(d.dashboard.bearer),
+    ],
+    [
+      'dashboard JSON, cookie: req/s (of Express hello), p99',
+      (d) => view(d.dashboard.cookie),
+      '≥ 20 %, p99 ≤ 20 ms',
+      (d) => fastView(d.dashboard.cookie),
+    ],
+    ['registrations/s (default pool)', (d) => `${d.registrations.rps}${others(d.registrations)}`, '', none],
+    [
+      'service RSS idle / after load / peak',
+      (d) => `${d.rssIdleMb} / ${d.rssAfterLoadMb} / ${d.rssPeakMb} MB`,
+      '≤ 100 / — / ≤ 150 MB',
+      (d) => d.rssIdleMb <= 100 && d.rssPeakMb <= 150,
+    ],
+    [
+      'service RSS peak, pool = cores',
+      (d) => `${d.rssPeakCoresPoolMb} MB`,
+      '≤ 150 MB',
+      (d) => d.rssPeakCoresPoolMb <= 150,
+    ],
+    [
+      'embedded PostgreSQL (all its processes, PSS)',
+      (d) => (d.postgresPssMb === undefined ? '—' : `${d.postgresPssMb} MB`),
+      '',
+      none,
+    ],
+    [
+      'cold start, spawn → first 200: first start / later',
+      (d) => `${d.coldStartFirstMs} / ${d.coldStartMs} ms`,
+      '≤ 400 ms server, ≤ 600 ms warm embedded',
+      (d) => d.coldStartMs <= (d === r.server ? 400 : 600),
+    ],
+  ]
+  const m = r.machine
+  const h = r.helloExpress
+  const cells = (value: (d: Db) => string) => dbs.map((kind) => value(r[kind]!)).join(' | ')
+  const lines = [
+    `Machine: ${m.cpu ?? 'unknown CPU'}, ${m.cores} cores, ${m.memoryGb} GB, ${m.arch}, Node ${m.node}. ` +
+      `Start command: \`${r.startCommand}\`.`,
+    `One bcrypt compare (cost 10): ${r.bcryptCompareMs} ms → physical limit ${m.cores} ÷ t = ${limit} sign-ins/s.`,
+    h
+      ? `Bare Express 5 hello: ${hello} req/s (p99 ${h.load.p99} ms), cold start ${h.coldStartMs} ms, ` +
+        `RSS idle ${h.rssIdleMb} MB, peak ${h.rssPeakMb} MB.`
+      : '',
+    '',
+    `| measure | ${dbs.map((kind) => `${kind} database`).join(' | ')} | target | met (${dbs.join(' / ')}) |`,
+    `| --- | ${dbs.map(() => '---').join(' | ')} | --- | --- |`,
+    ...rows.map(([label, value, target, met]) => {
+      const verdict = target ? dbs.map((kind) => mark(met(r[kind]!))).join(' / ') : ''
+      return `| ${label} | ${cells(value)} | ${target} | ${verdict} |`
+    }),
+  ]
+  return lines.join('\n')
+}
