@@ -11,7 +11,6 @@ import { deleteExpiredSessions } from '#lib/auth/sessions.ts'
 import { createApp } from './express-app.ts'
 import { createHttpServer } from './http-server.ts'
 
-const SESSION_SWEEP_MS = 60 * 60 * 1000
 const SHUTDOWN_GRACE_MS = 5_000
 
 function fail(message: string): never {
@@ -45,7 +44,7 @@ async function main(): Promise<void> {
     const now = new Date()
     deleteExpiredSessions(runtime.db, now).catch((error) => log.warn({ err: error }, 'session sweep failed'))
     throttleFor(runtime).deleteExpired(now).catch((error) => log.warn({ err: error }, 'throttle sweep failed'))
-  }, SESSION_SWEEP_MS)
+  }, config.sweepIntervalSeconds * 1000)
   sweep.unref()
 
   let stopping = false

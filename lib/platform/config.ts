@@ -73,6 +73,8 @@ const EnvSchema = z.object({
   REGISTRATIONS_PER_HOUR: whole('REGISTRATIONS_PER_HOUR', 10, 1, 1_000_000),
   // who may create accounts over HTTP (lib/auth/registration.ts); the CLI always may
   REGISTRATION: z.enum(['open', 'first', 'closed'], { error: 'must be open, first or closed' }).default('first'),
+  // how often the Express adapter deletes expired sessions and throttle counters
+  SWEEP_INTERVAL_SECONDS: whole('SWEEP_INTERVAL_SECONDS', 3600, 1, 24 * 3600),
   JWT_ISSUER: text('gateway-auth'),
   JWT_AUDIENCE: text('gateway-auth'),
   EMBEDDED_PG_USER: z.string().trim().optional(),
@@ -107,6 +109,8 @@ export interface Config {
   readonly throttle: ThrottlePolicy
   /** open: anyone; first: only while no account exists; closed: only the admin CLI. */
   readonly registration: RegistrationPolicy
+  /** Seconds between the sweeps of expired sessions and throttle counters (Express adapter). */
+  readonly sweepIntervalSeconds: number
   /** Addresses/subnets whose X-Forwarded-* headers are believed; empty: none. */
   readonly trustProxy: readonly string[]
   /** Host names answered besides the defaults (lib/host-check.ts), lower case; '*': any. */
@@ -168,6 +172,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       registrationsPerHour: e.REGISTRATIONS_PER_HOUR,
     },
     registration: e.REGISTRATION,
+    sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS,
     trustProxy: trustList(e.TRUST_PROXY),
     allowedHosts: trustList(e.ALLOWED_HOSTS).map((entry) => entry.toLowerCase()),
     logLevel: e.LOG_LEVEL,

@@ -4,7 +4,7 @@
 // records which (operation, status) pairs were seen, so a test can require every one of them.
 import { readFileSync } from 'node:fs'
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js'
-import addFormats from 'ajv-formats'
+import ajvFormats from 'ajv-formats'
 import { expect } from 'vitest'
 
 export const OPENAPI_PATH = new URL('../../docs/openapi.json', import.meta.url)
@@ -52,7 +52,8 @@ const ajv = new Ajv2020({
   strictTypes: false,
   strictRequired: false,
 })
-addFormats(ajv)
+// a CommonJS module: its plugin is module.exports.default under Node's ESM interop
+ajvFormats.default(ajv)
 // the document's top-level members are OpenAPI's, not JSON Schema keywords; refs point into them
 ajv.addVocabulary(['openapi', 'info', 'jsonSchemaDialect', 'servers', 'tags', 'paths', 'components', 'security', 'webhooks'])
 ajv.addSchema(openapi, DOCUMENT_ID)

@@ -31,6 +31,7 @@ describe('loadConfig', () => {
         registrationsPerHour: 10,
       },
       registration: 'first',
+      sweepIntervalSeconds: 3600,
       trustProxy: [],
       allowedHosts: [],
       logLevel: 'info',
@@ -71,6 +72,7 @@ describe('loadConfig', () => {
       LOGIN_CLIENT_MAX_FAILURES: '50',
       REGISTRATIONS_PER_HOUR: '4',
       REGISTRATION: 'closed',
+      SWEEP_INTERVAL_SECONDS: '15',
     })
     expect(config).toMatchObject({
       port: 9000,
@@ -80,6 +82,7 @@ describe('loadConfig', () => {
       session: { ttlSeconds: 600 },
       password: { bcryptCost: 12, minLength: 8 },
       trustProxy: ['10.0.0.1', '192.168.0.0/16', 'loopback'],
+      sweepIntervalSeconds: 15,
       throttle: {
         maxFailures: 3,
         lockoutSeconds: 30,
@@ -107,6 +110,8 @@ describe('loadConfig', () => {
     ['PORT', '0'],
     ['LOGIN_MAX_FAILURES', '0'],
     ['REGISTRATIONS_PER_HOUR', 'many'],
+    ['SWEEP_INTERVAL_SECONDS', '0'],
+    ['SWEEP_INTERVAL_SECONDS', '86401'],
     ['LOGIN_LOCKOUT_SECONDS', '-5'],
     ['PORT', '65536'],
     ['PORT', 'http'],

@@ -41,7 +41,7 @@ const routeTableOperations = () =>
 
 describe('docs/openapi.json is a valid OpenAPI 3.1 document of exactly this service', () => {
   it('validates against the OpenAPI 3.1 schema', async () => {
-    const result = await new Validator().validate(structuredClone(openapi) as object)
+    const result = await new Validator().validate(structuredClone(openapi) as unknown as Record<string, unknown>)
     expect(result.errors ?? [], JSON.stringify(result.errors, null, 2)).toEqual([])
     expect(result.valid).toBe(true)
     expect(openapi.openapi).toMatch(/^3\.1\./)
