@@ -45,8 +45,8 @@ const POOL_MAX = 10
 const IDLE_WAIT_MS = 12_000
 const SAMPLE_S = Math.min(15, Math.max(2, Math.round(DURATION_S / 40)))
 const WARM_UP_S = Math.min(120, Math.max(10, DURATION_S * 0.2))
-const GUESSERS = 8
-const VICTIMS = 4
+const GUESSERS = 2
+const VICTIMS = 2
 const RSS_GROWTH_LIMIT = 0.1
 
 // The image's V8 limits (Dockerfile NODE_OPTIONS): the soak measures the memory the gateway sees.
