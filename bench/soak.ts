@@ -66,7 +66,9 @@ const env = {
   REGISTRATIONS_PER_HOUR: '1000000',
   LOG_LEVEL: 'info',
 }
-console.log(`soak: ${DURATION_S} s, ${CONCURRENCY} clients, ${schema ? 'server' : 'embedded'} database, NODE_OPTIONS ${nodeOptions.join(' ') || '(none)'}`)
+console.log(
+  `soak: ${DURATION_S} s, ${CONCURRENCY} clients, ${schema ? 'server' : 'embedded'} database, NODE_OPTIONS ${nodeOptions.join(' ') || '(none)'}`,
+)
 const service = await spawnService(env, undefined, nodeOptions)
 const db = await connectToServiceDatabase(env)
 const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY + 2 })
@@ -82,7 +84,11 @@ const stats = {
   unexpected: [] as string[],
 }
 
-function send(method: string, target: string, options: { json?: unknown; raw?: [string, string]; token?: string; from: string }): Promise<Answer> {
+function send(
+  method: string,
+  target: string,
+  options: { json?: unknown; raw?: [string, string]; token?: string; from: string },
+): Promise<Answer> {
   const headers: Record<string, string> = { accept: 'application/json', 'x-forwarded-for': options.from }
   let body: string | undefined
   if (options.json !== undefined) [headers['content-type'], body] = ['application/json', JSON.stringify(options.json)]
@@ -103,7 +109,13 @@ function send(method: string, target: string, options: { json?: unknown; raw?: [
 }
 
 /** One request of a step: timed, counted, and compared with the statuses it may get. */
-async function step(name: string, expected: number[], method: string, target: string, options: Parameters<typeof send>[2]) {
+async function step(
+  name: string,
+  expected: number[],
+  method: string,
+  target: string,
+  options: Parameters<typeof send>[2],
+) {
   const entry = stats.byStep.get(name) ?? { latencies: [], statuses: new Map<number, number>(), unexpected: 0 }
   stats.byStep.set(name, entry)
   const started = performance.now()
@@ -139,7 +151,11 @@ async function client(n: number, victims: string[]) {
     if (token) loginTimes.push(Date.now())
     for (let i = 0; i < 2; i++) await step('dashboard', [200], 'GET', `/dashboard/${username}`, { token, from })
     const next = password()
-    const changed = await step('password change', [204], 'POST', '/password', { json: { current_password: secret, new_password: next }, token, from })
+    const changed = await step('password change', [204], 'POST', '/password', {
+      json: { current_password: secret, new_password: next },
+      token,
+      from,
+    })
     if (changed?.status === 204) secret = next
     await step('dashboard', [200], 'GET', `/dashboard/${username}`, { token, from })
     await badInput(round, username, token, from)
@@ -147,19 +163,31 @@ async function client(n: number, victims: string[]) {
     await step('dashboard, signed out', [401], 'GET', `/dashboard/${username}`, { token, from })
     const victim = victims[round % victims.length]!
     const guesser = guessers[(n + round) % guessers.length]!
-    await step('throttled guess', [401, 429], 'POST', '/login', { json: { username: victim, password: `guess ${round} of ${n}` }, from: guesser })
+    await step('throttled guess', [401, 429], 'POST', '/login', {
+      json: { username: victim, password: `guess ${round} of ${n}` },
+      from: guesser,
+    })
     if (round % 5 === 0) await step('health', [200], 'GET', '/health', { from })
   }
 }
 
 async function badInput(round: number, username: string, token: string | undefined, from: string) {
   switch (round % 6) {
-    case 0: return step('bad input', [400], 'POST', '/register', { json: { username: 'no spaces allowed', password: 'short' }, from })
-    case 1: return step('bad input', [400], 'POST', '/login', { raw: ['application/json', '{"username":'], from })
-    case 2: return step('bad input', [415], 'POST', '/login', { raw: ['text/plain', 'username=x'], from })
-    case 3: return step('bad input', [403], 'GET', `/dashboard/not-${username}`.slice(0, 40), { token, from })
-    case 4: return step('bad input', [404], 'GET', '/no/such/page', { from })
-    default: return step('bad input', [405], 'GET', '/password', { from })
+    case 0:
+      return step('bad input', [400], 'POST', '/register', {
+        json: { username: 'no spaces allowed', password: 'short' },
+        from,
+      })
+    case 1:
+      return step('bad input', [400], 'POST', '/login', { raw: ['application/json', '{"username":'], from })
+    case 2:
+      return step('bad input', [415], 'POST', '/login', { raw: ['text/plain', 'username=x'], from })
+    case 3:
+      return step('bad input', [403], 'GET', `/dashboard/not-${username}`.slice(0, 40), { token, from })
+    case 4:
+      return step('bad input', [404], 'GET', '/no/such/page', { from })
+    default:
+      return step('bad input', [405], 'GET', '/password', { from })
   }
 }
 
@@ -185,7 +213,14 @@ const SLACK_S = 5
 
 async function sample(t: number): Promise<Sample> {
   const stale = SWEEP_S + SLACK_S
-  const row = await db.one<{ connections: number; sessions: number; throttle: number; users: number; stale_sessions: number; stale_throttle: number }>(
+  const row = await db.one<{
+    connections: number
+    sessions: number
+    throttle: number
+    users: number
+    stale_sessions: number
+    stale_throttle: number
+  }>(
     `SELECT
        (SELECT count(*)::int FROM pg_stat_activity WHERE application_name = 'gateway-auth') AS connections,
        (SELECT count(*)::int FROM sessions) AS sessions,
@@ -246,14 +281,20 @@ await sleep(IDLE_WAIT_MS)
 const idleAfter = await sample(elapsed())
 
 // ---- figures and verdict --------------------------------------------------------------------
-const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN
+const quantile = (sorted: number[], q: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? NaN
 const all = [...stats.byStep.values()].flatMap((e) => e.latencies).sort((a, b) => a - b)
 const statusCounts = new Map<number, number>()
-for (const entry of stats.byStep.values()) for (const [status, n] of entry.statuses) statusCounts.set(status, (statusCounts.get(status) ?? 0) + n)
+for (const entry of stats.byStep.values())
+  for (const [status, n] of entry.statuses) statusCounts.set(status, (statusCounts.get(status) ?? 0) + n)
 const fiveHundreds = [...statusCounts].filter(([status]) => status >= 500).reduce((sum, [, n]) => sum + n, 0)
 const unexpected = [...stats.byStep.values()].reduce((sum, e) => sum + e.unexpected, 0)
 
-const median = (values: number[]) => quantile([...values].sort((a, b) => a - b), 0.5)
+const median = (values: number[]) =>
+  quantile(
+    [...values].sort((a, b) => a - b),
+    0.5,
+  )
 const afterWarmUp = samples.filter((s) => s.t >= WARM_UP_S)
 const quarter = Math.max(1, Math.floor(afterWarmUp.length / 4))
 const rssStart = median(afterWarmUp.slice(0, quarter).map((s) => s.rssMb))
@@ -263,27 +304,56 @@ const throttleBound = 2 * CONCURRENCY + 2 * GUESSERS * VICTIMS + GUESSERS + 1
 const allSamples = [...samples, idleAfter]
 
 console.log(`\nrequests: ${all.length} in ${loadSeconds.toFixed(0)} s (${(all.length / loadSeconds).toFixed(1)}/s)`)
-console.log(`statuses: ${[...statusCounts].sort(([a], [b]) => a - b).map(([s, n]) => `${s === 0 ? 'failed' : s} × ${n}`).join(', ')}`)
+console.log(
+  `statuses: ${[...statusCounts]
+    .sort(([a], [b]) => a - b)
+    .map(([s, n]) => `${s === 0 ? 'failed' : s} × ${n}`)
+    .join(', ')}`,
+)
 console.log(`latency: p50 ${quantile(all, 0.5).toFixed(1)} ms, p99 ${quantile(all, 0.99).toFixed(1)} ms`)
 for (const [name, entry] of stats.byStep) {
   const sorted = [...entry.latencies].sort((a, b) => a - b)
-  console.log(`  ${name.padEnd(22)} ${String(sorted.length).padStart(6)}  p50 ${quantile(sorted, 0.5).toFixed(1).padStart(7)} ms  p99 ${quantile(sorted, 0.99).toFixed(1).padStart(7)} ms  ${[...entry.statuses].map(([s, n]) => `${s}×${n}`).join(' ')}`)
+  console.log(
+    `  ${name.padEnd(22)} ${String(sorted.length).padStart(6)}  p50 ${quantile(sorted, 0.5).toFixed(1).padStart(7)} ms  p99 ${quantile(sorted, 0.99).toFixed(1).padStart(7)} ms  ${[...entry.statuses].map(([s, n]) => `${s}×${n}`).join(' ')}`,
+  )
 }
-console.log(`rss after warm-up (${WARM_UP_S} s): ${rssStart.toFixed(1)} → ${rssEnd.toFixed(1)} MB (${(rssGrowth * 100).toFixed(1)} %), max ${Math.max(...samples.map((s) => s.rssMb)).toFixed(1)} MB`)
-console.log(`idle before → after: fds ${idleBefore.fds} → ${idleAfter.fds}, db connections ${idleBefore.connections} → ${idleAfter.connections}; max under load: fds ${Math.max(...samples.map((s) => s.fds))}, db ${Math.max(...samples.map((s) => s.connections))}`)
-console.log(`tables at the end: sessions ${idleAfter.sessions}, throttle ${idleAfter.throttle} (bound ${throttleBound}), users ${idleAfter.users}`)
+console.log(
+  `rss after warm-up (${WARM_UP_S} s): ${rssStart.toFixed(1)} → ${rssEnd.toFixed(1)} MB (${(rssGrowth * 100).toFixed(1)} %), max ${Math.max(...samples.map((s) => s.rssMb)).toFixed(1)} MB`,
+)
+console.log(
+  `idle before → after: fds ${idleBefore.fds} → ${idleAfter.fds}, db connections ${idleBefore.connections} → ${idleAfter.connections}; max under load: fds ${Math.max(...samples.map((s) => s.fds))}, db ${Math.max(...samples.map((s) => s.connections))}`,
+)
+console.log(
+  `tables at the end: sessions ${idleAfter.sessions}, throttle ${idleAfter.throttle} (bound ${throttleBound}), users ${idleAfter.users}`,
+)
 
 const criteria: [string, boolean][] = [
-  [`no 5xx (${fiveHundreds}) and no failed request (${statusCounts.get(0) ?? 0})`, fiveHundreds === 0 && !statusCounts.get(0)],
+  [
+    `no 5xx (${fiveHundreds}) and no failed request (${statusCounts.get(0) ?? 0})`,
+    fiveHundreds === 0 && !statusCounts.get(0),
+  ],
   [`every answer the expected one (${unexpected} not)`, unexpected === 0],
-  [`RSS growth after warm-up < ${RSS_GROWTH_LIMIT * 100} % (${(rssGrowth * 100).toFixed(1)} %)`, afterWarmUp.length >= 2 && rssGrowth < RSS_GROWTH_LIMIT],
-  [`no more open file descriptors when idle after the load (${idleBefore.fds} → ${idleAfter.fds})`, idleAfter.fds <= idleBefore.fds + 1],
-  [`no more database connections when idle after the load (${idleBefore.connections} → ${idleAfter.connections}), never more than the pool's ${POOL_MAX}`,
-    idleAfter.connections <= idleBefore.connections && allSamples.every((s) => s.connections <= POOL_MAX)],
-  ['sessions within what the sweep allows: no row ' + `${SWEEP_S + SLACK_S} s past expiry, never more than the sign-ins of the last TTL + sweep`,
-    allSamples.every((s) => s.staleSessions === 0 && s.sessions <= s.sessionBound)],
-  [`throttle counters within the workload's keys (≤ ${throttleBound}) and none ${SWEEP_S + SLACK_S} s past expiry`,
-    allSamples.every((s) => s.throttle <= throttleBound && s.staleThrottle === 0)],
+  [
+    `RSS growth after warm-up < ${RSS_GROWTH_LIMIT * 100} % (${(rssGrowth * 100).toFixed(1)} %)`,
+    afterWarmUp.length >= 2 && rssGrowth < RSS_GROWTH_LIMIT,
+  ],
+  [
+    `no more open file descriptors when idle after the load (${idleBefore.fds} → ${idleAfter.fds})`,
+    idleAfter.fds <= idleBefore.fds + 1,
+  ],
+  [
+    `no more database connections when idle after the load (${idleBefore.connections} → ${idleAfter.connections}), never more than the pool's ${POOL_MAX}`,
+    idleAfter.connections <= idleBefore.connections && allSamples.every((s) => s.connections <= POOL_MAX),
+  ],
+  [
+    'sessions within what the sweep allows: no row ' +
+      `${SWEEP_S + SLACK_S} s past expiry, never more than the sign-ins of the last TTL + sweep`,
+    allSamples.every((s) => s.staleSessions === 0 && s.sessions <= s.sessionBound),
+  ],
+  [
+    `throttle counters within the workload's keys (≤ ${throttleBound}) and none ${SWEEP_S + SLACK_S} s past expiry`,
+    allSamples.every((s) => s.throttle <= throttleBound && s.staleThrottle === 0),
+  ],
 ]
 
 await db.$pool.end()
@@ -300,8 +370,27 @@ if (DURATION_S < SESSION_TTL_S + SWEEP_S) {
   console.log(`  (shorter than the session TTL + sweep interval: the sweeps were hardly exercised)`)
 }
 if (args.json) {
-  await writeFile(args.json, JSON.stringify({ durationSeconds: DURATION_S, concurrency: CONCURRENCY, requests: all.length,
-    statuses: Object.fromEntries(statusCounts), p50: quantile(all, 0.5), p99: quantile(all, 0.99), rssStart, rssEnd, rssGrowth,
-    idleBefore, idleAfter, samples, criteria: Object.fromEntries(criteria) }, null, 2))
+  await writeFile(
+    args.json,
+    JSON.stringify(
+      {
+        durationSeconds: DURATION_S,
+        concurrency: CONCURRENCY,
+        requests: all.length,
+        statuses: Object.fromEntries(statusCounts),
+        p50: quantile(all, 0.5),
+        p99: quantile(all, 0.99),
+        rssStart,
+        rssEnd,
+        rssGrowth,
+        idleBefore,
+        idleAfter,
+        samples,
+        criteria: Object.fromEntries(criteria),
+      },
+      null,
+      2,
+    ),
+  )
 }
 process.exit(criteria.every(([, ok]) => ok) ? 0 : 1)

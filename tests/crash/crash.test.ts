@@ -18,7 +18,12 @@ import { afterAll, describe, expect, it } from 'vitest'
 import { serverDatabaseUrl } from '../helpers/runtime.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import {
-  connectToServiceDatabase, createServerSchema, isAlive, postmasterPid, spawnService, type ServiceProcess,
+  connectToServiceDatabase,
+  createServerSchema,
+  isAlive,
+  postmasterPid,
+  spawnService,
+  type ServiceProcess,
 } from '../helpers/service-process.ts'
 
 type Kind = 'embedded' | 'server'
@@ -55,7 +60,11 @@ const claims = (token: string) => JSON.parse(Buffer.from(token.split('.')[1]!, '
 async function post(baseUrl: string, path: string, body: unknown, token?: string): Promise<Response> {
   return fetch(`${baseUrl}${path}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/json',
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+    },
     body: JSON.stringify(body),
   })
 }
@@ -93,12 +102,21 @@ async function prepare(baseUrl: string) {
 }
 
 /** Sends every request at once, SIGKILLs once KILL_AFTER_ANSWERS have come back, and records what each got. */
-async function crashWhileInFlight(service: ServiceProcess, accounts: Awaited<ReturnType<typeof prepare>>, killMode: KillMode, dataDir: string) {
+async function crashWhileInFlight(
+  service: ServiceProcess,
+  accounts: Awaited<ReturnType<typeof prepare>>,
+  killMode: KillMode,
+  dataDir: string,
+) {
   const { baseUrl } = service
   const outcomes: Outcome[] = [
-    ...Array.from({ length: IN_FLIGHT.register }, (): Outcome => ({
-      kind: 'register', account: { username: uniqueUsername('crashnew'), password: strongPassword(), tokens: [] },
-    })),
+    ...Array.from(
+      { length: IN_FLIGHT.register },
+      (): Outcome => ({
+        kind: 'register',
+        account: { username: uniqueUsername('crashnew'), password: strongPassword(), tokens: [] },
+      }),
+    ),
     ...accounts.forLogin.map((account): Outcome => ({ kind: 'login', account })),
     ...accounts.forPassword.map((account): Outcome => ({ kind: 'password', account, newPassword: strongPassword() })),
     ...accounts.forLogout.map((account): Outcome => ({ kind: 'logout', account })),
@@ -120,10 +138,17 @@ async function crashWhileInFlight(service: ServiceProcess, accounts: Awaited<Ret
     if (killed) return
     try {
       let reply: Response
-      if (outcome.kind === 'register') reply = await post(baseUrl, '/register', { username: account.username, password: account.password })
-      else if (outcome.kind === 'login') reply = await post(baseUrl, '/login', { username: account.username, password: account.password })
+      if (outcome.kind === 'register')
+        reply = await post(baseUrl, '/register', { username: account.username, password: account.password })
+      else if (outcome.kind === 'login')
+        reply = await post(baseUrl, '/login', { username: account.username, password: account.password })
       else if (outcome.kind === 'password') {
-        reply = await post(baseUrl, '/password', { current_password: account.password, new_password: outcome.newPassword }, account.tokens[0])
+        reply = await post(
+          baseUrl,
+          '/password',
+          { current_password: account.password, new_password: outcome.newPassword },
+          account.tokens[0],
+        )
       } else reply = await post(baseUrl, '/logout', {}, account.tokens[0])
       const text = await reply.text()
       outcome.status = reply.status
@@ -156,7 +181,10 @@ async function verify(env: { DATABASE_URL?: string; DATA_DIR: string }, service:
         [username],
       )
     const session = (token: string) =>
-      db.oneOrNone<{ created_at: Date; revoked_at: Date | null }>('SELECT created_at, revoked_at FROM sessions WHERE id = $1', [claims(token).jti])
+      db.oneOrNone<{ created_at: Date; revoked_at: Date | null }>(
+        'SELECT created_at, revoked_at FROM sessions WHERE id = $1',
+        [claims(token).jti],
+      )
 
     for (const outcome of outcomes) {
       const { account } = outcome
@@ -185,7 +213,10 @@ async function verify(env: { DATABASE_URL?: string; DATA_DIR: string }, service:
         const asking = await session(account.tokens[0]!)
         const other = await session(account.tokens[1]!)
         expect(asking!.revoked_at, `${label}: the session asking stays`).toBeNull()
-        expect(other!.revoked_at !== null, `${label}: the other session is revoked exactly when the password changed`).toBe(isNew)
+        expect(
+          other!.revoked_at !== null,
+          `${label}: the other session is revoked exactly when the password changed`,
+        ).toBe(isNew)
       } else {
         const ended = await session(account.tokens[0]!)
         if (outcome.status === 204) expect(ended!.revoked_at, `${label}: stays revoked`).not.toBeNull()
@@ -205,15 +236,24 @@ async function verify(env: { DATABASE_URL?: string; DATA_DIR: string }, service:
       })
       expect(reply.status, `${label}: the revoked token is refused`).toBe(401)
     } else if (outcome.kind === 'password') {
-      expect((await post(service.baseUrl, '/login', { username: account.username, password: account.password })).status, label).toBe(401)
-      expect((await post(service.baseUrl, '/login', { username: account.username, password: outcome.newPassword })).status, label).toBe(200)
+      expect(
+        (await post(service.baseUrl, '/login', { username: account.username, password: account.password })).status,
+        label,
+      ).toBe(401)
+      expect(
+        (await post(service.baseUrl, '/login', { username: account.username, password: outcome.newPassword })).status,
+        label,
+      ).toBe(200)
     } else if (outcome.kind === 'login') {
       const reply = await fetch(`${service.baseUrl}/dashboard/${account.username}`, {
         headers: { accept: 'application/json', authorization: `Bearer ${outcome.token}` },
       })
       expect(reply.status, `${label}: the token issued before the crash works`).toBe(200)
     } else {
-      expect((await post(service.baseUrl, '/login', { username: account.username, password: account.password })).status, label).toBe(200)
+      expect(
+        (await post(service.baseUrl, '/login', { username: account.username, password: account.password })).status,
+        label,
+      ).toBe(200)
     }
   }
 }
@@ -267,7 +307,10 @@ describe.each(kinds)('SIGKILL with 50 requests in flight (%s database)', (kind) 
       expect(answered.length).toBeGreaterThan(0)
       expect(answered.length).toBeLessThan(outcomes.length)
       // nothing answered was an error of the service
-      expect(answered.filter((o) => o.status! >= 500), JSON.stringify(answered.filter((o) => o.status! >= 500))).toEqual([])
+      expect(
+        answered.filter((o) => o.status! >= 500),
+        JSON.stringify(answered.filter((o) => o.status! >= 500)),
+      ).toEqual([])
 
       service = await spawnService(env, service.port)
       await expectCleanStart(service)

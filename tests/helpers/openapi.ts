@@ -13,7 +13,10 @@ export const openapi = JSON.parse(readFileSync(OPENAPI_PATH, 'utf8')) as OpenApi
 export interface OpenApiDocument {
   openapi: string
   paths: Record<string, Record<string, Operation>>
-  components: { responses: Record<string, ResponseObject>; headers: Record<string, HeaderObject> } & Record<string, unknown>
+  components: { responses: Record<string, ResponseObject>; headers: Record<string, HeaderObject> } & Record<
+    string,
+    unknown
+  >
 }
 interface Ref {
   $ref: string
@@ -55,11 +58,21 @@ const ajv = new Ajv2020({
 // a CommonJS module: its plugin is module.exports.default under Node's ESM interop
 ajvFormats.default(ajv)
 // the document's top-level members are OpenAPI's, not JSON Schema keywords; refs point into them
-ajv.addVocabulary(['openapi', 'info', 'jsonSchemaDialect', 'servers', 'tags', 'paths', 'components', 'security', 'webhooks'])
+ajv.addVocabulary([
+  'openapi',
+  'info',
+  'jsonSchemaDialect',
+  'servers',
+  'tags',
+  'paths',
+  'components',
+  'security',
+  'webhooks',
+])
 ajv.addSchema(openapi, DOCUMENT_ID)
 
 const pointer = (...parts: string[]) =>
-  parts.map((part) => '/' + encodeURIComponent(part.replaceAll('~', '~0').replaceAll('/', '~1'))).join('')
+  parts.map((part) => `/${encodeURIComponent(part.replaceAll('~', '~0').replaceAll('/', '~1'))}`).join('')
 
 /** The compiled validator of the schema at `parts` (a JSON pointer into the document). */
 export function schemaAt(...parts: string[]): ValidateFunction {
@@ -71,7 +84,10 @@ export function schemaAt(...parts: string[]): ValidateFunction {
 /** Follows a local $ref: the object and its location in the document. */
 function deref<T>(value: T | Ref, location: string[]): { value: T; location: string[] } {
   if (value && typeof value === 'object' && '$ref' in value) {
-    const parts = value.$ref.replace(/^#\//, '').split('/').map((p) => p.replaceAll('~1', '/').replaceAll('~0', '~'))
+    const parts = value.$ref
+      .replace(/^#\//, '')
+      .split('/')
+      .map((p) => p.replaceAll('~1', '/').replaceAll('~0', '~'))
     let target: any = openapi
     for (const part of parts) target = target?.[part]
     if (!target) throw new Error(`dangling $ref ${value.$ref}`)
@@ -88,7 +104,9 @@ export const operationKey = (method: string, template: string) => `${method.toUp
 /** Every operation of the document, by key. */
 export function documentedOperations(): string[] {
   return Object.entries(openapi.paths).flatMap(([template, item]) =>
-    Object.keys(item).filter((m) => (HTTP_METHODS as readonly string[]).includes(m)).map((m) => operationKey(m, template)),
+    Object.keys(item)
+      .filter((m) => (HTTP_METHODS as readonly string[]).includes(m))
+      .map((m) => operationKey(m, template)),
   )
 }
 
@@ -106,7 +124,8 @@ export function documentedResponses(): string[] {
 function checkAgainst(response: ResponseObject, location: string[], reply: SeenResponse, label: string): void {
   for (const [name, header] of Object.entries(response.headers ?? {})) {
     const { value, location: at } = deref<HeaderObject>(header, [...location, 'headers', name])
-    const actual = name.toLowerCase() === 'set-cookie' ? reply.headers.getSetCookie().join('\n') || null : reply.headers.get(name)
+    const actual =
+      name.toLowerCase() === 'set-cookie' ? reply.headers.getSetCookie().join('\n') || null : reply.headers.get(name)
     if (actual === null) {
       expect(value.required ?? false, `${label}: header ${name} is required by the document`).toBe(false)
       continue
@@ -126,7 +145,10 @@ function checkAgainst(response: ResponseObject, location: string[], reply: SeenR
   expect(Object.keys(content), `${label}: media type ${mediaType} is documented`).toContain(mediaType)
   const validate = schemaAt(...location, 'content', mediaType, 'schema')
   const body = /json$/.test(mediaType) ? JSON.parse(reply.text) : reply.text
-  expect(validate(body), `${label}: body does not match the document\n  ${errorsOf(validate)}\n  ${reply.text.slice(0, 500)}`).toBe(true)
+  expect(
+    validate(body),
+    `${label}: body does not match the document\n  ${errorsOf(validate)}\n  ${reply.text.slice(0, 500)}`,
+  ).toBe(true)
 }
 
 /**
@@ -140,7 +162,13 @@ export function expectConforms(method: string, template: string, reply: SeenResp
   expect(operation, `${operationKey(method, template)} is in the document`).toBeDefined()
   const documented = operation!.responses[String(reply.status)]
   expect(documented, `${label} is a documented response (body: ${reply.text.slice(0, 300)})`).toBeDefined()
-  const { value, location } = deref<ResponseObject>(documented!, ['paths', template, method.toLowerCase(), 'responses', String(reply.status)])
+  const { value, location } = deref<ResponseObject>(documented!, [
+    'paths',
+    template,
+    method.toLowerCase(),
+    'responses',
+    String(reply.status),
+  ])
   checkAgainst(value, location, reply, label)
   seen.add(`${operationKey(method, template)} ${reply.status}`)
 }
@@ -155,7 +183,10 @@ export function expectConformsToComponent(name: string, reply: SeenResponse, lab
 /** A request body the test sends is one the document describes (JSON or form). */
 export function expectRequestConforms(method: string, template: string, mediaType: string, body: unknown): void {
   const operation = openapi.paths[template]?.[method.toLowerCase()]
-  expect(operation?.requestBody?.content[mediaType], `${operationKey(method, template)} takes ${mediaType}`).toBeDefined()
+  expect(
+    operation?.requestBody?.content[mediaType],
+    `${operationKey(method, template)} takes ${mediaType}`,
+  ).toBeDefined()
   const validate = schemaAt('paths', template, method.toLowerCase(), 'requestBody', 'content', mediaType, 'schema')
   expect(validate(body), `${operationKey(method, template)} request: ${errorsOf(validate)}`).toBe(true)
 }

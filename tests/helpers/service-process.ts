@@ -67,7 +67,11 @@ export async function spawnService(
   )
   // whole lines only: the last one may still be arriving
   const logLines = () =>
-    text.split('\n').slice(0, -1).filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>)
+    text
+      .split('\n')
+      .slice(0, -1)
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
 
   const started = Date.now()
   while (!logLines().some((line) => line.msg === 'gateway-auth listening')) {
@@ -113,7 +117,8 @@ const pgp = pgPromise()
 
 /** A pg-promise connection to the database a service uses: DATABASE_URL, or its embedded server in DATA_DIR. */
 export async function connectToServiceDatabase(env: { DATABASE_URL?: string; DATA_DIR: string }) {
-  if (env.DATABASE_URL) return pgp({ connectionString: env.DATABASE_URL, max: 2, application_name: 'gateway-auth-observer' })
+  if (env.DATABASE_URL)
+    return pgp({ connectionString: env.DATABASE_URL, max: 2, application_name: 'gateway-auth-observer' })
   const password = (await readFile(path.join(env.DATA_DIR, 'postgres-password'), 'utf8')).trim()
   return pgp({
     host: path.join(env.DATA_DIR, 'postgres'),

@@ -8,15 +8,23 @@ import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Validator } from '@seriousme/openapi-schema-validator'
-import { ROUTES } from '#lib/routes.ts'
+import { ROUTES } from '#lib/http/routes.ts'
 import { PROBLEMS } from '#lib/problem.ts'
-import { createSession } from '#lib/sessions.ts'
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '#lib/embedded-postgres.ts'
+import { createSession } from '#lib/auth/sessions.ts'
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '#lib/embedded-postgres/server.ts'
 import { startService, type TestService } from '../helpers/server.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import {
-  documentedOperations, documentedResponses, expectConforms, expectConformsToComponent, expectRequestConforms,
-  HTTP_METHODS, openapi, OPENAPI_PATH, operationKey, schemaAt, seen,
+  documentedOperations,
+  documentedResponses,
+  expectConforms,
+  expectConformsToComponent,
+  expectRequestConforms,
+  HTTP_METHODS,
+  openapi,
+  OPENAPI_PATH,
+  schemaAt,
+  seen,
 } from '../helpers/openapi.ts'
 import { client, CookieJar, type Call, type Client, type Reply } from '../http/client.ts'
 
@@ -26,18 +34,17 @@ const UNREACHABLE: Record<string, string> = {
   'GET /login 500': 'as GET /',
   'GET /register 500': 'as GET /',
   'GET /openapi.json 500': 'as GET /',
-  'GET / 503': 'reaches the database only to start the runtime, which on Express happens before the port opens (on Lambda: a cold start)',
+  'GET /problems/{code} 500': 'as GET /',
+  'GET / 503':
+    'reaches the database only to start the runtime, which on Express happens before the port opens (on Lambda: a cold start)',
   'GET /login 503': 'as GET /',
   'GET /register 503': 'as GET /',
   'GET /openapi.json 503': 'as GET /',
+  'GET /problems/{code} 503': 'as GET /',
 }
 
 const FOREIGN_ORIGIN = 'http://evil.example'
 const OVERSIZED_JSON = JSON.stringify({ username: 'x'.repeat(17 * 1024), password: 'y' })
-
-/** The route table's entries as the document writes them: 'GET /dashboard/{username}'. */
-const routeTableOperations = () =>
-  ROUTES.flatMap(({ path: p, methods }) => methods.map((m) => operationKey(m, p.replace(/:(\w+)/g, '{$1}'))))
 
 describe('docs/openapi.json is a valid OpenAPI 3.1 document of exactly this service', () => {
   it('validates against the OpenAPI 3.1 schema', async () => {
@@ -48,19 +55,27 @@ describe('docs/openapi.json is a valid OpenAPI 3.1 document of exactly this serv
   })
 
   it('lists every route of the route table, and no other', () => {
-    expect(documentedOperations().sort()).toEqual(routeTableOperations().sort())
+    expect(documentedOperations().sort()).toEqual(Object.keys(ROUTES).sort())
   })
 
-  it('has the contract\'s closed list of problem codes, each with its one status and title', () => {
+  it("has the contract's closed list of problem codes, each with its one status and title", () => {
     const schemas = openapi.components.schemas as Record<string, any>
     expect([...schemas.ProblemCode.enum].sort()).toEqual(Object.keys(PROBLEMS).sort())
     const problemSchemas = Object.keys(schemas).filter((name) => name.endsWith('Problem') && name !== 'Problem')
     const consts = problemSchemas.flatMap((name) => {
       const schema = schemas[name]
       const variants = schema.oneOf ?? [{ properties: schema.properties }]
-      return variants.map((v: any) => [v.properties.code.const, schema.properties.status.const, v.properties.title.const])
+      return variants.map((v: any) => [
+        v.properties.code.const,
+        schema.properties.status.const,
+        v.properties.title.const,
+      ])
     })
-    expect(consts.sort()).toEqual(Object.entries(PROBLEMS).map(([code, [status, title]]) => [code, status, title]).sort())
+    expect(consts.sort()).toEqual(
+      Object.entries(PROBLEMS)
+        .map(([code, [status, title]]) => [code, status, title])
+        .sort(),
+    )
   })
 
   it('a schema location that is not in the document is an error, not a pass', () => {
@@ -70,8 +85,14 @@ describe('docs/openapi.json is a valid OpenAPI 3.1 document of exactly this serv
   it('every $ref resolves', () => {
     const refs = JSON.stringify(openapi).match(/"\$ref":"[^"]+"/g) ?? []
     for (const ref of new Set(refs)) {
-      const target = JSON.parse(`{${ref}}`).$ref.replace(/^#\//, '').split('/').map((p: string) => p.replaceAll('~1', '/'))
-      expect(target.reduce((node: any, part: string) => node?.[part], openapi), ref).toBeDefined()
+      const target = JSON.parse(`{${ref}}`)
+        .$ref.replace(/^#\//, '')
+        .split('/')
+        .map((p: string) => p.replaceAll('~1', '/'))
+      expect(
+        target.reduce((node: any, part: string) => node?.[part], openapi),
+        ref,
+      ).toBeDefined()
     }
   })
 })
@@ -103,7 +124,8 @@ describe('real responses of every route match the document (embedded database)',
     const reply = await http.call(call.path ?? template, { ...call, method, headers })
     expectConforms(method, template, reply)
     if (reply.status < 400) {
-      if (call.json !== undefined && typeof call.json === 'object') expectRequestConforms(method, template, 'application/json', call.json)
+      if (call.json !== undefined && typeof call.json === 'object')
+        expectRequestConforms(method, template, 'application/json', call.json)
       if (call.form) expectRequestConforms(method, template, 'application/x-www-form-urlencoded', call.form)
     }
     return reply
@@ -126,7 +148,7 @@ describe('real responses of every route match the document (embedded database)',
     return jar
   }
 
-  it('pages, the service map, health, static files and this document', async () => {
+  it('pages, the service map, health, static files, problem types and this document', async () => {
     for (const template of ['/', '/login']) {
       expect((await check('GET', template, { headers: json })).json).toMatchObject({ openapi: '/openapi.json' })
       expect((await check('GET', template, { headers: html })).contentType).toMatch(/^text\/html/)
@@ -135,6 +157,13 @@ describe('real responses of every route match the document (embedded database)',
     expect((await check('GET', '/health')).json).toEqual({ status: 'ok', database: 'ok' })
     expect((await check('GET', '/static/{file}', { path: '/static/style.css' })).status).toBe(200)
     expect((await check('GET', '/static/{file}', { path: '/static/nothing.css', headers: json })).status).toBe(404)
+    for (const code of (openapi.components.schemas as any).ProblemCode.enum as string[]) {
+      expect((await check('GET', '/problems/{code}', { path: `/problems/${code}`, headers: json })).json.code).toBe(
+        code,
+      )
+    }
+    expect((await check('GET', '/problems/{code}', { path: '/problems/rate_limited', headers: html })).status).toBe(200)
+    expect((await check('GET', '/problems/{code}', { path: '/problems/no_such_code', headers: json })).status).toBe(404)
     const served = await check('GET', '/openapi.json', { headers: html })
     expect(served.contentType).toMatch(/^application\/json/)
     expect(served.json).toEqual(JSON.parse(await readFile(OPENAPI_PATH, 'utf8')))
@@ -142,21 +171,59 @@ describe('real responses of every route match the document (embedded database)',
 
   it('POST /register: 201, 303, 400, 403, 409, 413, 415, 429', async () => {
     const taken = await account('taken')
-    expect((await check('POST', '/register', { form: { username: uniqueUsername('form'), password: strongPassword() }, sameOrigin: true })).status).toBe(303)
+    expect(
+      (
+        await check('POST', '/register', {
+          form: { username: uniqueUsername('form'), password: strongPassword() },
+          sameOrigin: true,
+        })
+      ).status,
+    ).toBe(303)
     const invalid = await check('POST', '/register', { json: { username: 'a', password: 'short' } })
     expect(invalid.json.errors.map((e: { field: string }) => e.field).sort()).toEqual(['password', 'username'])
-    expect((await check('POST', '/register', { form: { username: 'a', password: 'short' }, sameOrigin: true })).status).toBe(400)
-    const foreignForm = await check('POST', '/register', { form: { username: uniqueUsername('x'), password: strongPassword() }, headers: { origin: FOREIGN_ORIGIN } })
+    expect(
+      (await check('POST', '/register', { form: { username: 'a', password: 'short' }, sameOrigin: true })).status,
+    ).toBe(400)
+    const foreignForm = await check('POST', '/register', {
+      form: { username: uniqueUsername('x'), password: strongPassword() },
+      headers: { origin: FOREIGN_ORIGIN },
+    })
     expect([foreignForm.status, foreignForm.contentType]).toEqual([403, expect.stringMatching(/^text\/html/)])
-    expect((await check('POST', '/register', { form: { username: uniqueUsername('x'), password: strongPassword() }, headers: { origin: FOREIGN_ORIGIN, accept: 'application/json' } })).status).toBe(403)
-    expect((await check('POST', '/register', { json: { username: taken.username.toUpperCase(), password: strongPassword() } })).json.code).toBe('username_taken')
-    expect((await check('POST', '/register', { body: OVERSIZED_JSON, headers: { 'content-type': 'application/json' } })).status).toBe(413)
-    expect((await check('POST', '/register', { body: 'username=a', headers: { 'content-type': 'text/plain', ...json } })).status).toBe(415)
+    expect(
+      (
+        await check('POST', '/register', {
+          form: { username: uniqueUsername('x'), password: strongPassword() },
+          headers: { origin: FOREIGN_ORIGIN, accept: 'application/json' },
+        })
+      ).status,
+    ).toBe(403)
+    expect(
+      (
+        await check('POST', '/register', {
+          json: { username: taken.username.toUpperCase(), password: strongPassword() },
+        })
+      ).json.code,
+    ).toBe('username_taken')
+    expect(
+      (await check('POST', '/register', { body: OVERSIZED_JSON, headers: { 'content-type': 'application/json' } }))
+        .status,
+    ).toBe(413)
+    expect(
+      (await check('POST', '/register', { body: 'username=a', headers: { 'content-type': 'text/plain', ...json } }))
+        .status,
+    ).toBe(415)
     // REGISTRATIONS_PER_HOUR=3 from one address, taken names included
     const one = from('203.0.113.251')
     const statuses = []
     for (let i = 0; i < 4; i++) {
-      statuses.push((await check('POST', '/register', { json: { username: taken.username, password: strongPassword() }, headers: one })).status)
+      statuses.push(
+        (
+          await check('POST', '/register', {
+            json: { username: taken.username, password: strongPassword() },
+            headers: one,
+          })
+        ).status,
+      )
     }
     expect(statuses).toEqual([409, 409, 409, 429])
   })
@@ -166,56 +233,140 @@ describe('real responses of every route match the document (embedded database)',
     await browser(user)
     expect((await check('POST', '/login', { json: { username: user.username } })).status).toBe(400)
     expect((await check('POST', '/login', { form: { username: user.username }, sameOrigin: true })).status).toBe(400)
-    expect((await check('POST', '/login', { json: { ...user, password: 'wrong password, long enough' } })).json.code).toBe('invalid_credentials')
-    expect((await check('POST', '/login', { form: { username: user.username, password: 'wrong password!' }, sameOrigin: true })).status).toBe(401)
-    expect((await check('POST', '/login', { form: user, headers: { origin: FOREIGN_ORIGIN, ...json } })).status).toBe(403)
-    expect((await check('POST', '/login', { body: OVERSIZED_JSON, headers: { 'content-type': 'application/json' } })).status).toBe(413)
-    expect((await check('POST', '/login', { body: '<login/>', headers: { 'content-type': 'application/xml', ...json } })).status).toBe(415)
+    expect(
+      (await check('POST', '/login', { json: { ...user, password: 'wrong password, long enough' } })).json.code,
+    ).toBe('invalid_credentials')
+    expect(
+      (
+        await check('POST', '/login', {
+          form: { username: user.username, password: 'wrong password!' },
+          sameOrigin: true,
+        })
+      ).status,
+    ).toBe(401)
+    expect((await check('POST', '/login', { form: user, headers: { origin: FOREIGN_ORIGIN, ...json } })).status).toBe(
+      403,
+    )
+    expect(
+      (await check('POST', '/login', { body: OVERSIZED_JSON, headers: { 'content-type': 'application/json' } })).status,
+    ).toBe(413)
+    expect(
+      (await check('POST', '/login', { body: '<login/>', headers: { 'content-type': 'application/xml', ...json } }))
+        .status,
+    ).toBe(415)
     // LOGIN_MAX_FAILURES=2 for one username from one address
     const one = from('203.0.113.252')
     const statuses = []
     for (let i = 0; i < 3; i++) {
-      statuses.push((await check('POST', '/login', { json: { username: user.username, password: 'not the password at all' }, headers: one })).status)
+      statuses.push(
+        (
+          await check('POST', '/login', {
+            json: { username: user.username, password: 'not the password at all' },
+            headers: one,
+          })
+        ).status,
+      )
     }
     expect(statuses).toEqual([401, 401, 429])
-    const locked = await check('POST', '/login', { form: { username: user.username, password: 'not it' }, sameOrigin: true, headers: one })
+    const locked = await check('POST', '/login', {
+      form: { username: user.username, password: 'not it' },
+      sameOrigin: true,
+      headers: one,
+    })
     expect(locked.status).toBe(429)
   })
 
   it('GET /dashboard/{username}: 200, 303, 401 (both codes), 403', async () => {
     const user = await account('dash')
     const other = await account('other')
-    const dashboard = await check('GET', '/dashboard/{username}', { path: `/dashboard/${user.username}`, bearer: user.token, headers: json })
+    const dashboard = await check('GET', '/dashboard/{username}', {
+      path: `/dashboard/${user.username}`,
+      bearer: user.token,
+      headers: json,
+    })
     expect(dashboard.json.sessions.filter((s: { current: boolean }) => s.current)).toHaveLength(1)
     const jar = await browser(user)
-    expect((await check('GET', '/dashboard/{username}', { path: `/dashboard/${user.username}`, jar, headers: html })).status).toBe(200)
-    expect((await check('GET', '/dashboard/{username}', { path: `/dashboard/${user.username}`, headers: html })).location).toBe('/')
-    expect((await check('GET', '/dashboard/{username}', { path: `/dashboard/${user.username}`, headers: json })).json.code).toBe('unauthorized')
-    const { token: expired } = await createSession(service.runtime.db, user, new Date(Date.now() - 7200_000), service.runtime)
-    expect((await check('GET', '/dashboard/{username}', { path: `/dashboard/${user.username}`, bearer: expired, headers: json })).json.code).toBe('session_expired')
-    expect((await check('GET', '/dashboard/{username}', { path: `/dashboard/${other.username}`, bearer: user.token, headers: json })).json.code).toBe('forbidden')
-    expect((await check('GET', '/dashboard/{username}', { path: `/dashboard/${other.username}`, jar, headers: html })).status).toBe(403)
+    expect(
+      (await check('GET', '/dashboard/{username}', { path: `/dashboard/${user.username}`, jar, headers: html })).status,
+    ).toBe(200)
+    expect(
+      (await check('GET', '/dashboard/{username}', { path: `/dashboard/${user.username}`, headers: html })).location,
+    ).toBe('/')
+    expect(
+      (await check('GET', '/dashboard/{username}', { path: `/dashboard/${user.username}`, headers: json })).json.code,
+    ).toBe('unauthorized')
+    const { token: expired } = await createSession(
+      service.runtime.db,
+      user,
+      new Date(Date.now() - 7200_000),
+      service.runtime,
+    )
+    expect(
+      (
+        await check('GET', '/dashboard/{username}', {
+          path: `/dashboard/${user.username}`,
+          bearer: expired,
+          headers: json,
+        })
+      ).json.code,
+    ).toBe('session_expired')
+    expect(
+      (
+        await check('GET', '/dashboard/{username}', {
+          path: `/dashboard/${other.username}`,
+          bearer: user.token,
+          headers: json,
+        })
+      ).json.code,
+    ).toBe('forbidden')
+    expect(
+      (await check('GET', '/dashboard/{username}', { path: `/dashboard/${other.username}`, jar, headers: html }))
+        .status,
+    ).toBe(403)
   })
 
   it('POST /password: 204, 303, 400, 401, 403, 413, 415, 429', async () => {
     const user = await account('pass')
     const changed = { current_password: user.password, new_password: strongPassword() }
     expect((await check('POST', '/password', { json: changed, bearer: user.token })).status).toBe(204)
-    expect((await check('POST', '/password', { json: { current_password: 'wrong' }, bearer: user.token })).status).toBe(400)
+    expect((await check('POST', '/password', { json: { current_password: 'wrong' }, bearer: user.token })).status).toBe(
+      400,
+    )
     expect((await check('POST', '/password', { json: changed })).json.code).toBe('unauthorized')
-    expect((await check('POST', '/password', { body: OVERSIZED_JSON, headers: { 'content-type': 'application/json' }, bearer: user.token })).status).toBe(413)
-    expect((await check('POST', '/password', { body: 'x', headers: { 'content-type': 'text/plain', ...json }, bearer: user.token })).status).toBe(415)
+    expect(
+      (
+        await check('POST', '/password', {
+          body: OVERSIZED_JSON,
+          headers: { 'content-type': 'application/json' },
+          bearer: user.token,
+        })
+      ).status,
+    ).toBe(413)
+    expect(
+      (
+        await check('POST', '/password', {
+          body: 'x',
+          headers: { 'content-type': 'text/plain', ...json },
+          bearer: user.token,
+        })
+      ).status,
+    ).toBe(415)
     // a wrong current password counts as a failed sign-in: LOGIN_MAX_FAILURES=2
     const one = from('203.0.113.253')
     const wrong = { current_password: 'a wrong current password', new_password: strongPassword() }
     const statuses = []
-    for (let i = 0; i < 3; i++) statuses.push((await check('POST', '/password', { json: wrong, bearer: user.token, headers: one })).status)
+    for (let i = 0; i < 3; i++)
+      statuses.push((await check('POST', '/password', { json: wrong, bearer: user.token, headers: one })).status)
     expect(statuses).toEqual([400, 400, 429])
 
     const jar = await browser({ username: user.username, password: changed.new_password })
     const again = { current_password: changed.new_password, new_password: strongPassword() }
-    expect((await check('POST', '/password', { form: again, jar, headers: { origin: FOREIGN_ORIGIN, ...json } })).status).toBe(403)
-    expect((await check('POST', '/password', { form: again, jar, sameOrigin: true })).location).toBe(`/dashboard/${user.username}`)
+    expect(
+      (await check('POST', '/password', { form: again, jar, headers: { origin: FOREIGN_ORIGIN, ...json } })).status,
+    ).toBe(403)
+    expect((await check('POST', '/password', { form: again, jar, sameOrigin: true })).location).toBe(
+      `/dashboard/${user.username}`,
+    )
     expect((await check('POST', '/password', { form: again, sameOrigin: true })).location).toBe('/')
   })
 
@@ -224,39 +375,90 @@ describe('real responses of every route match the document (embedded database)',
     expect((await check('POST', '/logout', { json: {}, bearer: user.token })).status).toBe(204)
     expect((await check('POST', '/logout', { json: {} })).status).toBe(204)
     const jar = await browser(user)
-    expect((await check('POST', '/logout', { form: {}, jar, headers: { origin: FOREIGN_ORIGIN, ...json } })).status).toBe(403)
+    expect(
+      (await check('POST', '/logout', { form: {}, jar, headers: { origin: FOREIGN_ORIGIN, ...json } })).status,
+    ).toBe(403)
     expect((await check('POST', '/logout', { form: {}, jar, sameOrigin: true })).location).toBe('/')
-    expect((await check('POST', '/logout', { body: '{', headers: { 'content-type': 'application/json' } })).status).toBe(400)
-    expect((await check('POST', '/logout', { body: OVERSIZED_JSON, headers: { 'content-type': 'application/json' } })).status).toBe(413)
-    expect((await check('POST', '/logout', { body: 'x', headers: { 'content-type': 'text/plain', ...json } })).status).toBe(415)
+    expect(
+      (await check('POST', '/logout', { body: '{', headers: { 'content-type': 'application/json' } })).status,
+    ).toBe(400)
+    expect(
+      (await check('POST', '/logout', { body: OVERSIZED_JSON, headers: { 'content-type': 'application/json' } }))
+        .status,
+    ).toBe(413)
+    expect(
+      (await check('POST', '/logout', { body: 'x', headers: { 'content-type': 'text/plain', ...json } })).status,
+    ).toBe(415)
   })
 
   it('POST /sessions/end: 204, 303, 400, 401, 403, 413, 415', async () => {
     const user = await account('end')
-    const second = (await check('POST', '/login', { json: { username: user.username, password: user.password } })).json.access_token
-    const listed = await check('GET', '/dashboard/{username}', { path: `/dashboard/${user.username}`, bearer: user.token, headers: json })
+    const second = (await check('POST', '/login', { json: { username: user.username, password: user.password } })).json
+      .access_token
+    const listed = await check('GET', '/dashboard/{username}', {
+      path: `/dashboard/${user.username}`,
+      bearer: user.token,
+      headers: json,
+    })
     const handle = listed.json.sessions.find((s: { current: boolean }) => !s.current).id
     expect((await check('POST', '/sessions/end', { json: { session: handle }, bearer: user.token })).status).toBe(204)
-    expect((await check('POST', '/sessions/end', { json: { session: handle }, bearer: user.token })).json.errors[0].field).toBe('session')
-    expect((await check('POST', '/sessions/end', { json: { session: 'others' }, bearer: second })).json.code).toBe('unauthorized')
-    expect((await check('POST', '/sessions/end', { body: OVERSIZED_JSON, headers: { 'content-type': 'application/json' }, bearer: user.token })).status).toBe(413)
-    expect((await check('POST', '/sessions/end', { body: 'x', headers: { 'content-type': 'text/plain', ...json }, bearer: user.token })).status).toBe(415)
+    expect(
+      (await check('POST', '/sessions/end', { json: { session: handle }, bearer: user.token })).json.errors[0].field,
+    ).toBe('session')
+    expect((await check('POST', '/sessions/end', { json: { session: 'others' }, bearer: second })).json.code).toBe(
+      'unauthorized',
+    )
+    expect(
+      (
+        await check('POST', '/sessions/end', {
+          body: OVERSIZED_JSON,
+          headers: { 'content-type': 'application/json' },
+          bearer: user.token,
+        })
+      ).status,
+    ).toBe(413)
+    expect(
+      (
+        await check('POST', '/sessions/end', {
+          body: 'x',
+          headers: { 'content-type': 'text/plain', ...json },
+          bearer: user.token,
+        })
+      ).status,
+    ).toBe(415)
     expect((await check('POST', '/sessions/end', { json: { session: 'others' }, bearer: user.token })).status).toBe(204)
     const jar = await browser(user)
-    expect((await check('POST', '/sessions/end', { form: { session: 'others' }, jar, headers: { origin: FOREIGN_ORIGIN, ...json } })).status).toBe(403)
-    expect((await check('POST', '/sessions/end', { form: { session: 'others' }, jar, sameOrigin: true })).location).toBe(`/dashboard/${user.username}`)
+    expect(
+      (
+        await check('POST', '/sessions/end', {
+          form: { session: 'others' },
+          jar,
+          headers: { origin: FOREIGN_ORIGIN, ...json },
+        })
+      ).status,
+    ).toBe(403)
+    expect(
+      (await check('POST', '/sessions/end', { form: { session: 'others' }, jar, sameOrigin: true })).location,
+    ).toBe(`/dashboard/${user.username}`)
   })
 
-  it('any other path: 404 not_found; a documented path with another method: 405 with the document\'s methods in Allow', async () => {
+  it("any other path: 404 not_found; a documented path with another method: 405 with the document's methods in Allow", async () => {
     const missing = await http.call('/no/such/route', { headers: json })
     expect(missing.status).toBe(404)
     expectConformsToComponent('NotFound', missing, 'GET /no/such/route')
-    expectConformsToComponent('NotFound', await http.call('/no/such/route', { headers: html }), 'GET /no/such/route (HTML)')
+    expectConformsToComponent(
+      'NotFound',
+      await http.call('/no/such/route', { headers: html }),
+      'GET /no/such/route (HTML)',
+    )
 
     for (const [template, item] of Object.entries(openapi.paths)) {
       const documented = HTTP_METHODS.filter((m) => m in item).map((m) => m.toUpperCase())
       const allow = new Set([...documented, ...(documented.includes('GET') ? ['HEAD'] : [])])
-      const concrete = template.replace('{username}', 'alice').replace('{file}', 'style.css')
+      const concrete = template
+        .replace('{username}', 'alice')
+        .replace('{file}', 'style.css')
+        .replace('{code}', 'not_found')
       for (const method of ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'].filter((m) => !allow.has(m))) {
         const reply = await http.call(concrete, { method, headers: json })
         const label = `${method} ${concrete}`
@@ -280,14 +482,19 @@ describe('real responses of every route match the document (embedded database)',
         await expect500('POST', '/register', { json: creds })
         await expect500('POST', '/login', { json: creds })
         await expect500('GET', '/dashboard/{username}', { path: `/dashboard/${user.username}`, bearer: user.token })
-        await expect500('POST', '/password', { json: { current_password: user.password, new_password: strongPassword() }, bearer: user.token })
+        await expect500('POST', '/password', {
+          json: { current_password: user.password, new_password: strongPassword() },
+          bearer: user.token,
+        })
         await expect500('POST', '/logout', { json: {}, bearer: user.token })
         await expect500('POST', '/sessions/end', { form: { session: 'others' }, jar, sameOrigin: true })
       }
     } finally {
       await service.runtime.db.none('ALTER TABLE users_moved_away RENAME TO users')
     }
-    expect((await check('GET', '/dashboard/{username}', { path: `/dashboard/${user.username}`, bearer: user.token })).status).toBe(200)
+    expect(
+      (await check('GET', '/dashboard/{username}', { path: `/dashboard/${user.username}`, bearer: user.token })).status,
+    ).toBe(200)
   })
 
   it('the database gone: 503 service_unavailable with Retry-After on every route that needs it; /health 503', async () => {
@@ -306,7 +513,10 @@ describe('real responses of every route match the document (embedded database)',
       await expect503('POST', '/register', { json: creds })
       await expect503('POST', '/login', { json: creds })
       await expect503('GET', '/dashboard/{username}', { path: `/dashboard/${user.username}`, bearer: user.token })
-      await expect503('POST', '/password', { json: { current_password: user.password, new_password: strongPassword() }, bearer: user.token })
+      await expect503('POST', '/password', {
+        json: { current_password: user.password, new_password: strongPassword() },
+        bearer: user.token,
+      })
       await expect503('POST', '/logout', { json: {}, bearer: user.token })
       await expect503('POST', '/sessions/end', { json: { session: 'others' }, bearer: user.token })
     }
