@@ -18,7 +18,8 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
-import { connectToServiceDatabase, createServerSchema, spawnService } from '../tests/helpers/service-process.ts'
+import pgPromise from 'pg-promise'
+import { connectToServiceDatabase, spawnService } from '../tests/helpers/service-process.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -53,12 +54,29 @@ const RSS_GROWTH_LIMIT = 0.1
 const dockerfile = await readFile(new URL('../Dockerfile', import.meta.url), 'utf8')
 const nodeOptions = /NODE_OPTIONS="([^"]*)"/.exec(dockerfile)?.[1]?.split(/\s+/).filter(Boolean) ?? []
 
+/**
+ * A database of the soak's own on the server, so pg_stat_activity's count (by database) is the
+ * service's alone while other programs use the same server.
+ */
+async function createDatabase(serverUrl: string) {
+  const pgp = pgPromise()
+  const admin = pgp({ connectionString: serverUrl, max: 1 })
+  const name = `gateway_auth_soak_${randomBytes(6).toString('hex')}`
+  await admin.none('CREATE DATABASE $1:name', [name])
+  const url = new URL(serverUrl)
+  url.pathname = `/${name}`
+  return {
+    url: url.toString(),
+    drop: () => admin.none('DROP DATABASE IF EXISTS $1:name WITH (FORCE)', [name]).finally(() => pgp.end()),
+  }
+}
+
 // ---- the service ----------------------------------------------------------------------------
 const dataDir = await mkdtemp(path.join(tmpdir(), 'ga-soak-'))
-const schema = args['database-url'] ? await createServerSchema(args['database-url']) : undefined
+const serverDatabase = args['database-url'] ? await createDatabase(args['database-url']) : undefined
 const env = {
   DATA_DIR: dataDir,
-  ...(schema ? { DATABASE_URL: schema.url } : {}),
+  ...(serverDatabase ? { DATABASE_URL: serverDatabase.url } : {}),
   BCRYPT_COST: '10',
   SESSION_TTL_SECONDS: String(SESSION_TTL_S),
   SWEEP_INTERVAL_SECONDS: String(SWEEP_S),
@@ -67,7 +85,7 @@ const env = {
   LOG_LEVEL: 'info',
 }
 console.log(
-  `soak: ${DURATION_S} s, ${CONCURRENCY} clients, ${schema ? 'server' : 'embedded'} database, NODE_OPTIONS ${nodeOptions.join(' ') || '(none)'}`,
+  `soak: ${DURATION_S} s, ${CONCURRENCY} clients, ${serverDatabase ? 'server' : 'embedded'} database, NODE_OPTIONS ${nodeOptions.join(' ') || '(none)'}`,
 )
 const service = await spawnService(env, undefined, nodeOptions)
 const db = await connectToServiceDatabase(env)
@@ -222,7 +240,8 @@ async function sample(t: number): Promise<Sample> {
     stale_throttle: number
   }>(
     `SELECT
-       (SELECT count(*)::int FROM pg_stat_activity WHERE application_name = 'gateway-auth') AS connections,
+       (SELECT count(*)::int FROM pg_stat_activity
+          WHERE application_name = 'gateway-auth' AND datname = current_database()) AS connections,
        (SELECT count(*)::int FROM sessions) AS sessions,
        (SELECT count(*)::int FROM throttle) AS throttle,
        (SELECT count(*)::int FROM users) AS users,
@@ -360,7 +379,7 @@ await db.$pool.end()
 await service.stop()
 const exit = await service.exited
 criteria.push([`stopped cleanly on SIGTERM (${JSON.stringify(exit)})`, exit.code === 0])
-await schema?.drop()
+await serverDatabase?.drop()
 await rm(dataDir, { recursive: true, force: true })
 
 console.log('')
