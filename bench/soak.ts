@@ -274,6 +274,26 @@ for (let i = 0; i < VICTIMS; i++) {
 await sleep(IDLE_WAIT_MS)
 const idleBefore = await sample(0)
 
+// A service that dies under the soak is the worst finding: stop at once and show why.
+let stopping = false
+void service.exited.then((exit) => {
+  if (!stopping) void abort(`the service exited during the soak: ${JSON.stringify(exit)}`)
+})
+
+async function abort(reason: string): Promise<never> {
+  running = false
+  stopping = true
+  const logFile = path.join(tmpdir(), `gateway-auth-soak-${Date.now()}.log`)
+  await writeFile(logFile, service.output())
+  console.log(`\nFAIL  ${reason}`)
+  console.log(`  the service's last output (the last megabyte is in ${logFile}; DATA_DIR ${dataDir} is kept):`)
+  for (const line of service.output().trimEnd().split('\n').slice(-30)) console.log(`  | ${line.slice(0, 300)}`)
+  await db.$pool.end().catch(() => {})
+  await service.stop()
+  await serverDatabase?.drop().catch(() => {})
+  process.exit(1)
+}
+
 const samples: Sample[] = []
 const start = Date.now()
 const elapsed = () => Math.round((Date.now() - start) / 100) / 10
@@ -281,7 +301,7 @@ const clients = Array.from({ length: CONCURRENCY }, (_, n) => client(n, victims)
 const observer = (async () => {
   while (running) {
     await sleep(SAMPLE_S * 1000)
-    const s = await sample(elapsed())
+    const s = await sample(elapsed()).catch((error: Error) => abort(`observing failed: ${error.message}`))
     samples.push(s)
     const requests = [...stats.byStep.values()].reduce((sum, e) => sum + e.latencies.length, 0)
     console.log(
@@ -297,7 +317,7 @@ await observer
 const loadSeconds = (Date.now() - start) / 1000
 agent.destroy()
 await sleep(IDLE_WAIT_MS)
-const idleAfter = await sample(elapsed())
+const idleAfter = await sample(elapsed()).catch((error: Error) => abort(`observing failed: ${error.message}`))
 
 // ---- figures and verdict --------------------------------------------------------------------
 const quantile = (sorted: number[], q: number) =>
@@ -375,6 +395,7 @@ const criteria: [string, boolean][] = [
   ],
 ]
 
+stopping = true
 await db.$pool.end()
 await service.stop()
 const exit = await service.exited
