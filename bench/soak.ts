@@ -339,7 +339,10 @@ const quarter = Math.max(1, Math.floor(afterWarmUp.length / 4))
 const rssStart = median(afterWarmUp.slice(0, quarter).map((s) => s.rssMb))
 const rssEnd = median(afterWarmUp.slice(-quarter).map((s) => s.rssMb))
 const rssGrowth = (rssEnd - rssStart) / rssStart
-const throttleBound = 2 * CONCURRENCY + 2 * GUESSERS * VICTIMS + GUESSERS + 1
+// every counter the workload can make: per client, registrations and sign-in failures (its rows stay
+// at zero after a success); per sign-in in flight, its (username, client) counter until it succeeds;
+// per guesser and victim, failures and lockouts; per guesser, failures; the victims' registration
+const throttleBound = 3 * CONCURRENCY + 2 * GUESSERS * VICTIMS + GUESSERS + 1
 const allSamples = [...samples, idleAfter]
 
 console.log(`\nrequests: ${all.length} in ${loadSeconds.toFixed(0)} s (${(all.length / loadSeconds).toFixed(1)}/s)`)
