@@ -26,7 +26,7 @@ import {
   schemaAt,
   seen,
 } from '../helpers/openapi.ts'
-import { client, CookieJar, type Call, type Client, type Reply } from '../http/client.ts'
+import { client, CookieJar, rawRequest, type Call, type Client, type Reply } from '../helpers/http.ts'
 
 // Documented, but no real request to this service here can produce them; each says why.
 const UNREACHABLE: Record<string, string> = {
@@ -455,16 +455,38 @@ describe('real responses of every route match the document (embedded database)',
     for (const [template, item] of Object.entries(openapi.paths)) {
       const documented = HTTP_METHODS.filter((m) => m in item).map((m) => m.toUpperCase())
       const allow = new Set([...documented, ...(documented.includes('GET') ? ['HEAD'] : [])])
-      const concrete = template
-        .replace('{username}', 'alice')
-        .replace('{file}', 'style.css')
-        .replace('{code}', 'not_found')
+      const concrete = concretePath(template)
       for (const method of ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'].filter((m) => !allow.has(m))) {
         const reply = await http.call(concrete, { method, headers: json })
         const label = `${method} ${concrete}`
         expect(reply.status, label).toBe(405)
         expectConformsToComponent('MethodNotAllowed', reply, label)
         expect(new Set(reply.headers.get('allow')!.split(', ')), label).toEqual(allow)
+      }
+    }
+  })
+
+  it('a Host the service does not answer to: 421 misdirected_request on every route', async () => {
+    for (const [template, item] of Object.entries(openapi.paths)) {
+      for (const method of HTTP_METHODS.filter((m) => m in item).map((m) => m.toUpperCase())) {
+        const post = method === 'POST'
+        const raw = await rawRequest(service.baseUrl, {
+          method,
+          path: concretePath(template),
+          headers: {
+            host: 'rebound.example',
+            accept: 'application/json',
+            ...(post ? { 'content-type': 'application/json' } : {}),
+          },
+          body: post ? Buffer.from('{}') : undefined,
+        })
+        const headers = new Headers()
+        for (const [name, value] of Object.entries(raw.headers)) {
+          for (const one of [value ?? []].flat()) headers.append(name, one)
+        }
+        const reply = { status: raw.status, headers, contentType: headers.get('content-type') ?? '', text: raw.text }
+        expect(reply.status, `${method} ${template}`).toBe(421)
+        expectConforms(method, template, reply)
       }
     }
   })
@@ -533,6 +555,10 @@ describe('real responses of every route match the document (embedded database)',
     }
   })
 })
+
+/** A real path for a template: its parameters filled in. */
+const concretePath = (template: string) =>
+  template.replace('{username}', 'alice').replace('{file}', 'style.css').replace('{code}', 'not_found')
 
 function isAlive(pid: number): boolean {
   try {
