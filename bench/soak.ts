@@ -82,6 +82,7 @@ const env = {
   SWEEP_INTERVAL_SECONDS: String(SWEEP_S),
   TRUST_PROXY: 'loopback',
   REGISTRATIONS_PER_HOUR: '1000000',
+  REGISTRATION: 'open',
   LOG_LEVEL: 'info',
 }
 console.log(

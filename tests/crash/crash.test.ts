@@ -283,6 +283,7 @@ describe.each(kinds)('SIGKILL with 50 requests in flight (%s database)', (kind) 
       BCRYPT_COST: '10',
       LOG_LEVEL: 'info',
       REGISTRATIONS_PER_HOUR: '100000',
+      REGISTRATION: 'open',
     }
     if (kind === 'server') {
       const schema = await createServerSchema(serverDatabaseUrl()!)

@@ -3,7 +3,8 @@
 // responses of every route — each success and each problem code a route can give — are checked
 // against it (tests/helpers/openapi.ts). The last test requires every documented response to have
 // been seen, but for the few listed below that this service cannot be made to give.
-import { readFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -13,6 +14,7 @@ import { PROBLEMS } from '#lib/problem.ts'
 import { createSession } from '#lib/auth/sessions.ts'
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '#lib/embedded-postgres/server.ts'
 import { startService, type TestService } from '../helpers/server.ts'
+import { spawnService, type ServiceProcess } from '../helpers/service-process.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import {
   documentedOperations,
@@ -30,17 +32,16 @@ import { client, CookieJar, rawRequest, type Call, type Client, type Reply } fro
 
 // Documented, but no real request to this service here can produce them; each says why.
 const UNREACHABLE: Record<string, string> = {
-  'GET / 500': 'reads no database: a 500 would be a bug with no way to provoke it',
+  'GET / 500': 'reads the database only under REGISTRATION=first (is there an account yet?); this test runs open',
   'GET /login 500': 'as GET /',
   'GET /register 500': 'as GET /',
-  'GET /openapi.json 500': 'as GET /',
-  'GET /problems/{code} 500': 'as GET /',
-  'GET / 503':
-    'reaches the database only to start the runtime, which on Express happens before the port opens (on Lambda: a cold start)',
+  'GET /openapi.json 500': 'reads no database: a 500 would be a bug with no way to provoke it',
+  'GET /problems/{code} 500': 'as GET /openapi.json',
+  'GET / 503': 'as GET / 500; besides, on Express the runtime (the database) is up before the port opens',
   'GET /login 503': 'as GET /',
   'GET /register 503': 'as GET /',
-  'GET /openapi.json 503': 'as GET /',
-  'GET /problems/{code} 503': 'as GET /',
+  'GET /openapi.json 503': 'on Express the runtime is up before the port opens (on Lambda: a cold start)',
+  'GET /problems/{code} 503': 'as GET /openapi.json',
 }
 
 const FOREIGN_ORIGIN = 'http://evil.example'
@@ -94,6 +95,34 @@ describe('docs/openapi.json is a valid OpenAPI 3.1 document of exactly this serv
         ref,
       ).toBeDefined()
     }
+  })
+})
+
+describe('REGISTRATION=closed: the service as its own process (embedded database)', () => {
+  let service: ServiceProcess | undefined
+  let dataDir = ''
+  afterAll(async () => {
+    await service?.stop()
+    if (dataDir) await rm(dataDir, { recursive: true, force: true })
+  })
+
+  it('GET /register and POST /register: 403 forbidden; the service map has no register link', async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'ga-'))
+    service = await spawnService({ DATA_DIR: dataDir, REGISTRATION: 'closed', LOG_LEVEL: 'info' })
+    const http = client(service.baseUrl)
+    const json = { accept: 'application/json' }
+    const reply = async (method: string, template: string, call: Call) => {
+      const answer = await http.call(template, { ...call, method })
+      expectConforms(method, template, answer)
+      return answer
+    }
+    expect((await reply('GET', '/register', { headers: json })).json.code).toBe('forbidden')
+    expect((await reply('GET', '/register', { headers: { accept: 'text/html' } })).status).toBe(403)
+    const refused = await reply('POST', '/register', {
+      json: { username: uniqueUsername('closed'), password: strongPassword() },
+    })
+    expect(refused.json.code).toBe('forbidden')
+    expect((await reply('GET', '/', { headers: json })).json.register).toBeUndefined()
   })
 })
 
