@@ -11,7 +11,6 @@ import { EmbeddedPostgresError } from '#lib/embedded-postgres/server.ts'
 import { createApp, warmUp } from './express-app.ts'
 import { createHttpServer } from './http-server.ts'
 
-const SESSION_SWEEP_MS = 60 * 60 * 1000
 // the routes are imported just after the port opens, so /health answers first (docs/decisions/011)
 const WARM_UP_DELAY_MS = 200
 const SHUTDOWN_GRACE_MS = 5_000
@@ -54,7 +53,7 @@ async function main(): Promise<void> {
     const { deleteExpiredSessions } = await import('#lib/auth/sessions.ts')
     deleteExpiredSessions(runtime.db, now).catch((error) => log.warn({ err: error }, 'session sweep failed'))
     throttleFor(runtime).deleteExpired(now).catch((error) => log.warn({ err: error }, 'throttle sweep failed'))
-  }, SESSION_SWEEP_MS)
+  }, config.sweepIntervalSeconds * 1000)
   sweep.unref()
 
   let stopping = false

@@ -14,6 +14,7 @@ async function showLoginPage(event: RouteEvent, { config, db }: HandlerContext):
       login: '/login',
       ...(registrationOpen ? { register: '/register' } : {}),
       health: '/health',
+      openapi: '/openapi.json',
     })
   }
   const { notice, cookies } = takeNotice(event)

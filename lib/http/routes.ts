@@ -17,6 +17,7 @@ export const ROUTES = {
   'GET /health': 'health',
   'GET /static/{file}': 'static',
   'GET /problems/{code}': 'problem-type',
+  'GET /openapi.json': 'openapi',
 } as const satisfies Record<string, string>
 
 export type RouteKey = keyof typeof ROUTES

@@ -106,6 +106,8 @@ const VARIABLES = {
   HASH_WORKERS: wholeOrUnset(1, 64),
   HASH_QUEUE: whole(64, 0, 10_000),
   HASH_PER_CLIENT: whole(4, 1, 10_000),
+  // how often the Express adapter deletes expired sessions and throttle counters
+  SWEEP_INTERVAL_SECONDS: whole(3600, 1, 24 * 3600),
   JWT_ISSUER: text('gateway-auth'),
   JWT_AUDIENCE: text('gateway-auth'),
   EMBEDDED_PG_USER: checked(() => true, ''),
@@ -151,6 +153,8 @@ export interface Config {
   readonly throttle: ThrottlePolicy
   /** open: anyone; first: only while no account exists; closed: only the admin CLI. */
   readonly registration: RegistrationPolicy
+  /** Seconds between the sweeps of expired sessions and throttle counters (Express adapter). */
+  readonly sweepIntervalSeconds: number
   /** Addresses/subnets whose X-Forwarded-* headers are believed; empty: none. */
   readonly trustProxy: readonly string[]
   /** Host names answered besides the defaults (lib/host-check.ts), lower case; '*': any. */
@@ -216,6 +220,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       successesPerMinute: e.LOGIN_SUCCESSES_PER_MINUTE,
     },
     registration: e.REGISTRATION,
+    sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS,
     trustProxy: trustList(e.TRUST_PROXY),
     allowedHosts: trustList(e.ALLOWED_HOSTS).map((entry) => entry.toLowerCase()),
     logLevel: e.LOG_LEVEL,

@@ -394,7 +394,7 @@ const segmentText = fc.oneof(
 const pathArb = fc
   .tuple(
     fc.oneof(
-      { arbitrary: fc.constantFrom('/', '/login', '/register', '/password', '/logout', '/sessions/end', '/health', '/static/style.css'), weight: 10 },
+      { arbitrary: fc.constantFrom('/', '/login', '/register', '/password', '/logout', '/sessions/end', '/health', '/static/style.css', '/openapi.json'), weight: 10 },
       { arbitrary: fc.oneof(fc.constantFrom(...ACCOUNTS), segmentText).map((name) => `/dashboard/${name}`), weight: 3 },
       segmentText.map((file) => `/static/${file}`),
       fc.constantFrom(

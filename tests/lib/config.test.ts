@@ -34,6 +34,7 @@ describe('loadConfig', () => {
         successesPerMinute: 10,
       },
       registration: 'first',
+      sweepIntervalSeconds: 3600,
       trustProxy: [],
       allowedHosts: [],
       logLevel: 'info',
@@ -79,6 +80,7 @@ describe('loadConfig', () => {
       HASH_WORKERS: '3',
       HASH_QUEUE: '0',
       HASH_PER_CLIENT: '2',
+      SWEEP_INTERVAL_SECONDS: '15',
     })
     expect(config).toMatchObject({
       port: 9000,
@@ -89,6 +91,7 @@ describe('loadConfig', () => {
       password: { bcryptCost: 12, minLength: 8 },
       hashing: { workers: 3, queue: 0, perClient: 2 },
       trustProxy: ['10.0.0.1', '192.168.0.0/16', 'loopback'],
+      sweepIntervalSeconds: 15,
       throttle: {
         maxFailures: 3,
         lockoutSeconds: 30,
@@ -117,6 +120,8 @@ describe('loadConfig', () => {
     ['PORT', '0'],
     ['LOGIN_MAX_FAILURES', '0'],
     ['REGISTRATIONS_PER_HOUR', 'many'],
+    ['SWEEP_INTERVAL_SECONDS', '0'],
+    ['SWEEP_INTERVAL_SECONDS', '86401'],
     ['LOGIN_LOCKOUT_SECONDS', '-5'],
     ['PORT', '65536'],
     ['PORT', 'http'],

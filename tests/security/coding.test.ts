@@ -117,7 +117,7 @@ describe('V15.3 Defensive coding', () => {
     expect(Object.keys(dashboard.json.gateway).sort()).toEqual([
       'balena', 'cpu', 'database', 'disk', 'hostname', 'load_average', 'memory', 'read_at', 'service', 'uptime_seconds',
     ])
-    expect(Object.keys((await s.http.getJson('/')).json).sort()).toEqual(['health', 'login', 'register', 'service'])
+    expect(Object.keys((await s.http.getJson('/')).json).sort()).toEqual(['health', 'login', 'openapi', 'register', 'service'])
     expect(Object.keys((await s.http.getJson('/health')).json).sort()).toEqual(['database', 'status'])
     for (const reply of [created, login, dashboard]) expect(reply.text).not.toMatch(/password|hash|\$2[aby]\$/i)
   })
@@ -218,7 +218,7 @@ describe('V15.3 Defensive coding', () => {
     expect(Object.keys(login.json.user).sort()).toEqual(['created_at', 'id', 'last_login_time', 'username'])
     expect(login.text).not.toMatch(/admin|role|polluted/)
     expect(jwtParts(login.json.access_token).payload).not.toHaveProperty('role')
-    expect(Object.keys((await s.http.getJson('/')).json).sort()).toEqual(['health', 'login', 'register', 'service'])
+    expect(Object.keys((await s.http.getJson('/')).json).sort()).toEqual(['health', 'login', 'openapi', 'register', 'service'])
   })
 
   it('15.3.7 has no HTTP parameter pollution: repeated fields are refused, the query never supplies body fields', async () => {

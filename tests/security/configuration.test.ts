@@ -13,6 +13,7 @@ import { databaseKinds } from '../helpers/runtime.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { client, rawRequest, type Client } from '../helpers/http.ts'
 import { expectProblem, expectNoSecrets } from '../helpers/expect.ts'
+import { ROUTES } from '#lib/http/routes.ts'
 
 
 const ROOT = path.resolve(import.meta.dirname, '../..')
@@ -188,13 +189,23 @@ describe('V13 Configuration', () => {
       }
     })
 
-    it('13.4.5 no API documentation or monitoring endpoints; /health says only up or down', async () => {
+    it('13.4.5 no monitoring or internal documentation endpoints; /openapi.json describes only the public routes; /health says only up or down', async () => {
       for (const target of [
         '/metrics', '/prometheus', '/server-status', '/server-info', '/status', '/stats', '/info', '/env', '/health/details',
-        '/swagger', '/swagger.json', '/openapi.json', '/api-docs', '/docs', '/docs/api.md', '/graphql', '/.well-known/openapi',
+        '/swagger', '/swagger.json', '/api-docs', '/docs', '/docs/api.md', '/graphql', '/.well-known/openapi',
       ]) {
         await expectNothingThere(http, target, /"paths"|openapi|process_|nodejs_|uptime|memory/i)
       }
+      // the one document served on purpose (issue 12): the public API as docs/api.md describes it,
+      // its routes exactly the route table's, nothing about the host, the runtime or its versions
+      const openapi = await http.getJson('/openapi.json')
+      expect(openapi.status).toBe(200)
+      const documented = Object.entries(openapi.json.paths as Record<string, object>).flatMap(([path, item]) =>
+        Object.keys(item).map((method) => `${method.toUpperCase()} ${path}`),
+      )
+      expect(documented.sort()).toEqual(Object.keys(ROUTES).sort())
+      expect(openapi.json.servers).toBeUndefined()
+      expect(openapi.text).not.toMatch(/v?24\.\d+\.\d+|PostgreSQL 1\d|\/work\/|127\.0\.0\.1|jwt-secret/i)
       const health = await http.getJson('/health')
       expect(health.status).toBe(200)
       expect(health.json).toEqual({ status: 'ok', database: 'ok' })

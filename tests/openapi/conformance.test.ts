@@ -1,0 +1,599 @@
+// docs/openapi.json cannot drift from the service: the document is valid OpenAPI 3.1, it lists
+// exactly the routes of the route table and exactly the contract's problem codes, and real
+// responses of every route — each success and each problem code a route can give — are checked
+// against it (tests/helpers/openapi.ts). The last test requires every documented response to have
+// been seen, but for the few listed below that this service cannot be made to give.
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Validator } from '@seriousme/openapi-schema-validator'
+import { ROUTES } from '#lib/http/routes.ts'
+import { PROBLEMS } from '#lib/problem.ts'
+import { createSession } from '#lib/auth/sessions.ts'
+import { startEmbeddedPostgres, type EmbeddedPostgres } from '#lib/embedded-postgres/server.ts'
+import { startService, type TestService } from '../helpers/server.ts'
+import { spawnService, type ServiceProcess } from '../helpers/service-process.ts'
+import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
+import {
+  documentedOperations,
+  documentedResponses,
+  expectConforms,
+  expectConformsToComponent,
+  expectRequestConforms,
+  HTTP_METHODS,
+  openapi,
+  OPENAPI_PATH,
+  schemaAt,
+  seen,
+} from '../helpers/openapi.ts'
+import { client, CookieJar, rawRequest, type Call, type Client, type Reply } from '../helpers/http.ts'
+
+// Documented, but no real request to this service here can produce them; each says why.
+const UNREACHABLE: Record<string, string> = {
+  'GET / 500': 'reads the database only under REGISTRATION=first (is there an account yet?); this test runs open',
+  'GET /login 500': 'as GET /',
+  'GET /register 500': 'as GET /',
+  'GET /openapi.json 500': 'reads no database: a 500 would be a bug with no way to provoke it',
+  'GET /problems/{code} 500': 'as GET /openapi.json',
+  'GET / 503': 'as GET / 500; besides, on Express the runtime (the database) is up before the port opens',
+  'GET /login 503': 'as GET /',
+  'GET /register 503': 'as GET /',
+  'GET /openapi.json 503': 'on Express the runtime is up before the port opens (on Lambda: a cold start)',
+  'GET /problems/{code} 503': 'as GET /openapi.json',
+}
+
+const FOREIGN_ORIGIN = 'http://evil.example'
+const OVERSIZED_JSON = JSON.stringify({ username: 'x'.repeat(17 * 1024), password: 'y' })
+
+describe('docs/openapi.json is a valid OpenAPI 3.1 document of exactly this service', () => {
+  it('validates against the OpenAPI 3.1 schema', async () => {
+    const result = await new Validator().validate(structuredClone(openapi) as unknown as Record<string, unknown>)
+    expect(result.errors ?? [], JSON.stringify(result.errors, null, 2)).toEqual([])
+    expect(result.valid).toBe(true)
+    expect(openapi.openapi).toMatch(/^3\.1\./)
+  })
+
+  it('lists every route of the route table, and no other', () => {
+    expect(documentedOperations().sort()).toEqual(Object.keys(ROUTES).sort())
+  })
+
+  it("has the contract's closed list of problem codes, each with its one status and title", () => {
+    const schemas = openapi.components.schemas as Record<string, any>
+    expect([...schemas.ProblemCode.enum].sort()).toEqual(Object.keys(PROBLEMS).sort())
+    const problemSchemas = Object.keys(schemas).filter((name) => name.endsWith('Problem') && name !== 'Problem')
+    const consts = problemSchemas.flatMap((name) => {
+      const schema = schemas[name]
+      const variants = schema.oneOf ?? [{ properties: schema.properties }]
+      return variants.map((v: any) => [
+        v.properties.code.const,
+        schema.properties.status.const,
+        v.properties.title.const,
+      ])
+    })
+    expect(consts.sort()).toEqual(
+      Object.entries(PROBLEMS)
+        .map(([code, [status, title]]) => [code, status, title])
+        .sort(),
+    )
+  })
+
+  it('a schema location that is not in the document is an error, not a pass', () => {
+    expect(() => schemaAt('components', 'schemas', 'NoSuchSchema')).toThrow()
+  })
+
+  it('every $ref resolves', () => {
+    const refs = JSON.stringify(openapi).match(/"\$ref":"[^"]+"/g) ?? []
+    for (const ref of new Set(refs)) {
+      const target = JSON.parse(`{${ref}}`)
+        .$ref.replace(/^#\//, '')
+        .split('/')
+        .map((p: string) => p.replaceAll('~1', '/'))
+      expect(
+        target.reduce((node: any, part: string) => node?.[part], openapi),
+        ref,
+      ).toBeDefined()
+    }
+  })
+})
+
+describe('REGISTRATION=closed: the service as its own process (embedded database)', () => {
+  let service: ServiceProcess | undefined
+  let dataDir = ''
+  afterAll(async () => {
+    await service?.stop()
+    if (dataDir) await rm(dataDir, { recursive: true, force: true })
+  })
+
+  it('GET /register and POST /register: 403 forbidden; the service map has no register link', async () => {
+    dataDir = await mkdtemp(path.join(tmpdir(), 'ga-'))
+    service = await spawnService({ DATA_DIR: dataDir, REGISTRATION: 'closed', LOG_LEVEL: 'info' })
+    const http = client(service.baseUrl)
+    const json = { accept: 'application/json' }
+    const reply = async (method: string, template: string, call: Call) => {
+      const answer = await http.call(template, { ...call, method })
+      expectConforms(method, template, answer)
+      return answer
+    }
+    expect((await reply('GET', '/register', { headers: json })).json.code).toBe('forbidden')
+    expect((await reply('GET', '/register', { headers: { accept: 'text/html' } })).status).toBe(403)
+    const refused = await reply('POST', '/register', {
+      json: { username: uniqueUsername('closed'), password: strongPassword() },
+    })
+    expect(refused.json.code).toBe('forbidden')
+    expect((await reply('GET', '/', { headers: json })).json.register).toBeUndefined()
+  })
+})
+
+describe('real responses of every route match the document (embedded database)', () => {
+  let service: TestService
+  let http: Client
+  let restarted: EmbeddedPostgres | undefined
+  let address = 0
+  /** A fresh client address per request (TRUST_PROXY=loopback), unless the test pins one: throttles stay apart. */
+  const from = (ip = `203.0.113.${++address % 250}`) => ({ 'x-forwarded-for': ip })
+
+  beforeAll(async () => {
+    service = await startService('embedded', {
+      TRUST_PROXY: 'loopback',
+      LOGIN_MAX_FAILURES: '2',
+      REGISTRATIONS_PER_HOUR: '3',
+    })
+    http = client(service.baseUrl)
+  })
+  afterAll(async () => {
+    await service?.stop()
+    await restarted?.stop()
+  })
+
+  /** Sends `call` to `template` (with `concrete` as the real path) and checks the answer against the document. */
+  async function check(method: string, template: string, call: Call & { path?: string } = {}): Promise<Reply> {
+    const headers = { ...from(), ...call.headers }
+    const reply = await http.call(call.path ?? template, { ...call, method, headers })
+    expectConforms(method, template, reply)
+    if (reply.status < 400) {
+      if (call.json !== undefined && typeof call.json === 'object')
+        expectRequestConforms(method, template, 'application/json', call.json)
+      if (call.form) expectRequestConforms(method, template, 'application/x-www-form-urlencoded', call.form)
+    }
+    return reply
+  }
+  const json = { accept: 'application/json' }
+  const html = { accept: 'text/html' }
+
+  async function account(prefix: string) {
+    const creds = { username: uniqueUsername(prefix), password: strongPassword() }
+    const created = await check('POST', '/register', { json: creds })
+    expect(created.status).toBe(201)
+    const login = await check('POST', '/login', { json: creds })
+    expect(login.status).toBe(200)
+    return { ...creds, token: login.json.access_token as string, id: login.json.user.id as string }
+  }
+  async function browser(creds: { username: string; password: string }) {
+    const jar = new CookieJar()
+    const reply = await check('POST', '/login', { form: creds, sameOrigin: true, jar })
+    expect(reply.status).toBe(303)
+    return jar
+  }
+
+  it('pages, the service map, health, static files, problem types and this document', async () => {
+    for (const template of ['/', '/login']) {
+      expect((await check('GET', template, { headers: json })).json).toMatchObject({ openapi: '/openapi.json' })
+      expect((await check('GET', template, { headers: html })).contentType).toMatch(/^text\/html/)
+    }
+    expect((await check('GET', '/register', { headers: html })).status).toBe(200)
+    expect((await check('GET', '/health')).json).toEqual({ status: 'ok', database: 'ok' })
+    expect((await check('GET', '/static/{file}', { path: '/static/style.css' })).status).toBe(200)
+    expect((await check('GET', '/static/{file}', { path: '/static/nothing.css', headers: json })).status).toBe(404)
+    for (const code of (openapi.components.schemas as any).ProblemCode.enum as string[]) {
+      expect((await check('GET', '/problems/{code}', { path: `/problems/${code}`, headers: json })).json.code).toBe(
+        code,
+      )
+    }
+    expect((await check('GET', '/problems/{code}', { path: '/problems/rate_limited', headers: html })).status).toBe(200)
+    expect((await check('GET', '/problems/{code}', { path: '/problems/no_such_code', headers: json })).status).toBe(404)
+    const served = await check('GET', '/openapi.json', { headers: html })
+    expect(served.contentType).toMatch(/^application\/json/)
+    expect(served.json).toEqual(JSON.parse(await readFile(OPENAPI_PATH, 'utf8')))
+  })
+
+  it('POST /register: 201, 303, 400, 403, 409, 413, 415, 429', async () => {
+    const taken = await account('taken')
+    expect(
+      (
+        await check('POST', '/register', {
+          form: { username: uniqueUsername('form'), password: strongPassword() },
+          sameOrigin: true,
+        })
+      ).status,
+    ).toBe(303)
+    const invalid = await check('POST', '/register', { json: { username: 'a', password: 'short' } })
+    expect(invalid.json.errors.map((e: { field: string }) => e.field).sort()).toEqual(['password', 'username'])
+    expect(
+      (await check('POST', '/register', { form: { username: 'a', password: 'short' }, sameOrigin: true })).status,
+    ).toBe(400)
+    const foreignForm = await check('POST', '/register', {
+      form: { username: uniqueUsername('x'), password: strongPassword() },
+      headers: { origin: FOREIGN_ORIGIN },
+    })
+    expect([foreignForm.status, foreignForm.contentType]).toEqual([403, expect.stringMatching(/^text\/html/)])
+    expect(
+      (
+        await check('POST', '/register', {
+          form: { username: uniqueUsername('x'), password: strongPassword() },
+          headers: { origin: FOREIGN_ORIGIN, accept: 'application/json' },
+        })
+      ).status,
+    ).toBe(403)
+    expect(
+      (
+        await check('POST', '/register', {
+          json: { username: taken.username.toUpperCase(), password: strongPassword() },
+        })
+      ).json.code,
+    ).toBe('username_taken')
+    expect(
+      (await check('POST', '/register', { body: OVERSIZED_JSON, headers: { 'content-type': 'application/json' } }))
+        .status,
+    ).toBe(413)
+    expect(
+      (await check('POST', '/register', { body: 'username=a', headers: { 'content-type': 'text/plain', ...json } }))
+        .status,
+    ).toBe(415)
+    // REGISTRATIONS_PER_HOUR=3 from one address, taken names included
+    const one = from('203.0.113.251')
+    const statuses = []
+    for (let i = 0; i < 4; i++) {
+      statuses.push(
+        (
+          await check('POST', '/register', {
+            json: { username: taken.username, password: strongPassword() },
+            headers: one,
+          })
+        ).status,
+      )
+    }
+    expect(statuses).toEqual([409, 409, 409, 429])
+  })
+
+  it('POST /login: 200, 303, 400, 401, 403, 413, 415, 429', async () => {
+    const user = await account('login')
+    await browser(user)
+    expect((await check('POST', '/login', { json: { username: user.username } })).status).toBe(400)
+    expect((await check('POST', '/login', { form: { username: user.username }, sameOrigin: true })).status).toBe(400)
+    expect(
+      (await check('POST', '/login', { json: { ...user, password: 'wrong password, long enough' } })).json.code,
+    ).toBe('invalid_credentials')
+    expect(
+      (
+        await check('POST', '/login', {
+          form: { username: user.username, password: 'wrong password!' },
+          sameOrigin: true,
+        })
+      ).status,
+    ).toBe(401)
+    expect((await check('POST', '/login', { form: user, headers: { origin: FOREIGN_ORIGIN, ...json } })).status).toBe(
+      403,
+    )
+    expect(
+      (await check('POST', '/login', { body: OVERSIZED_JSON, headers: { 'content-type': 'application/json' } })).status,
+    ).toBe(413)
+    expect(
+      (await check('POST', '/login', { body: '<login/>', headers: { 'content-type': 'application/xml', ...json } }))
+        .status,
+    ).toBe(415)
+    // LOGIN_MAX_FAILURES=2 for one username from one address
+    const one = from('203.0.113.252')
+    const statuses = []
+    for (let i = 0; i < 3; i++) {
+      statuses.push(
+        (
+          await check('POST', '/login', {
+            json: { username: user.username, password: 'not the password at all' },
+            headers: one,
+          })
+        ).status,
+      )
+    }
+    expect(statuses).toEqual([401, 401, 429])
+    const locked = await check('POST', '/login', {
+      form: { username: user.username, password: 'not it' },
+      sameOrigin: true,
+      headers: one,
+    })
+    expect(locked.status).toBe(429)
+  })
+
+  it('GET /dashboard/{username}: 200, 303, 401 (both codes), 403', async () => {
+    const user = await account('dash')
+    const other = await account('other')
+    const dashboard = await check('GET', '/dashboard/{username}', {
+      path: `/dashboard/${user.username}`,
+      bearer: user.token,
+      headers: json,
+    })
+    expect(dashboard.json.sessions.filter((s: { current: boolean }) => s.current)).toHaveLength(1)
+    const jar = await browser(user)
+    expect(
+      (await check('GET', '/dashboard/{username}', { path: `/dashboard/${user.username}`, jar, headers: html })).status,
+    ).toBe(200)
+    expect(
+      (await check('GET', '/dashboard/{username}', { path: `/dashboard/${user.username}`, headers: html })).location,
+    ).toBe('/')
+    expect(
+      (await check('GET', '/dashboard/{username}', { path: `/dashboard/${user.username}`, headers: json })).json.code,
+    ).toBe('unauthorized')
+    const { token: expired } = await createSession(
+      service.runtime.db,
+      user,
+      new Date(Date.now() - 7200_000),
+      service.runtime,
+    )
+    expect(
+      (
+        await check('GET', '/dashboard/{username}', {
+          path: `/dashboard/${user.username}`,
+          bearer: expired,
+          headers: json,
+        })
+      ).json.code,
+    ).toBe('session_expired')
+    expect(
+      (
+        await check('GET', '/dashboard/{username}', {
+          path: `/dashboard/${other.username}`,
+          bearer: user.token,
+          headers: json,
+        })
+      ).json.code,
+    ).toBe('forbidden')
+    expect(
+      (await check('GET', '/dashboard/{username}', { path: `/dashboard/${other.username}`, jar, headers: html }))
+        .status,
+    ).toBe(403)
+  })
+
+  it('POST /password: 204, 303, 400, 401, 403, 413, 415, 429', async () => {
+    const user = await account('pass')
+    const changed = { current_password: user.password, new_password: strongPassword() }
+    expect((await check('POST', '/password', { json: changed, bearer: user.token })).status).toBe(204)
+    expect((await check('POST', '/password', { json: { current_password: 'wrong' }, bearer: user.token })).status).toBe(
+      400,
+    )
+    expect((await check('POST', '/password', { json: changed })).json.code).toBe('unauthorized')
+    expect(
+      (
+        await check('POST', '/password', {
+          body: OVERSIZED_JSON,
+          headers: { 'content-type': 'application/json' },
+          bearer: user.token,
+        })
+      ).status,
+    ).toBe(413)
+    expect(
+      (
+        await check('POST', '/password', {
+          body: 'x',
+          headers: { 'content-type': 'text/plain', ...json },
+          bearer: user.token,
+        })
+      ).status,
+    ).toBe(415)
+    // a wrong current password counts as a failed sign-in: LOGIN_MAX_FAILURES=2
+    const one = from('203.0.113.253')
+    const wrong = { current_password: 'a wrong current password', new_password: strongPassword() }
+    const statuses = []
+    for (let i = 0; i < 3; i++)
+      statuses.push((await check('POST', '/password', { json: wrong, bearer: user.token, headers: one })).status)
+    expect(statuses).toEqual([400, 400, 429])
+
+    const jar = await browser({ username: user.username, password: changed.new_password })
+    const again = { current_password: changed.new_password, new_password: strongPassword() }
+    expect(
+      (await check('POST', '/password', { form: again, jar, headers: { origin: FOREIGN_ORIGIN, ...json } })).status,
+    ).toBe(403)
+    expect((await check('POST', '/password', { form: again, jar, sameOrigin: true })).location).toBe(
+      `/dashboard/${user.username}`,
+    )
+    expect((await check('POST', '/password', { form: again, sameOrigin: true })).location).toBe('/')
+  })
+
+  it('POST /logout: 204, 303, 400, 403, 413, 415', async () => {
+    const user = await account('out')
+    expect((await check('POST', '/logout', { json: {}, bearer: user.token })).status).toBe(204)
+    expect((await check('POST', '/logout', { json: {} })).status).toBe(204)
+    const jar = await browser(user)
+    expect(
+      (await check('POST', '/logout', { form: {}, jar, headers: { origin: FOREIGN_ORIGIN, ...json } })).status,
+    ).toBe(403)
+    expect((await check('POST', '/logout', { form: {}, jar, sameOrigin: true })).location).toBe('/')
+    expect(
+      (await check('POST', '/logout', { body: '{', headers: { 'content-type': 'application/json' } })).status,
+    ).toBe(400)
+    expect(
+      (await check('POST', '/logout', { body: OVERSIZED_JSON, headers: { 'content-type': 'application/json' } }))
+        .status,
+    ).toBe(413)
+    expect(
+      (await check('POST', '/logout', { body: 'x', headers: { 'content-type': 'text/plain', ...json } })).status,
+    ).toBe(415)
+  })
+
+  it('POST /sessions/end: 204, 303, 400, 401, 403, 413, 415', async () => {
+    const user = await account('end')
+    const second = (await check('POST', '/login', { json: { username: user.username, password: user.password } })).json
+      .access_token
+    const listed = await check('GET', '/dashboard/{username}', {
+      path: `/dashboard/${user.username}`,
+      bearer: user.token,
+      headers: json,
+    })
+    const handle = listed.json.sessions.find((s: { current: boolean }) => !s.current).id
+    expect((await check('POST', '/sessions/end', { json: { session: handle }, bearer: user.token })).status).toBe(204)
+    expect(
+      (await check('POST', '/sessions/end', { json: { session: handle }, bearer: user.token })).json.errors[0].field,
+    ).toBe('session')
+    expect((await check('POST', '/sessions/end', { json: { session: 'others' }, bearer: second })).json.code).toBe(
+      'unauthorized',
+    )
+    expect(
+      (
+        await check('POST', '/sessions/end', {
+          body: OVERSIZED_JSON,
+          headers: { 'content-type': 'application/json' },
+          bearer: user.token,
+        })
+      ).status,
+    ).toBe(413)
+    expect(
+      (
+        await check('POST', '/sessions/end', {
+          body: 'x',
+          headers: { 'content-type': 'text/plain', ...json },
+          bearer: user.token,
+        })
+      ).status,
+    ).toBe(415)
+    expect((await check('POST', '/sessions/end', { json: { session: 'others' }, bearer: user.token })).status).toBe(204)
+    const jar = await browser(user)
+    expect(
+      (
+        await check('POST', '/sessions/end', {
+          form: { session: 'others' },
+          jar,
+          headers: { origin: FOREIGN_ORIGIN, ...json },
+        })
+      ).status,
+    ).toBe(403)
+    expect(
+      (await check('POST', '/sessions/end', { form: { session: 'others' }, jar, sameOrigin: true })).location,
+    ).toBe(`/dashboard/${user.username}`)
+  })
+
+  it("any other path: 404 not_found; a documented path with another method: 405 with the document's methods in Allow", async () => {
+    const missing = await http.call('/no/such/route', { headers: json })
+    expect(missing.status).toBe(404)
+    expectConformsToComponent('NotFound', missing, 'GET /no/such/route')
+    expectConformsToComponent(
+      'NotFound',
+      await http.call('/no/such/route', { headers: html }),
+      'GET /no/such/route (HTML)',
+    )
+
+    for (const [template, item] of Object.entries(openapi.paths)) {
+      const documented = HTTP_METHODS.filter((m) => m in item).map((m) => m.toUpperCase())
+      const allow = new Set([...documented, ...(documented.includes('GET') ? ['HEAD'] : [])])
+      const concrete = concretePath(template)
+      for (const method of ['GET', 'POST', 'PUT', 'DELETE', 'PATCH'].filter((m) => !allow.has(m))) {
+        const reply = await http.call(concrete, { method, headers: json })
+        const label = `${method} ${concrete}`
+        expect(reply.status, label).toBe(405)
+        expectConformsToComponent('MethodNotAllowed', reply, label)
+        expect(new Set(reply.headers.get('allow')!.split(', ')), label).toEqual(allow)
+      }
+    }
+  })
+
+  it('a Host the service does not answer to: 421 misdirected_request on every route', async () => {
+    for (const [template, item] of Object.entries(openapi.paths)) {
+      for (const method of HTTP_METHODS.filter((m) => m in item).map((m) => m.toUpperCase())) {
+        const post = method === 'POST'
+        const raw = await rawRequest(service.baseUrl, {
+          method,
+          path: concretePath(template),
+          headers: {
+            host: 'rebound.example',
+            accept: 'application/json',
+            ...(post ? { 'content-type': 'application/json' } : {}),
+          },
+          body: post ? Buffer.from('{}') : undefined,
+        })
+        const headers = new Headers()
+        for (const [name, value] of Object.entries(raw.headers)) {
+          for (const one of [value ?? []].flat()) headers.append(name, one)
+        }
+        const reply = { status: raw.status, headers, contentType: headers.get('content-type') ?? '', text: raw.text }
+        expect(reply.status, `${method} ${template}`).toBe(421)
+        expectConforms(method, template, reply)
+      }
+    }
+  })
+
+  it('a failing query: 500 internal_error on every route that reads the database', async () => {
+    const user = await account('broken')
+    const jar = await browser(user)
+    // a real failure of a real query: the users table is not where the service looks for it
+    await service.runtime.db.none('ALTER TABLE users RENAME TO users_moved_away')
+    try {
+      const creds = { username: uniqueUsername('late'), password: strongPassword() }
+      for (const accept of [json, html]) {
+        const expect500 = async (method: string, template: string, call: Call & { path?: string }) =>
+          expect((await check(method, template, { ...call, headers: { ...accept, ...call.headers } })).status).toBe(500)
+        await expect500('POST', '/register', { json: creds })
+        await expect500('POST', '/login', { json: creds })
+        await expect500('GET', '/dashboard/{username}', { path: `/dashboard/${user.username}`, bearer: user.token })
+        await expect500('POST', '/password', {
+          json: { current_password: user.password, new_password: strongPassword() },
+          bearer: user.token,
+        })
+        await expect500('POST', '/logout', { json: {}, bearer: user.token })
+        await expect500('POST', '/sessions/end', { form: { session: 'others' }, jar, sameOrigin: true })
+      }
+    } finally {
+      await service.runtime.db.none('ALTER TABLE users_moved_away RENAME TO users')
+    }
+    expect(
+      (await check('GET', '/dashboard/{username}', { path: `/dashboard/${user.username}`, bearer: user.token })).status,
+    ).toBe(200)
+  })
+
+  it('the database gone: 503 service_unavailable with Retry-After on every route that needs it; /health 503', async () => {
+    const user = await account('down')
+    const pidFile = path.join(service.dataDir, 'postgres', 'postmaster.pid')
+    const pid = Number((await readFile(pidFile, 'utf8')).split('\n')[0])
+    process.kill(pid, 'SIGINT')
+    for (let i = 0; i < 200 && isAlive(pid); i++) await sleep(50)
+    expect(isAlive(pid)).toBe(false)
+
+    expect((await check('GET', '/health')).json).toEqual({ status: 'unavailable', database: 'unavailable' })
+    const creds = { username: uniqueUsername('gone'), password: strongPassword() }
+    for (const accept of [json, html]) {
+      const expect503 = async (method: string, template: string, call: Call & { path?: string }) =>
+        expect((await check(method, template, { ...call, headers: { ...accept, ...call.headers } })).status).toBe(503)
+      await expect503('POST', '/register', { json: creds })
+      await expect503('POST', '/login', { json: creds })
+      await expect503('GET', '/dashboard/{username}', { path: `/dashboard/${user.username}`, bearer: user.token })
+      await expect503('POST', '/password', {
+        json: { current_password: user.password, new_password: strongPassword() },
+        bearer: user.token,
+      })
+      await expect503('POST', '/logout', { json: {}, bearer: user.token })
+      await expect503('POST', '/sessions/end', { json: { session: 'others' }, bearer: user.token })
+    }
+    restarted = await startEmbeddedPostgres({ dataDir: service.dataDir })
+  })
+
+  it('every response the document lists was seen, but the unreachable ones named above', () => {
+    const missing = documentedResponses().filter((key) => !seen.has(key) && !(key in UNREACHABLE))
+    expect(missing).toEqual([])
+    // and the exemptions are still documented and still unseen
+    for (const key of Object.keys(UNREACHABLE)) {
+      expect(documentedResponses(), key).toContain(key)
+      expect(seen.has(key), key).toBe(false)
+    }
+  })
+})
+
+/** A real path for a template: its parameters filled in. */
+const concretePath = (template: string) =>
+  template.replace('{username}', 'alice').replace('{file}', 'style.css').replace('{code}', 'not_found')
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch {
+    return false
+  }
+}
