@@ -47,7 +47,8 @@ for (const time of document.querySelectorAll('time[data-local]')) {
 const countdowns = [...document.querySelectorAll('[data-countdown]')]
 function tick() {
   for (const element of countdowns) {
-    const seconds = Math.round((Date.parse(element.dataset.countdown) - Date.now()) / 1000)
+    // whole seconds still left, never more than there are
+    const seconds = Math.floor((Date.parse(element.dataset.countdown) - Date.now()) / 1000)
     element.textContent = seconds > 0 ? `in ${remaining(seconds)}` : 'ended: reload to sign in again'
   }
 }
