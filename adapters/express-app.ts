@@ -92,10 +92,16 @@ async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
 /** The request target is a path (it may start with //, which URL() would read as a host) and a query. */
 function splitTarget(target: string): { path: string; search: string } {
   const queryAt = target.indexOf('?')
-  return queryAt === -1 ? { path: target, search: '' } : { path: target.slice(0, queryAt), search: target.slice(queryAt + 1) }
+  return queryAt === -1
+    ? { path: target, search: '' }
+    : { path: target.slice(0, queryAt), search: target.slice(queryAt + 1) }
 }
 
-export function toEvent(req: Request, body: Buffer | undefined, { routeKey, pathParameters }: RouteMatch): APIGatewayProxyEventV2 {
+export function toEvent(
+  req: Request,
+  body: Buffer | undefined,
+  { routeKey, pathParameters }: RouteMatch,
+): APIGatewayProxyEventV2 {
   const headers: Record<string, string> = {}
   for (const [name, value] of Object.entries(req.headers)) {
     if (value !== undefined && name !== 'cookie') headers[name] = Array.isArray(value) ? value.join(',') : value

@@ -52,7 +52,9 @@ async function main(): Promise<void> {
     const now = new Date()
     const { deleteExpiredSessions } = await import('#lib/auth/sessions.ts')
     deleteExpiredSessions(runtime.db, now).catch((error) => log.warn({ err: error }, 'session sweep failed'))
-    throttleFor(runtime).deleteExpired(now).catch((error) => log.warn({ err: error }, 'throttle sweep failed'))
+    throttleFor(runtime)
+      .deleteExpired(now)
+      .catch((error) => log.warn({ err: error }, 'throttle sweep failed'))
   }, config.sweepIntervalSeconds * 1000)
   sweep.unref()
 

@@ -33,7 +33,8 @@ async function changePassword(event: AuthenticatedEvent, { config, db, hashPool,
   })
   event.log.info({ event: 'password_changed', userId: user.id }, 'password changed')
 
-  if (event.wantsHtml) return seeOther(`/dashboard/${encodeURIComponent(user.username)}`, [noticeCookie('password_changed', event.secure)])
+  if (event.wantsHtml)
+    return seeOther(`/dashboard/${encodeURIComponent(user.username)}`, [noticeCookie('password_changed', event.secure)])
   return { statusCode: 204 }
 }
 

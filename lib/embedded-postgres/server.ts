@@ -110,7 +110,8 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const socket = path.join(pgdata, `.s.PGSQL.${PORT}`)
   if (Buffer.byteLength(socket) > SUN_PATH_MAX) {
     throw new EmbeddedPostgresError(
-      `DATA_DIR ${dataDir} is too long: the socket path ${socket} exceeds ${SUN_PATH_MAX} bytes; use a shorter DATA_DIR`,
+      `DATA_DIR ${dataDir} is too long: the socket path ${socket} exceeds ${SUN_PATH_MAX} bytes; use a shorter ` +
+        `DATA_DIR`,
     )
   }
   const [binaries, setpriv, runAs] = await Promise.all([
@@ -191,7 +192,8 @@ async function ensureCluster(ctx: Context, password: string): Promise<void> {
   if (version !== null) {
     if (version.trim() === MAJOR) return
     throw new EmbeddedPostgresError(
-      `${pgdata} was created by PostgreSQL ${version.trim()} but this build runs ${MAJOR}: dump it with that version and restore, or move it away`,
+      `${pgdata} was created by PostgreSQL ${version.trim()} but this build runs ${MAJOR}: dump it with that ` +
+        `version and restore, or move it away`,
     )
   }
   if (await fs.stat(pgdata).catch(() => null)) {
@@ -224,7 +226,8 @@ async function ensureCluster(ctx: Context, password: string): Promise<void> {
     const result = await waitExit(initdb, INITDB_TIMEOUT_MS)
     if (result !== 0) {
       throw new EmbeddedPostgresError(
-        `initdb ${result === 'timeout' ? `timed out after ${INITDB_TIMEOUT_MS / 1000} s` : `failed (${result})`} in ${dataDir}: ${relevantLine(output)}`,
+        `initdb ${result === 'timeout' ? `timed out after ${INITDB_TIMEOUT_MS / 1000} s` : `failed (${result})`} in ` +
+          `${dataDir}: ${relevantLine(output)}`,
       )
     }
     try {
@@ -250,7 +253,8 @@ async function launch(ctx: Context, connection: EmbeddedPostgres['connection']):
     const holder = await readLockHolder(path.resolve(pgdata, attempt.lockFile))
     const inUse = () =>
       new EmbeddedPostgresError(
-        `DATA_DIR ${ctx.dataDir} is in use by another running instance (pid ${holder?.pid ?? 'unknown'}): stop it, or give this one its own DATA_DIR`,
+        `DATA_DIR ${ctx.dataDir} is in use by another running instance (pid ${holder?.pid ?? 'unknown'}): stop it, ` +
+          `or give this one its own DATA_DIR`,
       )
     if (holder?.comm === 'postgres' && holder.status !== 'stopping') throw inUse()
     if (holder && holder.comm !== null && holder.comm !== 'postgres') {
@@ -258,7 +262,8 @@ async function launch(ctx: Context, connection: EmbeddedPostgres['connection']):
       // wait for it forever. Its shared-memory interlock still catches a live server.
       log(
         'warn',
-        `embedded postgres: ${attempt.lockFile} names pid ${holder.pid}, which is now ${holder.comm}; removing the stale lock`,
+        `embedded postgres: ${attempt.lockFile} names pid ${holder.pid}, which is now ${holder.comm}; removing the ` +
+          `stale lock`,
       )
       await fs.rm(path.resolve(pgdata, attempt.lockFile), { force: true })
       continue
@@ -316,7 +321,8 @@ async function startOnce(ctx: Context, connection: EmbeddedPostgres['connection'
   const error = await probe(connection, Date.now() + START_TIMEOUT_MS)
   if (error?.code === '28P01') {
     throw await fail(
-      `rejected the password in ${path.join(ctx.dataDir, 'postgres-password')}; restore the file that belongs to this cluster`,
+      `rejected the password in ${path.join(ctx.dataDir, 'postgres-password')}; restore the file that belongs to ` +
+        `this cluster`,
     )
   }
   if (error) throw await fail(`accepts no connections: ${error.message}`)

@@ -74,7 +74,10 @@ const securityHeaders = httpSecurityHeaders({
 })
 
 /** Wraps a route function in the shared Middy chain; with `auth: 'required'` the handler sees event.auth set. */
-export function route(fn: RouteHandler<AuthenticatedEvent>, options: RouteOptions & { auth: 'required' }): ReturnType<typeof chain>
+export function route(
+  fn: RouteHandler<AuthenticatedEvent>,
+  options: RouteOptions & { auth: 'required' },
+): ReturnType<typeof chain>
 export function route(fn: RouteHandler, options?: RouteOptions): ReturnType<typeof chain>
 export function route(fn: RouteHandler<never>, options: RouteOptions = {}) {
   return chain(fn as RouteHandler, options)
@@ -123,7 +126,10 @@ function requestContext(options: RouteOptions): MiddlewareObj<RouteEvent, RouteR
       event.mediaType = mediaTypeOf(headers['content-type'])
       // a JSON body is answered in JSON, a form in HTML; a GET by what Accept prefers
       const preferred = (request.context as { preferredMediaType?: string }).preferredMediaType
-      event.wantsHtml = event.mediaType === JSON_MEDIA_TYPE ? false : event.mediaType === FORM_MEDIA_TYPE || preferred !== 'application/json'
+      event.wantsHtml =
+        event.mediaType === JSON_MEDIA_TYPE
+          ? false
+          : event.mediaType === FORM_MEDIA_TYPE || preferred !== 'application/json'
       event.page = options.page
       event.receivedAt = new Date()
       event.requestId = event.requestContext?.requestId || randomUUID()

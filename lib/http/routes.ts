@@ -79,7 +79,11 @@ export function matchRoute(method: string, path: string): RouteMatch {
     if (route.method !== wanted) continue
     const params = matchPath(route, segments)
     if (params) {
-      return { routeKey: route.routeKey, name: ROUTES[route.routeKey], ...(Object.keys(params).length ? { pathParameters: params } : {}) }
+      return {
+        routeKey: route.routeKey,
+        name: ROUTES[route.routeKey],
+        ...(Object.keys(params).length ? { pathParameters: params } : {}),
+      }
     }
   }
   return { routeKey: '$default', name: NOT_FOUND }

@@ -20,7 +20,10 @@ let started: Runtime | undefined
 let handle: DatabaseHandle | undefined
 
 /** Starts the runtime for this process from `config` (the environment by default). */
-export function startRuntime(config: Config = loadConfig(), log: Logger = createLogger(config.logLevel)): Promise<Runtime> {
+export function startRuntime(
+  config: Config = loadConfig(),
+  log: Logger = createLogger(config.logLevel),
+): Promise<Runtime> {
   if (current) throw new Error('runtime already started')
   current = (async () => {
     const jwtSecret = await loadJwtSecret(config)

@@ -10,7 +10,6 @@ import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { header, HTML, invokeLocal, OWN_ORIGIN, setCookie, signUp, useRuntime } from '../helpers/handlers.ts'
 import { expectProblem, expectNoSecrets } from '../helpers/expect.ts'
 
-
 const PROXY = '10.0.0.2'
 const TTL = 3600
 const runtime = useRuntime({ TRUST_PROXY: PROXY })
@@ -44,7 +43,10 @@ describe('POST /login with JSON', () => {
     // signed with the runtime's secret
     expect(() => jwt.verify(token, runtime().jwtSecret, { algorithms: ['HS256'] })).not.toThrow()
     // and the server keeps a session row under the jti
-    const session = await runtime().db.one('SELECT user_id::text AS "userId", revoked_at AS "revokedAt" FROM sessions WHERE id = $1', [claims.jti])
+    const session = await runtime().db.one(
+      'SELECT user_id::text AS "userId", revoked_at AS "revokedAt" FROM sessions WHERE id = $1',
+      [claims.jti],
+    )
     expect(session).toEqual({ userId: id, revokedAt: null })
   })
 
@@ -113,11 +115,19 @@ describe('POST /login with JSON', () => {
 })
 
 describe('POST /login with a form', () => {
-  const cookieAttributes = (cookie: string) => cookie.split(';').slice(1).map((part) => part.trim().toLowerCase())
+  const cookieAttributes = (cookie: string) =>
+    cookie
+      .split(';')
+      .slice(1)
+      .map((part) => part.trim().toLowerCase())
 
   it('over API Gateway (HTTPS) sets __Host-session with Secure and redirects 303 to the dashboard', async () => {
     const { username, password } = await signUp(uniqueUsername('Dora'))
-    const result = await invoke(handler, { path: '/login', form: { username: username.toLowerCase(), password }, headers: { origin: OWN_ORIGIN } })
+    const result = await invoke(handler, {
+      path: '/login',
+      form: { username: username.toLowerCase(), password },
+      headers: { origin: OWN_ORIGIN },
+    })
     expect(result.statusCode).toBe(303)
     expect(header(result, 'location')).toBe(`/dashboard/${username}`)
     const cookie = setCookie(result, '__Host-session')
@@ -174,7 +184,11 @@ describe('POST /login with a form', () => {
   it('re-renders the login page with 401, keeping the username and never the password', async () => {
     const { username, password } = await signUp()
     const wrong = `${password}?`
-    const result = await invoke(handler, { path: '/login', form: { username, password: wrong }, headers: { origin: OWN_ORIGIN } })
+    const result = await invoke(handler, {
+      path: '/login',
+      form: { username, password: wrong },
+      headers: { origin: OWN_ORIGIN },
+    })
     expect(result.statusCode).toBe(401)
     expect(header(result, 'content-type')).toMatch(/^text\/html/)
     expect(result.body).toContain('action="/login"')
@@ -187,7 +201,12 @@ describe('POST /login with a form', () => {
   it('locked out: the login page says 429 and when to try again, as a time that matches Retry-After', async () => {
     const username = uniqueUsername('locked')
     const attempt = () =>
-      invoke(handler, { path: '/login', form: { username, password: 'not the password' }, headers: { origin: OWN_ORIGIN }, sourceIp: '192.168.7.7' })
+      invoke(handler, {
+        path: '/login',
+        form: { username, password: 'not the password' },
+        headers: { origin: OWN_ORIGIN },
+        sourceIp: '192.168.7.7',
+      })
     let result = await attempt()
     for (let i = 0; i < 10 && result.statusCode !== 429; i++) result = await attempt()
     expect(result.statusCode).toBe(429)

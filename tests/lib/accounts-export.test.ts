@@ -149,7 +149,15 @@ describe.each(databaseKinds().slice(0, 1))('importAccounts (%s database)', (kind
   it('refuses conflicts and writes nothing at all, skips them, or overwrites them and ends their sessions', async () => {
     const db = t.runtime.db
     const taken = uniqueUsername('taken')
-    const user = await createUser(db, taken, await hashPassword({ pool: hashPoolFor({ config: loadConfig({}) }), cost: 4, client: 'test' }, 'harbor lantern quartz meadow'), now)
+    const user = await createUser(
+      db,
+      taken,
+      await hashPassword(
+        { pool: hashPoolFor({ config: loadConfig({}) }), cost: 4, client: 'test' },
+        'harbor lantern quartz meadow',
+      ),
+      now,
+    )
     const { token } = await createSession(db, user, now, t.runtime)
     const fresh = uniqueUsername('fresh')
     const file = [account(fresh), account(taken, OTHER_HASH)]

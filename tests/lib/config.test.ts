@@ -42,8 +42,9 @@ describe('loadConfig', () => {
   })
 
   it('reads ALLOWED_HOSTS as lower-case names, .domains or *, and refuses anything else by name', () => {
-    expect(loadConfig({ ALLOWED_HOSTS: 'Auth.Example.com, .lan.example ,*,192.168.1.20,[fe80::1]' }).allowedHosts)
-      .toEqual(['auth.example.com', '.lan.example', '*', '192.168.1.20', '[fe80::1]'])
+    expect(
+      loadConfig({ ALLOWED_HOSTS: 'Auth.Example.com, .lan.example ,*,192.168.1.20,[fe80::1]' }).allowedHosts,
+    ).toEqual(['auth.example.com', '.lan.example', '*', '192.168.1.20', '[fe80::1]'])
     for (const bad of ['auth.example.com:8085', 'http://auth.example.com', 'a b', 'auth..example', '*.example.com']) {
       expect(() => loadConfig({ ALLOWED_HOSTS: bad }), bad).toThrow(/^ALLOWED_HOSTS must be/)
     }

@@ -1,6 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
-  createSession, deleteExpiredSessions, isSessionExpired, revokeSession, revokeUserSessions, sessionEndsAt, validateSession,
+  createSession,
+  deleteExpiredSessions,
+  isSessionExpired,
+  revokeSession,
+  revokeUserSessions,
+  sessionEndsAt,
+  validateSession,
 } from '#lib/auth/sessions.ts'
 import { createUser } from '#lib/auth/users.ts'
 import { Problem } from '#lib/problem.ts'
@@ -99,7 +105,10 @@ describe('sessions in the database', () => {
 
   it('answers session_expired once TTL has passed since login, when the TTL was lowered after the token was issued', async () => {
     const { token } = await createSession(runtime.db, await newUser(), N, runtime)
-    const lowered = { ...runtime, config: { ...runtime.config, session: { ...runtime.config.session, ttlSeconds: 600 } } }
+    const lowered = {
+      ...runtime,
+      config: { ...runtime.config, session: { ...runtime.config.session, ttlSeconds: 600 } },
+    }
     expect(await code(validateSession(runtime.db, token, plus(599), lowered))).toBe('accepted')
     expect(await code(validateSession(runtime.db, token, plus(600), lowered))).toBe('session_expired')
     expect(await code(validateSession(runtime.db, token, plus(600), runtime))).toBe('accepted')
@@ -114,7 +123,11 @@ describe('sessions in the database', () => {
 
   it('refuses a revoked session as unauthorized; revoking all others keeps the one named', async () => {
     const user = await newUser()
-    const [a, b, c] = [await createSession(runtime.db, user, N, runtime), await createSession(runtime.db, user, N, runtime), await createSession(runtime.db, user, N, runtime)]
+    const [a, b, c] = [
+      await createSession(runtime.db, user, N, runtime),
+      await createSession(runtime.db, user, N, runtime),
+      await createSession(runtime.db, user, N, runtime),
+    ]
     await revokeSession(runtime.db, a.session.id, plus(1))
     expect(await code(validateSession(runtime.db, a.token, plus(2), runtime))).toBe('unauthorized')
     await revokeUserSessions(runtime.db, user.id, b.session.id, plus(3))
@@ -128,7 +141,11 @@ describe('sessions in the database', () => {
     const live = await createSession(runtime.db, user, plus(HOUR), runtime)
     const deleted = await deleteExpiredSessions(runtime.db, plus(HOUR + 1))
     expect(deleted).toBeGreaterThanOrEqual(1)
-    const ids = await runtime.db.map('SELECT id FROM sessions WHERE user_id = $1', [user.id], (row: { id: string }) => row.id)
+    const ids = await runtime.db.map(
+      'SELECT id FROM sessions WHERE user_id = $1',
+      [user.id],
+      (row: { id: string }) => row.id,
+    )
     expect(ids).toEqual([live.session.id])
     expect(ids).not.toContain(old.session.id)
   })

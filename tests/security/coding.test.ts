@@ -7,7 +7,13 @@ import { describe, expect, it } from 'vitest'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { CookieJar, jwtParts, parseSetCookie, type Reply } from '../helpers/http.ts'
 
-import { rawExchange, startLoggedService, statusLines, useLoggedService, type LoggedService } from '../helpers/logged-service.ts'
+import {
+  rawExchange,
+  startLoggedService,
+  statusLines,
+  useLoggedService,
+  type LoggedService,
+} from '../helpers/logged-service.ts'
 import { expectProblem } from '../helpers/expect.ts'
 
 const root = (file: string) => new URL(`../../${file}`, import.meta.url)
@@ -31,19 +37,23 @@ describe('V15.1 Secure coding and architecture documentation', () => {
       }
     }
     expect(lock.lockfileVersion).toBeGreaterThanOrEqual(3)
-    const packages = Object.entries<{ resolved?: string; integrity?: string; link?: boolean; version?: string }>(lock.packages)
-      .filter(([path]) => path !== '')
+    const packages = Object.entries<{ resolved?: string; integrity?: string; link?: boolean; version?: string }>(
+      lock.packages,
+    ).filter(([path]) => path !== '')
     expect(packages.length).toBeGreaterThan(50)
     for (const [path, entry] of packages) {
       expect(entry.link, `${path} is no local link`).toBeUndefined()
       expect(entry.version, `${path} has a version`).toMatch(/^\d+\.\d+\.\d+/)
       expect(entry.integrity, `${path} has a sha512 hash`).toMatch(/^sha512-/)
-      if (entry.resolved) expect(entry.resolved, `${path} comes from the registry`).toMatch(/^https:\/\/registry\.npmjs\.org\//)
+      if (entry.resolved)
+        expect(entry.resolved, `${path} comes from the registry`).toMatch(/^https:\/\/registry\.npmjs\.org\//)
     }
   })
 
   it('15.1.3 documents what is costly (bcrypt) and how it is bounded (cost range, throttling, body and password limits)', async () => {
-    const docs = (await Promise.all(['README.md', 'docs/api.md', 'docs/security.md'].map((f) => readFile(root(f), 'utf8')))).join('\n')
+    const docs = (
+      await Promise.all(['README.md', 'docs/api.md', 'docs/security.md'].map((f) => readFile(root(f), 'utf8')))
+    ).join('\n')
     expect(docs).toMatch(/bcrypt compare[^\n]*\d+ ms/) // measured cost of the expensive step
     expect(docs).toMatch(/BCRYPT_COST[^\n]*10–15/) // its range
     expect(docs).toMatch(/locked-out guess costs no bcrypt time/) // throttling spares it
@@ -70,14 +80,32 @@ describe('V15.2 Security architecture and dependencies', () => {
     const account = await s.register('cost')
     const long = await loginAs(s, { username: account.username, password: `${account.password}${'x'.repeat(100)}` })
     expectInvalid(long, ['password'])
-    expectInvalid(await s.http.postJson('/register', { username: uniqueUsername('cost'), password: 'p'.repeat(10_000) }), ['password'])
+    expectInvalid(
+      await s.http.postJson('/register', { username: uniqueUsername('cost'), password: 'p'.repeat(10_000) }),
+      ['password'],
+    )
   })
 
   it('15.2.3 ships and serves only the service: no test, bench, docs or source files over HTTP or in the image', async () => {
     const paths = [
-      '/package.json', '/package-lock.json', '/.env', '/.git/config', '/tests/helpers/server.ts', '/bench/run.ts',
-      '/docs/api.md', '/lib/config.ts', '/node_modules/express/package.json', '/static/../package.json',
-      '/static/..%2fpackage.json', '/static/style.css.map', '/debug', '/metrics', '/admin', '/__coverage__', '/graphql', '/api-docs',
+      '/package.json',
+      '/package-lock.json',
+      '/.env',
+      '/.git/config',
+      '/tests/helpers/server.ts',
+      '/bench/run.ts',
+      '/docs/api.md',
+      '/lib/config.ts',
+      '/node_modules/express/package.json',
+      '/static/../package.json',
+      '/static/..%2fpackage.json',
+      '/static/style.css.map',
+      '/debug',
+      '/metrics',
+      '/admin',
+      '/__coverage__',
+      '/graphql',
+      '/api-docs',
     ]
     for (const path of paths) {
       const reply = await s.http.getJson(path)
@@ -111,13 +139,35 @@ describe('V15.3 Defensive coding', () => {
     expect(claims).toEqual(['aud', 'exp', 'iat', 'iss', 'jti', 'preferred_username', 'sub'])
     const dashboard = await s.http.getJson(`/dashboard/${account.username}`, { bearer: login.json.access_token })
     expect(Object.keys(dashboard.json).sort()).toEqual(['gateway', 'session', 'sessions', 'user'])
-    for (const listed of dashboard.json.sessions) expect(Object.keys(listed).sort()).toEqual(['created_at', 'current', 'expires_at', 'id'])
-    expect(Object.keys(dashboard.json.user).sort()).toEqual(['created_at', 'id', 'last_login_time', 'previous_login_time', 'username'])
+    for (const listed of dashboard.json.sessions)
+      expect(Object.keys(listed).sort()).toEqual(['created_at', 'current', 'expires_at', 'id'])
+    expect(Object.keys(dashboard.json.user).sort()).toEqual([
+      'created_at',
+      'id',
+      'last_login_time',
+      'previous_login_time',
+      'username',
+    ])
     expect(Object.keys(dashboard.json.session)).toEqual(['signed_in_at', 'expires_at'])
     expect(Object.keys(dashboard.json.gateway).sort()).toEqual([
-      'balena', 'cpu', 'database', 'disk', 'hostname', 'load_average', 'memory', 'read_at', 'service', 'uptime_seconds',
+      'balena',
+      'cpu',
+      'database',
+      'disk',
+      'hostname',
+      'load_average',
+      'memory',
+      'read_at',
+      'service',
+      'uptime_seconds',
     ])
-    expect(Object.keys((await s.http.getJson('/')).json).sort()).toEqual(['health', 'login', 'openapi', 'register', 'service'])
+    expect(Object.keys((await s.http.getJson('/')).json).sort()).toEqual([
+      'health',
+      'login',
+      'openapi',
+      'register',
+      'service',
+    ])
     expect(Object.keys((await s.http.getJson('/health')).json).sort()).toEqual(['database', 'status'])
     for (const reply of [created, login, dashboard]) expect(reply.text).not.toMatch(/password|hash|\$2[aby]\$/i)
   })
@@ -127,8 +177,16 @@ describe('V15.3 Defensive coding', () => {
     const account = { username: uniqueUsername('mass'), password: strongPassword() }
     const otherHash = '$2a$10$CwTycUXWue0Thq9StjUM0uJ8.2t8Z0nFJtq1yGq6o6J0h1q1k1x2a'
     const created = await s.http.postJson('/register', {
-      ...account, id: '999999', created_at: '2000-01-01T00:00:00.000Z', last_login_time: '2000-01-01T00:00:00.000Z',
-      password_hash: otherHash, passwordHash: otherHash, role: 'admin', is_admin: true, admin: 1, roles: ['admin'],
+      ...account,
+      id: '999999',
+      created_at: '2000-01-01T00:00:00.000Z',
+      last_login_time: '2000-01-01T00:00:00.000Z',
+      password_hash: otherHash,
+      passwordHash: otherHash,
+      role: 'admin',
+      is_admin: true,
+      admin: 1,
+      roles: ['admin'],
     })
     expect(created.status).toBe(201)
     expect(created.json.user.id).not.toBe('999999')
@@ -136,7 +194,13 @@ describe('V15.3 Defensive coding', () => {
     expect(created.json.user.last_login_time).toBeNull()
     expect(created.text).not.toMatch(/admin|role|2000-01-01/)
     // the password given is the one stored (not the smuggled hash), and no role came with it
-    const login = await s.http.postJson('/login', { ...account, role: 'admin', is_admin: true, sub: '1', exp: 9999999999 })
+    const login = await s.http.postJson('/login', {
+      ...account,
+      role: 'admin',
+      is_admin: true,
+      sub: '1',
+      exp: 9999999999,
+    })
     expect(login.status).toBe(200)
     expect(login.text).not.toMatch(/admin|role|9999999999/)
     expect(jwtParts(login.json.access_token).payload).not.toHaveProperty('role')
@@ -148,7 +212,14 @@ describe('V15.3 Defensive coding', () => {
     const next = strongPassword()
     const change = await s.http.postJson(
       '/password',
-      { current_password: account.password, new_password: next, username: victim.username, user_id: victimId, id: victimId, sub: victimId },
+      {
+        current_password: account.password,
+        new_password: next,
+        username: victim.username,
+        user_id: victimId,
+        id: victimId,
+        sub: victimId,
+      },
       { bearer: login.json.access_token },
     )
     expect(change.status).toBe(204)
@@ -159,14 +230,31 @@ describe('V15.3 Defensive coding', () => {
   it('15.3.5 takes each field as text only: numbers, booleans, null, arrays and objects are refused, never coerced', async () => {
     const account = await s.register('types')
     const token = (await loginAs(s, account)).json.access_token as string
-    const wrongTypes: unknown[] = [0, 1, -1, 1e3, true, false, null, [], [account.password], {}, { $ne: null }, { $gt: '' }]
+    const wrongTypes: unknown[] = [
+      0,
+      1,
+      -1,
+      1e3,
+      true,
+      false,
+      null,
+      [],
+      [account.password],
+      {},
+      { $ne: null },
+      { $gt: '' },
+    ]
     for (const value of wrongTypes) {
       const label = JSON.stringify(value)
       // the right username with a password that a loose comparison might accept
       expectInvalid(await s.http.postJson('/login', { username: account.username, password: value }), ['password'])
       expectInvalid(await s.http.postJson('/login', { username: value, password: account.password }), ['username'])
       expectInvalid(await s.http.postJson('/register', { username: value, password: value }), ['password', 'username'])
-      const change = await s.http.postJson('/password', { current_password: value, new_password: strongPassword() }, { bearer: token })
+      const change = await s.http.postJson(
+        '/password',
+        { current_password: value, new_password: strongPassword() },
+        { bearer: token },
+      )
       expectInvalid(change, ['current_password'])
       expect(change.status, label).toBe(400)
     }
@@ -176,7 +264,13 @@ describe('V15.3 Defensive coding', () => {
   })
 
   it('15.3.6 cannot be prototype-polluted: __proto__ / constructor / prototype keys in JSON and forms change nothing', async () => {
-    const pollute = { role: 'admin', isAdmin: true, is_admin: true, username: 'polluted-name', password: 'polluted password 12345' }
+    const pollute = {
+      role: 'admin',
+      isAdmin: true,
+      is_admin: true,
+      username: 'polluted-name',
+      password: 'polluted password 12345',
+    }
     const jsonBodies = [
       `{"__proto__": ${JSON.stringify(pollute)}}`,
       `{"constructor": {"prototype": ${JSON.stringify(pollute)}}}`,
@@ -192,12 +286,21 @@ describe('V15.3 Defensive coding', () => {
     const token = (await loginAs(s, account)).json.access_token as string
     for (const path of ['/register', '/login', '/password', '/logout']) {
       for (const body of jsonBodies) {
-        const reply = await s.http.call(path, { method: 'POST', body, bearer: path === '/password' ? token : undefined, headers: { 'content-type': 'application/json', accept: 'application/json' } })
+        const reply = await s.http.call(path, {
+          method: 'POST',
+          body,
+          bearer: path === '/password' ? token : undefined,
+          headers: { 'content-type': 'application/json', accept: 'application/json' },
+        })
         expect(reply.status, `${path} ${body}`).toBeLessThan(500)
         expect(reply.status, `${path} ${body}`).not.toBe(201)
       }
       for (const body of forms) {
-        const reply = await s.http.call(path, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded', origin: s.service.baseUrl } })
+        const reply = await s.http.call(path, {
+          method: 'POST',
+          body,
+          headers: { 'content-type': 'application/x-www-form-urlencoded', origin: s.service.baseUrl },
+        })
         expect(reply.status, `${path} ${body}`).toBeLessThan(500)
       }
     }
@@ -212,22 +315,44 @@ describe('V15.3 Defensive coding', () => {
     // afterwards the server's plain objects are still empty: {} lacks both fields, logins carry no role
     expectInvalid(await s.http.postJson('/register', {}), ['password', 'username'])
     expectInvalid(await s.http.postJson('/login', {}), ['password', 'username'])
-    expectProblem(await s.http.postJson('/login', { username: 'polluted-name', password: pollute.password }), 401, 'invalid_credentials')
+    expectProblem(
+      await s.http.postJson('/login', { username: 'polluted-name', password: pollute.password }),
+      401,
+      'invalid_credentials',
+    )
     const login = await loginAs(s, account)
     expect(login.status).toBe(200)
     expect(Object.keys(login.json.user).sort()).toEqual(['created_at', 'id', 'last_login_time', 'username'])
     expect(login.text).not.toMatch(/admin|role|polluted/)
     expect(jwtParts(login.json.access_token).payload).not.toHaveProperty('role')
-    expect(Object.keys((await s.http.getJson('/')).json).sort()).toEqual(['health', 'login', 'openapi', 'register', 'service'])
+    expect(Object.keys((await s.http.getJson('/')).json).sort()).toEqual([
+      'health',
+      'login',
+      'openapi',
+      'register',
+      'service',
+    ])
   })
 
   it('15.3.7 has no HTTP parameter pollution: repeated fields are refused, the query never supplies body fields', async () => {
-    const form = { 'content-type': 'application/x-www-form-urlencoded', origin: s.service.baseUrl, accept: 'application/json' }
+    const form = {
+      'content-type': 'application/x-www-form-urlencoded',
+      origin: s.service.baseUrl,
+      accept: 'application/json',
+    }
     const account = await s.register('hpp')
     const repeated: [string, string, string][] = [
       ['/login', `username=${account.username}&username=other&password=x`, 'username'],
-      ['/login', `username=${account.username}&password=${encodeURIComponent(account.password)}&password=x`, 'password'],
-      ['/register', `username=${uniqueUsername('h')}&password=${encodeURIComponent(strongPassword())}&password=${encodeURIComponent(strongPassword())}`, 'password'],
+      [
+        '/login',
+        `username=${account.username}&password=${encodeURIComponent(account.password)}&password=x`,
+        'password',
+      ],
+      [
+        '/register',
+        `username=${uniqueUsername('h')}&password=${encodeURIComponent(strongPassword())}&password=${encodeURIComponent(strongPassword())}`,
+        'password',
+      ],
     ]
     for (const [path, body, field] of repeated) {
       const reply = await s.http.call(path, { method: 'POST', body, headers: form })
@@ -247,11 +372,16 @@ describe('V15.3 Defensive coding', () => {
     expect(twice.status).toBe(400)
 
     // the query string is not a second source of fields
-    expectInvalid(await s.http.postJson(`/login?username=${account.username}&password=${encodeURIComponent(account.password)}`, {}), ['password', 'username'])
+    expectInvalid(
+      await s.http.postJson(`/login?username=${account.username}&password=${encodeURIComponent(account.password)}`, {}),
+      ['password', 'username'],
+    )
     const queried = uniqueUsername('query')
     const bodyName = uniqueUsername('body')
     const password = strongPassword()
-    expect((await s.http.postJson(`/register?username=${queried}`, { username: bodyName, password })).json.user.username).toBe(bodyName)
+    expect(
+      (await s.http.postJson(`/register?username=${queried}`, { username: bodyName, password })).json.user.username,
+    ).toBe(bodyName)
     expectProblem(await s.http.postJson('/login', { username: queried, password }), 401, 'invalid_credentials')
 
     // header vs. cookie: the documented rule (the bearer token wins) picks one session, never a mix
@@ -282,13 +412,28 @@ describe('V15.3.4 the client address', () => {
       const s = direct
       const before = s.service.logs().length
       const account = await s.register('peer')
-      expect((await s.http.postJson('/register', { username: uniqueUsername('peer'), password: strongPassword() }, { headers: spoofed(1) })).status).toBe(201)
-      const lines = s.service.logs().slice(before).filter((line) => 'clientIp' in line)
+      expect(
+        (
+          await s.http.postJson(
+            '/register',
+            { username: uniqueUsername('peer'), password: strongPassword() },
+            { headers: spoofed(1) },
+          )
+        ).status,
+      ).toBe(201)
+      const lines = s.service
+        .logs()
+        .slice(before)
+        .filter((line) => 'clientIp' in line)
       expect(lines.length).toBeGreaterThan(0)
       for (const line of lines) expect(line.clientIp).toBe('127.0.0.1')
       // five failures, each "from" another forwarded address, are five failures from this one client
       for (let n = 1; n <= 5; n++) {
-        expectProblem(await loginAs(s, { username: account.username, password: `wrong ${n} wrong wrong` }, spoofed(n)), 401, 'invalid_credentials')
+        expectProblem(
+          await loginAs(s, { username: account.username, password: `wrong ${n} wrong wrong` }, spoofed(n)),
+          401,
+          'invalid_credentials',
+        )
       }
       expectProblem(await loginAs(s, account, spoofed(99)), 429, 'rate_limited')
       // and its X-Forwarded-Proto is not believed: plain cookie, no Secure
@@ -307,19 +452,37 @@ describe('V15.3.4 the client address', () => {
       const before = s.service.logs().length
       const account = await s.register('proxied')
       const via = (client: string) => ({ 'x-forwarded-for': `203.0.113.66, ${client}` })
-      expect((await s.http.postJson('/register', { username: uniqueUsername('px'), password: strongPassword() }, { headers: via('198.51.100.7') })).status).toBe(201)
-      const addresses = s.service.logs().slice(before).filter((line) => 'clientIp' in line).map((line) => line.clientIp)
+      expect(
+        (
+          await s.http.postJson(
+            '/register',
+            { username: uniqueUsername('px'), password: strongPassword() },
+            { headers: via('198.51.100.7') },
+          )
+        ).status,
+      ).toBe(201)
+      const addresses = s.service
+        .logs()
+        .slice(before)
+        .filter((line) => 'clientIp' in line)
+        .map((line) => line.clientIp)
       expect(addresses).toEqual(expect.arrayContaining(['127.0.0.1', '198.51.100.7']))
       expect(addresses).not.toContain('203.0.113.66')
       // throttling counts per real client: 198.51.100.7 locks itself out, 198.51.100.8 is unaffected
       for (let n = 1; n <= 5; n++) {
-        expectProblem(await loginAs(s, { username: account.username, password: `wrong ${n} wrong wrong` }, via('198.51.100.7')), 401, 'invalid_credentials')
+        expectProblem(
+          await loginAs(s, { username: account.username, password: `wrong ${n} wrong wrong` }, via('198.51.100.7')),
+          401,
+          'invalid_credentials',
+        )
       }
       expectProblem(await loginAs(s, account, via('198.51.100.7')), 429, 'rate_limited')
       expect((await loginAs(s, account, via('198.51.100.8'))).status).toBe(200)
       // the proxy's X-Forwarded-Proto is believed: HTTPS gets the __Host- cookie with Secure
       const https = s.service.baseUrl.replace(/^http:/, 'https:')
-      const login = await s.http.postForm('/login', account, { headers: { ...via('198.51.100.9'), 'x-forwarded-proto': 'https', origin: https } })
+      const login = await s.http.postForm('/login', account, {
+        headers: { ...via('198.51.100.9'), 'x-forwarded-proto': 'https', origin: https },
+      })
       expect(login.status).toBe(303)
       const cookie = parseSetCookie(login.setCookies[0]!)
       expect(cookie.name).toBe('__Host-session')

@@ -15,14 +15,16 @@ import { client, rawRequest, type Client } from '../helpers/http.ts'
 import { expectProblem, expectNoSecrets } from '../helpers/expect.ts'
 import { ROUTES } from '#lib/http/routes.ts'
 
-
 const ROOT = path.resolve(import.meta.dirname, '../..')
 const mode = async (file: string) => (await stat(file)).mode & 0o777
 
 /** `npm start` with exactly this environment (nothing inherited but PATH): exit code and stderr. */
 function startProcess(env: Record<string, string>): Promise<{ code: number | null; stderr: string; stdout: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['adapters/express.ts'], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env } })
+    const child = spawn(process.execPath, ['adapters/express.ts'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', ...env },
+    })
     let stderr = ''
     let stdout = ''
     child.stderr.on('data', (chunk: Buffer) => (stderr += chunk))
@@ -62,14 +64,30 @@ describe('V13 Configuration', () => {
     it('13.2.5 reads and serves only the static files known at start, nothing beside them', async () => {
       expect((await http.get('/static/style.css')).status).toBe(200)
       const probes = [
-        '/static/package.json', '/static/login.njk', '/static/../templates/login.njk', '/static/..%2f..%2fpackage.json',
-        '/static/%2e%2e%2fjwt-secret', '/static/style.css.map', '/static/STYLE.CSS', '/static/style.css%2500',
-        '/templates/login.njk', '/templates/static/style.css', '/lib/config.ts', '/adapters/express.ts', '/package.json',
-        '/node_modules/express/package.json', '/jwt-secret', '/data/jwt-secret',
+        '/static/package.json',
+        '/static/login.njk',
+        '/static/../templates/login.njk',
+        '/static/..%2f..%2fpackage.json',
+        '/static/%2e%2e%2fjwt-secret',
+        '/static/style.css.map',
+        '/static/STYLE.CSS',
+        '/static/style.css%2500',
+        '/templates/login.njk',
+        '/templates/static/style.css',
+        '/lib/config.ts',
+        '/adapters/express.ts',
+        '/package.json',
+        '/node_modules/express/package.json',
+        '/jwt-secret',
+        '/data/jwt-secret',
       ]
       for (const target of probes) {
         // raw, so that ../ reaches the service as sent instead of being normalised by the client
-        const reply = await rawRequest(service.baseUrl, { method: 'GET', path: target, headers: { accept: 'application/json' } })
+        const reply = await rawRequest(service.baseUrl, {
+          method: 'GET',
+          path: target,
+          headers: { accept: 'application/json' },
+        })
         expect(reply.status, target).toBe(404)
         expect(reply.text, target).not.toMatch(/"dependencies"|\{%|import |:root|"version"/)
       }
@@ -125,27 +143,112 @@ describe('V13 Configuration', () => {
     it('13.4.1 no source control metadata or environment file is reachable', async () => {
       const leaks = /\[core\]|ref: refs\/|repositoryformatversion|JWT_SECRET=|DATABASE_URL=/
       for (const target of [
-        '/.git/config', '/.git/HEAD', '/.git/', '/.git', '/.gitignore', '/.svn/entries', '/.svn/wc.db', '/.hg/hgrc',
-        '/.env', '/.env.local', '/.npmrc', '/static/.git/config', '/static/.env', '/.DS_Store',
+        '/.git/config',
+        '/.git/HEAD',
+        '/.git/',
+        '/.git',
+        '/.gitignore',
+        '/.svn/entries',
+        '/.svn/wc.db',
+        '/.hg/hgrc',
+        '/.env',
+        '/.env.local',
+        '/.npmrc',
+        '/static/.git/config',
+        '/static/.env',
+        '/.DS_Store',
       ]) {
         await expectNothingThere(http, target, leaks)
       }
     })
 
     it('13.4.2 no debug features: no debug routes, no framework banner, no stack traces in errors', async () => {
-      for (const target of ['/debug', '/_debug', '/debug/vars', '/console', '/__inspect', '/admin', '/actuator', '/phpinfo.php', '/test']) {
+      for (const target of [
+        '/debug',
+        '/_debug',
+        '/debug/vars',
+        '/console',
+        '/__inspect',
+        '/admin',
+        '/actuator',
+        '/phpinfo.php',
+        '/test',
+      ]) {
         await expectNothingThere(http, target, /stack|heap|process\.env/i)
       }
       // malformed input of every kind: answered by the service, never by a framework's debug page
       const bad: [string, Parameters<typeof rawRequest>[1]][] = [
-        ['broken JSON', { method: 'POST', path: '/login', headers: { 'content-type': 'application/json' }, chunks: [Buffer.from('{"username": ')] }],
-        ['JSON array', { method: 'POST', path: '/login', headers: { 'content-type': 'application/json' }, chunks: [Buffer.from('[1,2]')] }],
-        ['invalid UTF-8', { method: 'POST', path: '/login', headers: { 'content-type': 'application/json' }, chunks: [Buffer.from([0x7b, 0xff, 0xfe, 0x7d])] }],
-        ['__proto__ keys', { method: 'POST', path: '/register', headers: { 'content-type': 'application/json' }, chunks: [Buffer.from('{"__proto__":{"admin":true},"constructor":{"prototype":{}}}')] }],
-        ['deep JSON', { method: 'POST', path: '/login', headers: { 'content-type': 'application/json' }, chunks: [Buffer.from('['.repeat(5000) + ']'.repeat(5000))] }],
-        ['form with odd encoding', { method: 'POST', path: '/login', headers: { 'content-type': 'application/x-www-form-urlencoded' }, chunks: [Buffer.from('username=%E0%A4%A&password=%')] }],
-        ['Content-Length lies', { method: 'POST', path: '/login', headers: { 'content-type': 'application/json', 'content-length': '99999999' } }],
-        ['odd charset', { method: 'POST', path: '/login', headers: { 'content-type': 'application/json; charset=utf-32' }, chunks: [Buffer.from('{}')] }],
+        [
+          'broken JSON',
+          {
+            method: 'POST',
+            path: '/login',
+            headers: { 'content-type': 'application/json' },
+            chunks: [Buffer.from('{"username": ')],
+          },
+        ],
+        [
+          'JSON array',
+          {
+            method: 'POST',
+            path: '/login',
+            headers: { 'content-type': 'application/json' },
+            chunks: [Buffer.from('[1,2]')],
+          },
+        ],
+        [
+          'invalid UTF-8',
+          {
+            method: 'POST',
+            path: '/login',
+            headers: { 'content-type': 'application/json' },
+            chunks: [Buffer.from([0x7b, 0xff, 0xfe, 0x7d])],
+          },
+        ],
+        [
+          '__proto__ keys',
+          {
+            method: 'POST',
+            path: '/register',
+            headers: { 'content-type': 'application/json' },
+            chunks: [Buffer.from('{"__proto__":{"admin":true},"constructor":{"prototype":{}}}')],
+          },
+        ],
+        [
+          'deep JSON',
+          {
+            method: 'POST',
+            path: '/login',
+            headers: { 'content-type': 'application/json' },
+            chunks: [Buffer.from('['.repeat(5000) + ']'.repeat(5000))],
+          },
+        ],
+        [
+          'form with odd encoding',
+          {
+            method: 'POST',
+            path: '/login',
+            headers: { 'content-type': 'application/x-www-form-urlencoded' },
+            chunks: [Buffer.from('username=%E0%A4%A&password=%')],
+          },
+        ],
+        [
+          'Content-Length lies',
+          {
+            method: 'POST',
+            path: '/login',
+            headers: { 'content-type': 'application/json', 'content-length': '99999999' },
+          },
+        ],
+        [
+          'odd charset',
+          {
+            method: 'POST',
+            path: '/login',
+            headers: { 'content-type': 'application/json; charset=utf-32' },
+            chunks: [Buffer.from('{}')],
+          },
+        ],
         ['odd Accept', { method: 'GET', path: '/', headers: { accept: 'application/json;q=x, */*;q=-1' } }],
         ['query string pollution', { method: 'GET', path: '/login?a=1&a=2&__proto__[x]=1&username[]=x', headers: {} }],
         ['bad %-encoding in a dashboard name', { method: 'GET', path: '/dashboard/%E0%A4%A', headers: {} }],
@@ -163,7 +266,15 @@ describe('V13 Configuration', () => {
     })
 
     it('13.4.3 no directory listing, for the static folder or any other', async () => {
-      for (const target of ['/static/', '/static', '/static/?C=N;O=D', '/templates/', '/dashboard/', '/lib/', '/node_modules/']) {
+      for (const target of [
+        '/static/',
+        '/static',
+        '/static/?C=N;O=D',
+        '/templates/',
+        '/dashboard/',
+        '/lib/',
+        '/node_modules/',
+      ]) {
         const reply = await http.getHtml(target)
         expect(reply.status, target).toBe(404)
         expect(reply.text, target).not.toMatch(/Index of|Directory listing|<a href="style\.css"|login\.njk/i)
@@ -191,8 +302,22 @@ describe('V13 Configuration', () => {
 
     it('13.4.5 no monitoring or internal documentation endpoints; /openapi.json describes only the public routes; /health says only up or down', async () => {
       for (const target of [
-        '/metrics', '/prometheus', '/server-status', '/server-info', '/status', '/stats', '/info', '/env', '/health/details',
-        '/swagger', '/swagger.json', '/api-docs', '/docs', '/docs/api.md', '/graphql', '/.well-known/openapi',
+        '/metrics',
+        '/prometheus',
+        '/server-status',
+        '/server-info',
+        '/status',
+        '/stats',
+        '/info',
+        '/env',
+        '/health/details',
+        '/swagger',
+        '/swagger.json',
+        '/api-docs',
+        '/docs',
+        '/docs/api.md',
+        '/graphql',
+        '/.well-known/openapi',
       ]) {
         await expectNothingThere(http, target, /"paths"|openapi|process_|nodejs_|uptime|memory/i)
       }
