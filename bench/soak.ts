@@ -1,5 +1,5 @@
 // `npm run soak [-- --duration 60s]`: the service as its own process (`node adapters/express.ts`,
-// the image's NODE_OPTIONS, the embedded database unless --database-url) under a bounded mixed
+// the flags of `npm start`, the embedded database unless --database-url) under a bounded mixed
 // workload for a duration (default 10 minutes): register, sign in, dashboard, password change,
 // sign out, bad input and throttled guesses, from simulated clients (X-Forwarded-For from
 // loopback, TRUST_PROXY=loopback; addresses of the benchmarking range 198.18.0.0/15, never sent to).
@@ -20,6 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import pgPromise from 'pg-promise'
 import { connectToServiceDatabase, spawnService } from '../tests/helpers/service-process.ts'
+import { startCommandArgs } from './process.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -50,9 +51,9 @@ const GUESSERS = 2
 const VICTIMS = 2
 const RSS_GROWTH_LIMIT = 0.1
 
-// The image's V8 limits (Dockerfile NODE_OPTIONS): the soak measures the memory the gateway sees.
-const dockerfile = await readFile(new URL('../Dockerfile', import.meta.url), 'utf8')
-const nodeOptions = /NODE_OPTIONS="([^"]*)"/.exec(dockerfile)?.[1]?.split(/\s+/).filter(Boolean) ?? []
+// The flags of `npm start`, which the image's CMD repeats (V8 limits, compile cache): the soak
+// measures the memory the gateway sees.
+const nodeOptions = (await startCommandArgs()).slice(0, -1)
 
 /**
  * A database of the soak's own on the server, so pg_stat_activity's count (by database) is the
@@ -86,7 +87,7 @@ const env = {
   LOG_LEVEL: 'info',
 }
 console.log(
-  `soak: ${DURATION_S} s, ${CONCURRENCY} clients, ${serverDatabase ? 'server' : 'embedded'} database, NODE_OPTIONS ${nodeOptions.join(' ') || '(none)'}`,
+  `soak: ${DURATION_S} s, ${CONCURRENCY} clients, ${serverDatabase ? 'server' : 'embedded'} database, node flags ${nodeOptions.join(' ') || '(none)'}`,
 )
 const service = await spawnService(env, undefined, nodeOptions)
 const db = await connectToServiceDatabase(env)
