@@ -33,6 +33,8 @@ const env = {
   LOG_LEVEL: 'silent',
   LOGIN_MAX_FAILURES: String(MAX_FAILURES),
   LOGIN_CLIENT_MAX_FAILURES: '1000',
+  // the tour signs several people up (the default, first, would close registration after one)
+  REGISTRATION: 'open',
 }
 const runtime = await startRuntime(loadConfig(env))
 const server = (await createApp()).listen(0, '127.0.0.1')
