@@ -4,7 +4,6 @@
 // included), and the proportional set size of an embedded PostgreSQL's processes together.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFile, readdir } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 
@@ -26,13 +25,7 @@ export async function startCommandArgs(): Promise<string[]> {
   return args
 }
 
-export async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
-}
+export { freePort } from '../tests/helpers/service-process.ts'
 
 /** Spawns `node args…` with `env`, then polls `readyPath` until it answers 200 (at most `timeoutMs`). */
 export async function startProcess(

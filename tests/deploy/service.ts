@@ -2,7 +2,6 @@
 // shared by the image test and the arm64 test, which start it differently.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { Agent, request as httpRequest } from 'node:http'
-import { createServer } from 'node:net'
 import { setTimeout as sleep } from 'node:timers/promises'
 
 export interface Service {
@@ -14,16 +13,7 @@ export interface Service {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; at: number }>
 }
 
-/** A port nothing listens on right now. */
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number }
-      server.close(() => resolve(port))
-    })
-    server.on('error', reject)
-  })
-}
+export { freePort } from '../helpers/service-process.ts'
 
 /** Starts argv in cwd with env; `uid`/`gid` run it unprivileged, as the image's USER does. */
 export function startService(
