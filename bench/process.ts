@@ -1,5 +1,5 @@
 // The processes the bench measures, each started as its users start it: the service by the
-// command of `npm start` (package.json), the bare Express hello by bench/hello-express.ts.
+// command of `npm start` (package.json), the bare Express hello by bench/hello-express.mjs.
 // Memory is read from /proc: RSS now and at peak (VmHWM) of the process (its worker threads
 // included), and the proportional set size of an embedded PostgreSQL's processes together.
 import { spawn, type ChildProcess } from 'node:child_process'

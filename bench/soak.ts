@@ -41,7 +41,7 @@ const DURATION_S = seconds(args.duration)
 const CONCURRENCY = Number(args.concurrency)
 const SESSION_TTL_S = 60
 const SWEEP_S = 10
-/** The pool's size in lib/database.ts. */
+/** The pool's size in lib/platform/database.ts. */
 const POOL_MAX = 10
 /** Idle long enough for pg-pool to close idle clients (10 s) and the server keep-alive sockets (5 s). */
 const IDLE_WAIT_MS = 12_000

@@ -157,7 +157,7 @@ export interface Config {
   readonly sweepIntervalSeconds: number
   /** Addresses/subnets whose X-Forwarded-* headers are believed; empty: none. */
   readonly trustProxy: readonly string[]
-  /** Host names answered besides the defaults (lib/host-check.ts), lower case; '*': any. */
+  /** Host names answered besides the defaults (lib/http/host-check.ts), lower case; '*': any. */
   readonly allowedHosts: readonly string[]
   readonly logLevel: string
 }

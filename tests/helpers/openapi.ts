@@ -38,7 +38,7 @@ interface HeaderObject {
 
 export const HTTP_METHODS = ['get', 'put', 'post', 'delete', 'options', 'head', 'patch', 'trace'] as const
 
-/** A response as the tests see it (tests/http/client.ts Reply, or rawRequest's answer turned into one). */
+/** A response as the tests see it (tests/helpers/http.ts Reply, or rawRequest's answer turned into one). */
 export interface SeenResponse {
   status: number
   headers: Headers
