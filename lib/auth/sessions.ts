@@ -223,17 +223,6 @@ export function summarizeSessions(
     }))
 }
 
-/** The user's live sessions, newest first, the one asking marked as current. */
-export async function listSessions(
-  db: Queryable,
-  userId: string,
-  currentId: string,
-  now: Date,
-  ttlSeconds: number,
-): Promise<SessionSummary[]> {
-  return summarizeSessions(await activeSessions(db, userId, now, ttlSeconds), currentId, now, ttlSeconds)
-}
-
 /** Ends the user's live session named by `handle`; false when the user has no such session. */
 export async function revokeSessionByHandle(
   db: Queryable,
