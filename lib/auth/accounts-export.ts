@@ -2,11 +2,12 @@
 // reads them (embedded PostgreSQL → a server, one device → another, across major versions, a
 // backup). The format is JSON Lines: a header naming the format, its version and the number of
 // accounts (so a cut-off file is noticed), then one account a line with its bcrypt hash and its
-// times. Sessions and throttling counters are not carried: they are short-lived state.
+// times and groups. Sessions and throttling counters are not carried: they are short-lived state.
+// Version 2 added `groups`; a version 1 file (no groups) is still read, its accounts in none.
 //
-//   {"format":"gateway-auth/accounts","version":1,"exported_at":"2026-12-01T04:00:00.000Z","accounts":1}
+//   {"format":"gateway-auth/accounts","version":2,"exported_at":"2026-12-01T04:00:00.000Z","accounts":1}
 //   {"username":"alice","password_hash":"$2b$10$…","created_at":"2026-11-02T09:15:00.000Z",
-//    "last_login_time":null,"previous_login_time":null}                       (one line in the file)
+//    "last_login_time":null,"previous_login_time":null,"groups":["admins"]}   (one line in the file)
 //
 // Import reads and checks every line before it writes anything, then writes in one transaction
 // with the users table locked against concurrent sign-ups. Importing the same file twice changes
@@ -17,9 +18,11 @@ import type { Queryable } from '../platform/database.ts'
 import { revokeAllUserSessions } from './sessions.ts'
 import type { User } from './users.ts'
 import { USERNAME_PATTERN } from './validation.ts'
+import { GroupName } from './groups.ts'
 
 export const EXPORT_FORMAT = 'gateway-auth/accounts'
-export const EXPORT_VERSION = 1
+export const EXPORT_VERSION = 2
+const READABLE_VERSIONS = [1, EXPORT_VERSION]
 
 // $2a$/$2b$/$2y$, a two-digit cost, 22 characters of salt and 31 of hash (bcrypt's base64)
 const BCRYPT_HASH = /^\$2[aby]\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/
@@ -38,6 +41,7 @@ const AccountLine = z.strictObject({
   created_at: timestamp,
   last_login_time: timestamp.nullable(),
   previous_login_time: timestamp.nullable(),
+  groups: z.array(GroupName).max(32).optional(),
 })
 
 export interface ExportedAccount {
@@ -46,6 +50,7 @@ export interface ExportedAccount {
   readonly createdAt: Date
   readonly lastLoginTime: Date | null
   readonly previousLoginTime: Date | null
+  readonly groups: readonly string[]
 }
 
 /** Every problem found in an export file, one line each (`line 3: …`); nothing was written. */
@@ -73,6 +78,7 @@ export function formatExport(users: readonly User[], now: Date): string {
       created_at: user.createdAt.toISOString(),
       last_login_time: user.lastLoginTime?.toISOString() ?? null,
       previous_login_time: user.previousLoginTime?.toISOString() ?? null,
+      groups: user.groups,
     }),
   )
   return [JSON.stringify(header), ...lines].map((line) => `${line}\n`).join('')
@@ -104,6 +110,7 @@ export function parseExport(text: string): ExportedAccount[] {
       createdAt: new Date(parsed.created_at),
       lastLoginTime: dateOrNull(parsed.last_login_time),
       previousLoginTime: dateOrNull(parsed.previous_login_time),
+      groups: [...new Set(parsed.groups ?? [])].sort(),
     })
   }
   if (rest.length !== header.accounts) {
@@ -121,10 +128,10 @@ const dateOrNull = (value: string | null) => (value === null ? null : new Date(v
 function readHeader(text: string): z.infer<typeof Header> {
   const header = parseLine(text, Header)
   if (typeof header === 'string') throw new ExportFileError([`line 1 is not a ${EXPORT_FORMAT} header: ${header}`])
-  if (header.version !== EXPORT_VERSION) {
+  if (!READABLE_VERSIONS.includes(header.version)) {
     throw new ExportFileError([
       `line 1: format version ${header.version} is not readable by this gateway-auth ` +
-        `(it reads version ${EXPORT_VERSION}); use a newer one`,
+        `(it reads versions ${READABLE_VERSIONS.join(' and ')}); use a newer one`,
     ])
   }
   return header
@@ -213,14 +220,16 @@ export async function importAccounts(
 async function insertAccounts(db: Queryable, accounts: readonly ExportedAccount[]): Promise<void> {
   if (!accounts.length) return
   await db.none(
-    `INSERT INTO users (username, password_hash, created_at, last_login_time, previous_login_time)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[])`,
+    `INSERT INTO users (username, password_hash, created_at, last_login_time, previous_login_time, groups)
+     SELECT u, h, c, l, p, ARRAY(SELECT json_array_elements_text(g)) FROM unnest($1::text[], $2::text[],
+       $3::timestamptz[], $4::timestamptz[], $5::timestamptz[], $6::json[]) AS a(u, h, c, l, p, g)`,
     [
       accounts.map((account) => account.username),
       accounts.map((account) => account.passwordHash),
       accounts.map((account) => account.createdAt),
       accounts.map((account) => account.lastLoginTime),
       accounts.map((account) => account.previousLoginTime),
+      accounts.map((account) => JSON.stringify(account.groups)),
     ],
   )
 }
@@ -228,7 +237,7 @@ async function insertAccounts(db: Queryable, accounts: readonly ExportedAccount[
 async function overwriteAccount(db: Queryable, userId: string, account: ExportedAccount, now: Date): Promise<void> {
   await db.none(
     `UPDATE users SET username = $2, password_hash = $3, created_at = $4, last_login_time = $5,
-       previous_login_time = $6 WHERE id = $1`,
+       previous_login_time = $6, groups = $7 WHERE id = $1`,
     [
       userId,
       account.username,
@@ -236,6 +245,7 @@ async function overwriteAccount(db: Queryable, userId: string, account: Exported
       account.createdAt,
       account.lastLoginTime,
       account.previousLoginTime,
+      [...account.groups],
     ],
   )
   // another password now: tokens issued under the old one end, as after a password change

@@ -52,6 +52,7 @@ interface SessionWithUserRow extends Session {
   readonly userCreatedAt: Date | null
   readonly lastLoginTime: Date | null
   readonly previousLoginTime: Date | null
+  readonly groups: readonly string[] | null
   /** The user's live sessions, newest first (json_agg: timestamps as text). */
   readonly live: { id: string; createdAt: string; expiresAt: string }[]
 }
@@ -93,7 +94,8 @@ export async function validateSession(
   // one round trip: the session row and its user together (an authenticated request's only query)
   const row: SessionWithUserRow | null = await db.oneOrNone(
     `SELECT ${SESSION_COLUMNS}, sessions.revoked_at AS "revokedAt", u.username, u.created_at AS "userCreatedAt",
-       u.last_login_time AS "lastLoginTime", u.previous_login_time AS "previousLoginTime", ${LIVE_SESSIONS}
+       u.last_login_time AS "lastLoginTime", u.previous_login_time AS "previousLoginTime", u.groups,
+       ${LIVE_SESSIONS}
      FROM sessions LEFT JOIN users u ON u.id = sessions.user_id WHERE sessions.id = $1`,
     [claims.jti, now],
   )
@@ -109,6 +111,7 @@ export async function validateSession(
     createdAt: row.userCreatedAt,
     lastLoginTime: row.lastLoginTime,
     previousLoginTime: row.previousLoginTime,
+    groups: row.groups ?? [],
   }
   const session: Session = { id: row.id, userId: row.userId, createdAt: row.createdAt, expiresAt: row.expiresAt }
   const liveSessions = row.live.map(

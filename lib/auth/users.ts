@@ -10,10 +10,12 @@ export interface User {
   readonly lastLoginTime: Date | null
   /** The sign-in before the latest one. */
   readonly previousLoginTime: Date | null
+  /** What the access rules check (lib/access/rules.ts); the first account is in `admins`. */
+  readonly groups: readonly string[]
 }
 
 const COLUMNS = `id::text AS id, username, password_hash AS "passwordHash", created_at AS "createdAt",
-  last_login_time AS "lastLoginTime", previous_login_time AS "previousLoginTime"`
+  last_login_time AS "lastLoginTime", previous_login_time AS "previousLoginTime", groups`
 
 /**
  * Case-insensitive lookup: Alice and alice are one account. The name is matched by usernameKey,

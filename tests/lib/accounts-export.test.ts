@@ -57,6 +57,7 @@ describe('parseExport', () => {
         createdAt: new Date('2026-11-01T10:00:00Z'),
         lastLoginTime: null,
         previousLoginTime: null,
+        groups: ['admins'],
       },
       {
         id: '2',
@@ -65,10 +66,11 @@ describe('parseExport', () => {
         createdAt: new Date('2026-11-02T10:00:00Z'),
         lastLoginTime: new Date('2026-11-30T08:00:00Z'),
         previousLoginTime: new Date('2026-11-29T08:00:00Z'),
+        groups: [],
       },
     ]
     const text = formatExport(users, new Date('2026-12-01T00:00:00Z'))
-    expect(text.split('\n')[0]).toBe(header(2))
+    expect(text.split('\n')[0]).toBe(header(2, { version: 2 }))
     expect(parseExport(text)).toEqual(users.map(({ id: _id, ...account }) => account))
   })
 
@@ -76,8 +78,8 @@ describe('parseExport', () => {
     ['', /the file is empty/],
     ['{"hello":1}\n', /line 1 is not a gateway-auth\/accounts header/],
     [
-      `${header(1, { version: 2 })}\n${line()}\n`,
-      /format version 2 is not readable by this gateway-auth \(it reads version 1\)/,
+      `${header(1, { version: 3 })}\n${line()}\n`,
+      /format version 3 is not readable by this gateway-auth \(it reads versions 1 and 2\)/,
     ],
     [`${header(2)}\n${line()}\n`, /announces 2 accounts but the file has 1 lines/],
   ])('refuses a bad file as a whole: %j', (text, reason) => {
@@ -86,13 +88,14 @@ describe('parseExport', () => {
 
   it('names every bad line, never echoing a hash', () => {
     const lines = [
-      header(6),
+      header(7),
       line(),
       'not json',
       line({ username: 'ALICE' }),
       line({ username: 'b', password_hash: 'plaintext password' }),
       line({ username: 'carol', created_at: 'yesterday' }),
       line({ username: 'dave', role: 'admin' }),
+      line({ username: 'erin', groups: ['Admins'] }),
     ]
     const problems = problemsOf(lines.join('\n'))
     expect(problems).toEqual([
@@ -101,6 +104,7 @@ describe('parseExport', () => {
       expect.stringMatching(/^line 5: username must be 3 to 32 .*; password_hash must be a bcrypt hash$/),
       'line 6: created_at must be an ISO 8601 date and time',
       'line 7: unknown field "role"',
+      'line 8: groups.0 a group name is 1 to 32 of a-z 0-9 . _ - (lower case), starting with a letter or digit',
     ])
     expect(problems.join('\n')).not.toContain(HASH)
   })
@@ -113,12 +117,13 @@ describe.each(databaseKinds().slice(0, 1))('importAccounts (%s database)', (kind
   })
   afterAll(() => t?.stop())
   const now = new Date()
-  const account = (username: string, passwordHash = HASH): ExportedAccount => ({
+  const account = (username: string, passwordHash = HASH, groups: string[] = ['lorawan']): ExportedAccount => ({
     username,
     passwordHash,
     createdAt: new Date('2026-11-01T10:00:00Z'),
     lastLoginTime: new Date('2026-11-30T08:00:00Z'),
     previousLoginTime: new Date('2026-11-29T08:00:00Z'),
+    groups,
   })
 
   it('creates new accounts with their hash and times; a second import finds them unchanged', async () => {
@@ -136,6 +141,8 @@ describe.each(databaseKinds().slice(0, 1))('importAccounts (%s database)', (kind
       createdAt: account('x').createdAt,
       lastLoginTime: account('x').lastLoginTime,
       previousLoginTime: account('x').previousLoginTime,
+      // the first account of an empty database is also in admins (the trigger)
+      groups: expect.arrayContaining(['lorawan']),
     })
     const again = await importAccounts(
       t.runtime.db,
