@@ -32,6 +32,8 @@ async function main(): Promise<void> {
   const log = createLogger(config.logLevel)
   const runtime = await startRuntime(config, log).catch((error: unknown) => {
     if (error instanceof EmbeddedPostgresError) fail(error.message)
+    // by name: the rules module (and its YAML parser) loads only when ACCESS_RULES is set
+    if ((error as Error).name === 'AccessRulesError') fail((error as Error).message)
     fail(`cannot reach the database: ${(error as Error).message}`)
   })
 

@@ -4,9 +4,11 @@ import { route, type HandlerContext, type RouteEvent, type RouteResult } from '#
 import { loginPage, takeNotice, withCookies } from '#lib/http/pages.ts'
 import { jsonResult } from '#lib/http/json.ts'
 import { isRegistrationOpen } from '#lib/auth/registration.ts'
+import { returnToFromQuery } from '#lib/http/return-to.ts'
 
 /** The sign-in page, showing a notice a redirect left (account created, session expired, …). */
-async function showLoginPage(event: RouteEvent, { config, db }: HandlerContext): Promise<RouteResult> {
+async function showLoginPage(event: RouteEvent, ctx: HandlerContext): Promise<RouteResult> {
+  const { config, db } = ctx
   const registrationOpen = await isRegistrationOpen(db, config.registration)
   if (!event.wantsHtml) {
     return jsonResult(200, {
@@ -19,7 +21,11 @@ async function showLoginPage(event: RouteEvent, { config, db }: HandlerContext):
   }
   const { notice, cookies } = takeNotice(event)
   const view = { notice, registrationOpen, firstAccount: registrationOpen && config.registration === 'first' }
-  return withCookies(loginPage({ ...view, values: { username: event.queryStringParameters?.username ?? '' } }), cookies)
+  const values = {
+    username: event.queryStringParameters?.username ?? '',
+    return_to: returnToFromQuery(event, ctx) ?? '',
+  }
+  return withCookies(loginPage({ ...view, values }), cookies)
 }
 
 export const handler = route(showLoginPage, { page: 'login' })

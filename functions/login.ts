@@ -8,11 +8,13 @@ import { sessionCookie } from '#lib/http/session-cookie.ts'
 import { seeOther } from '#lib/http/pages.ts'
 import { jsonResult, userJson } from '#lib/http/json.ts'
 import { printable } from '#lib/platform/log.ts'
+import { returnToFromBody } from '#lib/http/return-to.ts'
 import { Problem } from '#lib/problem.ts'
 
 async function login(event: RouteEvent, ctx: HandlerContext) {
   const { config, db, now, throttle } = ctx
   const input = parseInput(loginInput, event.body)
+  const returnTo = returnToFromBody(event, ctx)
   const attempt = await throttle.startLoginAttempt(input.username, event.clientIp)
 
   const hashing = { pool: ctx.hashPool, cost: config.password.bcryptCost, client: event.clientIp }
@@ -39,8 +41,8 @@ async function login(event: RouteEvent, ctx: HandlerContext) {
   event.log.info({ event: 'login_succeeded', userId: user.id }, 'login succeeded')
 
   if (event.wantsHtml) {
-    return seeOther(`/dashboard/${encodeURIComponent(user.username)}`, [
-      sessionCookie(token, event.secure, config.session.ttlSeconds),
+    return seeOther(returnTo ?? `/dashboard/${encodeURIComponent(user.username)}`, [
+      sessionCookie(token, event.secure, config.session.ttlSeconds, config.frontDoor.cookieDomain),
     ])
   }
   return jsonResult(200, {
@@ -48,6 +50,7 @@ async function login(event: RouteEvent, ctx: HandlerContext) {
     token_type: 'Bearer',
     expires_in: Math.round((session.expiresAt.getTime() - now.getTime()) / 1000),
     user: userJson(signedIn),
+    ...(returnTo ? { return_to: returnTo } : {}),
   })
 }
 

@@ -5,12 +5,12 @@ import { revokeSession } from '#lib/auth/sessions.ts'
 import { clearSessionCookies } from '#lib/http/session-cookie.ts'
 import { noticeCookie, seeOther } from '#lib/http/pages.ts'
 
-async function logout(event: RouteEvent, { db, now }: HandlerContext) {
+async function logout(event: RouteEvent, { config, db, now }: HandlerContext) {
   if (event.auth) {
     await revokeSession(db, event.auth.session.id, now)
     event.log.info({ event: 'logout', userId: event.auth.user.id }, 'signed out')
   }
-  const cookies = clearSessionCookies(event.secure)
+  const cookies = clearSessionCookies(event.secure, config.frontDoor.cookieDomain)
   return event.wantsHtml
     ? seeOther('/', [...cookies, noticeCookie('signed_out', event.secure)])
     : { statusCode: 204, cookies }

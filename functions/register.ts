@@ -7,6 +7,7 @@ import { registerUser, requireRegistrationOpen } from '#lib/auth/registration.ts
 import { hashPassword } from '#lib/auth/password.ts'
 import { noticeCookie, seeOther } from '#lib/http/pages.ts'
 import { jsonResult, userJson } from '#lib/http/json.ts'
+import { returnToFromBody } from '#lib/http/return-to.ts'
 import { Problem } from '#lib/problem.ts'
 
 const usernameTaken = () =>
@@ -19,6 +20,7 @@ async function register(event: RouteEvent, ctx: HandlerContext) {
   const { config, db, now } = ctx
   await requireRegistrationOpen(db, config.registration)
   const input = parseInput(registrationInput(config.password.minLength), event.body)
+  const returnTo = returnToFromBody(event, ctx)
   // every well-formed attempt counts, taken names too: that bounds the "is this name taken" oracle
   await ctx.throttle.countRegistration(event.clientIp)
 
@@ -33,7 +35,9 @@ async function register(event: RouteEvent, ctx: HandlerContext) {
   )
   event.log.info({ event: 'user_registered', userId: user.id }, 'user registered')
 
-  if (event.wantsHtml) return seeOther('/login', [noticeCookie('registered', event.secure)])
+  // back to the sign-in page, still carrying where the visitor was going
+  const next = returnTo ? `/login?return_to=${encodeURIComponent(returnTo)}` : '/login'
+  if (event.wantsHtml) return seeOther(next, [noticeCookie('registered', event.secure)])
   return jsonResult(201, { user: userJson(user) })
 }
 

@@ -17,17 +17,17 @@ const FORBIDDEN_CHARACTERS = /[\u0000-\u0020\u007f\\]/
 /** The URL to go back to, normalised, or undefined when `raw` may not be followed. */
 export function safeReturnTo(
   raw: unknown,
-  { rules, ownOrigin }: { rules: AccessRules; ownOrigin: string },
+  { rules, ownOrigins }: { rules: AccessRules; ownOrigins: readonly string[] },
 ): string | undefined {
   if (typeof raw !== 'string' || !raw || raw.length > MAX_LENGTH || FORBIDDEN_CHARACTERS.test(raw)) return undefined
   if (OWN_PATH.test(raw)) {
-    const url = parse(raw, ownOrigin)
-    return url?.origin === ownOrigin ? `${url.pathname}${url.search}${url.hash}` : undefined
+    const url = parse(raw, 'http://service.invalid')
+    return url?.origin === 'http://service.invalid' ? `${url.pathname}${url.search}${url.hash}` : undefined
   }
   if (!ABSOLUTE.test(raw)) return undefined
   const url = parse(raw)
   if (!url || url.username || url.password) return undefined
-  return url.origin === ownOrigin || isProtectedHost(rules, url) ? url.href : undefined
+  return ownOrigins.includes(url.origin) || isProtectedHost(rules, url) ? url.href : undefined
 }
 
 function parse(raw: string, base?: string): URL | undefined {

@@ -11,12 +11,13 @@ import { getRuntime } from '../platform/runtime.ts'
 
 export function authenticate(
   mode: 'required' | 'optional' | undefined,
+  { cookieFirst = false } = {},
 ): MiddlewareObj<RouteEvent, RouteResult, Error, Context> {
   return {
     before: async (request) => {
       if (!mode) return
       const event = request.event
-      const token = readSessionToken(event)
+      const token = readSessionToken(event, { cookieFirst })
       if (!token) {
         if (mode === 'required') throw new Problem('unauthorized', { detail: 'Sign in to continue.' })
         return

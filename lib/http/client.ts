@@ -40,3 +40,8 @@ export function identifyClient(input: ClientInput, trustProxy: readonly string[]
   const forwardedProto = input.headers['x-forwarded-proto']?.split(',')[0]?.trim().toLowerCase()
   return { ip, secure: peerTrusted && forwardedProto === 'https' }
 }
+
+/** True when the socket's peer is a proxy named in TRUST_PROXY (never on Lambda: no proxy of ours there). */
+export function isTrustedProxy(sourceIp: string, apiId: string | undefined, trustProxy: readonly string[]): boolean {
+  return apiId === LOCAL_API_ID && trustFunction(trustProxy)(sourceIp, 0)
+}

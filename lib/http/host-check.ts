@@ -13,6 +13,7 @@ import type { RouteEvent, RouteResult } from './event.ts'
 import { LOCAL_API_ID } from './client.ts'
 import { Problem } from '../problem.ts'
 import { getRuntime } from '../platform/runtime.ts'
+import type { AccessRules } from '../platform/access-rules.ts'
 
 /** The host of a Host header value: lower case, without port, brackets or a final dot; null if it is not one host. */
 export function hostOf(value: string): string | null {
@@ -56,6 +57,10 @@ export function isAllowedHost(
   return localNames.has(host)
 }
 
+/** The hosts of the access rules are this gateway's apps: the operator has pointed them here. */
+const isAppHost = (host: string, rules: AccessRules) =>
+  rules.rules.some((rule) => rule.hosts.some((pattern) => pattern.hostname.replace(/^\[|\]$/g, '') === host))
+
 /** Middy step: exactly one well-formed Host, and one this service answers to. */
 export function checkHost(): MiddlewareObj<RouteEvent, RouteResult, Error, Context> {
   return {
@@ -70,7 +75,8 @@ export function checkHost(): MiddlewareObj<RouteEvent, RouteResult, Error, Conte
           detail: 'The request must carry exactly one Host header naming one host.',
         })
       }
-      if (isAllowedHost(host, (await getRuntime()).config.allowedHosts, event)) return
+      const runtime = await getRuntime()
+      if (isAllowedHost(host, runtime.config.allowedHosts, event) || isAppHost(host, runtime.accessRules)) return
       // the small error page, not a form that would post to the same unknown name
       event.page = undefined
       throw new Problem('misdirected_request', {

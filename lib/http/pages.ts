@@ -84,18 +84,18 @@ export const seeOther = (location: string, cookies?: string[]): RouteResult => (
   ...(cookies ? { cookies } : {}),
 })
 
-// Only what the user typed into non-secret fields comes back into the form.
-const KEPT_FIELDS = ['username']
+// Only what the user typed into non-secret fields (and where to go after) comes back into the form.
+const KEPT_FIELDS = ['username', 'return_to']
 
 /** The HTML answer for a problem raised while serving `event`. */
 export function renderErrorPage(
   event: RouteEvent,
   problem: Problem,
-  config?: Pick<Config, 'password' | 'registration'>,
+  config?: Pick<Config, 'password' | 'registration' | 'frontDoor'>,
 ): RouteResult {
   const [status, title] = PROBLEMS[problem.code]
   if (problem.code === 'unauthorized' || problem.code === 'session_expired') {
-    const cookies = clearSessionCookies(event.secure)
+    const cookies = clearSessionCookies(event.secure, config?.frontDoor.cookieDomain)
     if (problem.code === 'session_expired') cookies.push(noticeCookie('expired', event.secure))
     return seeOther('/', cookies)
   }

@@ -43,6 +43,8 @@ export interface RouteOptions {
   page?: PageName
   /** 'required': no valid session → unauthorized/session_expired. 'optional': event.auth may be unset. */
   auth?: 'required' | 'optional'
+  /** Read the session cookie before a bearer token (forward-auth: the Authorization header is the app's). */
+  cookieFirst?: boolean
 }
 
 // Forms post over plain HTTP on a gateway's LAN: no upgrade-insecure-requests, no sandbox, and
@@ -107,7 +109,7 @@ function chain(fn: RouteHandler, options: RouteOptions) {
     .use(jsonParser)
     .use(formParser)
     .use(requireObjectBody())
-    .use(authenticate(options.auth))
+    .use(authenticate(options.auth, { cookieFirst: options.cookieFirst }))
     .use(noStoreByDefault())
     .use(securityHeaders)
     .use(problemResponder())

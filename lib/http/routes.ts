@@ -18,6 +18,8 @@ export const ROUTES = {
   'GET /static/{file}': 'static',
   'GET /problems/{code}': 'problem-type',
   'GET /openapi.json': 'openapi',
+  'GET /auth/verify': 'verify',
+  'GET /auth/nginx': 'verify-nginx',
 } as const satisfies Record<string, string>
 
 export type RouteKey = keyof typeof ROUTES

@@ -108,6 +108,16 @@ const VARIABLES = {
   HASH_PER_CLIENT: whole(4, 1, 10_000),
   // how often the Express adapter deletes expired sessions and throttle counters
   SWEEP_INTERVAL_SECONDS: whole(3600, 1, 24 * 3600),
+  // the front door (docs/front-door.md): the rules file, the cookie's domain, the sign-in page's URL
+  ACCESS_RULES: checked((value) => value.trim() !== '', 'ACCESS_RULES must be the path of the access rules file'),
+  COOKIE_DOMAIN: checked(
+    (value) => new RegExp(`^\\.?${DNS_LABEL}(?:\\.${DNS_LABEL})+$`, 'i').test(value),
+    'COOKIE_DOMAIN must be a domain name with at least two labels (gateway.local), shared by the apps',
+  ),
+  AUTH_URL: checked(
+    (value) => /^https?:\/\/[^/?#@\s]+\/?$/i.test(value) && URL.canParse(value),
+    'AUTH_URL must be the origin the browser reaches this service at (https://auth.gateway.local)',
+  ),
   JWT_ISSUER: text('gateway-auth'),
   JWT_AUDIENCE: text('gateway-auth'),
   EMBEDDED_PG_USER: checked(() => true, ''),
@@ -159,6 +169,14 @@ export interface Config {
   readonly trustProxy: readonly string[]
   /** Host names answered besides the defaults (lib/http/host-check.ts), lower case; '*': any. */
   readonly allowedHosts: readonly string[]
+  readonly frontDoor: {
+    /** The access rules file; undefined: every protected app is closed. */
+    readonly accessRules: string | undefined
+    /** The session cookie's Domain (docs/decisions/013); undefined: host-only. */
+    readonly cookieDomain: string | undefined
+    /** Origin of the sign-in page for apps on other hosts; undefined: the app's own origin. */
+    readonly authOrigin: string | undefined
+  }
   readonly logLevel: string
 }
 
@@ -223,6 +241,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS,
     trustProxy: trustList(e.TRUST_PROXY),
     allowedHosts: trustList(e.ALLOWED_HOSTS).map((entry) => entry.toLowerCase()),
+    frontDoor: {
+      accessRules: e.ACCESS_RULES?.trim(),
+      cookieDomain: e.COOKIE_DOMAIN?.replace(/^\./, '').toLowerCase(),
+      authOrigin: e.AUTH_URL ? new URL(e.AUTH_URL).origin : undefined,
+    },
     logLevel: e.LOG_LEVEL,
   })
 }

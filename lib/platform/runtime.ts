@@ -5,6 +5,7 @@ import { loadConfig, type Config } from './config.ts'
 import { openDatabase, type Database, type DatabaseHandle } from './database.ts'
 import { loadJwtSecret } from './jwt-secret.ts'
 import { createLogger } from './log.ts'
+import type { AccessRules } from './access-rules.ts'
 
 export interface Runtime {
   readonly config: Config
@@ -13,6 +14,8 @@ export interface Runtime {
   readonly healthDb: Database
   readonly jwtSecret: string
   readonly log: Logger
+  /** ACCESS_RULES, read and checked at start (lib/platform/access-rules.ts). */
+  readonly accessRules: AccessRules
 }
 
 let current: Promise<Runtime> | undefined
@@ -26,9 +29,13 @@ export function startRuntime(
 ): Promise<Runtime> {
   if (current) throw new Error('runtime already started')
   current = (async () => {
+    // first: a bad rules file stops the start before a database is opened
+    const accessRules = config.frontDoor.accessRules
+      ? await (await import('./access-rules.ts')).loadAccessRules(config.frontDoor.accessRules)
+      : { source: undefined, rules: [] }
     const jwtSecret = await loadJwtSecret(config)
     handle = await openDatabase(config, log)
-    started = Object.freeze({ config, db: handle.db, healthDb: handle.healthDb, jwtSecret, log })
+    started = Object.freeze({ config, db: handle.db, healthDb: handle.healthDb, jwtSecret, log, accessRules })
     return started
   })()
   // a failed start must not be cached: the next request tries again

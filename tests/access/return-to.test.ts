@@ -12,7 +12,7 @@ const rules = parseAccessRules(
   'rules.yml',
 )
 const ownOrigin = 'https://auth.gateway.local'
-const check = (raw: unknown) => safeReturnTo(raw, { rules, ownOrigin })
+const check = (raw: unknown) => safeReturnTo(raw, { rules, ownOrigins: [ownOrigin] })
 
 describe('safeReturnTo accepts', () => {
   it.each([

@@ -1,0 +1,96 @@
+// Forward-auth: a reverse proxy asks, for each request to a protected app, "may this browser open
+// this URL?" (docs/front-door.md). Each proxy says what the URL was in its own headers, and they
+// are believed only from an address in TRUST_PROXY: from anyone else they could name any URL, so
+// the answer is a refusal, never a guess.
+//   Caddy forward_auth, Traefik ForwardAuth → GET /auth/verify with X-Forwarded-Proto/-Host/-Uri;
+//     any answer but a 2xx goes to the browser as it is, so a 302 to the sign-in page works.
+//   nginx auth_request → GET /auth/nginx with X-Original-URL (set by our configuration); nginx
+//     understands only 2xx, 401 and 403, so a browser gets 401 with a Location the configuration's
+//     error_page follows.
+// Each endpoint reads only its proxy's header: a client's own X-Original-URL sent through Caddy
+// (which passes it on) cannot name another URL than the one Caddy reports.
+import { appName, decideAccess, explainDecision, type Member } from '../auth/access.ts'
+import type { Config } from '../platform/config.ts'
+import type { Runtime } from '../platform/runtime.ts'
+import { Problem } from '../problem.ts'
+import { isTrustedProxy } from './client.ts'
+import type { RouteEvent, RouteResult } from './event.ts'
+import { problemJson } from './problem-response.ts'
+
+export type ProxyKind = 'forwarded' | 'nginx'
+
+const HOST = /^(?:\[[0-9a-f:.]+\]|[a-z0-9_.-]+)(?::\d{1,5})?$/i
+
+const badHeaders = (detail: string) => new Problem('validation_failed', { detail })
+
+/** The URL the browser asked the proxy for; throws forbidden (untrusted peer) or validation_failed. */
+export function originalUrl(event: RouteEvent, kind: ProxyKind, config: Pick<Config, 'trustProxy'>): URL {
+  const { sourceIp } = event.requestContext.http
+  if (!isTrustedProxy(sourceIp, event.requestContext.apiId, config.trustProxy)) {
+    throw new Problem('forbidden', {
+      detail: config.trustProxy.length
+        ? 'Forward-auth answers only the proxies named in TRUST_PROXY; this address is not one of them.'
+        : 'Forward-auth answers only the proxies named in TRUST_PROXY, and it names none.',
+    })
+  }
+  const headers = event.headers
+  if (kind === 'nginx') {
+    const raw = headers['x-original-url'] ?? ''
+    const url = /^https?:\/\/[^/\\\s]+\/\S*$/i.test(raw) && URL.canParse(raw) ? new URL(raw) : undefined
+    if (!url || url.username || url.password) {
+      throw badHeaders('X-Original-URL must be the absolute URL of the request (http(s)://host/path).')
+    }
+    return url
+  }
+  const proto = headers['x-forwarded-proto']?.toLowerCase()
+  const host = headers['x-forwarded-host'] ?? ''
+  const uri = headers['x-forwarded-uri'] ?? ''
+  if ((proto !== 'http' && proto !== 'https') || !HOST.test(host) || !/^\/\S*$/.test(uri)) {
+    throw badHeaders('X-Forwarded-Proto (http or https), X-Forwarded-Host and X-Forwarded-Uri (/path) are required.')
+  }
+  const url = URL.canParse(`${proto}://${host}${uri}`) ? new URL(`${proto}://${host}${uri}`) : undefined
+  if (!url) throw badHeaders('X-Forwarded-Host and X-Forwarded-Uri do not make a URL.')
+  return url
+}
+
+/** The 2xx that lets the request through, with the identity the proxy copies onto it. */
+export function identityHeaders(member: Member): RouteResult {
+  return {
+    statusCode: 200,
+    headers: {
+      'remote-user': member.username,
+      'remote-groups': member.groups.join(','),
+      'remote-name': member.username,
+    },
+  }
+}
+
+/** Programs (JSON, bearer tokens) and nginx get 401; a browser behind Caddy or Traefik a 302. */
+export function signInRequired(event: RouteEvent, kind: ProxyKind, url: URL, config: Pick<Config, 'frontDoor'>) {
+  const location = `${config.frontDoor.authOrigin ?? url.origin}/login?return_to=${encodeURIComponent(url.href)}`
+  const program = !event.wantsHtml || /^Bearer\s/i.test(event.headers.authorization ?? '')
+  if (kind === 'forwarded' && !program) return { statusCode: 302, headers: { location } }
+  const problem = problemJson(new Problem('unauthorized', { detail: 'Sign in to open this app.' }))
+  // nginx's error_page follows this Location (auth_request_set … $upstream_http_location)
+  return kind === 'nginx' ? { ...problem, headers: { ...problem.headers, location } } : problem
+}
+
+/** The whole answer to a proxy's question: through (2xx + identity), sign in first, or 403. */
+export function answerForwardAuth(
+  event: RouteEvent,
+  kind: ProxyKind,
+  { config, accessRules }: Pick<Runtime, 'config' | 'accessRules'>,
+): RouteResult {
+  const url = originalUrl(event, kind, config)
+  const member = event.auth ? { username: event.auth.user.username, groups: event.auth.user.groups } : null
+  const decision = decideAccess(accessRules, member, url)
+  if (decision.allowed) return member ? identityHeaders(member) : { statusCode: 200 }
+  if (!member && decision.reason === 'not_signed_in') return signInRequired(event, kind, url, config)
+  event.log.warn({ event: 'app_refused', userId: event.auth?.user.id, reason: decision.reason }, 'app refused')
+  const app = decision.rule ? appName(decision.rule) : 'this address'
+  throw new Problem('forbidden', {
+    detail: member
+      ? `You are signed in as ${member.username}, and this account may not open ${app}.`
+      : `Nobody may open this: ${explainDecision(decision, null).replace(/^denied: /, '')}.`,
+  })
+}
