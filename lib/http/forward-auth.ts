@@ -53,14 +53,18 @@ export function originalUrl(event: RouteEvent, kind: ProxyKind, config: Pick<Con
   return url
 }
 
-/** The 2xx that lets the request through, with the identity the proxy copies onto it. */
-export function identityHeaders(member: Member): RouteResult {
+/**
+ * The 2xx that lets the request through, with the identity the proxy copies onto it. Nobody signed
+ * in (a bypass path): the headers are there and empty, because Caddy 2.6 copies a header missing
+ * from this answer as the literal text of its placeholder ("{http.reverse_proxy.header.Remote-User}").
+ */
+export function identityHeaders(member: Member | null): RouteResult {
   return {
     statusCode: 200,
     headers: {
-      'remote-user': member.username,
-      'remote-groups': member.groups.join(','),
-      'remote-name': member.username,
+      'remote-user': member?.username ?? '',
+      'remote-groups': member?.groups.join(',') ?? '',
+      'remote-name': member?.username ?? '',
     },
   }
 }
@@ -84,7 +88,7 @@ export function answerForwardAuth(
   const url = originalUrl(event, kind, config)
   const member = event.auth ? { username: event.auth.user.username, groups: event.auth.user.groups } : null
   const decision = decideAccess(accessRules, member, url)
-  if (decision.allowed) return member ? identityHeaders(member) : { statusCode: 200 }
+  if (decision.allowed) return identityHeaders(member)
   if (!member && decision.reason === 'not_signed_in') return signInRequired(event, kind, url, config)
   event.log.warn({ event: 'app_refused', userId: event.auth?.user.id, reason: decision.reason }, 'app refused')
   const app = decision.rule ? appName(decision.rule) : 'this address'
