@@ -13,6 +13,7 @@ import { CliError, EXIT } from './exit-codes.ts'
 // instant (~0.4 s of CPU less on a gateway).
 const users = () => import('./users.ts')
 const transfer = () => import('./transfer.ts')
+const access = () => import('./access.ts')
 async function withDatabase(command: (ctx: AdminContext) => Promise<void>, options?: { migrate?: boolean }) {
   const { withDatabase: run } = await import('./context.ts')
   return run(command, options)
@@ -26,8 +27,8 @@ never from an argument. The configuration is the service's: DATABASE_URL, or DAT
 embedded database (used through the running service's socket when it runs).
 
 Exit status: 0 done, 1 unexpected error, 2 usage, 3 invalid input (name, password, import file),
-4 no such account, 5 conflict (name taken, import conflicts), 6 database unavailable
-(configuration, unreachable, schema not migrated), 130 interrupted.`
+4 no such account, 5 conflict (name taken, import conflicts, the last admin), 6 database unavailable
+(configuration, unreachable, schema not migrated), 7 access denied, 130 interrupted.`
 
 function buildProgram(): Command {
   const program = new Command('gateway-auth')
@@ -66,6 +67,24 @@ function buildProgram(): Command {
     .description("forget the account's failed sign-ins and lockouts, from every address")
     .argument('<name>', 'username, in any letter case')
     .action((name: string) => withDatabase(async (ctx) => (await users()).unlockCommand(ctx, name)))
+
+  usersCommand
+    .command('groups')
+    .description("show or change an account's groups (the access rules check them; admins see the gateway)")
+    .argument('<name>', 'username, in any letter case')
+    .option('--add <group...>', 'add groups (lower case a-z 0-9 . _ -)')
+    .option('--remove <group...>', 'remove groups; the last account in admins keeps it')
+    .action((name: string, options) => withDatabase(async (ctx) => (await access()).groupsCommand(ctx, name, options)))
+
+  program
+    .command('access')
+    .description('may this account open this URL? what the proxy would be told, and why')
+    .argument('<name>', 'username, in any letter case')
+    .argument('<url>', 'the address as the browser asks for it, e.g. https://gateway.local/chirpstack/')
+    .option('--rules <file>', 'a rules file to check instead of ACCESS_RULES')
+    .action((name: string, url: string, options) =>
+      withDatabase(async (ctx) => (await access()).accessCommand(ctx, name, url, options)),
+    )
 
   const sessions = program.command('sessions').description("end an account's sessions")
   sessions

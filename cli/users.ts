@@ -35,6 +35,7 @@ export async function listCommand({ db, now, out }: AdminContext, options: { jso
     created_at: user.createdAt.toISOString(),
     last_login_time: user.lastLoginTime?.toISOString() ?? null,
     live_sessions: sessions.get(user.id) ?? 0,
+    groups: user.groups,
   }))
   if (options.json) {
     for (const row of rows) out(JSON.stringify(row))
@@ -42,12 +43,13 @@ export async function listCommand({ db, now, out }: AdminContext, options: { jso
   }
   if (!rows.length) return out('no accounts')
   const table = [
-    ['USERNAME', 'CREATED', 'LAST LOGIN', 'SESSIONS'],
+    ['USERNAME', 'CREATED', 'LAST LOGIN', 'SESSIONS', 'GROUPS'],
     ...users.map((user, i) => [
       user.username,
       minute(user.createdAt),
       minute(user.lastLoginTime),
       String(rows[i]!.live_sessions),
+      user.groups.join(','),
     ]),
   ]
   const widths = table[0]!.map((_, column) => Math.max(...table.map((row) => row[column]!.length)))

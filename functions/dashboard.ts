@@ -1,15 +1,18 @@
-// GET /dashboard/<username>: the signed-in user's own dashboard: the gateway at a glance and the
-// account (sign-ins, sessions, password). No session: 401 (HTML: 303 to /); someone else's name:
-// 403, whether or not that account exists.
+// GET /dashboard/<username>: the signed-in user's own dashboard: the apps this account may open
+// (the gateway's portal, from ACCESS_RULES), the gateway at a glance (admins only: its host details
+// are no business of every account open registration lets in) and the account (sign-ins, sessions,
+// password). No session: 401 (HTML: 303 to /); someone else's name: 403, whether or not it exists.
 import { route, type HandlerContext, type AuthenticatedEvent } from '#lib/http/route.ts'
 import { dashboardPage, takeNotice, withCookies } from '#lib/http/pages.ts'
 import { jsonResult, userJson } from '#lib/http/json.ts'
 import { formatDuration, gatewayView } from '#lib/http/gateway-view.ts'
 import { sessionEndsAt, summarizeSessions } from '#lib/auth/sessions.ts'
 import { gatewayJson, readGateway } from '#lib/platform/gateway.ts'
+import { ADMINS, isInGroup } from '#lib/auth/groups.ts'
+import { appsFor } from '#lib/auth/access.ts'
 import { Problem } from '#lib/problem.ts'
 
-async function dashboard(event: AuthenticatedEvent, { config, db, now }: HandlerContext) {
+async function dashboard(event: AuthenticatedEvent, { config, db, now, accessRules }: HandlerContext) {
   const auth = event.auth
   const requested = event.pathParameters?.username ?? ''
   if (requested.toLowerCase() !== auth.user.username.toLowerCase()) {
@@ -18,7 +21,8 @@ async function dashboard(event: AuthenticatedEvent, { config, db, now }: Handler
   }
   const endsAt = sessionEndsAt(auth.session, config.session.ttlSeconds)
   const sessions = summarizeSessions(auth.liveSessions, auth.session.id, now, config.session.ttlSeconds)
-  const gateway = await readGateway(db, config, now)
+  const gateway = isInGroup(auth.user, ADMINS) ? await readGateway(db, config, now) : null
+  const apps = appsFor(accessRules, auth.user, event.secure ? 'https' : 'http')
 
   if (event.wantsHtml) {
     const { notice, cookies } = takeNotice(event)
@@ -27,7 +31,8 @@ async function dashboard(event: AuthenticatedEvent, { config, db, now }: Handler
       {
         notice,
         sessions,
-        gateway: gatewayView(gateway),
+        gateway: gateway ? gatewayView(gateway) : undefined,
+        apps,
         passwordMinLength: config.password.minLength,
         endsIn: formatDuration((endsAt.getTime() - now.getTime()) / 1000),
       },
@@ -43,7 +48,7 @@ async function dashboard(event: AuthenticatedEvent, { config, db, now }: Handler
       expires_at: s.endsAt.toISOString(),
       current: s.current,
     })),
-    gateway: gatewayJson(gateway),
+    gateway: gateway ? gatewayJson(gateway) : null,
   })
 }
 

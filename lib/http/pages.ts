@@ -5,6 +5,7 @@ import type { Auth, RouteEvent, RouteResult } from './event.ts'
 import type { SessionSummary } from '../auth/sessions.ts'
 import { signInsOf } from '../auth/sign-ins.ts'
 import type { GatewayView } from './gateway-view.ts'
+import type { PortalApp } from '../auth/access.ts'
 import { PROBLEMS, type Problem } from '../problem.ts'
 import { renderHtml } from './render.ts'
 import { clearSessionCookies, readCookie } from './session-cookie.ts'
@@ -69,6 +70,8 @@ interface DashboardView {
   gateway?: GatewayView
   /** How long until the session ends, in words. */
   endsIn?: string
+  /** The apps of the gateway this account may open (the portal). */
+  apps?: readonly PortalApp[]
 }
 
 /** The dashboard; `sessions` and `gateway` are left out when an error re-renders it. */

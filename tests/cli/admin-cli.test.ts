@@ -9,6 +9,7 @@ import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { expectExit, runCli } from '../helpers/cli.ts'
 import { client, type Client } from '../helpers/http.ts'
 import { expectNoSecrets } from '../helpers/expect.ts'
+import { rulesFor, writeRules } from '../helpers/front-door.ts'
 
 const signIn = (http: Client, username: string, password: string) => http.postJson('/login', { username, password })
 
@@ -100,9 +101,54 @@ describe.skipIf(!serverDatabaseUrl())('gateway-auth on a PostgreSQL server, next
       .split('\n')
       .map((line) => JSON.parse(line))
     expect(rows).toEqual([
-      { username: alice, created_at: expect.any(String), last_login_time: expect.any(String), live_sessions: 0 },
+      {
+        username: alice,
+        created_at: expect.any(String),
+        last_login_time: expect.any(String),
+        live_sessions: 0,
+        groups: ['admins'],
+      },
     ])
     expectNoSecrets(list.stdout, [password])
+  })
+
+  it('users groups: the first account is the admin and stays one; groups are checked and changed', async () => {
+    expectExit(await runCli(['users', 'groups', alice], env), 0)
+    expect((await runCli(['users', 'groups', alice], env)).stdout).toBe(`${alice}: admins\n`)
+    expectExit(await runCli(['users', 'groups', alice, '--remove', 'admins'], env), 5, /last account in admins/)
+    const bob = uniqueUsername('bob')
+    expectExit(await runCli(['users', 'create', bob], env, `${strongPassword()}\n`), 0)
+    const added = await runCli(['users', 'groups', bob, '--add', 'viewers,lorawan', '--add', 'admins'], env)
+    expect(added.stdout).toBe(`${bob}: admins, lorawan, viewers\n`)
+    expect((await runCli(['users', 'groups', alice, '--remove', 'admins'], env)).stdout).toBe(`${alice}: (no groups)\n`)
+    expectExit(await runCli(['users', 'groups', bob, '--add', 'Admins'], env), 3, /group name is 1 to 32/)
+    expectExit(await runCli(['users', 'groups', 'nobody-here', '--add', 'x'], env), 4, /no account named/)
+    expect((await runCli(['users', 'groups', alice, '--add', 'admins'], env)).stdout).toBe(`${alice}: admins\n`)
+    expect((await runCli(['users', 'groups', bob, '--remove', 'admins'], env)).stdout).toBe(
+      `${bob}: lorawan, viewers\n`,
+    )
+  })
+
+  it('access: allowed or why not, by the rules file; exit 0 or 7; a bad file names its line (exit 3)', async () => {
+    const rules = await writeRules(rulesFor('gateway.local'))
+    const bob = (await runCli(['users', 'list', '--json'], env)).stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line).username as string)
+      .find((name) => name.startsWith('bob'))!
+    const app = 'https://gateway.local/chirpstack/devices'
+    const allowed = await runCli(['access', alice, app], { ...env, ACCESS_RULES: rules })
+    expectExit(allowed, 0)
+    expect(allowed.stdout).toBe(`${alice} → ${app}: allowed: ${alice} is in a group ChirpStack admits (line 2)\n`)
+    const denied = await runCli(['access', bob, app, '--rules', rules], env)
+    expectExit(denied, 7, /access denied/)
+    expect(denied.stdout).toMatch(/denied: ChirpStack is only for the group admins \(line 2\)/)
+    const unlisted = await runCli(['access', bob, 'https://gateway.local/other'], { ...env, ACCESS_RULES: rules })
+    expect([unlisted.code, unlisted.stdout]).toEqual([7, expect.stringMatching(/no access rule names this address/)])
+    const bad = await writeRules('rules:\n  - host: gateway.local\n    allow: all\n')
+    expectExit(await runCli(['access', bob, app, '--rules', bad], env), 3, /line 3: rules\[0\]\.allow/)
+    expectExit(await runCli(['access', bob, 'javascript:alert(1)', '--rules', rules], env), 3, /not an http/)
+    expectExit(await runCli(['access', bob, app], env), 3, /set ACCESS_RULES or pass --rules/)
   })
 
   it('users delete asks for --yes off a terminal, deletes, then knows no such account (exit 4)', async () => {

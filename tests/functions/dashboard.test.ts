@@ -308,6 +308,17 @@ describe('the gateway card', () => {
     expect(result.body).toContain(`Node.js ${process.versions.node}`)
   })
 
+  it('is for admins only: another account gets no card and `gateway: null` (the first account is the admin)', async () => {
+    const json = jsonBody(await dashboardOf(bob.username, { headers: { ...JSON_ACCEPT, ...bearer(bob.token) } }))
+    expect(json.gateway).toBeNull()
+    const html = await dashboardOf(bob.username, { headers: HTML, cookies: [`session=${bob.token}`] })
+    expect(html.statusCode).toBe(200)
+    expect(html.body).not.toContain('id="gateway-title"')
+    expect(html.body).not.toContain(os.hostname())
+    const admin = await dashboardOf(alice.username, { headers: HTML, cookies: [`session=${alice.token}`] })
+    expect(admin.body).toContain('id="gateway-title"')
+  })
+
   it('reads the machine once for a burst of requests: the second within 5 s gets the same reading', async () => {
     const first = jsonBody(await dashboardOf(alice.username, { headers: { ...JSON_ACCEPT, ...bearer(alice.token) } }))
     const second = jsonBody(await dashboardOf(alice.username, { headers: { ...JSON_ACCEPT, ...bearer(alice.token) } }))

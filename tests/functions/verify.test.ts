@@ -93,6 +93,21 @@ describe.skipIf(!serverDatabaseUrl())('forward-auth', () => {
     expect([other.status, otherHost.status]).toEqual([403, 403])
   })
 
+  it('the portal: the dashboard links the apps each account may open', async () => {
+    const links = async (who: Account) => {
+      const page = await http.getHtml(`/dashboard/${who.username}`, { jar: who.jar })
+      return [...page.text.matchAll(/<a class="button secondary" href="([^"]+)">([^<]+)<\/a>/g)].map((m) => [
+        m[2],
+        m[1],
+      ])
+    }
+    expect(await links(admin)).toEqual([
+      ['ChirpStack', `http://${APP}/chirpstack/`],
+      ['Node-RED', `http://${APP}/nodered/`],
+    ])
+    expect(await links(viewer)).toEqual([['Node-RED', `http://${APP}/nodered/`]])
+  })
+
   it('keeps its own cookie before an app’s bearer token (ChirpStack’s UI sends its own)', async () => {
     const reply = await verify(caddy('/chirpstack/', { authorization: 'Bearer chirpstack-jwt' }), admin)
     expect([reply.status, reply.headers.get('remote-user')]).toEqual([200, admin.username])

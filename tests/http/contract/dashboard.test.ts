@@ -60,10 +60,8 @@ describe('GET /dashboard/<username>', () => {
           current: true,
         },
       ],
-      gateway: expect.objectContaining({
-        hostname: expect.any(String),
-        database: expect.objectContaining({ healthy: true }),
-      }),
+      // the host details are for admins (the first account of this file's database, not this one)
+      gateway: null,
     })
     expectNoSecrets(reply.text, s.secretsOf(account))
   })
