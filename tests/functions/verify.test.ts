@@ -9,6 +9,7 @@ import { serverDatabaseUrl } from '../helpers/runtime.ts'
 import { client, type Client } from '../helpers/http.ts'
 import { signedInAccount, startFrontDoor, type Account } from '../helpers/front-door.ts'
 import { startService, type TestService } from '../helpers/server.ts'
+import { expectConforms } from '../helpers/openapi.ts'
 
 const APP = 'gateway.local'
 const BROWSER = { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' }
@@ -33,10 +34,14 @@ describe.skipIf(!serverDatabaseUrl())('forward-auth', () => {
   })
   afterAll(() => service?.stop())
 
-  const verify = (headers: Record<string, string>, who?: Account) =>
-    http.get('/auth/verify', { headers: { ...headers, ...(who ? { cookie: who.cookie } : {}) } })
-  const verifyNginx = (headers: Record<string, string>, who?: Account) =>
-    http.get('/auth/nginx', { headers: { ...headers, ...(who ? { cookie: who.cookie } : {}) } })
+  // every answer is also checked against docs/openapi.json
+  const ask = async (path: string, headers: Record<string, string>, who?: Account) => {
+    const reply = await http.get(path, { headers: { ...headers, ...(who ? { cookie: who.cookie } : {}) } })
+    expectConforms('GET', path, reply)
+    return reply
+  }
+  const verify = (headers: Record<string, string>, who?: Account) => ask('/auth/verify', headers, who)
+  const verifyNginx = (headers: Record<string, string>, who?: Account) => ask('/auth/nginx', headers, who)
 
   it('lets an admin into the admins app with the identity headers the apps read', async () => {
     for (const reply of [
@@ -142,6 +147,7 @@ describe.skipIf(!serverDatabaseUrl())('forward-auth', () => {
   ])('refuses %s with 400 validation_failed', async (_name, headers, path) => {
     const reply = await http.getJson(path, { headers, jar: admin.jar })
     expect([reply.status, reply.json.code]).toEqual([400, 'validation_failed'])
+    expectConforms('GET', path, reply)
   })
 
   it('treats a revoked, an expired and a deleted account’s session as no session', async () => {

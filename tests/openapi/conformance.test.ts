@@ -42,6 +42,13 @@ const UNREACHABLE: Record<string, string> = {
   'GET /register 503': 'as GET /',
   'GET /openapi.json 503': 'on Express the runtime is up before the port opens (on Lambda: a cold start)',
   'GET /problems/{code} 503': 'as GET /openapi.json',
+  // forward-auth lets through or asks to sign in only under ACCESS_RULES, which this service has not:
+  // tests/functions/verify.test.ts gets each of these and checks it against this document
+  'GET /auth/verify 200': 'needs ACCESS_RULES: tests/functions/verify.test.ts',
+  'GET /auth/verify 302': 'as GET /auth/verify 200',
+  'GET /auth/verify 401': 'as GET /auth/verify 200',
+  'GET /auth/nginx 200': 'as GET /auth/verify 200',
+  'GET /auth/nginx 401': 'as GET /auth/verify 200',
 }
 
 const FOREIGN_ORIGIN = 'http://evil.example'
@@ -455,6 +462,19 @@ describe('real responses of every route match the document (embedded database)',
     }
   })
 
+  it('GET /auth/verify and GET /auth/nginx without ACCESS_RULES: 400 without the URL, 403 with it', async () => {
+    const asked = {
+      '/auth/verify': { 'x-forwarded-proto': 'http', 'x-forwarded-host': 'gateway.local', 'x-forwarded-uri': '/app/' },
+      '/auth/nginx': { 'x-original-url': 'http://gateway.local/app/' },
+    }
+    for (const [template, headers] of Object.entries(asked)) {
+      expect((await check('GET', template, { headers: json })).status).toBe(400)
+      for (const accept of [json, html]) {
+        expect((await check('GET', template, { headers: { ...accept, ...headers } })).status).toBe(403)
+      }
+    }
+  })
+
   it('a Host the service does not answer to: 421 misdirected_request on every route', async () => {
     for (const [template, item] of Object.entries(openapi.paths)) {
       for (const method of HTTP_METHODS.filter((m) => m in item).map((m) => m.toUpperCase())) {
@@ -499,6 +519,8 @@ describe('real responses of every route match the document (embedded database)',
         })
         await expect500('POST', '/logout', { json: {}, bearer: user.token })
         await expect500('POST', '/sessions/end', { form: { session: 'others' }, jar, sameOrigin: true })
+        await expect500('GET', '/auth/verify', { jar })
+        await expect500('GET', '/auth/nginx', { jar })
       }
     } finally {
       await service.runtime.db.none('ALTER TABLE users_moved_away RENAME TO users')
@@ -530,6 +552,8 @@ describe('real responses of every route match the document (embedded database)',
       })
       await expect503('POST', '/logout', { json: {}, bearer: user.token })
       await expect503('POST', '/sessions/end', { json: { session: 'others' }, bearer: user.token })
+      await expect503('GET', '/auth/verify', { bearer: user.token })
+      await expect503('GET', '/auth/nginx', { bearer: user.token })
     }
     restarted = await startEmbeddedPostgres({ dataDir: service.dataDir })
   })
