@@ -92,6 +92,16 @@ const VARIABLES = {
     'ALLOWED_HOSTS must be a comma-separated list of host names without a port (example.com), ' +
       '.example.com for a domain and its subdomains, or *',
   ),
+  // the front door (docs/front-door.md): the rules file, the cookie's domain, the sign-in page's URL
+  ACCESS_RULES: checked((value) => value.trim() !== '', 'ACCESS_RULES must be the path of the access rules file'),
+  COOKIE_DOMAIN: checked(
+    (value) => new RegExp(`^\\.?${DNS_LABEL}(?:\\.${DNS_LABEL})+$`, 'i').test(value),
+    'COOKIE_DOMAIN must be a domain name with at least two labels (gateway.local), shared by the apps',
+  ),
+  AUTH_URL: checked(
+    (value) => /^https?:\/\/[^/?#@\s]+\/?$/i.test(value) && URL.canParse(value),
+    'AUTH_URL must be the origin the browser reaches this service at (https://auth.gateway.local)',
+  ),
   // throttling (docs/security.md#throttling)
   LOGIN_MAX_FAILURES: whole(5, 1, 1000),
   LOGIN_LOCKOUT_SECONDS: whole(60, 1, 24 * 3600),
@@ -108,16 +118,6 @@ const VARIABLES = {
   HASH_PER_CLIENT: whole(4, 1, 10_000),
   // how often the Express adapter deletes expired sessions and throttle counters
   SWEEP_INTERVAL_SECONDS: whole(3600, 1, 24 * 3600),
-  // the front door (docs/front-door.md): the rules file, the cookie's domain, the sign-in page's URL
-  ACCESS_RULES: checked((value) => value.trim() !== '', 'ACCESS_RULES must be the path of the access rules file'),
-  COOKIE_DOMAIN: checked(
-    (value) => new RegExp(`^\\.?${DNS_LABEL}(?:\\.${DNS_LABEL})+$`, 'i').test(value),
-    'COOKIE_DOMAIN must be a domain name with at least two labels (gateway.local), shared by the apps',
-  ),
-  AUTH_URL: checked(
-    (value) => /^https?:\/\/[^/?#@\s]+\/?$/i.test(value) && URL.canParse(value),
-    'AUTH_URL must be the origin the browser reaches this service at (https://auth.gateway.local)',
-  ),
   JWT_ISSUER: text('gateway-auth'),
   JWT_AUDIENCE: text('gateway-auth'),
   EMBEDDED_PG_USER: checked(() => true, ''),

@@ -37,6 +37,7 @@ describe('loadConfig', () => {
       sweepIntervalSeconds: 3600,
       trustProxy: [],
       allowedHosts: [],
+      frontDoor: { accessRules: undefined, cookieDomain: undefined, authOrigin: undefined },
       logLevel: 'info',
     })
   })
