@@ -23,6 +23,8 @@ COPY functions ./functions
 COPY lib ./lib
 COPY migrations ./migrations
 COPY templates ./templates
+# the example access rules docker-compose.yml points ACCESS_RULES at (docs/front-door.md)
+COPY proxy/access-rules.yml ./proxy/access-rules.yml
 # PostgreSQL refuses to run as root: the service (and its embedded database) runs as `node`,
 # which owns the data volume.
 RUN mkdir -p /data && chown node:node /data \

@@ -118,9 +118,13 @@ export function parseAccessRules(text: string, source: string): AccessRules {
   return Object.freeze({ source, rules: Object.freeze(rules) })
 }
 
-/** Reads ACCESS_RULES' file; unset: no rules (every app closed). */
+/**
+ * Reads ACCESS_RULES: the path of the rules file or, starting with "{", the rules themselves as
+ * JSON (a balena fleet variable needs no file on the device). Unset: no rules (every app closed).
+ */
 export async function loadAccessRules(file: string | undefined): Promise<AccessRules> {
   if (!file) return NO_RULES
+  if (file.trimStart().startsWith('{')) return parseAccessRules(file, 'ACCESS_RULES')
   let text: string
   try {
     text = await readFile(file, 'utf8')

@@ -101,5 +101,11 @@ describe('the access rules file', () => {
     await expect(loadAccessRules(path.join(dir, 'none.yml'))).rejects.toThrow(/^ACCESS_RULES: cannot read .*ENOENT/)
     await writeFile(path.join(dir, 'rules.yml'), GOOD)
     expect((await loadAccessRules(path.join(dir, 'rules.yml'))).rules).toHaveLength(3)
+    // inline JSON, for a balena variable
+    const inline = JSON.stringify({ rules: [{ host: 'gateway.local', allow: 'signed_in' }] })
+    expect((await loadAccessRules(inline)).rules).toMatchObject([{ allow: 'signed_in' }])
+    await expect(loadAccessRules('{"rules": [{"host": "a"}]}')).rejects.toThrow(
+      /^ACCESS_RULES line 1: rules\[0\]\.allow/,
+    )
   })
 })

@@ -46,7 +46,19 @@ describe.each(['docker-compose.yml', 'docker-compose.db.yml'])('%s through balen
     const service = (await balenaParse(file)).services['gateway-auth']!
     const port = (service.environment as Record<string, string>).PORT
     expect(String(service.healthcheck!.test)).toContain(`127.0.0.1:${port}/health`)
-    expect(service.ports).toContain(`${port}:${port}`)
+    expect(service.expose).toEqual([port])
+  })
+
+  it('publishes only the proxy’s port: the service and the apps are reachable only through the front door', async () => {
+    const { services } = await balenaParse(file)
+    const published = Object.entries(services).filter(([, service]) => service.ports?.length)
+    expect(published.map(([name, service]) => [name, service.ports])).toEqual([['proxy', ['80:80']]])
+    expect(services.proxy!.build).toMatchObject({ context: './proxy' })
+    const caddyfile = await readFile(path.join(ROOT, 'proxy/Caddyfile'), 'utf8')
+    expect(caddyfile).toContain('forward_auth {$AUTH_UPSTREAM:gateway-auth:8085}')
+    const environment = services['gateway-auth']!.environment as Record<string, string>
+    expect(environment.ACCESS_RULES).toBe('/app/proxy/access-rules.yml')
+    expect(await readFile(path.join(ROOT, 'Dockerfile'), 'utf8')).toContain('COPY proxy/access-rules.yml')
   })
 
   it('writes no secret into the file', async () => {
@@ -93,8 +105,12 @@ describe('the server-database variant', () => {
     expect(rest).toEqual(baseRest)
   })
 
-  it('leaves the default a single container', async () => {
-    expect(Object.keys((await balenaParse('docker-compose.yml')).services)).toEqual(['gateway-auth'])
+  it('leaves the default the service, its proxy and the stand-in app: no database container', async () => {
+    expect(Object.keys((await balenaParse('docker-compose.yml')).services)).toEqual([
+      'gateway-auth',
+      'proxy',
+      'chirpstack',
+    ])
   })
 })
 
