@@ -6,7 +6,8 @@
 //   (cores ÷ one bcrypt comparison, timed here) with the default pool and with a pool as large as
 //   the cores, /health while sign-ins saturate the pool and under a flood of 50 correct sign-ins,
 //   the authenticated dashboard (Bearer and cookie) at 16 connections against a bare Express 5
-//   hello, and the service's RSS idle / after load / peak (the embedded PostgreSQL apart).
+//   hello, and the service's RSS idle / after load / peak (the embedded PostgreSQL apart); on the
+//   server database also the front door (bench/front-door.ts): /auth/verify and a page through Caddy.
 // Prints a markdown table, writes bench/results.json. Exits non-zero on errors, never on timings.
 import { mkdtemp, rm, writeFile, chmod } from 'node:fs/promises'
 import os from 'node:os'
@@ -18,6 +19,7 @@ import pgPromise from 'pg-promise'
 import { table, type Results } from './table.ts'
 import { freePort, memoryOf, postgresPss, sampleRss, startCommandArgs, startProcess, stopProcess } from './process.ts'
 import type { Started } from './process.ts'
+import { frontDoor, frontDoorLines } from './front-door.ts'
 
 const COST = 10
 const CORES = os.availableParallelism()
@@ -304,6 +306,8 @@ try {
   if (server) {
     try {
       results.server = await onDatabase('server', server, args)
+      // the front door (bench/front-door.ts): /auth/verify and a page through Caddy, server database
+      results.frontDoor = await frontDoor(args, server.env)
     } finally {
       await server.drop()
     }
@@ -319,5 +323,6 @@ try {
 const file = path.join(import.meta.dirname, 'results.json')
 await writeFile(file, `${JSON.stringify(results, null, 2)}\n`)
 console.log(table(results as unknown as Results))
+if (results.frontDoor) console.log(frontDoorLines(results.frontDoor as never, results.helloExpress as never))
 console.log(`\nJSON: ${path.relative(process.cwd(), file)}`)
 process.exit(failed ? 1 : 0)

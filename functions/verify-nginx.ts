@@ -9,4 +9,4 @@ async function verifyForNginx(event: RouteEvent, ctx: HandlerContext) {
   return answerForwardAuth(event, 'nginx', ctx)
 }
 
-export const handler = route(verifyForNginx, { auth: 'optional', cookieFirst: true })
+export const handler = route(verifyForNginx, { auth: 'optional', forwardAuth: true })

@@ -10,4 +10,4 @@ async function verify(event: RouteEvent, ctx: HandlerContext) {
   return answerForwardAuth(event, 'forwarded', ctx)
 }
 
-export const handler = route(verify, { auth: 'optional', cookieFirst: true })
+export const handler = route(verify, { auth: 'optional', forwardAuth: true })

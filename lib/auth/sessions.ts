@@ -89,13 +89,15 @@ export async function validateSession(
   token: string,
   now: Date,
   runtime: Pick<Runtime, 'config' | 'jwtSecret'>,
+  { withLiveSessions = true } = {},
 ): Promise<Auth> {
   const claims = verifyToken(token, tokenSettings(runtime), now)
+  // forward-auth needs only who it is: the list of live sessions (a subquery) is left out there
   // one round trip: the session row and its user together (an authenticated request's only query)
   const row: SessionWithUserRow | null = await db.oneOrNone(
     `SELECT ${SESSION_COLUMNS}, sessions.revoked_at AS "revokedAt", u.username, u.created_at AS "userCreatedAt",
        u.last_login_time AS "lastLoginTime", u.previous_login_time AS "previousLoginTime", u.groups,
-       ${LIVE_SESSIONS}
+       ${withLiveSessions ? LIVE_SESSIONS : `'[]'::json AS "live"`}
      FROM sessions LEFT JOIN users u ON u.id = sessions.user_id WHERE sessions.id = $1`,
     [claims.jti, now],
   )

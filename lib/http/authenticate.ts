@@ -11,20 +11,21 @@ import { getRuntime } from '../platform/runtime.ts'
 
 export function authenticate(
   mode: 'required' | 'optional' | undefined,
-  { cookieFirst = false } = {},
+  { forwardAuth = false } = {},
 ): MiddlewareObj<RouteEvent, RouteResult, Error, Context> {
   return {
     before: async (request) => {
       if (!mode) return
       const event = request.event
-      const token = readSessionToken(event, { cookieFirst })
+      const token = readSessionToken(event, { cookieFirst: forwardAuth })
       if (!token) {
         if (mode === 'required') throw new Problem('unauthorized', { detail: 'Sign in to continue.' })
         return
       }
       try {
         const runtime = await getRuntime()
-        event.auth = await validateSession(runtime.db, token, event.receivedAt, runtime)
+        const options = { withLiveSessions: !forwardAuth }
+        event.auth = await validateSession(runtime.db, token, event.receivedAt, runtime, options)
       } catch (error) {
         if (mode === 'required' || !(error instanceof Problem)) throw error
       }

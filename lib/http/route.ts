@@ -43,8 +43,11 @@ export interface RouteOptions {
   page?: PageName
   /** 'required': no valid session → unauthorized/session_expired. 'optional': event.auth may be unset. */
   auth?: 'required' | 'optional'
-  /** Read the session cookie before a bearer token (forward-auth: the Authorization header is the app's). */
-  cookieFirst?: boolean
+  /**
+   * The proxy's question (forward-auth): the session cookie before a bearer token (the Authorization
+   * header is the app's), and only who it is, without the live-sessions list the dashboard shows.
+   */
+  forwardAuth?: boolean
 }
 
 // Forms post over plain HTTP on a gateway's LAN: no upgrade-insecure-requests, no sandbox, and
@@ -109,7 +112,7 @@ function chain(fn: RouteHandler, options: RouteOptions) {
     .use(jsonParser)
     .use(formParser)
     .use(requireObjectBody())
-    .use(authenticate(options.auth, { cookieFirst: options.cookieFirst }))
+    .use(authenticate(options.auth, { forwardAuth: options.forwardAuth }))
     .use(noStoreByDefault())
     .use(securityHeaders)
     .use(problemResponder())
