@@ -88,7 +88,8 @@ export function explainDecision(decision: Decision, member: Member | null): stri
       return `denied: ${app} needs a signed-in account`
     case 'not_in_group': {
       const groups = typeof decision.rule?.allow === 'object' ? decision.rule.allow.groups.join(', ') : ''
-      return `denied: ${app} is only for the group${groups.includes(',') ? 's' : ''} ${groups} (line ${decision.rule?.line})`
+      const plural = groups.includes(',') ? 's' : ''
+      return `denied: ${app} is only for the group${plural} ${groups} (line ${decision.rule?.line})`
     }
   }
 }
