@@ -28,7 +28,17 @@ Object.assign(process.env, {
   BALENA_APP_NAME: 'lora-gateways',
 })
 const dataDir = await mkdtemp(path.join(tmpdir(), 'ga-shots-'))
+// the portal: two apps of the gateway behind the front door (docs/front-door.md)
+const accessRules = path.join(dataDir, 'access-rules.yml')
+await writeFile(
+  accessRules,
+  `rules:
+  - { name: ChirpStack, host: gateway.local, path: /chirpstack/, allow: signed_in }
+  - { name: Node-RED, host: gateway.local, path: /nodered/, allow: signed_in }
+`,
+)
 const env = {
+  ACCESS_RULES: accessRules,
   DATA_DIR: dataDir,
   LOG_LEVEL: 'silent',
   LOGIN_MAX_FAILURES: String(MAX_FAILURES),
