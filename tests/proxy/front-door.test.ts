@@ -71,6 +71,18 @@ describe.each(['caddy', 'nginx'] as const)('the front door through %s', (name) =
     for (const header of Object.keys(forged)) expect(anonymous.headers[header] ?? '').toBe('')
   })
 
+  it.skipIf(missing)('checks a POST to an app like a GET, and passes its body on', async () => {
+    const reply = await http.call('/nodered/flows', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', cookie: viewer.cookie },
+      body: '{"deploy":true}',
+    })
+    expect(reply.status).toBe(200)
+    expect(reply.json.headers['remote-user']).toBe(viewer.username)
+    const anonymous = await fetch(`${proxy.baseUrl}/nodered/flows`, { method: 'POST', redirect: 'manual' })
+    expect([302, 401]).toContain(anonymous.status)
+  })
+
   it.skipIf(missing)('lets a bypass path through without a session', async () => {
     expect((await seenByApp('/chirpstack/api/health', BROWSER)).path).toBe('/chirpstack/api/health')
   })
