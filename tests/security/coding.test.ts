@@ -114,9 +114,20 @@ describe('V15.2 Security architecture and dependencies', () => {
     }
     const dockerfile = await readFile(root('Dockerfile'), 'utf8')
     const copied = [...dockerfile.matchAll(/^COPY (?!--from)(\S+)/gm)].map((m) => m[1]).sort()
-    // cli/ is the admin CLI, the operator's recovery path on the device (README: Admin CLI)
+    // cli/ is the admin CLI, the operator's recovery path on the device (README: Admin CLI);
+    // proxy/access-rules.yml the example rules docker-compose.yml names (docs/front-door.md)
     expect(copied).toEqual(
-      ['adapters', 'cli', 'functions', 'lib', 'migrations', 'package.json', 'package.json', 'templates'].sort(),
+      [
+        'adapters',
+        'cli',
+        'functions',
+        'lib',
+        'migrations',
+        'package.json',
+        'package.json',
+        'proxy/access-rules.yml',
+        'templates',
+      ].sort(),
     )
     expect(dockerfile).toMatch(/npm ci --omit=dev/)
     const ignored = (await readFile(root('.dockerignore'), 'utf8')).split('\n').map((line) => line.trim())
