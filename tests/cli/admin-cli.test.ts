@@ -127,7 +127,7 @@ describe.skipIf(!serverDatabaseUrl())('gateway-auth on a PostgreSQL server, next
     expect((await runCli(['users', 'groups', bob, '--remove', 'admins'], env)).stdout).toBe(
       `${bob}: lorawan, viewers\n`,
     )
-  })
+  }, 120_000) // eleven CLI runs, one after the other
 
   it('access: allowed or why not, by the rules file; exit 0 or 7; a bad file names its line (exit 3)', async () => {
     const rules = await writeRules(rulesFor('gateway.local'))
@@ -149,7 +149,7 @@ describe.skipIf(!serverDatabaseUrl())('gateway-auth on a PostgreSQL server, next
     expectExit(await runCli(['access', bob, app, '--rules', bad], env), 3, /line 3: rules\[0\]\.allow/)
     expectExit(await runCli(['access', bob, 'javascript:alert(1)', '--rules', rules], env), 3, /not an http/)
     expectExit(await runCli(['access', bob, app], env), 3, /set ACCESS_RULES or pass --rules/)
-  })
+  }, 120_000)
 
   it('users delete asks for --yes off a terminal, deletes, then knows no such account (exit 4)', async () => {
     expectExit(await runCli(['users', 'delete', alice], env), 2, /add --yes/)
