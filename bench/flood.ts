@@ -1,4 +1,5 @@
-// `node bench/flood.ts [--connections 6000] [--peers 1] [--hold 8000] [--database-url postgres://…]`:
+// `node bench/flood.ts [--connections 6000] [--peers 1] [--hold 8000] [--declared-bytes 16000]
+// [--database-url postgres://…]`:
 // the service as `npm start` runs it, under the half-sent-body connection flood of issue 15 (finding 1)
 // on loopback, while another client asks GET /health every 100 ms. Prints whether the service
 // survived, its peak RSS (VmHWM), /health statuses and latencies, and the load average. Without
@@ -16,6 +17,7 @@ const { values: args } = parseArgs({
     connections: { type: 'string', default: '6000' },
     peers: { type: 'string', default: '1' },
     hold: { type: 'string', default: '8000' },
+    'declared-bytes': { type: 'string', default: '16000' },
     'database-url': { type: 'string' },
   },
 })
@@ -26,15 +28,24 @@ const percentile = (values: number[], p: number) =>
 const dataDir = await mkdtemp(path.join(tmpdir(), 'ga-flood-'))
 const schema = args['database-url'] ? await createServerSchema(args['database-url']) : undefined
 const nodeFlags = (await startCommandArgs()).slice(0, -1)
-const service = await spawnService({ DATA_DIR: dataDir, ...(schema ? { DATABASE_URL: schema.url } : {}) }, undefined, nodeFlags)
+const service = await spawnService(
+  { DATA_DIR: dataDir, ...(schema ? { DATABASE_URL: schema.url } : {}) },
+  undefined,
+  nodeFlags,
+)
 const peers = Array.from({ length: Number(args.peers) }, (_, i) => `127.0.${10 + Math.floor(i / 250)}.${1 + (i % 250)}`)
-console.log(`load average before: ${loadavg().map((n) => n.toFixed(2)).join(' ')}`)
+console.log(
+  `load average before: ${loadavg()
+    .map((n) => n.toFixed(2))
+    .join(' ')}`,
+)
 try {
   const run = await floodService(service.pid, {
     port: service.port,
     count: Number(args.connections),
     from: peers,
     holdMs: Number(args.hold),
+    declaredBytes: Number(args['declared-bytes']),
   })
   const exited = service.child.exitCode !== null || service.child.signalCode !== null
   const latencies = run.health.filter((probe) => probe.status === 200).map((probe) => probe.ms)
@@ -49,7 +60,12 @@ try {
         flood: run.flood,
         // VmHWM once the flood is over; a dead process has none, so the largest RSS sampled during it
         peakRssMb: Math.round((Number.isNaN(run.peakRssKb) ? Math.max(...run.rssKb) : run.peakRssKb) / 1024),
-        health: { statuses, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), maxMs: Math.max(...latencies) },
+        health: {
+          statuses,
+          p50Ms: percentile(latencies, 50),
+          p99Ms: percentile(latencies, 99),
+          maxMs: Math.max(...latencies),
+        },
         logLines: output.split('\n').length - 1,
         plainTextLogLines: plainLines.length,
         firstPlainLines: plainLines.slice(0, 3),
@@ -59,7 +75,11 @@ try {
     ),
   )
 } finally {
-  console.log(`load average after: ${loadavg().map((n) => n.toFixed(2)).join(' ')}`)
+  console.log(
+    `load average after: ${loadavg()
+      .map((n) => n.toFixed(2))
+      .join(' ')}`,
+  )
   await service.stop()
   await rm(dataDir, { recursive: true, force: true })
   await schema?.drop()

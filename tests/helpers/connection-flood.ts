@@ -69,7 +69,8 @@ export async function floodService(pid: number, options: FloodOptions, healthFro
       'sh',
       ['-c', script, process.execPath, GENERATOR, JSON.stringify(options)],
       { cwd: path.dirname(GENERATOR), timeout: options.holdMs + 120_000 },
-      (error, stdout, stderr) => (error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(JSON.parse(stdout))),
+      (error, stdout, stderr) =>
+        error ? reject(new Error(`${error.message}\n${stderr}`)) : resolve(JSON.parse(stdout)),
     )
   }).finally(() => {
     flooding = false

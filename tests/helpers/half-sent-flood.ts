@@ -2,7 +2,7 @@
 // that its file-descriptor limit can be raised (`ulimit -n` in the shell that starts it) without
 // touching the test runner's: `node tests/helpers/half-sent-flood.ts <json options>`.
 // Opens `count` connections to loopback, spread over the source addresses given, each sending the
-// headers of `POST /login` with `Content-Length: 16000` and one byte of body, then holds them for
+// headers of `POST /login` with `Content-Length: 16000` (or as given) and one byte of body, then holds them for
 // `holdMs` and closes them all. Prints one JSON line: how many connected, how many the server
 // answered (by status) and how many it closed. Loopback only, bounded in count and time.
 import { connect, type Socket } from 'node:net'
@@ -13,6 +13,8 @@ export interface FloodOptions {
   /** Source addresses (127.0.0.0/8) the connections come from, round robin. */
   readonly from: readonly string[]
   readonly holdMs: number
+  /** The Content-Length each declares (16000 unless given); one byte of it is sent. */
+  readonly declaredBytes?: number
   /** Connections being opened at once. */
   readonly parallel?: number
 }
@@ -25,8 +27,8 @@ export interface FloodResult {
   readonly answered: Record<string, number>
 }
 
-const HALF_SENT =
-  'POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 16000\r\n\r\n{'
+const halfSent = (declaredBytes: number) =>
+  `POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${declaredBytes}\r\n\r\n{`
 
 async function flood(options: FloodOptions): Promise<FloodResult> {
   if (options.from.some((address) => !address.startsWith('127.'))) throw new Error('loopback addresses only')
@@ -36,6 +38,7 @@ async function flood(options: FloodOptions): Promise<FloodResult> {
   let failed = 0
   let closedByServer = 0
   let holding = true
+  const request = halfSent(options.declaredBytes ?? 16_000)
   const open = (index: number) =>
     new Promise<void>((resolve) => {
       const localAddress = options.from[index % options.from.length]
@@ -47,7 +50,7 @@ async function flood(options: FloodOptions): Promise<FloodResult> {
       socket.on('connect', () => {
         wasConnected = true
         connected++
-        socket.write(HALF_SENT)
+        socket.write(request)
         resolve()
       })
       socket.on('data', (chunk: string) => {
