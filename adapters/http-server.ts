@@ -154,7 +154,12 @@ function admitBody(req: IncomingMessage, res: ServerResponse, guards: Guards & {
   const answer = problemJson(
     new Problem('service_unavailable', { headers: { 'retry-after': String(BODY_RETRY_AFTER_SECONDS) } }),
   )
-  res.writeHead(answer.statusCode, { ...answer.headers, 'cache-control': 'no-store', connection: 'close' })
+  res.writeHead(answer.statusCode, {
+    ...answer.headers,
+    'content-length': Buffer.byteLength(answer.body ?? ''),
+    'cache-control': 'no-store',
+    connection: 'close',
+  })
   res.end(answer.body)
   const line = {
     event: 'body_refused',
