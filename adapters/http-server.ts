@@ -11,6 +11,7 @@ import { MAX_BODY_BYTES } from '#lib/http/route.ts'
 import { BodyBudget, ConnectionTable, bodyBytesToRead, type Refusal } from '#lib/http/connection-limits.ts'
 import { problemJson } from '#lib/http/problem-response.ts'
 import { Problem } from '#lib/problem.ts'
+import { clientKey } from '#lib/auth/throttle.ts'
 import { loadConfig, type Config } from '#lib/platform/config.ts'
 import { getRuntime, startedRuntime } from '#lib/platform/runtime.ts'
 import { createLogger } from '#lib/platform/log.ts'
@@ -48,11 +49,7 @@ export function createHttpServer(
   // the request each socket is answering: a connection is not closed for a newcomer while its
   // request has fully arrived and is being answered
   const answering = new WeakMap<Socket, IncomingMessage>()
-  const table = new ConnectionTable<Socket>(
-    limits,
-    (peer) => trusted(peer, 0),
-    (socket) => !answering.get(socket)?.complete,
-  )
+  const table = new ConnectionTable<Socket>(limits, (socket) => !answering.get(socket)?.complete)
   const requestTimeout = limits.requestTimeoutSeconds * 1000
 
   const server = createServer(
@@ -73,7 +70,7 @@ export function createHttpServer(
     const line = { event: 'connection_refused', reason: 'connections', clientIp: data?.remoteAddress }
     tally.note('connection_refused:connections', line, `connection refused: ${REFUSALS.connections}`)
   })
-  server.on('connection', (socket: Socket) => admitConnection(socket, { table, heap, tally }))
+  server.on('connection', (socket: Socket) => admitConnection(socket, { table, heap, tally, trusted }))
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     answering.set(req.socket, req)
     res.once('close', () => answering.delete(req.socket))
@@ -100,13 +97,23 @@ interface Guards {
   readonly tally: LogTally
 }
 
-/** Counts a new connection in under the per-peer limits, or closes it at once (no answer: nothing was asked). */
-function admitConnection(socket: Socket, { table, heap, tally }: Guards & { table: ConnectionTable<Socket> }): void {
+/** Counts a new connection in under the per-client limits, or closes it at once (no answer: nothing was asked). */
+function admitConnection(
+  socket: Socket,
+  {
+    table,
+    heap,
+    tally,
+    trusted,
+  }: Guards & { table: ConnectionTable<Socket>; trusted: (address: string, hop: number) => boolean },
+): void {
   const peer = socket.remoteAddress
   if (peer === undefined) return void socket.destroy()
-  const admission = table.admit(peer, socket, heap.isShort())
+  // one client as throttling counts one: an IPv6 host owns its /64
+  const client = clientKey(peer)
+  const admission = table.admit(client, socket, { heapShort: heap.isShort(), trustedProxy: trusted(peer, 0) })
   if (admission.admitted) {
-    socket.once('close', () => table.release(peer, socket))
+    socket.once('close', () => table.release(client, socket))
     if (admission.evict) {
       const evicted = admission.evict
       const line = { event: 'connection_evicted', clientIp: evicted.remoteAddress, for: peer }
@@ -117,7 +124,7 @@ function admitConnection(socket: Socket, { table, heap, tally }: Guards & { tabl
   }
   socket.destroy()
   const { refusal } = admission
-  const line = { event: 'connection_refused', reason: refusal, clientIp: peer, held: table.heldBy(peer) }
+  const line = { event: 'connection_refused', reason: refusal, clientIp: peer, held: table.heldBy(client) }
   tally.note(`connection_refused:${refusal}`, line, `connection refused: ${REFUSALS[refusal]}`)
 }
 

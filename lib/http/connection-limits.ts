@@ -1,6 +1,7 @@
 // How many connections and how many body bytes the HTTP server holds at once (docs/decisions/012):
 // the rules, kept apart from the sockets (adapters/http-server.ts applies them).
-// - One peer address holds at most `connectionsPerClient` connections. A trusted proxy (TRUST_PROXY)
+// - One client (a peer address; an IPv6 /64, as throttling counts it) holds at most
+//   `connectionsPerClient` connections. A trusted proxy (TRUST_PROXY)
 //   carries many clients, so it may hold three quarters of all connections; the last quarter stays
 //   for direct clients (a health check, the LAN) whatever the proxy forwards.
 // - All peers together hold at most `connections`. When they do, a newcomer still gets in if some
@@ -23,29 +24,30 @@ export type Admission<C> =
   | { readonly admitted: true; readonly evict?: C }
   | { readonly admitted: false; readonly refusal: Refusal }
 
-/** Open connections (any value standing for one: a socket) by peer address, oldest first. */
+/** What is known of a new connection's peer when it arrives. */
+export interface Arriving {
+  /** The heap is short now (lib/platform/heap-gauge.ts). */
+  readonly heapShort: boolean
+  /** The peer is a proxy named in TRUST_PROXY. */
+  readonly trustedProxy: boolean
+}
+
+/** Open connections (any value standing for one: a socket) by client, oldest first. */
 export class ConnectionTable<C> {
   readonly #open = new Map<string, Set<C>>()
   #total = 0
   readonly #limits: ConnectionLimits
-  readonly #isTrustedProxy: (peer: string) => boolean
   readonly #evictable: (connection: C) => boolean
 
   /** `evictable`: whether a connection may be closed for a newcomer (it is not being answered). */
-  constructor(
-    limits: ConnectionLimits,
-    isTrustedProxy: (peer: string) => boolean,
-    evictable: (connection: C) => boolean,
-  ) {
+  constructor(limits: ConnectionLimits, evictable: (connection: C) => boolean) {
     this.#limits = limits
-    this.#isTrustedProxy = isTrustedProxy
     this.#evictable = evictable
   }
 
   /** Counts `connection` from `peer` in (with, when full, the one to close for it), or says why not. */
-  admit(peer: string, connection: C, heapShort: boolean): Admission<C> {
+  admit(peer: string, connection: C, { heapShort, trustedProxy: proxy }: Arriving): Admission<C> {
     const held = this.heldBy(peer)
-    const proxy = this.#isTrustedProxy(peer)
     const refuse = (refusal: Refusal) => ({ admitted: false, refusal }) as const
     if (heapShort && held > 0) return refuse('heap')
     if (proxy && held >= proxyConnectionCap(this.#limits)) return refuse('proxy_connections')
