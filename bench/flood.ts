@@ -48,10 +48,21 @@ try {
     declaredBytes: Number(args['declared-bytes']),
   })
   const exited = service.child.exitCode !== null || service.child.signalCode !== null
+  // the refusals counted but not logged are summed up every 10 s: wait for the last summary
+  await new Promise((resolve) => setTimeout(resolve, 10_500))
   const latencies = run.health.filter((probe) => probe.status === 200).map((probe) => probe.ms)
   const statuses: Record<number, number> = {}
   for (const probe of run.health) statuses[probe.status] = (statuses[probe.status] ?? 0) + 1
   const output = service.output()
+  // what the service said: its own lines by event (and reason), plus what its summaries counted
+  const events: Record<string, number> = {}
+  for (const line of service.logLines()) {
+    const kind = [line.event, line.reason].filter(Boolean).join(':')
+    if (kind) events[kind] = (events[kind] ?? 0) + 1
+    for (const [counted, n] of Object.entries((line.counted ?? {}) as Record<string, number>)) {
+      events[`counted ${counted}`] = (events[`counted ${counted}`] ?? 0) + n
+    }
+  }
   const plainLines = output.split('\n').filter((line) => line && !line.startsWith('{'))
   console.log(
     JSON.stringify(
@@ -67,6 +78,7 @@ try {
           maxMs: Math.max(...latencies),
         },
         logLines: output.split('\n').length - 1,
+        events,
         plainTextLogLines: plainLines.length,
         firstPlainLines: plainLines.slice(0, 3),
       },
