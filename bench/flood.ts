@@ -70,7 +70,9 @@ try {
         survived: !exited,
         flood: run.flood,
         // VmHWM once the flood is over; a dead process has none, so the largest RSS sampled during it
-        peakRssMb: Math.round((Number.isNaN(run.peakRssKb) ? Math.max(...run.rssKb) : run.peakRssKb) / 1024),
+        peakRssMb: Math.round(
+          (Number.isNaN(run.peakRssKb) ? Math.max(...run.rssKb.filter(Number.isFinite)) : run.peakRssKb) / 1024,
+        ),
         health: {
           statuses,
           p50Ms: percentile(latencies, 50),
