@@ -3,7 +3,8 @@
 // the service as `npm start` runs it, under the half-sent-body connection flood of issue 15 (finding 1)
 // on loopback, while another client asks GET /health every 100 ms. Prints whether the service
 // survived, its peak RSS (VmHWM), /health statuses and latencies, and the load average. Without
-// --database-url the embedded database (a fresh DATA_DIR) is used. Loopback only, bounded.
+// --database-url the embedded database (a fresh DATA_DIR) is used; the service's variables set in
+// the environment (MAX_CONNECTIONS=…) are passed on. Loopback only, bounded.
 import { mkdtemp, rm } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
 import path from 'node:path'
@@ -11,6 +12,7 @@ import { parseArgs } from 'node:util'
 import { floodService } from '../tests/helpers/connection-flood.ts'
 import { createServerSchema, spawnService } from '../tests/helpers/service-process.ts'
 import { startCommandArgs } from './process.ts'
+import { ENVIRONMENT_VARIABLES } from '#lib/platform/config.ts'
 
 const { values: args } = parseArgs({
   options: {
