@@ -1,14 +1,14 @@
 // How many connections and how many body bytes the HTTP server holds at once (docs/decisions/012):
 // the rules, kept apart from the sockets (adapters/http-server.ts applies them).
 // - One client (a peer address; an IPv6 /64, as throttling counts it) holds at most
-//   `connectionsPerClient` connections. A trusted proxy (TRUST_PROXY)
-//   carries many clients, so it may hold three quarters of all connections; the last quarter stays
-//   for direct clients (a health check, the LAN) whatever the proxy forwards.
-// - All peers together hold at most `connections`. When they do, a newcomer still gets in if some
-//   peer holds at least two more than it: that peer's oldest connection that is not being answered
-//   (idle, or its request still arriving) is closed for it. So a flood from many addresses cannot
-//   keep a client that holds few connections, such as a health check, out.
-// - While the heap is short, a peer that already holds a connection gets no other: a flood cannot
+//   `connectionsPerClient` connections. A trusted proxy (TRUST_PROXY) carries many clients, so it
+//   may hold three quarters of all connections; the last quarter stays for direct clients (a
+//   health check, the LAN) whatever the proxy forwards.
+// - All clients together hold at most `connections`. When they do, a newcomer still gets in if
+//   some client holds at least two more than it: that client's oldest connection that is not being
+//   answered (idle, or its request still arriving) is closed for it. So a flood from many addresses
+//   cannot keep out a client that holds few connections, such as a health check.
+// - While the heap is short, a client that already holds a connection gets no other: a flood cannot
 //   grow, and a client arriving for the first time still gets in.
 // - A body is admitted against a budget of declared bytes before a byte of it is read.
 import type { ConnectionLimits } from '../platform/config.ts'
