@@ -35,8 +35,8 @@ export async function memoryOf(pid: number): Promise<{ rssKb: number; peakRssKb:
   return { rssKb: field('VmRSS'), peakRssKb: field('VmHWM') }
 }
 
-/** One GET /health from `localAddress`, timed. */
-export function probeHealth(port: number, localAddress: string): Promise<HealthProbe> {
+/** One GET /health from `localAddress`, timed; status 0 if it failed or took over `timeoutMs`. */
+export function probeHealth(port: number, localAddress: string, timeoutMs = HEALTH_TIMEOUT_MS): Promise<HealthProbe> {
   const started = performance.now()
   return new Promise((resolve) => {
     const done = (status: number) => resolve({ status, ms: Math.round(performance.now() - started) })
@@ -44,7 +44,7 @@ export function probeHealth(port: number, localAddress: string): Promise<HealthP
       res.resume()
       res.on('end', () => done(res.statusCode ?? 0))
     })
-    req.setTimeout(HEALTH_TIMEOUT_MS, () => req.destroy())
+    req.setTimeout(timeoutMs, () => req.destroy())
     req.on('error', () => done(0))
     req.end()
   })

@@ -25,7 +25,8 @@ const LIMITS: ConnectionLimits = {
 }
 // a socket still open this long after connecting was kept (the refusals close at once)
 const KEPT_MS = 300
-const CLOSED_WITHIN_MS = 5_000
+// generous: the first sign-in loads its route, which takes seconds on a loaded machine
+const CLOSED_WITHIN_MS = 20_000
 
 interface Peer {
   readonly socket: Socket
@@ -66,6 +67,15 @@ async function expectKept(peer: Peer): Promise<void> {
 /** Closed by the server without a byte of answer. */
 async function expectRefused(peer: Peer): Promise<void> {
   expect(await peer.closed).toEqual({ text: '', closed: true })
+}
+
+/**
+ * GET /health from `from` is answered: its connection was let in. (Its status is the database
+ * check's, which a loaded machine can make 503; tests/http/connection-flood.test.ts asks for 200.)
+ */
+async function expectLetIn(port: number, from: string): Promise<void> {
+  const { status } = await probeHealth(port, from, CLOSED_WITHIN_MS)
+  expect([200, 503]).toContain(status)
 }
 
 /** The raw HTTP answer as the shape tests/helpers/expect.ts reads, plus its headers. */
@@ -123,12 +133,12 @@ describe('connection and memory limits', () => {
     const held = [1, 2, 3].map(() => from(port, '127.0.1.1'))
     await Promise.all(held.map(expectKept))
     await expectRefused(from(port, '127.0.1.1'))
-    expect(await probeHealth(port, '127.0.1.2')).toMatchObject({ status: 200 })
+    await expectLetIn(port, '127.0.1.2')
     // one of them ends: once the server has seen it close, the client may connect again
     held[0]!.socket.destroy()
     await held[0]!.closed
     let again = from(port, '127.0.1.1')
-    for (let attempt = 0; attempt < 20 && (await Promise.race([again.closed, sleep(100)])); attempt++) {
+    for (let attempt = 0; attempt < 100 && (await Promise.race([again.closed, sleep(100)])); attempt++) {
       again = from(port, '127.0.1.1')
     }
     await expectKept(again)
@@ -156,7 +166,7 @@ describe('connection and memory limits', () => {
     await expectRefused(from(port, '127.0.3.2'))
     await expectRefused(from(port, '127.0.3.1'))
     // a client holding nothing gets in, for the first's next oldest
-    expect(await probeHealth(port, '127.0.3.3')).toMatchObject({ status: 200 })
+    await expectLetIn(port, '127.0.3.3')
     expect(await first[1]!.closed).toEqual({ text: '', closed: true })
   })
 
@@ -208,7 +218,7 @@ describe('connection and memory limits', () => {
         503,
         'service_unavailable',
       )
-      expect(await probeHealth(port, '127.0.6.3')).toMatchObject({ status: 200 })
+      await expectLetIn(port, '127.0.6.3')
     } finally {
       heapShort = false
     }
