@@ -1,7 +1,8 @@
 // A half-sent-body connection flood against a service process (tests/helpers/half-sent-flood.ts,
-// in a shell whose file-descriptor limit is raised to the hard limit), while another client (its
+// in a shell whose file-descriptor limit is raised), while another client (its
 // own loopback address) asks GET /health every 100 ms and the service's memory is read from /proc.
-// Used by tests/http/connection-limits-flood.test.ts and bench/flood.ts. No vitest here.
+// Used by tests/slow/connection-flood.test.ts, tests/http/connection-limits.test.ts and bench/flood.ts.
+// No vitest here.
 import { execFile } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { request } from 'node:http'

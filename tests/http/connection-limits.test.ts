@@ -2,7 +2,7 @@
 // the real Express app and runtime, each server on small limits so a handful of sockets reach them.
 // Peers are told apart by their loopback source address (127.0.0.0/8 all reaches this machine).
 // The flood itself, thousands of connections against `npm start`'s process, is
-// tests/http/connection-flood.test.ts.
+// tests/slow/connection-flood.test.ts.
 import type { AddressInfo } from 'node:net'
 import { connect, type Socket } from 'node:net'
 import type { Server } from 'node:http'
@@ -71,7 +71,7 @@ async function expectRefused(peer: Peer): Promise<void> {
 
 /**
  * GET /health from `from` is answered: its connection was let in. (Its status is the database
- * check's, which a loaded machine can make 503; tests/http/connection-flood.test.ts asks for 200.)
+ * check's, which a loaded machine can make 503; tests/slow/connection-flood.test.ts asks for 200.)
  */
 async function expectLetIn(port: number, from: string): Promise<void> {
   const { status } = await probeHealth(port, from, CLOSED_WITHIN_MS)

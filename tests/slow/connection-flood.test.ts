@@ -6,6 +6,8 @@
 // address, then spread over thirty, while another client asks GET /health every 100 ms.
 // What is asserted is not a speed: the process lives, every /health is 200, its peak RSS stays
 // within the memory target, and every line it writes is JSON, a bounded number of them.
+// In `npm run test:slow` (≈ 20 s alone; beside the rest of `npm test` it took minutes), which
+// .ci/run runs after `npm test`.
 import { connect } from 'node:net'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -22,6 +24,8 @@ const HOLD_MS = 3_000
 const PEAK_RSS_LIMIT_KB = 150 * 1024
 /** Log lines a flood phase may cost: the refusal kinds' first lines of an interval and their summaries. */
 const LOG_LINES_PER_PHASE = 60
+/** A phase is bounded by the generator (connections, then HOLD_MS); this only stops a hang. */
+const PHASE_TIMEOUT_MS = 180_000
 
 describe('a flood of half-sent sign-ins against the service process', () => {
   let service: ServiceProcess
@@ -64,6 +68,7 @@ describe('a flood of half-sent sign-ins against the service process', () => {
       expect(run.peakRssKb).toBeLessThanOrEqual(PEAK_RSS_LIMIT_KB)
       expect(service.output().split('\n').length - linesBefore).toBeLessThanOrEqual(LOG_LINES_PER_PHASE)
     },
+    PHASE_TIMEOUT_MS,
   )
 
   it('wrote only JSON lines, and named the refusals', async () => {
