@@ -30,11 +30,12 @@ const percentile = (values: number[], p: number) =>
 const dataDir = await mkdtemp(path.join(tmpdir(), 'ga-flood-'))
 const schema = args['database-url'] ? await createServerSchema(args['database-url']) : undefined
 const nodeFlags = (await startCommandArgs()).slice(0, -1)
-const service = await spawnService(
-  { DATA_DIR: dataDir, ...(schema ? { DATABASE_URL: schema.url } : {}) },
-  undefined,
-  nodeFlags,
+// the service's settings set in this environment (MAX_CONNECTIONS=…) are passed on
+const settings = Object.fromEntries(
+  ENVIRONMENT_VARIABLES.flatMap((name) => (process.env[name] ? [[name, process.env[name]]] : [])),
 )
+const env = { ...settings, DATA_DIR: dataDir, ...(schema ? { DATABASE_URL: schema.url } : {}) }
+const service = await spawnService(env, undefined, nodeFlags)
 const peers = Array.from({ length: Number(args.peers) }, (_, i) => `127.0.${10 + Math.floor(i / 250)}.${1 + (i % 250)}`)
 console.log(
   `load average before: ${loadavg()
