@@ -27,25 +27,31 @@ const LOG_LINES_PER_PHASE = 60
 /** A phase is bounded by the generator (connections, then HOLD_MS); this only stops a hang. */
 const PHASE_TIMEOUT_MS = 180_000
 
+/** The service as `npm start` runs it, on the server database when there is one; stop() cleans up. */
+async function startFloodedService(settings: Record<string, string>): Promise<ServiceProcess> {
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'ga-flood-'))
+  const url = serverDatabaseUrl()
+  const schema = url ? await createServerSchema(url) : undefined
+  const nodeFlags = (await startCommandArgs()).slice(0, -1)
+  const env = { ...settings, DATA_DIR: dataDir, ...(schema ? { DATABASE_URL: schema.url } : {}) }
+  const service = await spawnService(env, undefined, nodeFlags)
+  return {
+    ...service,
+    async stop() {
+      await service.stop()
+      await schema?.drop()
+      await rm(dataDir, { recursive: true, force: true })
+    },
+  }
+}
+
 describe('a flood of half-sent sign-ins against the service process', () => {
   let service: ServiceProcess
-  let dataDir: string
-  let dropSchema: (() => Promise<unknown>) | undefined
 
   beforeAll(async () => {
-    dataDir = await mkdtemp(path.join(tmpdir(), 'ga-flood-'))
-    const url = serverDatabaseUrl()
-    const schema = url ? await createServerSchema(url) : undefined
-    dropSchema = schema?.drop
-    const nodeFlags = (await startCommandArgs()).slice(0, -1)
-    const env = { DATA_DIR: dataDir, LISTEN_ADDRESS: '127.0.0.1', ...(schema ? { DATABASE_URL: schema.url } : {}) }
-    service = await spawnService(env, undefined, nodeFlags)
+    service = await startFloodedService({ LISTEN_ADDRESS: '127.0.0.1' })
   })
-  afterAll(async () => {
-    await service?.stop()
-    await dropSchema?.()
-    if (dataDir) await rm(dataDir, { recursive: true, force: true })
-  })
+  afterAll(() => service?.stop())
 
   // from one address (the probe's flood): its share is taken at once, the rest closed unread; from
   // thirty, declaring 100 bytes each so that the body budget leaves it to the connection caps: every
@@ -96,4 +102,34 @@ describe('a flood of half-sent sign-ins against the service process', () => {
     })
     expect(error?.code).toBe('ECONNREFUSED')
   })
+})
+
+// The last line of defence on its own: with the connection caps and the body budget lifted, the
+// flood of one address that crashed the service is held back by the heap gauge alone (a client
+// already holding a connection gets no other once the heap is 80 % full).
+describe('the same flood with only the heap gauge in its way', () => {
+  let service: ServiceProcess
+  beforeAll(async () => {
+    service = await startFloodedService({
+      MAX_CONNECTIONS: '100000',
+      MAX_CONNECTIONS_PER_CLIENT: '100000',
+      BODY_BYTES_IN_FLIGHT: '1073741824',
+    })
+  })
+  afterAll(() => service?.stop())
+
+  it(
+    'stays up, answers /health 200 to another client throughout, and refuses for the heap',
+    async () => {
+      const options = { port: service.port, count: CONNECTIONS, from: ['127.0.0.1'], holdMs: HOLD_MS }
+      const run = await floodService(service.pid, options)
+      expect(service.child.exitCode ?? service.child.signalCode, service.output().slice(-2000)).toBeNull()
+      expect(run.health.filter((probe) => probe.status !== 200)).toEqual([])
+      expect(service.logLines().some((line) => line.event === 'connection_refused' && line.reason === 'heap')).toBe(
+        true,
+      )
+      for (const line of service.output().split('\n').filter(Boolean)) expect(line.startsWith('{'), line).toBe(true)
+    },
+    PHASE_TIMEOUT_MS,
+  )
 })
