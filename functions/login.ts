@@ -13,12 +13,13 @@ import { Problem } from '#lib/problem.ts'
 async function login(event: RouteEvent, ctx: HandlerContext) {
   const { config, db, now, throttle } = ctx
   const input = parseInput(loginInput, event.body)
+  const user = await findUserByUsername(db, input.username)
   const attempt = await throttle.startLoginAttempt(input.username, event.clientIp)
 
   const hashing = { pool: ctx.hashPool, cost: config.password.bcryptCost, client: event.clientIp }
-  const user = await findUserByUsername(db, input.username)
-  // an unknown user costs the same bcrypt comparison as a wrong password: one path, one answer
-  const valid = await verifyPassword(hashing, input.password, user?.passwordHash)
+  // an unknown user costs the same bcrypt comparison as a wrong password: one path, one answer;
+  // a comparison the pool refused (503, 429) checked nothing, so it counts nothing
+  const valid = await verifyPassword(hashing, input.password, user?.passwordHash).catch(attempt.withdraw)
   if (!user || !valid) {
     const lockoutSeconds = await attempt.failed()
     event.log.warn({ event: 'login_failed', username: printable(input.username), lockoutSeconds }, 'login failed')
