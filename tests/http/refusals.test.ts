@@ -10,6 +10,7 @@ import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { client, type Client, type Reply } from '../helpers/http.ts'
 import { expectProblem } from '../helpers/expect.ts'
 import { hashPoolFor } from '#lib/auth/hash-pool.ts'
+import { REFUSAL_BURST_LINES } from '#lib/http/refusal-log.ts'
 
 const FLOOD_CLIENTS = 150
 // the probe flooded for 15 s; 8 s with LOGIN_MAX_FAILURES=2 locked the victim out before the fix
@@ -106,6 +107,32 @@ describe(`refusals under load (${databaseKinds()[0]} database)`, () => {
     await Promise.all(fillers)
     expectProblem(await change(strongPassword()), 400, 'validation_failed')
     expect((await change(victim.password)).status).toBe(204)
+  })
+
+  it('logs a flood of refusals in a bounded number of lines, at info for a full pool, without a stack', async () => {
+    const victim = await register()
+    // two wrong passwords lock the victim's address out: every sign-in from there is a cheap 429
+    for (let i = 0; i < 2; i++) await signIn('198.51.100.4', { ...victim, password: strongPassword() })
+    const before = service.rawLogs().length
+    const fillers = fillPool('203.0.113', 5)
+    for (let i = 0; i < 5; i++) expectProblem(await signIn('198.51.100.5', victim), 503, 'service_unavailable')
+    for (let sent = 0; sent < 400; sent += 100) {
+      const replies = await Promise.all(Array.from({ length: 100 }, () => signIn('198.51.100.4', victim)))
+      for (const reply of replies) expectProblem(reply, 429, 'rate_limited')
+    }
+    const written = service.rawLogs().slice(before)
+    const lines = written.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>)
+    // 405 refusals: a burst of REFUSAL_BURST_LINES lines at most, whatever came before in this file
+    expect(lines.length).toBeLessThanOrEqual(REFUSAL_BURST_LINES)
+    expect(Buffer.byteLength(written)).toBeLessThanOrEqual(REFUSAL_BURST_LINES * 400)
+    expect(written).not.toMatch(/"stack"|\\n\s+at /)
+    expect(lines.find((line) => line.code === 'service_unavailable')).toMatchObject({
+      level: 30,
+      event: 'request_refused',
+      status: 503,
+      retryAfter: '1',
+    })
+    await Promise.all(fillers)
   })
 
   it('never locks out a user signing in while 150 addresses flood the pool with unknown names', async () => {
