@@ -34,9 +34,9 @@ export function createRefusalLog(log: Logger, options: RefusalLogOptions = DEFAU
   let lines = options.burstLines
   let refilledAt: number | undefined
   const unlogged = new Map<ProblemCode, number>()
-  let summary: NodeJS.Timeout | undefined
+  let summaryDue = false
   const summarize = () => {
-    summary = undefined
+    summaryDue = false
     const counts = Object.fromEntries(unlogged)
     unlogged.clear()
     log.info(
@@ -56,7 +56,8 @@ export function createRefusalLog(log: Logger, options: RefusalLogOptions = DEFAU
       }
       unlogged.set(code, (unlogged.get(code) ?? 0) + 1)
       // a timer that does not keep the process (or a Lambda invocation) alive
-      summary ??= setTimeout(summarize, options.summaryIntervalMs).unref()
+      if (!summaryDue) setTimeout(summarize, options.summaryIntervalMs).unref()
+      summaryDue = true
       return false
     },
   }
