@@ -121,7 +121,10 @@ describe(`refusals under load (${databaseKinds()[0]} database)`, () => {
       for (const reply of replies) expectProblem(reply, 429, 'rate_limited')
     }
     const written = service.rawLogs().slice(before)
-    const lines = written.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>)
+    const lines = written
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
     // 405 refusals: a burst of REFUSAL_BURST_LINES lines at most, whatever came before in this file
     expect(lines.length).toBeLessThanOrEqual(REFUSAL_BURST_LINES)
     expect(Buffer.byteLength(written)).toBeLessThanOrEqual(REFUSAL_BURST_LINES * 400)

@@ -14,7 +14,10 @@ describe('the refusal budget', () => {
     expect(admitted).toEqual([true, true, true, false, false, false, false, false, false, false])
     expect(text).toBe('')
     await new Promise((resolve) => setTimeout(resolve, 120))
-    const lines = text.split('\n').filter(Boolean).map((line) => JSON.parse(line))
+    const lines = text
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line))
     expect(lines).toEqual([
       expect.objectContaining({
         level: 30,
