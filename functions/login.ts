@@ -16,7 +16,7 @@ async function login(event: RouteEvent, ctx: HandlerContext) {
   const user = await findUserByUsername(db, input.username)
   const attempt = await throttle.startLoginAttempt(input.username, event.clientIp)
 
-  const hashing = { pool: ctx.hashPool, cost: config.password.bcryptCost, client: event.clientIp }
+  const hashing = { pool: ctx.hashPool, cost: config.password.bcryptCost, client: event.clientIp, log: event.log }
   // an unknown user costs the same bcrypt comparison as a wrong password: one path, one answer;
   // a comparison the pool refused (503, 429) checked nothing, so it counts nothing
   const valid = await verifyPassword(hashing, input.password, user?.passwordHash).catch(attempt.withdraw)

@@ -16,7 +16,7 @@ async function changePassword(event: AuthenticatedEvent, { config, db, hashPool,
   if (!user) throw new Problem('unauthorized')
   // a wrong current password is a guess at it, like a failed sign-in, and counted with them
   const attempt = await throttle.startLoginAttempt(user.username, event.clientIp)
-  const hashing = { pool: hashPool, cost: config.password.bcryptCost, client: event.clientIp }
+  const hashing = { pool: hashPool, cost: config.password.bcryptCost, client: event.clientIp, log: event.log }
   // a comparison the pool refused (503, 429) checked nothing, so it counts nothing
   if (!(await verifyPassword(hashing, input.current_password, user.passwordHash).catch(attempt.withdraw))) {
     const lockoutSeconds = await attempt.failed()

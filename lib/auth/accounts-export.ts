@@ -17,12 +17,14 @@ import type { Queryable } from '../platform/database.ts'
 import { revokeAllUserSessions } from './sessions.ts'
 import type { User } from './users.ts'
 import { USERNAME_PATTERN } from './validation.ts'
+import { hashCost, MAX_BCRYPT_COST, MIN_BCRYPT_COST } from '../platform/bcrypt-costs.ts'
 
 export const EXPORT_FORMAT = 'gateway-auth/accounts'
 export const EXPORT_VERSION = 1
 
 // $2a$/$2b$/$2y$, a two-digit cost, 22 characters of salt and 31 of hash (bcrypt's base64)
 const BCRYPT_HASH = /^\$2[aby]\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/
+const allowedCost = (hash: string) => hashCost(hash) >= MIN_BCRYPT_COST && hashCost(hash) <= MAX_BCRYPT_COST
 const timestamp = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date and time' })
 
 const Header = z.object({
@@ -34,7 +36,15 @@ const Header = z.object({
 
 const AccountLine = z.strictObject({
   username: z.string().regex(USERNAME_PATTERN, 'must be 3 to 32 of A-Z a-z 0-9 . _ -'),
-  password_hash: z.string().regex(BCRYPT_HASH, 'must be a bcrypt hash'),
+  password_hash: z
+    .string()
+    .regex(BCRYPT_HASH, 'must be a bcrypt hash')
+    // a higher cost would hold a bcrypt worker for minutes per sign-in, a lower one is weaker than allowed
+    .refine((hash) => !BCRYPT_HASH.test(hash) || allowedCost(hash), {
+      error: (issue) =>
+        `has bcrypt cost ${hashCost(String(issue.input))}; ` +
+        `this service accepts costs ${MIN_BCRYPT_COST} to ${MAX_BCRYPT_COST}`,
+    }),
   created_at: timestamp,
   last_login_time: timestamp.nullable(),
   previous_login_time: timestamp.nullable(),

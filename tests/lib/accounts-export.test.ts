@@ -84,6 +84,22 @@ describe('parseExport', () => {
     expect(problemsOf(text).join('\n')).toMatch(reason)
   })
 
+  it('accepts only the bcrypt costs the service allows (10 to 15), naming the line and the cost', () => {
+    const withCost = (cost: string, name: string) =>
+      line({ username: name, password_hash: `$2b$${cost}$${'a'.repeat(53)}` })
+    const costs = ['04', '09', '10', '15', '16', '17', '31']
+    const problems = problemsOf(
+      [header(costs.length), ...costs.map((cost) => withCost(cost, `user${cost}`))].join('\n'),
+    )
+    expect(problems).toEqual([
+      'line 2: password_hash has bcrypt cost 4; this service accepts costs 10 to 15',
+      'line 3: password_hash has bcrypt cost 9; this service accepts costs 10 to 15',
+      'line 6: password_hash has bcrypt cost 16; this service accepts costs 10 to 15',
+      'line 7: password_hash has bcrypt cost 17; this service accepts costs 10 to 15',
+      'line 8: password_hash has bcrypt cost 31; this service accepts costs 10 to 15',
+    ])
+  })
+
   it('names every bad line, never echoing a hash', () => {
     const lines = [
       header(6),
