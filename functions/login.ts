@@ -7,7 +7,7 @@ import { createSession, revokeSession } from '#lib/auth/sessions.ts'
 import { sessionCookie } from '#lib/http/session-cookie.ts'
 import { seeOther } from '#lib/http/pages.ts'
 import { jsonResult, userJson } from '#lib/http/json.ts'
-import { printable } from '#lib/platform/log.ts'
+import { pseudonym } from '#lib/platform/log.ts'
 import { Problem } from '#lib/problem.ts'
 
 async function login(event: RouteEvent, ctx: HandlerContext) {
@@ -22,7 +22,11 @@ async function login(event: RouteEvent, ctx: HandlerContext) {
   const valid = await verifyPassword(hashing, input.password, user?.passwordHash).catch(attempt.withdraw)
   if (!user || !valid) {
     const lockoutSeconds = await attempt.failed()
-    event.log.warn({ event: 'login_failed', username: printable(input.username), lockoutSeconds }, 'login failed')
+    // people type passwords into the name field: a name no account has is logged as a keyed hash only
+    const who = user
+      ? { userId: user.id, username: user.username }
+      : { usernameHash: pseudonym(input.username.toLowerCase(), ctx.jwtSecret) }
+    event.log.warn({ event: 'login_failed', ...who, lockoutSeconds }, 'login failed')
     throw new Problem('invalid_credentials', { detail: 'Check both and try again.' })
   }
   await attempt.succeeded()
