@@ -2,13 +2,8 @@
 // nothing is written; a same-name account with another hash is a conflict, refused unless skip or
 // overwrite is chosen; importing twice changes nothing. Against the real database.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  ExportFileError,
-  formatExport,
-  importAccounts,
-  parseExport,
-  type ExportedAccount,
-} from '#lib/auth/accounts-export.ts'
+import { ExportFileError, formatExport, parseExport, type ExportedAccount } from '#lib/auth/accounts-export.ts'
+import { importAccounts } from '#lib/auth/accounts-import.ts'
 import { hashPassword } from '#lib/auth/password.ts'
 import { hashPoolFor } from '#lib/auth/hash-pool.ts'
 import { loadConfig } from '#lib/platform/config.ts'
