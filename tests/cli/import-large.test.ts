@@ -32,7 +32,7 @@ describe.skipIf(!serverDatabaseUrl())('import and export of many accounts', () =
     const hash = bcrypt.hashSync('harbor lantern quartz meadow', 10)
     await writeLargeExport(file, 20_000, hash, 'many')
     const first = await runCli(['import', file], env)
-    expect(first.stderr).toBe("")
+    expect(first.stderr).toBe('')
     expectExit(first, 0)
     expect(first.stdout).toBe(`20000 accounts in ${file}: 20000 created, 0 unchanged, 0 skipped, 0 overwritten\n`)
     const { count } = await t.runtime.db.one<{ count: number }>(
