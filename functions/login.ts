@@ -7,21 +7,26 @@ import { createSession, revokeSession } from '#lib/auth/sessions.ts'
 import { sessionCookie } from '#lib/http/session-cookie.ts'
 import { seeOther } from '#lib/http/pages.ts'
 import { jsonResult, userJson } from '#lib/http/json.ts'
-import { printable } from '#lib/platform/log.ts'
+import { pseudonym } from '#lib/platform/log.ts'
 import { Problem } from '#lib/problem.ts'
 
 async function login(event: RouteEvent, ctx: HandlerContext) {
   const { config, db, now, throttle } = ctx
   const input = parseInput(loginInput, event.body)
+  const user = await findUserByUsername(db, input.username)
   const attempt = await throttle.startLoginAttempt(input.username, event.clientIp)
 
-  const hashing = { pool: ctx.hashPool, cost: config.password.bcryptCost, client: event.clientIp }
-  const user = await findUserByUsername(db, input.username)
-  // an unknown user costs the same bcrypt comparison as a wrong password: one path, one answer
-  const valid = await verifyPassword(hashing, input.password, user?.passwordHash)
+  const hashing = { pool: ctx.hashPool, cost: config.password.bcryptCost, client: event.clientIp, log: event.log }
+  // an unknown user costs the same bcrypt comparison as a wrong password: one path, one answer;
+  // a comparison the pool refused (503, 429) checked nothing, so it counts nothing
+  const valid = await verifyPassword(hashing, input.password, user?.passwordHash).catch(attempt.withdraw)
   if (!user || !valid) {
     const lockoutSeconds = await attempt.failed()
-    event.log.warn({ event: 'login_failed', username: printable(input.username), lockoutSeconds }, 'login failed')
+    // people type passwords into the name field: a name no account has is logged as a keyed hash only
+    const who = user
+      ? { userId: user.id, username: user.username }
+      : { usernameHash: pseudonym(input.username.toLowerCase(), ctx.jwtSecret) }
+    event.log.warn({ event: 'login_failed', ...who, lockoutSeconds }, 'login failed')
     throw new Problem('invalid_credentials', { detail: 'Check both and try again.' })
   }
   await attempt.succeeded()

@@ -16,8 +16,9 @@ async function changePassword(event: AuthenticatedEvent, { config, db, hashPool,
   if (!user) throw new Problem('unauthorized')
   // a wrong current password is a guess at it, like a failed sign-in, and counted with them
   const attempt = await throttle.startLoginAttempt(user.username, event.clientIp)
-  const hashing = { pool: hashPool, cost: config.password.bcryptCost, client: event.clientIp }
-  if (!(await verifyPassword(hashing, input.current_password, user.passwordHash))) {
+  const hashing = { pool: hashPool, cost: config.password.bcryptCost, client: event.clientIp, log: event.log }
+  // a comparison the pool refused (503, 429) checked nothing, so it counts nothing
+  if (!(await verifyPassword(hashing, input.current_password, user.passwordHash).catch(attempt.withdraw))) {
     const lockoutSeconds = await attempt.failed()
     event.log.warn({ event: 'password_change_failed', userId: user.id, lockoutSeconds }, 'wrong current password')
     throw invalidFields([{ field: 'current_password', message: 'The current password is wrong.' }])

@@ -8,21 +8,18 @@
 //   {"username":"alice","password_hash":"$2b$10$…","created_at":"2026-11-02T09:15:00.000Z",
 //    "last_login_time":null,"previous_login_time":null}                       (one line in the file)
 //
-// Import reads and checks every line before it writes anything, then writes in one transaction
-// with the users table locked against concurrent sign-ups. Importing the same file twice changes
-// nothing: an account whose name (any case) and hash are already there is left as it is. The
-// same name with another hash is a conflict: refused unless the caller chose skip or overwrite.
+// Import (lib/auth/accounts-import.ts) reads the file line by line, each line checked here.
 import { z } from 'zod'
-import type { Queryable } from '../platform/database.ts'
-import { revokeAllUserSessions } from './sessions.ts'
 import type { User } from './users.ts'
 import { USERNAME_PATTERN } from './validation.ts'
+import { hashCost, MAX_BCRYPT_COST, MIN_BCRYPT_COST } from '../platform/bcrypt-costs.ts'
 
 export const EXPORT_FORMAT = 'gateway-auth/accounts'
 export const EXPORT_VERSION = 1
 
 // $2a$/$2b$/$2y$, a two-digit cost, 22 characters of salt and 31 of hash (bcrypt's base64)
 const BCRYPT_HASH = /^\$2[aby]\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/
+const allowedCost = (hash: string) => hashCost(hash) >= MIN_BCRYPT_COST && hashCost(hash) <= MAX_BCRYPT_COST
 const timestamp = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date and time' })
 
 const Header = z.object({
@@ -34,7 +31,15 @@ const Header = z.object({
 
 const AccountLine = z.strictObject({
   username: z.string().regex(USERNAME_PATTERN, 'must be 3 to 32 of A-Z a-z 0-9 . _ -'),
-  password_hash: z.string().regex(BCRYPT_HASH, 'must be a bcrypt hash'),
+  password_hash: z
+    .string()
+    .regex(BCRYPT_HASH, 'must be a bcrypt hash')
+    // a higher cost would hold a bcrypt worker for minutes per sign-in, a lower one is weaker than allowed
+    .refine((hash) => !BCRYPT_HASH.test(hash) || allowedCost(hash), {
+      error: (issue) =>
+        `has bcrypt cost ${hashCost(String(issue.input))}; ` +
+        `this service accepts costs ${MIN_BCRYPT_COST} to ${MAX_BCRYPT_COST}`,
+    }),
   created_at: timestamp,
   last_login_time: timestamp.nullable(),
   previous_login_time: timestamp.nullable(),
@@ -78,42 +83,98 @@ export function formatExport(users: readonly User[], now: Date): string {
   return [JSON.stringify(header), ...lines].map((line) => `${line}\n`).join('')
 }
 
-/** Parses and checks a whole export; throws ExportFileError listing every bad line. */
-export function parseExport(text: string): ExportedAccount[] {
-  const lines = text.split('\n').map((line, index) => ({ number: index + 1, text: line.replace(/\r$/, '') }))
-  const filled = lines.filter((line) => line.text.trim() !== '')
-  const [first, ...rest] = filled
-  if (!first) throw new ExportFileError(['the file is empty: expected a gateway-auth export'])
-  const header = readHeader(first.text)
-  const problems: string[] = []
-  const accounts: ExportedAccount[] = []
-  const seen = new Map<string, number>()
-  for (const line of rest) {
-    const parsed = parseLine(line.text, AccountLine)
-    if (typeof parsed === 'string') {
-      problems.push(`line ${line.number}: ${parsed}`)
-      continue
+// a file with more bad lines names the first ones and counts the rest
+const MAX_PROBLEMS_LISTED = 100
+/** Accounts handed on together by readExport: what importAccounts looks up and inserts at once. */
+export const IMPORT_BATCH = 1000
+
+/** Checks an export one line at a time: what parseExport and readExport share. */
+class ExportChecker {
+  private header: z.infer<typeof Header> | undefined
+  private lineNumber = 0
+  private accountLines = 0
+  private unlisted = 0
+  private readonly seen = new Map<string, number>()
+  readonly problems: string[] = []
+
+  /** The account on the next line; undefined for a blank line, the header, or a line with a problem. */
+  next(raw: string): ExportedAccount | undefined {
+    this.lineNumber++
+    const text = raw.replace(/\r$/, '')
+    if (text.trim() === '') return undefined
+    if (!this.header) {
+      this.header = readHeader(text)
+      return undefined
     }
+    this.accountLines++
+    const parsed = parseLine(text, AccountLine)
+    if (typeof parsed === 'string') return this.problem(`line ${this.lineNumber}: ${parsed}`)
     const key = parsed.username.toLowerCase()
-    const earlier = seen.get(key)
-    if (earlier !== undefined) problems.push(`line ${line.number}: ${parsed.username} is already on line ${earlier}`)
-    seen.set(key, line.number)
-    accounts.push({
+    const earlier = this.seen.get(key)
+    if (earlier !== undefined)
+      return this.problem(`line ${this.lineNumber}: ${parsed.username} is already on line ${earlier}`)
+    this.seen.set(key, this.lineNumber)
+    return {
       username: parsed.username,
       passwordHash: parsed.password_hash,
       createdAt: new Date(parsed.created_at),
       lastLoginTime: dateOrNull(parsed.last_login_time),
       previousLoginTime: dateOrNull(parsed.previous_login_time),
-    })
+    }
   }
-  if (rest.length !== header.accounts) {
-    problems.push(
-      `the header announces ${header.accounts} accounts but the file has ${rest.length} lines: ` +
-        'it is incomplete or was edited',
-    )
+
+  /** After the last line: throws ExportFileError if any line, or the count, was wrong. */
+  finish(): void {
+    if (!this.header) throw new ExportFileError(['the file is empty: expected a gateway-auth export'])
+    if (this.accountLines !== this.header.accounts) {
+      this.problem(
+        `the header announces ${this.header.accounts} accounts but the file has ${this.accountLines} lines: ` +
+          'it is incomplete or was edited',
+      )
+    }
+    if (this.unlisted) this.problems.push(`… and ${this.unlisted} more problems`)
+    if (this.problems.length) throw new ExportFileError(this.problems)
   }
-  if (problems.length) throw new ExportFileError(problems)
+
+  private problem(text: string): undefined {
+    if (this.problems.length < MAX_PROBLEMS_LISTED) this.problems.push(text)
+    else this.unlisted++
+    return undefined
+  }
+}
+
+/** Parses and checks a whole export; throws ExportFileError listing every bad line. */
+export function parseExport(text: string): ExportedAccount[] {
+  const checker = new ExportChecker()
+  const accounts: ExportedAccount[] = []
+  for (const line of text.split('\n')) {
+    const account = checker.next(line)
+    if (account) accounts.push(account)
+  }
+  checker.finish()
   return accounts
+}
+
+/**
+ * Reads an export line by line and hands its accounts on in batches of IMPORT_BATCH, so a file of
+ * any size takes the memory of one batch (and the set of names, to find duplicates). After a bad
+ * line nothing more is handed on, but every line is still checked; at the end a bad file throws
+ * ExportFileError, after batches were handed on: the caller writes them in a transaction it rolls back.
+ */
+export async function* readExport(lines: AsyncIterable<string>): AsyncGenerator<ExportedAccount[]> {
+  const checker = new ExportChecker()
+  let batch: ExportedAccount[] = []
+  for await (const line of lines) {
+    const account = checker.next(line)
+    if (!account || checker.problems.length) continue
+    batch.push(account)
+    if (batch.length === IMPORT_BATCH) {
+      yield batch
+      batch = []
+    }
+  }
+  checker.finish()
+  if (batch.length) yield batch
 }
 
 const dateOrNull = (value: string | null) => (value === null ? null : new Date(value))
@@ -150,94 +211,4 @@ function parseLine<T>(text: string, schema: z.ZodType<T>): T | string {
       return `${field} ${issue.message}`
     })
     .join('; ')
-}
-
-export type ConflictChoice = 'refuse' | 'skip' | 'overwrite'
-
-export interface ImportReport {
-  created: string[]
-  /** Already there with the same hash: left as is. */
-  unchanged: string[]
-  /** There with another hash, and left as is (skip). */
-  skipped: string[]
-  /** There with another hash, and replaced (overwrite); their sessions were revoked. */
-  overwritten: string[]
-  /** There with another hash, and nothing was written because of them (refuse). */
-  conflicts: string[]
-}
-
-/**
- * Writes `accounts` in one transaction, as `choice` says for conflicts. With conflicts and
- * `refuse`, or with `dryRun`, the transaction is rolled back and the report says what would happen.
- */
-export async function importAccounts(
-  db: Queryable,
-  accounts: readonly ExportedAccount[],
-  choice: ConflictChoice,
-  now: Date,
-  { dryRun = false } = {},
-): Promise<ImportReport> {
-  const report: ImportReport = { created: [], unchanged: [], skipped: [], overwritten: [], conflicts: [] }
-  const rollback = new Error('rollback')
-  try {
-    await db.tx(async (tx) => {
-      // sign-ups and logins wait for the few milliseconds this takes, so the plan below stays true
-      await tx.none('LOCK TABLE users IN SHARE ROW EXCLUSIVE MODE')
-      const existing = await tx.any<{ id: string; username: string; passwordHash: string }>(
-        'SELECT id::text AS id, username, password_hash AS "passwordHash" FROM users WHERE lower(username) = ANY($1)',
-        [accounts.map((account) => account.username.toLowerCase())],
-      )
-      const byName = new Map(existing.map((user) => [user.username.toLowerCase(), user]))
-      const fresh: ExportedAccount[] = []
-      for (const account of accounts) {
-        const there = byName.get(account.username.toLowerCase())
-        if (!there) fresh.push(account)
-        else if (there.passwordHash === account.passwordHash) report.unchanged.push(there.username)
-        else if (choice === 'skip') report.skipped.push(there.username)
-        else if (choice === 'refuse') report.conflicts.push(there.username)
-        else {
-          await overwriteAccount(tx, there.id, account, now)
-          report.overwritten.push(account.username)
-        }
-      }
-      await insertAccounts(tx, fresh)
-      report.created.push(...fresh.map((account) => account.username))
-      if (report.conflicts.length || dryRun) throw rollback
-    })
-  } catch (error) {
-    if (error !== rollback) throw error
-  }
-  return report
-}
-
-async function insertAccounts(db: Queryable, accounts: readonly ExportedAccount[]): Promise<void> {
-  if (!accounts.length) return
-  await db.none(
-    `INSERT INTO users (username, password_hash, created_at, last_login_time, previous_login_time)
-     SELECT * FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[])`,
-    [
-      accounts.map((account) => account.username),
-      accounts.map((account) => account.passwordHash),
-      accounts.map((account) => account.createdAt),
-      accounts.map((account) => account.lastLoginTime),
-      accounts.map((account) => account.previousLoginTime),
-    ],
-  )
-}
-
-async function overwriteAccount(db: Queryable, userId: string, account: ExportedAccount, now: Date): Promise<void> {
-  await db.none(
-    `UPDATE users SET username = $2, password_hash = $3, created_at = $4, last_login_time = $5,
-       previous_login_time = $6 WHERE id = $1`,
-    [
-      userId,
-      account.username,
-      account.passwordHash,
-      account.createdAt,
-      account.lastLoginTime,
-      account.previousLoginTime,
-    ],
-  )
-  // another password now: tokens issued under the old one end, as after a password change
-  await revokeAllUserSessions(db, userId, now)
 }

@@ -17,8 +17,10 @@ import { getRuntime } from '../platform/runtime.ts'
 /** The host of a Host header value: lower case, without port, brackets or a final dot; null if it is not one host. */
 export function hostOf(value: string): string | null {
   // the adapter joins repeated headers with ",", so two Host headers fail here too
-  const match = /^(?:\[([0-9a-f:.]+)\]|([a-z0-9_.-]+))(?::\d{1,5})?$/i.exec(value)
+  const match = /^(?:\[([0-9a-f:.]+)\]|([a-z0-9_.-]+))(?::(\d{1,5}))?$/i.exec(value)
   if (!match) return null
+  // a TCP port is 1 to 65535: localhost:99999 names no place a request could have been sent to
+  if (match[3] !== undefined && !(Number(match[3]) >= 1 && Number(match[3]) <= 65535)) return null
   const host = (match[1] ?? match[2]!).toLowerCase().replace(/\.$/, '')
   if (match[1] !== undefined && isIP(host) !== 6) return null
   return host === '' ? null : host

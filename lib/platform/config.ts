@@ -8,6 +8,7 @@ import { isIP } from 'node:net'
 import { availableParallelism } from 'node:os'
 import path from 'node:path'
 import proxyAddr from 'proxy-addr'
+import { MAX_BCRYPT_COST, MIN_BCRYPT_COST } from './bcrypt-costs.ts'
 
 interface Invalid {
   readonly invalid: string
@@ -85,7 +86,7 @@ const VARIABLES = {
     'JWT_SECRET must be at least 32 bytes long (unset it to have one generated in DATA_DIR)',
   ),
   SESSION_TTL_SECONDS: whole(3600, 60, 31 * 24 * 3600),
-  BCRYPT_COST: whole(10, 10, 15),
+  BCRYPT_COST: whole(10, MIN_BCRYPT_COST, MAX_BCRYPT_COST),
   PASSWORD_MIN_LENGTH: whole(15, 8, 64),
   // checked here: proxy-addr would otherwise throw on the first request, and on every one after
   TRUST_PROXY: checked(

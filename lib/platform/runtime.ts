@@ -3,6 +3,7 @@
 import type { Logger } from 'pino'
 import { loadConfig, type Config } from './config.ts'
 import { openDatabase, type Database, type DatabaseHandle } from './database.ts'
+import { secureDataDir } from './data-dir.ts'
 import { loadJwtSecret } from './jwt-secret.ts'
 import { createLogger } from './log.ts'
 
@@ -26,6 +27,8 @@ export function startRuntime(
 ): Promise<Runtime> {
   if (current) throw new Error('runtime already started')
   current = (async () => {
+    // DATA_DIR holds secrets only when one of them is not configured otherwise
+    if (!config.jwt.secret || !config.database.url) await secureDataDir(config.dataDir, log)
     const jwtSecret = await loadJwtSecret(config)
     handle = await openDatabase(config, log)
     started = Object.freeze({ config, db: handle.db, healthDb: handle.healthDb, jwtSecret, log })

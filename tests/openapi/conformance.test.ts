@@ -305,7 +305,7 @@ describe('real responses of every route match the document (embedded database)',
     expect(locked.status).toBe(429)
   })
 
-  it('GET /dashboard/{username}: 200, 303, 401 (both codes), 403', async () => {
+  it('GET /dashboard/{username}: 200, 303, 401 (both codes), 403, 404', async () => {
     const user = await account('dash')
     const other = await account('other')
     const dashboard = await check('GET', '/dashboard/{username}', {
@@ -352,6 +352,11 @@ describe('real responses of every route match the document (embedded database)',
       (await check('GET', '/dashboard/{username}', { path: `/dashboard/${other.username}`, jar, headers: html }))
         .status,
     ).toBe(403)
+    // a name no account can have (here with a combining accent) is no dashboard
+    const kelvin = `/dashboard/${encodeURIComponent(user.username.replace('a', 'a\u0301'))}`
+    expect(
+      (await check('GET', '/dashboard/{username}', { path: kelvin, bearer: user.token, headers: json })).json.code,
+    ).toBe('not_found')
   })
 
   it('POST /password: 204, 303, 400, 401, 403, 413, 415, 429', async () => {
