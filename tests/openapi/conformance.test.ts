@@ -430,6 +430,15 @@ describe('real responses of every route match the document (embedded database)',
     ).toBe(`/dashboard/${user.username}`)
   })
 
+  it('every signed-in GET route: 200 with a session, 401 without one', async () => {
+    const user = await account('reader')
+    for (const template of signedInGets()) {
+      const path = concretePath(template, user.username)
+      expect((await check('GET', template, { path, bearer: user.token, headers: json })).status, template).toBe(200)
+      expect((await check('GET', template, { path, headers: json })).status, template).toBe(401)
+    }
+  })
+
   it("any other path: 404 not_found; a documented path with another method: 405 with the document's methods in Allow", async () => {
     const missing = await http.call('/no/such/route', { headers: json })
     expect(missing.status).toBe(404)
@@ -491,7 +500,9 @@ describe('real responses of every route match the document (embedded database)',
           expect((await check(method, template, { ...call, headers: { ...accept, ...call.headers } })).status).toBe(500)
         await expect500('POST', '/register', { json: creds })
         await expect500('POST', '/login', { json: creds })
-        await expect500('GET', '/dashboard/{username}', { path: `/dashboard/${user.username}`, bearer: user.token })
+        for (const template of signedInGets()) {
+          await expect500('GET', template, { path: concretePath(template, user.username), bearer: user.token })
+        }
         await expect500('POST', '/password', {
           json: { current_password: user.password, new_password: strongPassword() },
           bearer: user.token,
@@ -522,7 +533,9 @@ describe('real responses of every route match the document (embedded database)',
         expect((await check(method, template, { ...call, headers: { ...accept, ...call.headers } })).status).toBe(503)
       await expect503('POST', '/register', { json: creds })
       await expect503('POST', '/login', { json: creds })
-      await expect503('GET', '/dashboard/{username}', { path: `/dashboard/${user.username}`, bearer: user.token })
+      for (const template of signedInGets()) {
+        await expect503('GET', template, { path: concretePath(template, user.username), bearer: user.token })
+      }
       await expect503('POST', '/password', {
         json: { current_password: user.password, new_password: strongPassword() },
         bearer: user.token,
@@ -545,8 +558,17 @@ describe('real responses of every route match the document (embedded database)',
 })
 
 /** A real path for a template: its parameters filled in. */
-const concretePath = (template: string) =>
-  template.replace('{username}', 'alice').replace('{file}', 'style.css').replace('{code}', 'not_found')
+const concretePath = (template: string, username = 'alice') =>
+  template.replace('{username}', username).replace('{file}', 'style.css').replace('{code}', 'not_found')
+
+/** The GET routes that need a session (security without the anonymous `{}`): each is checked the same way. */
+const signedInGets = () =>
+  Object.entries(openapi.paths)
+    .filter(([, item]) => {
+      const security = (item.get as { security?: object[] } | undefined)?.security
+      return security !== undefined && !security.some((entry) => Object.keys(entry).length === 0)
+    })
+    .map(([template]) => template)
 
 function isAlive(pid: number): boolean {
   try {
