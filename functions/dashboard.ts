@@ -6,7 +6,8 @@ import { defineRoute, route } from '#lib/http/route.ts'
 import { dashboardPage, takeNotice, withCookies } from '#lib/http/pages.ts'
 import { jsonResult, Timestamp, userJson, UserJson } from '#lib/http/json.ts'
 import { formatDuration, gatewayView } from '#lib/http/gateway-view.ts'
-import { sessionEndsAt, summarizeSessions } from '#lib/auth/sessions.ts'
+import { sessionEndsAt } from '#lib/auth/sessions.ts'
+import { listLiveSessions, summarizeSessions } from '#lib/auth/session-list.ts'
 import { GatewayJson, gatewayJson, readGateway } from '#lib/platform/gateway.ts'
 import { Problem } from '#lib/problem.ts'
 
@@ -54,8 +55,11 @@ export const handler = route(spec, async (event, { config, db, now }) => {
     throw new Problem('forbidden', { detail: 'You can only see your own dashboard.' })
   }
   const endsAt = sessionEndsAt(auth.session, config.session.ttlSeconds)
-  const sessions = summarizeSessions(auth.liveSessions, auth.session.id, now, config.session.ttlSeconds)
-  const gateway = await readGateway(db, config, now)
+  const [live, gateway] = await Promise.all([
+    listLiveSessions(db, auth.user.id, now, config.session.ttlSeconds),
+    readGateway(db, config, now),
+  ])
+  const sessions = summarizeSessions(live, auth.session.id, now, config.session.ttlSeconds)
 
   if (event.wantsHtml) {
     const { notice, cookies } = takeNotice(event)

@@ -3,7 +3,8 @@
 // it is POST /logout.
 import { defineRoute, route } from '#lib/http/route.ts'
 import { endSessionInput, OTHER_SESSIONS } from '#lib/auth/validation.ts'
-import { revokeSessionByHandle, revokeUserSessions, sessionHandle } from '#lib/auth/sessions.ts'
+import { revokeUserSessions } from '#lib/auth/sessions.ts'
+import { revokeSessionByHandle, sessionHandle } from '#lib/auth/session-list.ts'
 import { noticeCookie, seeOther } from '#lib/http/pages.ts'
 import { invalidFields } from '#lib/problem.ts'
 
