@@ -25,7 +25,7 @@ export async function filesTheCodeNeeds(entries?: readonly string[]): Promise<st
   let pending = [...(entries ?? (await imageEntries()))]
   const walked = new Set<string>()
   while (pending.length) {
-    pending.forEach((entry) => walked.add(entry))
+    for (const entry of pending) walked.add(entry)
     const result = await esbuild.build({
       entryPoints: pending.map((entry) => path.join(ROOT, entry)),
       absWorkingDir: ROOT,
