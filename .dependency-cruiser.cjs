@@ -1,5 +1,5 @@
 // The architecture, enforced: lib/ is layered and every import points down.
-//   functions/, adapters/, cli/, lambda/  →  lib/http  →  lib/auth  →  lib/platform
+//   functions/, adapters/, cli/, lambda/  →  lib/http  →  lib/auth, lib/gateway  →  lib/platform
 //   →  lib/embedded-postgres
 //   lib/problem.ts (the contract's error codes) is a leaf every layer may use. lambda/ (the Lambda
 //   jobs and packaging) reads the route table and lib/, never a handler; infra/ (the CDK app) knows
@@ -24,6 +24,13 @@ module.exports = {
       name: 'platform-imports-down-only',
       severity: 'error',
       from: { path: layer('platform') },
+      to: { path: [layer('auth'), layer('http'), layer('gateway'), '^functions/', '^adapters/'] },
+    },
+    {
+      name: 'gateway-card-reads-the-platform-only',
+      comment: 'lib/gateway: the card of the dashboard (facts, JSON, view); it knows no account or request',
+      severity: 'error',
+      from: { path: layer('gateway') },
       to: { path: [layer('auth'), layer('http'), '^functions/', '^adapters/'] },
     },
     {

@@ -1,5 +1,5 @@
 // gateway-auth migrate, export and import: the schema, and the accounts carried between
-// databases in the format of lib/auth/accounts-export.ts.
+// databases in the format of cli/accounts-file.ts.
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs/promises'
 import { migrate } from '#lib/platform/database.ts'
@@ -10,7 +10,7 @@ import {
   parseExport,
   type ConflictChoice,
   type ExportedAccount,
-} from '#lib/auth/accounts-export.ts'
+} from './accounts-file.ts'
 import { listUsers } from '#lib/auth/users.ts'
 import type { AdminContext } from './context.ts'
 import { CliError, EXIT } from './exit-codes.ts'

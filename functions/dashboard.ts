@@ -5,10 +5,11 @@ import { z } from 'zod'
 import { defineRoute, route } from '#lib/http/route.ts'
 import { dashboardPage, takeNotice, withCookies } from '#lib/http/pages.ts'
 import { jsonResult, Timestamp, userJson, UserJson } from '#lib/http/json.ts'
-import { formatDuration, gatewayView } from '#lib/http/gateway-view.ts'
+import { formatDuration, gatewayView } from '#lib/gateway/view.ts'
 import { sessionEndsAt } from '#lib/auth/sessions.ts'
 import { listLiveSessions, summarizeSessions } from '#lib/auth/session-list.ts'
-import { GatewayJson, gatewayJson, readGateway } from '#lib/platform/gateway.ts'
+import { readGateway } from '#lib/gateway/facts.ts'
+import { GatewayJson, gatewayJson } from '#lib/gateway/json.ts'
 import { Problem } from '#lib/problem.ts'
 
 const DashboardJson = z.object({

@@ -4,7 +4,7 @@
 import type { Auth, RouteEvent, RouteResult } from './event.ts'
 import type { SessionSummary } from '../auth/session-list.ts'
 import { signInsOf } from '../auth/sign-ins.ts'
-import type { GatewayView } from './gateway-view.ts'
+import type { GatewayView } from '../gateway/view.ts'
 import { PROBLEMS, type Problem } from '../problem.ts'
 import { renderHtml } from './render.ts'
 import { clearSessionCookies, readCookie } from './session-cookie.ts'

@@ -13,10 +13,10 @@
 // nothing: an account whose name (any case) and hash are already there is left as it is. The
 // same name with another hash is a conflict: refused unless the caller chose skip or overwrite.
 import { z } from 'zod'
-import type { Queryable } from '../platform/database.ts'
-import { revokeAllUserSessions } from './sessions.ts'
-import type { User } from './users.ts'
-import { USERNAME_PATTERN } from './validation.ts'
+import type { Queryable } from '#lib/platform/database.ts'
+import { revokeAllUserSessions } from '#lib/auth/sessions.ts'
+import type { User } from '#lib/auth/users.ts'
+import { USERNAME_PATTERN } from '#lib/auth/validation.ts'
 
 export const EXPORT_FORMAT = 'gateway-auth/accounts'
 export const EXPORT_VERSION = 1

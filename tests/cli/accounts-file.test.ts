@@ -1,4 +1,4 @@
-// The export format and the import rules (lib/auth/accounts-export.ts): every bad line is named and
+// The export format and the import rules (cli/accounts-file.ts): every bad line is named and
 // nothing is written; a same-name account with another hash is a conflict, refused unless skip or
 // overwrite is chosen; importing twice changes nothing. Against the real database.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -8,7 +8,7 @@ import {
   importAccounts,
   parseExport,
   type ExportedAccount,
-} from '#lib/auth/accounts-export.ts'
+} from '../../cli/accounts-file.ts'
 import { hashPassword } from '#lib/auth/password.ts'
 import { hashPoolFor } from '#lib/auth/hash-pool.ts'
 import { loadConfig } from '#lib/platform/config.ts'
