@@ -181,9 +181,9 @@ the route modules (functions/). The prose reference is docs/api.md.
 when \`Accept\` prefers \`application/json\`, else HTML.
 
 **Errors** are RFC 9457 problem details (\`application/problem+json\`) whose \`code\` is one of a closed list \
-(\`ProblemCode\`). A path not listed here answers \`404 not_found\` (response \`NotFound\`); a listed path asked with \
-another method \`405 method_not_allowed\` with \`Allow\` (response \`MethodNotAllowed\`). \`HEAD\` is answered wherever \
-\`GET\` is.
+(\`ProblemCode\`). A path not listed here answers \`404 not_found\` (response \`NotFound\`); a listed path \
+asked with another method \`405 method_not_allowed\` with \`Allow\` (response \`MethodNotAllowed\`). \
+\`HEAD\` is answered wherever \`GET\` is.
 
 **Sessions** are HS256 JWTs backed by a session row: send the \`access_token\` of \`POST /login\` as \
 \`Authorization: Bearer <token>\`; browsers carry it in the \`session\` cookie (\`__Host-session\` over HTTPS).`
