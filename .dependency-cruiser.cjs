@@ -21,6 +21,13 @@ module.exports = {
       to: { path: '^(lib|functions|adapters)/', pathNot: layer('embedded-postgres') },
     },
     {
+      name: 'embedded-postgres-through-its-entry',
+      comment: 'lib/embedded-postgres is a package (its package.json, README.md): outside it, only server.ts',
+      severity: 'error',
+      from: { pathNot: layer('embedded-postgres') },
+      to: { path: layer('embedded-postgres'), pathNot: '^lib/embedded-postgres/server\\.ts$' },
+    },
+    {
       name: 'platform-imports-down-only',
       severity: 'error',
       from: { path: layer('platform') },
