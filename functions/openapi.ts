@@ -42,6 +42,8 @@ export const handler = route(spec, async (_event, { config }) => {
   if (!body) {
     body = routeSpecs().then((specs) => JSON.stringify(openApiDocument(specs, { passwordMinLength: minLength })))
     bodies.set(minLength, body)
+    // a failed build is not kept: the next request tries again
+    body.catch(() => bodies.delete(minLength))
   }
   return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: await body }
 })
