@@ -1,11 +1,11 @@
 // gateway-auth migrate, export and import: the schema, and the accounts carried between
-// databases in the format of lib/auth/accounts-export.ts.
+// databases in the format of cli/accounts-file.ts.
 import { randomBytes } from 'node:crypto'
 import fs from 'node:fs/promises'
 import { createInterface } from 'node:readline'
 import { migrate } from '#lib/platform/database.ts'
-import { ExportFileError, formatExport, readExport } from '#lib/auth/accounts-export.ts'
-import { importAccounts, type ConflictChoice, type ImportReport } from '#lib/auth/accounts-import.ts'
+import { ExportFileError, formatExport, readExport } from './accounts-file.ts'
+import { importAccounts, type ConflictChoice, type ImportReport } from './accounts-import.ts'
 import { listUsers } from '#lib/auth/users.ts'
 import type { AdminContext } from './context.ts'
 import { CliError, EXIT } from './exit-codes.ts'

@@ -14,7 +14,15 @@ export interface Runtime {
   readonly healthDb: Database
   readonly jwtSecret: string
   readonly log: Logger
+  /** The service's clock: each request reads it once on arrival. Tests pass their own to move time. */
+  readonly clock: () => Date
 }
+
+export interface RuntimeOptions {
+  readonly clock?: () => Date
+}
+
+const systemClock = () => new Date()
 
 let current: Promise<Runtime> | undefined
 let started: Runtime | undefined
@@ -24,6 +32,7 @@ let handle: DatabaseHandle | undefined
 export function startRuntime(
   config: Config = loadConfig(),
   log: Logger = createLogger(config.logLevel),
+  { clock = systemClock }: RuntimeOptions = {},
 ): Promise<Runtime> {
   if (current) throw new Error('runtime already started')
   current = (async () => {
@@ -31,7 +40,7 @@ export function startRuntime(
     if (!config.jwt.secret || !config.database.url) await secureDataDir(config.dataDir, log)
     const jwtSecret = await loadJwtSecret(config)
     handle = await openDatabase(config, log)
-    started = Object.freeze({ config, db: handle.db, healthDb: handle.healthDb, jwtSecret, log })
+    started = Object.freeze({ config, db: handle.db, healthDb: handle.healthDb, jwtSecret, log, clock })
     return started
   })()
   // a failed start must not be cached: the next request tries again

@@ -1,9 +1,9 @@
-// The export format and the import rules (lib/auth/accounts-export.ts): every bad line is named and
+// The export format and the import rules (cli/accounts-file.ts): every bad line is named and
 // nothing is written; a same-name account with another hash is a conflict, refused unless skip or
 // overwrite is chosen; importing twice changes nothing. Against the real database.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ExportFileError, formatExport, parseExport, type ExportedAccount } from '#lib/auth/accounts-export.ts'
-import { importAccounts } from '#lib/auth/accounts-import.ts'
+import { ExportFileError, formatExport, parseExport, type ExportedAccount } from '../../cli/accounts-file.ts'
+import { importAccounts } from '../../cli/accounts-import.ts'
 import { hashPassword } from '#lib/auth/password.ts'
 import { hashPoolFor } from '#lib/auth/hash-pool.ts'
 import { loadConfig } from '#lib/platform/config.ts'

@@ -8,11 +8,11 @@
 //   {"username":"alice","password_hash":"$2b$10$…","created_at":"2026-11-02T09:15:00.000Z",
 //    "last_login_time":null,"previous_login_time":null}                       (one line in the file)
 //
-// Import (lib/auth/accounts-import.ts) reads the file line by line, each line checked here.
+// Import (cli/accounts-import.ts) reads the file line by line, each line checked here.
 import { z } from 'zod'
-import type { User } from './users.ts'
-import { USERNAME_PATTERN } from './validation.ts'
-import { hashCost, MAX_BCRYPT_COST, MIN_BCRYPT_COST } from '../platform/bcrypt-costs.ts'
+import type { User } from '#lib/auth/users.ts'
+import { USERNAME_PATTERN } from '#lib/auth/validation.ts'
+import { hashCost, MAX_BCRYPT_COST, MIN_BCRYPT_COST } from '#lib/platform/bcrypt-costs.ts'
 
 export const EXPORT_FORMAT = 'gateway-auth/accounts'
 export const EXPORT_VERSION = 1

@@ -1,12 +1,12 @@
-// Writing an export's accounts (the format and its checks: lib/auth/accounts-export.ts). Batches
+// Writing an export's accounts (the format and its checks: cli/accounts-file.ts). Batches
 // of accounts are written in one transaction with the users table locked against concurrent
 // sign-ups; if any line of the file is wrong the transaction is rolled back, so nothing is written.
 // Importing the same file twice changes nothing: an account whose name (any case) and hash are
 // already there is left as it is. The same name with another hash is a conflict: refused unless
 // the caller chose skip or overwrite.
-import type { Queryable } from '../platform/database.ts'
-import type { ExportedAccount } from './accounts-export.ts'
-import { revokeAllUserSessions } from './sessions.ts'
+import type { Queryable } from '#lib/platform/database.ts'
+import { revokeAllUserSessions } from '#lib/auth/sessions.ts'
+import type { ExportedAccount } from './accounts-file.ts'
 
 export type ConflictChoice = 'refuse' | 'skip' | 'overwrite'
 
