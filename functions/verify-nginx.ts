@@ -2,11 +2,34 @@
 // X-Original-URL (our configuration sets it) and understands only 2xx, 401 and 403: a browser that
 // must sign in gets 401 with a Location the configuration's error_page follows
 // (lib/http/forward-auth.ts, docs/front-door.md).
-import { route, type HandlerContext, type RouteEvent } from '#lib/http/route.ts'
-import { answerForwardAuth } from '#lib/http/forward-auth.ts'
+import { defineRoute, route } from '#lib/http/route.ts'
+import {
+  answerForwardAuth,
+  FORWARD_AUTH_TRUST,
+  IDENTITY_HEADERS,
+  SIGN_IN_LOCATION,
+  UNAUTHORIZED_BODY,
+} from '#lib/http/forward-auth.ts'
 
-async function verifyForNginx(event: RouteEvent, ctx: HandlerContext) {
-  return answerForwardAuth(event, 'nginx', ctx)
-}
+export const spec = defineRoute({
+  keys: ['GET /auth/nginx'],
+  summary: 'Forward-auth for nginx (auth_request)',
+  description:
+    `${FORWARD_AUTH_TRUST} The original request is read from \`X-Original-URL\`. nginx understands only 2xx, ` +
+    '401 and 403, so browsers get 401 too, with a `Location` for `error_page`.',
+  tag: 'front-door',
+  auth: 'optional',
+  forwardAuth: true,
+  answers: 'page',
+  responses: {
+    200: { description: 'Allowed: the proxy copies these headers onto the request.', headers: IDENTITY_HEADERS },
+    401: {
+      description: 'Nobody signed in (JSON clients, bearer tokens, and every browser).',
+      headers: [SIGN_IN_LOCATION],
+      content: UNAUTHORIZED_BODY,
+    },
+  },
+  problems: ['validation_failed', 'forbidden', 'internal_error', 'service_unavailable'],
+})
 
-export const handler = route(verifyForNginx, { auth: 'optional', forwardAuth: true })
+export const handler = route(spec, async (event, ctx) => answerForwardAuth(event, 'nginx', ctx))

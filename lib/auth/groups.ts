@@ -1,4 +1,4 @@
-// Groups: names on an account that the access rules (lib/access/rules.ts) check. The first account
+// Groups: names on an account that the access rules (lib/platform/access-rules.ts) check. The first account
 // is in ADMINS (a trigger, migrations/1768000000000_groups.sql); admins see the gateway's host
 // details.
 import { z } from 'zod'

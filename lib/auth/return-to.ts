@@ -9,7 +9,7 @@
 import type { AccessRules } from '../platform/access-rules.ts'
 import { isProtectedHost } from './access.ts'
 
-const MAX_LENGTH = 2048
+export const RETURN_TO_MAX_LENGTH = 2048
 const ABSOLUTE = /^https?:\/\/[^/\\]/i
 const OWN_PATH = /^\/(?![/\\])/
 const FORBIDDEN_CHARACTERS = /[\u0000-\u0020\u007f\\]/
@@ -19,7 +19,8 @@ export function safeReturnTo(
   raw: unknown,
   { rules, ownOrigins }: { rules: AccessRules; ownOrigins: readonly string[] },
 ): string | undefined {
-  if (typeof raw !== 'string' || !raw || raw.length > MAX_LENGTH || FORBIDDEN_CHARACTERS.test(raw)) return undefined
+  if (typeof raw !== 'string' || !raw || raw.length > RETURN_TO_MAX_LENGTH || FORBIDDEN_CHARACTERS.test(raw))
+    return undefined
   if (OWN_PATH.test(raw)) {
     const url = parse(raw, 'http://service.invalid')
     return url?.origin === 'http://service.invalid' ? `${url.pathname}${url.search}${url.hash}` : undefined

@@ -10,7 +10,7 @@ export interface User {
   readonly lastLoginTime: Date | null
   /** The sign-in before the latest one. */
   readonly previousLoginTime: Date | null
-  /** What the access rules check (lib/access/rules.ts); the first account is in `admins`. */
+  /** What the access rules check (lib/platform/access-rules.ts); the first account is in `admins`. */
   readonly groups: readonly string[]
 }
 

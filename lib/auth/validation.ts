@@ -4,6 +4,7 @@
 import { z } from 'zod'
 import { invalidFields } from '../problem.ts'
 import { isCommonPassword } from './common-passwords.ts'
+import { RETURN_TO_MAX_LENGTH } from './return-to.ts'
 
 // NOTE: bcrypt only reads the first 72 bytes of its input; a longer password would be silently
 // truncated, so it is refused instead (https://github.com/dcodeIO/bcrypt.js#security-considerations).
@@ -67,11 +68,26 @@ const givenPassword = (label: string) =>
       `${label} must be at most ${PASSWORD_MAX_BYTES} bytes.`,
     )
 
-const containsUsername = (password: string, username: string) => password.toLowerCase().includes(username.toLowerCase())
+/** True when `password` contains `username`, in any letter case. */
+export const containsUsername = (password: string, username: string) =>
+  password.toLowerCase().includes(username.toLowerCase())
+
+/**
+ * Where to go once signed in, by shape only: which URLs may be followed depends on the access rules
+ * and the request's own origin, so lib/http/return-to.ts decides that (400 on the same field).
+ */
+export const ReturnTo = text('return_to')
+  .max(RETURN_TO_MAX_LENGTH, `return_to must be at most ${RETURN_TO_MAX_LENGTH} characters.`)
+  .optional()
+  .meta({
+    description:
+      'Where to go once signed in: the URL of an app the access rules protect, or of this service ' +
+      '(docs/front-door.md). Any other value is `validation_failed`.',
+  })
 
 export const registrationInput = (minLength: number) =>
   z
-    .object({ username: Username, password: newPassword('Password', minLength) })
+    .object({ username: Username, password: newPassword('Password', minLength), return_to: ReturnTo })
     // only a valid username is a word to keep out of the password ("" is in every password)
     .refine((input) => !USERNAME_PATTERN.test(input.username) || !containsUsername(input.password, input.username), {
       path: ['password'],
@@ -83,18 +99,15 @@ export const loginInput = z.object({
   // looked up, so what the throttle counts and what the lookup finds are one name (usernameKey)
   username: text('Username').min(1, 'Username is required.').pipe(Username),
   password: givenPassword('Password'),
+  return_to: ReturnTo,
 })
 
-export const passwordChangeInput = (minLength: number, username: string) =>
-  z
-    .object({
-      current_password: givenPassword('Current password'),
-      new_password: newPassword('New password', minLength),
-    })
-    .refine((input) => !containsUsername(input.new_password, username), {
-      path: ['new_password'],
-      message: 'New password must not contain the username.',
-    })
+// the username rule needs the session's user: POST /password checks it once these pass
+export const passwordChangeInput = (minLength: number) =>
+  z.object({
+    current_password: givenPassword('Current password'),
+    new_password: newPassword('New password', minLength),
+  })
 
 /** Parses `body` with `schema` or throws validation_failed listing every bad field (first message each). */
 export function parseInput<T>(schema: z.ZodType<T>, body: unknown): T {

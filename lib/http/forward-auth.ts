@@ -15,9 +15,33 @@ import type { Runtime } from '../platform/runtime.ts'
 import { Problem } from '../problem.ts'
 import { isTrustedProxy } from './client.ts'
 import type { RouteEvent, RouteResult } from './event.ts'
+import type { OwnHeader } from './route-spec.ts'
 import { problemJson } from './problem-response.ts'
 
 export type ProxyKind = 'forwarded' | 'nginx'
+
+/** What the 200 carries for the proxy to copy onto the request (documented in both routes' specs). */
+export const IDENTITY_HEADERS = [
+  { name: 'Remote-User', description: "The signed-in account's username; empty on a `bypass` path." },
+  { name: 'Remote-Groups', description: 'Its groups, comma-separated.' },
+  { name: 'Remote-Name', description: 'The username again (there is no display name).' },
+] as const satisfies readonly OwnHeader[]
+
+/** The sign-in page with `return_to`: absolute, on AUTH_ORIGIN or the app's own origin. */
+export const SIGN_IN_LOCATION = {
+  name: 'Location',
+  description: 'The sign-in page with `return_to`: `<AUTH_ORIGIN or the app origin>/login?return_to=<URL>`.',
+} as const satisfies OwnHeader
+
+/** The 401 problem a program (and nginx) gets, as a documented body. */
+export const UNAUTHORIZED_BODY = {
+  'application/problem+json': { $ref: '#/components/schemas/UnauthorizedProblem' },
+} as const
+
+/** What both forward-auth routes say of themselves in their spec. */
+export const FORWARD_AUTH_TRUST =
+  'Believed only from an address in `TRUST_PROXY`; reads the session cookie before an `Authorization` ' +
+  'header (which belongs to the app).'
 
 const HOST = /^(?:\[[0-9a-f:.]+\]|[a-z0-9_.-]+)(?::\d{1,5})?$/i
 

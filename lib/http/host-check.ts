@@ -12,14 +12,16 @@ import type { Context } from 'aws-lambda'
 import type { RouteEvent, RouteResult } from './event.ts'
 import { LOCAL_API_ID } from './client.ts'
 import { Problem } from '../problem.ts'
-import { getRuntime } from '../platform/runtime.ts'
+import { contextOf } from './request-context.ts'
 import type { AccessRules } from '../platform/access-rules.ts'
 
 /** The host of a Host header value: lower case, without port, brackets or a final dot; null if it is not one host. */
 export function hostOf(value: string): string | null {
   // the adapter joins repeated headers with ",", so two Host headers fail here too
-  const match = /^(?:\[([0-9a-f:.]+)\]|([a-z0-9_.-]+))(?::\d{1,5})?$/i.exec(value)
+  const match = /^(?:\[([0-9a-f:.]+)\]|([a-z0-9_.-]+))(?::(\d{1,5}))?$/i.exec(value)
   if (!match) return null
+  // a TCP port is 1 to 65535: localhost:99999 names no place a request could have been sent to
+  if (match[3] !== undefined && !(Number(match[3]) >= 1 && Number(match[3]) <= 65535)) return null
   const host = (match[1] ?? match[2]!).toLowerCase().replace(/\.$/, '')
   if (match[1] !== undefined && isIP(host) !== 6) return null
   return host === '' ? null : host
@@ -64,7 +66,7 @@ const isAppHost = (host: string, rules: AccessRules) =>
 /** Middy step: exactly one well-formed Host, and one this service answers to. */
 export function checkHost(): MiddlewareObj<RouteEvent, RouteResult, Error, Context> {
   return {
-    before: async (request) => {
+    before: (request) => {
       const event = request.event
       const value = event.headers.host
       // HTTP/1.0 without Host is no browser, so no rebinding; API Gateway always sends one
@@ -75,8 +77,8 @@ export function checkHost(): MiddlewareObj<RouteEvent, RouteResult, Error, Conte
           detail: 'The request must carry exactly one Host header naming one host.',
         })
       }
-      const runtime = await getRuntime()
-      if (isAllowedHost(host, runtime.config.allowedHosts, event) || isAppHost(host, runtime.accessRules)) return
+      const context = contextOf(event)
+      if (isAllowedHost(host, context.config.allowedHosts, event) || isAppHost(host, context.accessRules)) return
       // the small error page, not a form that would post to the same unknown name
       event.page = undefined
       throw new Problem('misdirected_request', {

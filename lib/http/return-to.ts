@@ -22,9 +22,12 @@ export function returnToFromQuery(event: RouteEvent, ctx: Context): string | und
   return safeReturnTo(raw, { rules: ctx.accessRules, ownOrigins: ownOrigins(event, ctx) })
 }
 
-/** The body's return_to: undefined when absent, the URL when it may be followed; else 400. */
-export function returnToFromBody(event: RouteEvent, ctx: Context): string | undefined {
-  const raw = (event.body as Record<string, unknown> | undefined)?.return_to
+/** The input's return_to (its shape checked by the schema): the URL when it may be followed; else 400. */
+export function returnToFromInput(
+  event: RouteEvent & { input: { return_to?: string | undefined } },
+  ctx: Context,
+): string | undefined {
+  const raw = event.input.return_to
   if (raw === undefined || raw === '') return undefined
   const url = safeReturnTo(raw, { rules: ctx.accessRules, ownOrigins: ownOrigins(event, ctx) })
   if (url === undefined) {

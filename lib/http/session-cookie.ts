@@ -2,7 +2,7 @@
 // or `__Host-session` with Secure when the request came over HTTPS. A gateway is often reached over
 // plain HTTP on its LAN, where a Secure cookie would never be stored. Either name is accepted.
 // API clients send `Authorization: Bearer <token>` instead, which wins when both are present.
-// With COOKIE_DOMAIN (apps on sub-domains, docs/decisions/013) the cookie carries that Domain, and
+// With COOKIE_DOMAIN (apps on sub-domains, docs/decisions/016) the cookie carries that Domain, and
 // over HTTPS it is `__Secure-session`: a `__Host-` cookie may not have a Domain.
 import { parseCookie, stringifySetCookie } from 'cookie'
 import type { RouteEvent } from './event.ts'
@@ -45,9 +45,10 @@ export function clearSessionCookies(secure: boolean, domain?: string): string[] 
   return cookies
 }
 
-type CookieSource = Pick<RouteEvent, 'headers' | 'cookies'>
+type CookieSource = Pick<RouteEvent, 'headers' | 'cookies'> & { cookieValues?: RouteEvent['cookieValues'] }
+// parsed once per request by requestContext; an event that has not been through it is parsed here
 const cookieJar = (event: CookieSource) =>
-  parseCookie(event.cookies?.length ? event.cookies.join('; ') : (event.headers.cookie ?? ''))
+  event.cookieValues ?? parseCookie(event.cookies?.length ? event.cookies.join('; ') : (event.headers.cookie ?? ''))
 
 /** One cookie's value, from API Gateway's `cookies` array or the Cookie header. */
 export function readCookie(event: CookieSource, name: string): string | undefined {
@@ -59,10 +60,7 @@ export function readCookie(event: CookieSource, name: string): string | undefine
  * `cookieFirst`: the other way round, for forward-auth, where the Authorization header belongs to
  * the app behind the proxy (ChirpStack's UI sends its own bearer token) and our cookie is ours.
  */
-export function readSessionToken(
-  event: Pick<RouteEvent, 'headers' | 'cookies'>,
-  { cookieFirst = false } = {},
-): string | undefined {
+export function readSessionToken(event: CookieSource, { cookieFirst = false } = {}): string | undefined {
   const authorization = event.headers.authorization
   const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1] || undefined
   const jar = cookieJar(event)
@@ -71,7 +69,7 @@ export function readSessionToken(
 }
 
 /** True when the request carries a session cookie at all (valid or not). */
-export function hasSessionCookie(event: Pick<RouteEvent, 'headers' | 'cookies'>): boolean {
+export function hasSessionCookie(event: CookieSource): boolean {
   const jar = cookieJar(event)
   return jar[HOST_ONLY] !== undefined || jar[SHARED] !== undefined || jar[PLAIN] !== undefined
 }

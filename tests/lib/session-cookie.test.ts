@@ -1,4 +1,4 @@
-// The session cookie's names and attributes (lib/http/session-cookie.ts, ADR 012): host-only by
+// The session cookie's names and attributes (lib/http/session-cookie.ts, ADR 016): host-only by
 // default; with COOKIE_DOMAIN shared with the apps' sub-domains, and then `__Secure-` over HTTPS,
 // since a `__Host-` cookie may not carry a Domain.
 import { describe, expect, it } from 'vitest'
