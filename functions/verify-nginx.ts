@@ -5,6 +5,7 @@
 import { defineRoute, route } from '#lib/http/route.ts'
 import {
   answerForwardAuth,
+  FORWARD_AUTH_ROUTE,
   FORWARD_AUTH_TRUST,
   IDENTITY_HEADERS,
   SIGN_IN_LOCATION,
@@ -17,10 +18,7 @@ export const spec = defineRoute({
   description:
     `${FORWARD_AUTH_TRUST} The original request is read from \`X-Original-URL\`. nginx understands only 2xx, ` +
     '401 and 403, so browsers get 401 too, with a `Location` for `error_page`.',
-  tag: 'front-door',
-  auth: 'optional',
-  forwardAuth: true,
-  answers: 'page',
+  ...FORWARD_AUTH_ROUTE,
   responses: {
     200: { description: 'Allowed: the proxy copies these headers onto the request.', headers: IDENTITY_HEADERS },
     401: {
@@ -29,7 +27,6 @@ export const spec = defineRoute({
       content: UNAUTHORIZED_BODY,
     },
   },
-  problems: ['validation_failed', 'forbidden', 'internal_error', 'service_unavailable'],
 })
 
 export const handler = route(spec, async (event, ctx) => answerForwardAuth(event, 'nginx', ctx))

@@ -6,6 +6,7 @@
 import { defineRoute, route } from '#lib/http/route.ts'
 import {
   answerForwardAuth,
+  FORWARD_AUTH_ROUTE,
   FORWARD_AUTH_TRUST,
   IDENTITY_HEADERS,
   SIGN_IN_LOCATION,
@@ -18,10 +19,7 @@ export const spec = defineRoute({
   description:
     `${FORWARD_AUTH_TRUST} The original request is read from \`X-Forwarded-Proto\`, \`X-Forwarded-Host\` ` +
     'and `X-Forwarded-Uri`.',
-  tag: 'front-door',
-  auth: 'optional',
-  forwardAuth: true,
-  answers: 'page',
+  ...FORWARD_AUTH_ROUTE,
   responses: {
     200: { description: 'Allowed: the proxy copies these headers onto the request.', headers: IDENTITY_HEADERS },
     302: {
@@ -30,7 +28,6 @@ export const spec = defineRoute({
     },
     401: { description: 'Nobody signed in (JSON clients, bearer tokens).', content: UNAUTHORIZED_BODY },
   },
-  problems: ['validation_failed', 'forbidden', 'internal_error', 'service_unavailable'],
 })
 
 export const handler = route(spec, async (event, ctx) => answerForwardAuth(event, 'forwarded', ctx))

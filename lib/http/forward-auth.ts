@@ -15,7 +15,7 @@ import type { Runtime } from '../platform/runtime.ts'
 import { Problem } from '../problem.ts'
 import { isTrustedProxy } from './client.ts'
 import type { RouteEvent, RouteResult } from './event.ts'
-import type { OwnHeader } from './route-spec.ts'
+import type { OwnHeader, RouteSpec } from './route-spec.ts'
 import { problemJson } from './problem-response.ts'
 
 export type ProxyKind = 'forwarded' | 'nginx'
@@ -42,6 +42,15 @@ export const UNAUTHORIZED_BODY = {
 export const FORWARD_AUTH_TRUST =
   'Believed only from an address in `TRUST_PROXY`; reads the session cookie before an `Authorization` ' +
   'header (which belongs to the app).'
+
+/** The spec both forward-auth routes share: who may call, how the session is read, what they refuse with. */
+export const FORWARD_AUTH_ROUTE = {
+  tag: 'front-door',
+  auth: 'optional',
+  forwardAuth: true,
+  answers: 'page',
+  problems: ['validation_failed', 'forbidden', 'internal_error', 'service_unavailable'],
+} as const satisfies Partial<RouteSpec>
 
 const HOST = /^(?:\[[0-9a-f:.]+\]|[a-z0-9_.-]+)(?::\d{1,5})?$/i
 

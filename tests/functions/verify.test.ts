@@ -34,7 +34,7 @@ describe.skipIf(!serverDatabaseUrl())('forward-auth', () => {
   })
   afterAll(() => service?.stop())
 
-  // every answer is also checked against docs/openapi.json
+  // every answer is also checked against the OpenAPI document made from the routes' specs
   const ask = async (path: string, headers: Record<string, string>, who?: Account) => {
     const reply = await http.get(path, { headers: { ...headers, ...(who ? { cookie: who.cookie } : {}) } })
     expectConforms('GET', path, reply)
