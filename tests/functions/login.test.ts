@@ -90,6 +90,17 @@ describe('POST /login with JSON', () => {
     ['a number as username', { username: 42, password: 'harbor lantern quartz' }, 'username'],
     ['an array as password', { username: 'someone', password: ['harbor lantern quartz'] }, 'password'],
     ['null as password', { username: 'someone', password: null }, 'password'],
+    ['a number as return_to', { username: 'someone', password: 'harbor lantern quartz', return_to: 42 }, 'return_to'],
+    [
+      'a return_to on another site',
+      { username: 'someone', password: 'harbor lantern quartz', return_to: 'https://evil.example/' },
+      'return_to',
+    ],
+    [
+      'a return_to of 2049 characters',
+      { username: 'someone', password: 'harbor lantern quartz', return_to: `/${'a'.repeat(2048)}` },
+      'return_to',
+    ],
   ]
   it.each(invalid)('refuses %s with 400 validation_failed', async (_, json, field) => {
     const result = await invoke(handler, { path: '/login', json })
@@ -111,6 +122,24 @@ describe('POST /login with JSON', () => {
     expect(result.statusCode).toBe(200)
     const stored = (await findUserByUsername(runtime().db, username))?.passwordHash
     expect(stored).toMatch(new RegExp(`^\\$2[aby]\\$${String(configured).padStart(2, '0')}\\$`))
+  })
+})
+
+describe('POST /login with return_to', () => {
+  it('a form goes back to an accepted return_to (303); JSON echoes it', async () => {
+    const { username, password } = await signUp()
+    const form = await invoke(handler, {
+      path: '/login',
+      form: { username, password, return_to: '/account?tab=1' },
+      headers: { origin: OWN_ORIGIN },
+    })
+    expect(form.statusCode).toBe(303)
+    expect(header(form, 'location')).toBe('/account?tab=1')
+    const json = await invoke(handler, { path: '/login', json: { username, password, return_to: '/account' } })
+    expect(jsonBody(json).return_to).toBe('/account')
+    // an empty one (the sign-in form's hidden field without a destination) is no destination
+    const plain = await invoke(handler, { path: '/login', json: { username, password, return_to: '' } })
+    expect(jsonBody(plain)).not.toHaveProperty('return_to')
   })
 })
 
