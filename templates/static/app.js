@@ -1,5 +1,5 @@
 // Optional comfort for the pages, loaded from /static under the strict CSP (no inline code):
-// a show/hide button on password fields, times in the reader's own time zone, and a live
+// a show/hide button on password fields, a copy button beside the Gateway EUI, times in the reader's own time zone, and a live
 // countdown to the end of the session. Every page works the same without it. A module: strict,
 // deferred, and nothing leaks into the page's globals.
 
@@ -29,6 +29,36 @@ for (const form of document.querySelectorAll('form')) {
   form.addEventListener('submit', () => {
     for (const input of form.querySelectorAll('.reveal-wrap input')) input.type = 'password'
   })
+}
+
+// data-copy: a button that copies the element's text. Without it the text is still selectable (and
+// selects whole on a click). navigator.clipboard exists only in secure contexts; a gateway's own page
+// is usually plain HTTP on the LAN, where the older execCommand('copy') of a selection still works.
+for (const source of document.querySelectorAll('[data-copy]')) {
+  const button = document.createElement('button')
+  button.type = 'button'
+  button.className = 'secondary copy'
+  button.textContent = 'Copy'
+  button.setAttribute('aria-label', `Copy ${source.textContent}`)
+  button.addEventListener('click', async () => {
+    const text = source.textContent.trim()
+    let copied = false
+    try {
+      if (navigator.clipboard) {
+        await navigator.clipboard.writeText(text)
+        copied = true
+      }
+    } catch {}
+    if (!copied) {
+      getSelection().selectAllChildren(source)
+      copied = document.execCommand('copy')
+    }
+    button.textContent = copied ? 'Copied' : 'Selected: press Ctrl+C'
+    setTimeout(() => {
+      button.textContent = 'Copy'
+    }, 2000)
+  })
+  source.after(button)
 }
 
 // data-local="time": the time of day to the second (when to retry); otherwise date and time
