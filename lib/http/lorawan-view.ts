@@ -70,7 +70,10 @@ export function lorawanView(facts: LorawanFacts): LorawanView {
           },
         ]
       : []),
-    ...setting('Protocol', forwarder.protocol && { basics_station: 'LoRa Basics Station', udp: 'Semtech UDP' }[forwarder.protocol]),
+    ...setting(
+      'Protocol',
+      forwarder.protocol && { basics_station: 'LoRa Basics Station', udp: 'Semtech UDP' }[forwarder.protocol],
+    ),
     ...setting('Model', forwarder.model),
     ...setting('Concentrator', [forwarder.design, forwarder.concentratorInterface].filter(Boolean).join(', ') || null),
     ...setting('Network server', forwarder.networkServer),

@@ -68,7 +68,10 @@ const STATES: Record<string, ServiceState> = {
 
 const StateStatus = z.object({
   containers: z.array(z.object({ serviceName: z.string().max(200), status: z.string().max(64) })).max(200),
-  images: z.array(z.object({ serviceName: z.string().max(200), status: z.string().max(64) })).max(200).optional(),
+  images: z
+    .array(z.object({ serviceName: z.string().max(200), status: z.string().max(64) }))
+    .max(200)
+    .optional(),
 })
 const optionalText = z.string().max(200).nullish().catch(null)
 const Device = z.object({
@@ -79,8 +82,10 @@ const Device = z.object({
 })
 
 class SupervisorFailure extends Error {
-  constructor(readonly reason: UnreachableReason) {
+  readonly reason: UnreachableReason
+  constructor(reason: UnreachableReason) {
     super(`supervisor ${reason}`)
+    this.reason = reason
   }
 }
 
@@ -119,7 +124,10 @@ export async function askSupervisor(
   }
   const parsed = StateStatus.safeParse(status.value)
   if (!parsed.success) return { state: 'unreachable', reason: 'garbage' }
-  const services: DeviceService[] = parsed.data.containers.map((c) => ({ name: c.serviceName, state: stateOf(c.status) }))
+  const services: DeviceService[] = parsed.data.containers.map((c) => ({
+    name: c.serviceName,
+    state: stateOf(c.status),
+  }))
   // a service whose image is still downloading has no container yet
   for (const image of parsed.data.images ?? []) {
     if (!services.some((s) => s.name === image.serviceName) && stateOf(image.status) === 'downloading') {
@@ -167,7 +175,7 @@ export async function readSupervisor(
     })
   let timer: NodeJS.Timeout | undefined
   const waited = new Promise<undefined>((resolve) => {
-    timer = setTimeout(resolve, waitMs)
+    timer = setTimeout(() => resolve(undefined), waitMs)
   })
   const fresh = await Promise.race([entry.refreshing, waited])
   clearTimeout(timer)

@@ -43,7 +43,6 @@ const MAX_VALUE_LENGTH = 120
 
 /** A variable's value as a fact: trimmed, printable, capped; null when unset or blank. */
 function fact(env: NodeJS.ProcessEnv, name: string): string | null {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what is removed
   const value = env[name]?.replace(/[\u0000-\u001f\u007f]/g, '').trim()
   return value ? value.slice(0, MAX_VALUE_LENGTH) : null
 }
@@ -69,7 +68,8 @@ const uriFact = (env: NodeJS.ProcessEnv, name: string) => {
 export function forwarderSettings(env: NodeJS.ProcessEnv): ForwarderSettings {
   const serverHost = uriFact(env, 'SERVER_HOST')
   const serverPort = fact(env, 'SERVER_PORT')
-  const udpServer = serverHost && (serverPort && /^\d{1,5}$/.test(serverPort) ? `${serverHost}:${serverPort}` : serverHost)
+  const udpServer =
+    serverHost && (serverPort && /^\d{1,5}$/.test(serverPort) ? `${serverHost}:${serverPort}` : serverHost)
   const tcUri = uriFact(env, 'TC_URI')
   const cupsUri = uriFact(env, 'CUPS_URI')
   const credentialsSet = KEY_VARIABLES.filter((name) => Boolean(env[name]?.trim()))

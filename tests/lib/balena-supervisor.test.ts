@@ -3,7 +3,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { askSupervisor, readSupervisor, SUPERVISOR_CACHE_SECONDS } from '#lib/platform/balena-supervisor.ts'
 import { freePort } from '../helpers/service-process.ts'
-import { startFakeSupervisor, type FakeSupervisor } from '../helpers/fake-supervisor.ts'
+import { startFakeSupervisor, type FakeSupervisor, type FakeSupervisorMode } from '../helpers/fake-supervisor.ts'
 
 let supervisor: FakeSupervisor
 beforeAll(async () => {
@@ -43,15 +43,16 @@ describe('askSupervisor', () => {
     ])
   })
 
-  it.each<[string, (s: FakeSupervisor) => Promise<{ address: string; key: string }>, string]>([
-    ['a wrong API key (401)', async (s) => ({ address: s.address, key: 'wrong-key' }), 'refused'],
-    ['a 500', async (s) => ((s.mode = 'error'), { address: s.address, key: s.apiKey }), 'error'],
-    ['a body that is not JSON', async (s) => ((s.mode = 'garbage'), { address: s.address, key: s.apiKey }), 'garbage'],
-    ['no answer', async (s) => ((s.mode = 'hang'), { address: s.address, key: s.apiKey }), 'timeout'],
-    ['nothing listening', async () => ({ address: `http://127.0.0.1:${await freePort()}`, key: 'k' }), 'network'],
+  it.each<[string, { mode?: FakeSupervisorMode; key?: string; nothingListening?: true }, string]>([
+    ['a wrong API key (401)', { key: 'wrong-key' }, 'refused'],
+    ['a 500', { mode: 'error' }, 'error'],
+    ['a body that is not JSON', { mode: 'garbage' }, 'garbage'],
+    ['no answer', { mode: 'hang' }, 'timeout'],
+    ['nothing listening', { nothingListening: true }, 'network'],
   ])('%s → unreachable, reason %s', async (_name, arrange, reason) => {
-    const { address, key } = await arrange(supervisor)
-    const reading = await askSupervisor(address, key, NOW, 200)
+    supervisor.mode = arrange.mode ?? 'ok'
+    const address = arrange.nothingListening ? `http://127.0.0.1:${await freePort()}` : supervisor.address
+    const reading = await askSupervisor(address, arrange.key ?? supervisor.apiKey, NOW, 200)
     supervisor.releaseHeld()
     expect(reading).toEqual({ state: 'unreachable', reason })
   })
@@ -101,10 +102,12 @@ describe('readSupervisor', () => {
       await readSupervisor(own.env, NOW, { waitMs: 20 })
       expect(own.requests).toHaveLength(2)
       own.releaseHeld()
-      await expect.poll(() => readSupervisor(own.env, NOW, { waitMs: 20 })).toEqual({
-        state: 'unreachable',
-        reason: 'error',
-      })
+      await expect
+        .poll(() => readSupervisor(own.env, NOW, { waitMs: 20 }))
+        .toEqual({
+          state: 'unreachable',
+          reason: 'error',
+        })
 
       // once there is a good reading, a slow refresh serves it rather than "no answer"
       own.mode = 'ok'

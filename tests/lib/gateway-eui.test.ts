@@ -103,7 +103,12 @@ describe('resolveGatewayEui', () => {
       RAK,
       { eui: null, problem: expect.stringContaining('concentrator chip') },
     ],
-    ['only loopback: none', {}, { lo: LOOPBACK }, { eui: null, problem: expect.stringContaining('no network interface') }],
+    [
+      'only loopback: none',
+      {},
+      { lo: LOOPBACK },
+      { eui: null, problem: expect.stringContaining('no network interface') },
+    ],
   ])('%s', (_name, env, interfaces, expected) => expect(resolveGatewayEui(env, interfaces)).toEqual(expected))
 
   it('warns that an EUI from a locally administered MAC is not one to register', () => {
@@ -124,7 +129,10 @@ describe('resolveGatewayEui', () => {
     const [name, entries] = candidates.find(([n]) => n === 'eth0') ?? candidates[0]!
     const mac = entries!.find((e) => !e.internal)!.mac
     expect(found).toMatchObject({
-      eui: mac.replaceAll(':', '').toUpperCase().replace(/^(.{6})/, '$1FFFE'),
+      eui: mac
+        .replaceAll(':', '')
+        .toUpperCase()
+        .replace(/^(.{6})/, '$1FFFE'),
       source: { kind: 'interface', name, chosen: name === 'eth0' ? 'default' : 'fallback' },
     })
     expect(found.eui).toMatch(/^[0-9A-F]{6}FFFE[0-9A-F]{6}$/)

@@ -100,7 +100,11 @@ describe('findForwarder', () => {
   const services = [{ name: 'gateway-auth' }, { name: 'basicstation' }, { name: 'udp-packet-forwarder' }]
   it.each<[string, NodeJS.ProcessEnv, string | undefined]>([
     ['the first service named like one of the blocks', {}, 'basicstation'],
-    ['the one PACKET_FORWARDER_SERVICE names', { PACKET_FORWARDER_SERVICE: 'udp-packet-forwarder' }, 'udp-packet-forwarder'],
+    [
+      'the one PACKET_FORWARDER_SERVICE names',
+      { PACKET_FORWARDER_SERVICE: 'udp-packet-forwarder' },
+      'udp-packet-forwarder',
+    ],
     ['none when the named service is not there', { PACKET_FORWARDER_SERVICE: 'station-2' }, undefined],
   ])('%s', (_name, env, found) => expect(findForwarder(services, env)?.name).toBe(found))
 

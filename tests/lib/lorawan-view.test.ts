@@ -18,7 +18,8 @@ const facts = (supervisor: SupervisorReading, over: Partial<LorawanFacts> = {}):
   eui: { eui: 'E45F01FFFE517BA8', source: { kind: 'environment' } },
   forwarder: forwarderSettings({ MODEL: 'RAK7248', SERVER_HOST: 'eu1.cloud.thethings.network', BAND: 'eu_863_870' }),
   supervisor,
-  forwarderService: supervisor.state === 'ok' ? supervisor.services.find((s) => s.name.includes('forwarder')) : undefined,
+  forwarderService:
+    supervisor.state === 'ok' ? supervisor.services.find((s) => s.name.includes('forwarder')) : undefined,
   ...over,
 })
 
