@@ -151,7 +151,7 @@ interface CacheEntry {
   readAt?: number
   refreshing?: Promise<SupervisorReading>
 }
-// per supervisor address: a test's fake supervisor and the next one never share a reading
+// per address and key: another supervisor, or a new key, never gets an old reading
 const cache = new Map<string, CacheEntry>()
 
 /** The supervisor's reading as of `now`: cached, refreshed in the background, never waited on long. */
@@ -163,8 +163,9 @@ export async function readSupervisor(
   const address = env.BALENA_SUPERVISOR_ADDRESS?.trim()
   const apiKey = env.BALENA_SUPERVISOR_API_KEY?.trim()
   if (!address || !apiKey) return env.BALENA === '1' ? { state: 'no_api' } : { state: 'off_balena' }
-  const entry = cache.get(address) ?? {}
-  cache.set(address, entry)
+  const cacheKey = `${address} ${apiKey}`
+  const entry = cache.get(cacheKey) ?? {}
+  cache.set(cacheKey, entry)
   const age = entry.readAt === undefined ? Infinity : now.getTime() - entry.readAt
   if (entry.reading && age >= 0 && age < SUPERVISOR_CACHE_SECONDS * 1000) return entry.reading
   entry.refreshing ??= askSupervisor(address, apiKey, now, timeoutMs)

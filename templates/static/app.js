@@ -1,7 +1,7 @@
 // Optional comfort for the pages, loaded from /static under the strict CSP (no inline code):
-// a show/hide button on password fields, a copy button beside the Gateway EUI, times in the reader's own time zone, and a live
-// countdown to the end of the session. Every page works the same without it. A module: strict,
-// deferred, and nothing leaks into the page's globals.
+// a show/hide button on password fields, a copy button beside the Gateway EUI, times in the
+// reader's own time zone, and a live countdown to the end of the session. Every page works the
+// same without it. A module: strict, deferred, and nothing leaks into the page's globals.
 
 for (const input of document.querySelectorAll('input[type="password"]')) {
   const button = document.createElement('button')
