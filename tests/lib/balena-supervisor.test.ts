@@ -52,7 +52,9 @@ describe('askSupervisor', () => {
   ])('%s → unreachable, reason %s', async (_name, arrange, reason) => {
     supervisor.mode = arrange.mode ?? 'ok'
     const address = arrange.nothingListening ? `http://127.0.0.1:${await freePort()}` : supervisor.address
-    const reading = await askSupervisor(address, arrange.key ?? supervisor.apiKey, NOW, 200)
+    // a short timeout only where nothing will answer: a busy machine must not turn a 500 into a timeout
+    const timeoutMs = arrange.mode === 'hang' ? 300 : 10_000
+    const reading = await askSupervisor(address, arrange.key ?? supervisor.apiKey, NOW, timeoutMs)
     supervisor.releaseHeld()
     expect(reading).toEqual({ state: 'unreachable', reason })
   })
