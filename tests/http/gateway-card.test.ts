@@ -4,6 +4,7 @@
 // line in the card, and JSON that matches docs/openapi.json. The readings are cached for a few
 // seconds; the clock (Date only) moves on between scenarios so each one is read afresh.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { readSupervisor } from '#lib/platform/balena-supervisor.ts'
 import { useSecurityService, type Account } from '../helpers/accounts.ts'
 import { expectNoSecrets } from '../helpers/expect.ts'
 import { expectConforms } from '../helpers/openapi.ts'
@@ -43,11 +44,16 @@ afterAll(async () => {
   await supervisor?.close()
 })
 
-/** The card and the JSON as they are now, read afresh (the clock moves past both caches). */
-async function readCard(env: Record<string, string>) {
+/**
+ * The card and the JSON as they are now, read afresh (the clock moves past both caches). `settle`
+ * lets the supervisor's answer into the cache first, so a busy machine cannot turn a slow answer
+ * into "no answer in time" (that case has tests of its own, without it).
+ */
+async function readCard(env: Record<string, string>, { settle = true } = {}) {
   process.env = { ...savedEnv, ...FLEET, ...env }
   clock += 11_000
   vi.setSystemTime(clock)
+  if (settle) await readSupervisor(process.env, new Date(clock), { waitMs: 30_000 })
   const html = await s.http.getHtml(`/dashboard/${account.username}`, { jar })
   const json = await s.dashboard(account.username, token)
   expect([html.status, json.status]).toEqual([200, 200])
@@ -140,7 +146,7 @@ describe('the gateway card of a LoRaWAN gateway', () => {
     supervisor.mode = 'ok'
     await readCard(supervisor.env)
     supervisor.mode = 'hang'
-    const { card, lorawan } = await readCard(supervisor.env)
+    const { card, lorawan } = await readCard(supervisor.env, { settle: false })
     supervisor.releaseHeld()
     expect(lorawan.supervisor.state).toBe('ok')
     expect(card).toContain('<ul class="services"')
@@ -150,7 +156,7 @@ describe('the gateway card of a LoRaWAN gateway', () => {
     const silent = await startFakeSupervisor()
     try {
       silent.mode = 'hang'
-      const { card, lorawan } = await readCard(silent.env)
+      const { card, lorawan } = await readCard(silent.env, { settle: false })
       // answered although the supervisor answers nothing until it is closed
       await expect.poll(() => silent.requests.length).toBe(2)
       expect(card).toContain('<p class="services-line">Supervisor not reachable: no answer in time.</p>')
