@@ -14,13 +14,19 @@ export interface LorawanFacts {
   readonly forwarderService: DeviceService | undefined
 }
 
-/** Reads the LoRaWAN facts; the supervisor part is cached and never waited on for long. */
+/**
+ * Reads the LoRaWAN facts; the supervisor part is cached and never waited on for long (a page), or
+ * for up to `supervisorWaitMs` (the CLI, which has nothing better to do).
+ */
 export async function readLorawan(
   env: NodeJS.ProcessEnv,
   now: Date,
-  interfaces: Interfaces = os.networkInterfaces(),
+  {
+    interfaces = os.networkInterfaces(),
+    supervisorWaitMs,
+  }: { interfaces?: Interfaces; supervisorWaitMs?: number } = {},
 ): Promise<LorawanFacts> {
-  const supervisor = await readSupervisor(env, now)
+  const supervisor = await readSupervisor(env, now, supervisorWaitMs === undefined ? {} : { waitMs: supervisorWaitMs })
   return {
     eui: resolveGatewayEui(env, interfaces),
     forwarder: forwarderSettings(env),
