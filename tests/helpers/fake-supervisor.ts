@@ -21,6 +21,8 @@ export interface FakeSupervisor {
   services: FakeService[]
   /** Every request's path and query, as received (the test checks the key travelled only there). */
   readonly requests: string[]
+  /** Sets the packet forwarder's (the first service's) status, as a tour stop wants it. */
+  setForwarder(status: 'Running' | 'exited'): void
   /** Answers every request held by mode 'hang' (with a 500) so the server can close. */
   releaseHeld(): void
   close(): Promise<void>
@@ -94,6 +96,9 @@ export async function startFakeSupervisor(services: FakeService[] = FORWARDER_RU
     for (const response of held.splice(0)) response.writeHead(500).end()
   }
   return Object.assign(state, {
+    setForwarder: (status: 'Running' | 'exited') => {
+      state.services[0] = { ...state.services[0]!, status }
+    },
     address,
     apiKey,
     env: { BALENA: '1', BALENA_SUPERVISOR_ADDRESS: address, BALENA_SUPERVISOR_API_KEY: apiKey },
@@ -105,4 +110,15 @@ export async function startFakeSupervisor(services: FakeService[] = FORWARDER_RU
         server.close(() => resolve())
       }),
   })
+}
+
+/** The fleet variables the screenshots and the browser tests give the service: a RAK gateway on TTN. */
+export const RAK_FLEET = {
+  GATEWAY_EUI: 'E45F01FFFE517BA8',
+  MODEL: 'RAK7248',
+  SERVER_HOST: 'eu1.cloud.thethings.network',
+  SERVER_PORT: '1700',
+  BAND: 'eu_863_870',
+  TTS_REGION: 'eu1',
+  TTS_PERSONAL_KEY: 'NNSXS.FLEETKEY.SHOULD-NEVER-SHOW',
 }
