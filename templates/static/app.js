@@ -32,28 +32,19 @@ for (const form of document.querySelectorAll('form')) {
 }
 
 // data-copy: a button that copies the element's text. Without it the text is still selectable (and
-// selects whole on a click). navigator.clipboard exists only in secure contexts; a gateway's own page
-// is usually plain HTTP on the LAN, where the older execCommand('copy') of a selection still works.
+// selects whole on a click). The Clipboard API is off: the Permissions-Policy (lib/http/route.ts,
+// Middy's defaults) denies clipboard-write, and a gateway's page is often plain HTTP, where it does
+// not exist. Selecting the text and execCommand('copy') works in both cases, inside the click.
 for (const source of document.querySelectorAll('[data-copy]')) {
   const button = document.createElement('button')
   button.type = 'button'
   button.className = 'secondary copy'
   button.textContent = 'Copy'
   button.setAttribute('aria-label', `Copy ${source.textContent}`)
-  button.addEventListener('click', async () => {
-    const text = source.textContent.trim()
-    let copied = false
-    try {
-      if (navigator.clipboard) {
-        await navigator.clipboard.writeText(text)
-        copied = true
-      }
-    } catch {}
-    if (!copied) {
-      getSelection().selectAllChildren(source)
-      copied = document.execCommand('copy')
-    }
-    button.textContent = copied ? 'Copied' : 'Selected: press Ctrl+C'
+  button.addEventListener('click', () => {
+    getSelection().selectAllChildren(source)
+    // the selection stays, so a refused copy can still be finished with Ctrl+C
+    button.textContent = document.execCommand('copy') ? 'Copied' : 'Selected: press Ctrl+C'
     setTimeout(() => {
       button.textContent = 'Copy'
     }, 2000)
