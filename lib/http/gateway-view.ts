@@ -3,13 +3,9 @@
 import type { GatewayFacts } from '../platform/gateway.ts'
 import { lorawanView, type LorawanView } from './lorawan-view.ts'
 
-export type RowState = 'ok' | 'warn' | 'bad'
-export interface GatewayRow {
-  readonly label: string
-  readonly value: string
-  readonly detail?: string
-  readonly state?: RowState
-}
+import type { GatewayRow, RowState } from './card-rows.ts'
+
+export type { GatewayRow, RowState } from './card-rows.ts'
 export interface GatewayView {
   readonly readAt: Date
   readonly state: RowState

@@ -3,16 +3,7 @@
 // top of the card ("Needs attention: the packet forwarder is not running"). Pure functions only.
 import type { LorawanFacts } from '../platform/lorawan-gateway.ts'
 import type { ServiceState, SupervisorReading } from '../platform/balena-supervisor.ts'
-
-// the shapes of gateway-view.ts's rows (the template lists both in one <dl>), written out here:
-// gateway-view.ts imports this file
-export type RowState = 'ok' | 'warn' | 'bad'
-export interface GatewayRow {
-  readonly label: string
-  readonly value: string
-  readonly detail?: string
-  readonly state?: RowState
-}
+import type { GatewayRow, RowState } from './card-rows.ts'
 
 export interface ServiceRow {
   readonly name: string
