@@ -154,11 +154,17 @@ interface CacheEntry {
 // per address and key: another supervisor, or a new key, never gets an old reading
 const cache = new Map<string, CacheEntry>()
 
+/** How long a reader waits for a fresh reading, and a request for the supervisor's answer. */
+export interface SupervisorWait {
+  readonly waitMs?: number
+  readonly timeoutMs?: number
+}
+
 /** The supervisor's reading as of `now`: cached, refreshed in the background, never waited on long. */
 export async function readSupervisor(
   env: NodeJS.ProcessEnv,
   now: Date,
-  { waitMs = SUPERVISOR_WAIT_MS, timeoutMs = SUPERVISOR_TIMEOUT_MS } = {},
+  { waitMs = SUPERVISOR_WAIT_MS, timeoutMs = SUPERVISOR_TIMEOUT_MS }: SupervisorWait = {},
 ): Promise<SupervisorReading> {
   const address = env.BALENA_SUPERVISOR_ADDRESS?.trim()
   const apiKey = env.BALENA_SUPERVISOR_API_KEY?.trim()

@@ -84,7 +84,7 @@ function fromInterface(mac: string, name: string, chosen: 'configured' | 'defaul
     eui,
     source,
     warning:
-      `the MAC of ${name} is locally administered (a container's virtual interface?): ` +
+      `the MAC of ${name} is a local one, not the maker's (a container's virtual interface?): ` +
       'set GATEWAY_EUI, or run with host networking, before registering this EUI',
   }
 }

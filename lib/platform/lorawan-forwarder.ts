@@ -73,7 +73,8 @@ export function forwarderSettings(env: NodeJS.ProcessEnv): ForwarderSettings {
   const tcUri = uriFact(env, 'TC_URI')
   const cupsUri = uriFact(env, 'CUPS_URI')
   const credentialsSet = KEY_VARIABLES.filter((name) => Boolean(env[name]?.trim()))
-  const stationSigns = Boolean(tcUri || cupsUri || env.USE_CUPS === '1' || /^(TC|CUPS)_/.test(credentialsSet.join(' ')))
+  const stationKeys = credentialsSet.some((name) => name.startsWith('TC_') || name.startsWith('CUPS_'))
+  const stationSigns = Boolean(tcUri || cupsUri || env.USE_CUPS === '1' || stationKeys)
   const udpSigns = Boolean(serverHost || serverPort || fact(env, 'BAND'))
   return {
     protocol: stationSigns && !udpSigns ? 'basics_station' : udpSigns && !stationSigns ? 'udp' : null,

@@ -2,7 +2,7 @@
 // (lorawan-forwarder.ts) and the device's services from the balena supervisor
 // (balena-supervisor.ts). One reading for the dashboard's card, its JSON and `gateway-auth status`.
 import os from 'node:os'
-import { readSupervisor, type DeviceService, type SupervisorReading } from './balena-supervisor.ts'
+import { readSupervisor, type DeviceService, type SupervisorReading, type SupervisorWait } from './balena-supervisor.ts'
 import { resolveGatewayEui, type GatewayEui, type Interfaces } from './gateway-eui.ts'
 import { findForwarder, forwarderSettings, type ForwarderSettings } from './lorawan-forwarder.ts'
 
@@ -15,23 +15,30 @@ export interface LorawanFacts {
 }
 
 /**
- * Reads the LoRaWAN facts; the supervisor part is cached and never waited on for long (a page), or
- * for up to `supervisorWaitMs` (the CLI, which has nothing better to do).
+ * Reads the LoRaWAN facts. The supervisor part is cached and never waited on for long (a page);
+ * `supervisor` lets the CLI, which has nothing better to do, wait longer. Never throws.
  */
 export async function readLorawan(
   env: NodeJS.ProcessEnv,
   now: Date,
-  {
-    interfaces = os.networkInterfaces(),
-    supervisorWaitMs,
-  }: { interfaces?: Interfaces; supervisorWaitMs?: number } = {},
+  { interfaces, supervisor: waiting }: { interfaces?: Interfaces; supervisor?: SupervisorWait } = {},
 ): Promise<LorawanFacts> {
-  const supervisor = await readSupervisor(env, now, supervisorWaitMs === undefined ? {} : { waitMs: supervisorWaitMs })
+  const supervisor = await readSupervisor(env, now, waiting)
   return {
-    eui: resolveGatewayEui(env, interfaces),
+    eui: resolveGatewayEui(env, interfaces ?? networkInterfaces()),
     forwarder: forwarderSettings(env),
     supervisor,
     forwarderService: supervisor.state === 'ok' ? findForwarder(supervisor.services, env) : undefined,
+  }
+}
+
+// the interfaces cannot be listed in rare system states (libuv's uv_interface_addresses fails):
+// the card then says no interface has a MAC, rather than failing the page
+function networkInterfaces(): Interfaces {
+  try {
+    return os.networkInterfaces()
+  } catch {
+    return {}
   }
 }
 

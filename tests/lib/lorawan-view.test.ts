@@ -82,14 +82,12 @@ describe('lorawanView', () => {
           eui: {
             eui: '02FC00FFFE000001',
             source: { kind: 'interface', name: 'wlan0', chosen: 'fallback' },
-            warning: 'the MAC of wlan0 is locally administered',
+            warning: 'the MAC of wlan0 is a local one',
           },
         },
       ),
     )
-    expect(derived.euiSource).toBe(
-      'from the MAC address of wlan0 (there is no eth0): the MAC of wlan0 is locally administered',
-    )
+    expect(derived.euiSource).toBe('from the MAC address of wlan0 (there is no eth0): the MAC of wlan0 is a local one')
     expect(derived.euiState).toBe('warn')
     const invalid = lorawanView(facts({ state: 'off_balena' }, { eui: { eui: null, problem: 'bad', invalid: true } }))
     expect(invalid.problems).toEqual([{ text: 'GATEWAY_EUI is not a valid EUI', state: 'warn' }])

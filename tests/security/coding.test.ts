@@ -156,6 +156,7 @@ describe('V15.3 Defensive coding', () => {
       'disk',
       'hostname',
       'load_average',
+      'lorawan',
       'memory',
       'read_at',
       'service',
