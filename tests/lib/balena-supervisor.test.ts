@@ -3,7 +3,12 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { askSupervisor, readSupervisor, SUPERVISOR_CACHE_SECONDS } from '#lib/platform/balena-supervisor.ts'
 import { freePort } from '../helpers/service-process.ts'
-import { startFakeSupervisor, type FakeSupervisor, type FakeSupervisorMode } from '../helpers/fake-supervisor.ts'
+import {
+  FORWARDER_RUNNING,
+  startFakeSupervisor,
+  type FakeSupervisor,
+  type FakeSupervisorMode,
+} from '../helpers/fake-supervisor.ts'
 
 let supervisor: FakeSupervisor
 beforeAll(async () => {
@@ -12,6 +17,7 @@ beforeAll(async () => {
 afterAll(() => supervisor.close())
 beforeEach(() => {
   supervisor.mode = 'ok'
+  supervisor.services = FORWARDER_RUNNING.map((service) => ({ ...service }))
   supervisor.requests.length = 0
 })
 
