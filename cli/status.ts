@@ -3,8 +3,9 @@
 // No database: it works when the database does not, which is when it is most wanted. It waits for
 // the balena supervisor up to 8 s, as a page does not. Exit 7, with the reason on
 // stderr, when the card would say "Needs attention".
-import { lorawanJson, readLorawan } from '#lib/platform/lorawan-gateway.ts'
-import { lorawanView } from '#lib/http/lorawan-view.ts'
+import { readLorawan } from '#lib/gateway/lorawan.ts'
+import { lorawanJson } from '#lib/gateway/json.ts'
+import { lorawanView } from '#lib/gateway/lorawan-view.ts'
 import { CliError, EXIT } from './exit-codes.ts'
 
 const LABEL_WIDTH = 18

@@ -4,7 +4,7 @@
 // line in the card, and JSON that matches docs/openapi.json. The readings are cached for a few
 // seconds; the clock (Date only) moves on between scenarios so each one is read afresh.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { readSupervisor } from '#lib/platform/balena-supervisor.ts'
+import { readSupervisor } from '#lib/gateway/balena-supervisor.ts'
 import { useSecurityService, type Account } from '../helpers/accounts.ts'
 import { expectNoSecrets } from '../helpers/expect.ts'
 import { expectConforms } from '../helpers/openapi.ts'

@@ -1,7 +1,7 @@
 // The supervisor client against a stand-in that answers the documented endpoints and shapes
 // (tests/helpers/fake-supervisor.ts), and in each of its failure modes.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { askSupervisor, readSupervisor, SUPERVISOR_CACHE_SECONDS } from '#lib/platform/balena-supervisor.ts'
+import { askSupervisor, readSupervisor, SUPERVISOR_CACHE_SECONDS } from '#lib/gateway/balena-supervisor.ts'
 import { freePort } from '../helpers/service-process.ts'
 import {
   FORWARDER_RUNNING,

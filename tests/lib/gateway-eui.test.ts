@@ -6,7 +6,7 @@ import {
   parseGatewayEui,
   resolveGatewayEui,
   type Interfaces,
-} from '#lib/platform/gateway-eui.ts'
+} from '#lib/gateway/eui.ts'
 
 const nic = (mac: string, internal = false): NetworkInterfaceInfo[] => [
   { address: '192.0.2.7', netmask: '255.255.255.0', family: 'IPv4', mac, internal, cidr: '192.0.2.7/24' },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { findForwarder, forwarderSettings, KEY_VARIABLES, withoutCredentials } from '#lib/platform/lorawan-forwarder.ts'
+import { findForwarder, forwarderSettings, KEY_VARIABLES, withoutCredentials } from '#lib/gateway/forwarder.ts'
 
 const SECRET = 'NNSXS.E2CK53NQYZ.SECRETVALUE'
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import type { SupervisorReading } from '#lib/platform/balena-supervisor.ts'
-import type { LorawanFacts } from '#lib/platform/lorawan-gateway.ts'
-import { forwarderSettings } from '#lib/platform/lorawan-forwarder.ts'
-import { lorawanView } from '#lib/http/lorawan-view.ts'
+import type { SupervisorReading } from '#lib/gateway/balena-supervisor.ts'
+import type { LorawanFacts } from '#lib/gateway/lorawan.ts'
+import { forwarderSettings } from '#lib/gateway/forwarder.ts'
+import { lorawanView } from '#lib/gateway/lorawan-view.ts'
 
 const NOW = new Date('2026-12-06T18:00:00Z')
 const onDevice = (forwarder: string, ...others: string[]): SupervisorReading => ({

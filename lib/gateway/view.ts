@@ -1,6 +1,6 @@
-// How the gateway card reads: the facts of lib/platform/gateway.ts as short rows for people, each with a
+// How the gateway card reads: the facts of lib/gateway/facts.ts as short rows for people, each with a
 // state, and one line that says at a glance whether anything needs attention. Pure functions only.
-import type { GatewayFacts } from '../platform/gateway.ts'
+import type { GatewayFacts } from './facts.ts'
 import { lorawanView, type LorawanView } from './lorawan-view.ts'
 
 import type { GatewayRow, RowState } from './card-rows.ts'

@@ -1,8 +1,8 @@
-// How the LoRaWAN part of the gateway card reads (templates/_lorawan.njk): the EUI and where it came
+// How the LoRaWAN part of the gateway card reads (templates/_gateway-lorawan.njk): the EUI and where it came
 // from, the forwarder's settings as rows, the device's services, and the problems that go to the
 // top of the card ("Needs attention: the packet forwarder is not running"). Pure functions only.
-import type { LorawanFacts } from '../platform/lorawan-gateway.ts'
-import type { ServiceState, SupervisorReading } from '../platform/balena-supervisor.ts'
+import type { LorawanFacts } from './lorawan.ts'
+import type { ServiceState, SupervisorReading } from './balena-supervisor.ts'
 import type { GatewayRow, RowState } from './card-rows.ts'
 
 export interface ServiceRow {

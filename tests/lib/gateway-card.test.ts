@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { balenaDevice, cpuModel, type GatewayFacts } from '#lib/platform/gateway.ts'
-import { forwarderSettings } from '#lib/platform/lorawan-forwarder.ts'
-import { formatBytes, formatDuration, formatLoad, gatewayView } from '#lib/http/gateway-view.ts'
+import { balenaDevice, cpuModel, type GatewayFacts } from '#lib/gateway/facts.ts'
+import { forwarderSettings } from '#lib/gateway/forwarder.ts'
+import { formatBytes, formatDuration, formatLoad, gatewayView } from '#lib/gateway/view.ts'
 
 const GB = 1e9
 const facts = (over: Partial<GatewayFacts> = {}): GatewayFacts => ({

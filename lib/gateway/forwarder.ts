@@ -24,7 +24,7 @@ export interface ForwarderSettings {
   /** TTS_FREQUENCY_PLAN_ID, used when the forwarder registers itself. */
   readonly frequencyPlan: string | null
   /** The key and token variables that are set: their names only. */
-  readonly credentialsSet: readonly string[]
+  readonly credentialsSet: readonly KeyVariable[]
 }
 
 /** Secrets the blocks read: their values are never read here, only whether they are set. */
@@ -38,6 +38,7 @@ export const KEY_VARIABLES = [
   'TC_CRT',
   'CUPS_CRT',
 ] as const
+export type KeyVariable = (typeof KEY_VARIABLES)[number]
 
 const MAX_VALUE_LENGTH = 120
 
