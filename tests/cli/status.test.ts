@@ -52,7 +52,8 @@ describe('gateway-auth status', () => {
     const run = await runCli(['status', '--json'], env)
     expectExit(run, 7, /^gateway-auth: needs attention: the packet forwarder is not running\n$/)
     const json = JSON.parse(run.stdout)
-    const validate = schemaAt('components', 'schemas', 'Gateway', 'properties', 'lorawan')
+    const dashboard = ['paths', '/dashboard/{username}', 'get', 'responses', '200', 'content', 'application/json']
+    const validate = schemaAt(...dashboard, 'schema', 'properties', 'gateway', 'properties', 'lorawan')
     expect(validate(json), JSON.stringify(validate.errors)).toBe(true)
     expect(json).toMatchObject({
       gateway_eui: 'AA555A0000000101',
