@@ -8,19 +8,21 @@
 // The API key is a secret: it goes into the request URL and nowhere else (no log, no message).
 import { z } from 'zod'
 
-export type ServiceState =
-  | 'running'
-  | 'restarting'
-  | 'downloading'
-  | 'installing'
-  | 'installed'
-  | 'stopping'
-  | 'exited'
-  | 'dead'
-  | 'paused'
-  | 'removing'
-  | 'awaiting_handover'
-  | 'unknown'
+export const SERVICE_STATES = [
+  'running',
+  'restarting',
+  'downloading',
+  'installing',
+  'installed',
+  'stopping',
+  'exited',
+  'dead',
+  'paused',
+  'removing',
+  'awaiting_handover',
+  'unknown',
+] as const
+export type ServiceState = (typeof SERVICE_STATES)[number]
 
 export interface DeviceService {
   readonly name: string
@@ -32,7 +34,8 @@ export interface SupervisorDevice {
   readonly supervisorVersion: string | null
   readonly updatePending: boolean | null
 }
-export type UnreachableReason = 'timeout' | 'refused' | 'error' | 'garbage' | 'network'
+export const UNREACHABLE_REASONS = ['timeout', 'refused', 'error', 'garbage', 'network'] as const
+export type UnreachableReason = (typeof UNREACHABLE_REASONS)[number]
 
 export type SupervisorReading =
   | { readonly state: 'off_balena' }

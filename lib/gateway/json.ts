@@ -1,12 +1,13 @@
-// The gateway card as JSON (GET /dashboard/<name>'s `gateway`): snake_case, sizes in bytes, times in
-// seconds, and its schema for the OpenAPI document.
+// The gateway card as JSON (GET /dashboard/<name>'s `gateway`; its `lorawan` part is also what
+// `gateway-auth status --json` prints): snake_case, sizes in bytes, times in seconds, and the zod
+// schemas the OpenAPI document is made from.
 import { z } from 'zod'
 import {
   SUPERVISOR_CACHE_SECONDS,
   SUPERVISOR_WAIT_MS,
-  type ServiceState,
+  SERVICE_STATES,
   type SupervisorReading,
-  type UnreachableReason,
+  UNREACHABLE_REASONS,
 } from './balena-supervisor.ts'
 import type { GatewayFacts } from './facts.ts'
 import { KEY_VARIABLES } from './forwarder.ts'
@@ -93,20 +94,6 @@ function supervisorJson(supervisor: SupervisorReading): z.infer<typeof LorawanJs
 const bytes = z.number().int().min(0)
 const text = z.string().nullable()
 
-const SERVICE_STATES = [
-  'running',
-  'restarting',
-  'downloading',
-  'installing',
-  'installed',
-  'stopping',
-  'exited',
-  'dead',
-  'paused',
-  'removing',
-  'awaiting_handover',
-  'unknown',
-] as const satisfies readonly ServiceState[]
 const ServiceStateJson = z.enum(SERVICE_STATES).meta({
   description:
     "A service's state as the balena Supervisor reports it, in lower case (`Awaiting handover` → " +
@@ -174,7 +161,7 @@ export const LorawanJson = z
       }),
       z.object({
         state: z.literal('unreachable'),
-        reason: z.enum(['timeout', 'refused', 'error', 'garbage', 'network'] satisfies UnreachableReason[]),
+        reason: z.enum(UNREACHABLE_REASONS),
       }),
     ]),
   })
