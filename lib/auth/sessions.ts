@@ -2,11 +2,13 @@
 // The model: a session is expired when its token's exp has passed, or when more than the TTL has
 // passed since the login that started it (so lowering SESSION_TTL_SECONDS shortens live sessions).
 // It is revoked when its row says so (logout, password change); a revoked token is refused even
-// though its exp has not passed.
+// though its exp has not passed. Validated sessions are cached in memory while every process hears
+// of every change (lib/auth/session-cache.ts); expiry is still checked here on every request.
 import { createHash, randomBytes } from 'node:crypto'
 import type { Queryable } from '../platform/database.ts'
 import type { Runtime } from '../platform/runtime.ts'
 import { Problem } from '../problem.ts'
+import { forgetAfterCommit, SessionCache } from './session-cache.ts'
 import { signToken, verifyToken } from './tokens.ts'
 import type { User } from './users.ts'
 
@@ -27,6 +29,10 @@ export interface Auth {
   /** The user's live sessions (at most SESSIONS_PER_USER, the dashboard's list), read in the same query. */
   readonly liveSessions: readonly Session[]
 }
+
+/** Authentication minus the token: what the session cache keeps (off until the listener is up). */
+export type CachedSession = Omit<Auth, 'token'>
+export const sessionCache = new SessionCache<CachedSession>()
 
 /** When the session ends: its token's exp, or TTL after its login, whichever comes first. */
 export function sessionEndsAt(session: Pick<Session, 'createdAt' | 'expiresAt'>, ttlSeconds: number): Date {
@@ -71,6 +77,8 @@ export async function createSession(
   const iat = Math.floor(now.getTime() / 1000)
   const exp = iat + runtime.config.session.ttlSeconds
   await endOldestSessions(db, user.id, runtime.config.session.maxPerUser - 1, now)
+  // the user's cached live sessions and login times change with a sign-in too
+  forgetAfterCommit(sessionCache, db, [user.id])
   const session: Session = await db.one(
     `INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4) RETURNING ${SESSION_COLUMNS}`,
     [randomBytes(32).toString('base64url'), user.id, new Date(iat * 1000), new Date(exp * 1000)],
@@ -90,19 +98,27 @@ export async function validateSession(
   runtime: Pick<Runtime, 'config' | 'jwtSecret'>,
 ): Promise<Auth> {
   const claims = verifyToken(token, tokenSettings(runtime), now)
+  const found = sessionCache.find(claims.jti) ?? (await readSession(db, claims.jti, now))
+  if (!found || found.session.userId !== claims.sub) {
+    throw new Problem('unauthorized', { detail: 'This session has ended; sign in again.' })
+  }
+  if (isSessionExpired(found.session, now, runtime.config.session.ttlSeconds)) {
+    throw new Problem('session_expired', { detail: 'Your session has expired; sign in again.' })
+  }
+  return { ...found, token }
+}
+
+/** The session with its user and their live sessions; null when revoked, unknown or its user is gone. */
+async function readSession(db: Queryable, sessionId: string, now: Date): Promise<CachedSession | null> {
+  const ticket = sessionCache.startFill()
   // one round trip: the session row and its user together (an authenticated request's only query)
   const row: SessionWithUserRow | null = await db.oneOrNone(
     `SELECT ${SESSION_COLUMNS}, sessions.revoked_at AS "revokedAt", u.username, u.created_at AS "userCreatedAt",
        u.last_login_time AS "lastLoginTime", u.previous_login_time AS "previousLoginTime", ${LIVE_SESSIONS}
      FROM sessions LEFT JOIN users u ON u.id = sessions.user_id WHERE sessions.id = $1`,
-    [claims.jti, now],
+    [sessionId, now],
   )
-  if (!row || row.revokedAt || row.userId !== claims.sub || row.username === null || row.userCreatedAt === null) {
-    throw new Problem('unauthorized', { detail: 'This session has ended; sign in again.' })
-  }
-  if (isSessionExpired(row, now, runtime.config.session.ttlSeconds)) {
-    throw new Problem('session_expired', { detail: 'Your session has expired; sign in again.' })
-  }
+  if (!row || row.revokedAt || row.username === null || row.userCreatedAt === null) return null
   const user: SessionUser = {
     id: row.userId,
     username: row.username,
@@ -119,7 +135,9 @@ export async function validateSession(
       expiresAt: new Date(live.expiresAt),
     }),
   )
-  return { user, session, token, liveSessions }
+  const found = { user, session, liveSessions }
+  sessionCache.store(ticket, found)
+  return found
 }
 
 /**
@@ -138,7 +156,15 @@ async function endOldestSessions(db: Queryable, userId: string, keep: number, no
 
 /** Ends one session (logout). Revoking twice is harmless. */
 export async function revokeSession(db: Queryable, sessionId: string, now: Date): Promise<void> {
-  await db.none('UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL', [sessionId, now])
+  const ended = await db.any<{ userId: string }>(
+    'UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING user_id::text AS "userId"',
+    [sessionId, now],
+  )
+  forgetAfterCommit(
+    sessionCache,
+    db,
+    ended.map((row) => row.userId),
+  )
 }
 
 /** Ends every session of a user except `keepSessionId` (after a password change). */
@@ -153,6 +179,7 @@ export async function revokeUserSessions(
     keepSessionId,
     now,
   ])
+  forgetAfterCommit(sessionCache, db, [userId])
 }
 
 /** Ends every live session of a user (the admin CLI); returns how many there were. */
@@ -161,6 +188,7 @@ export async function revokeAllUserSessions(db: Queryable, userId: string, now: 
     'UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2',
     [userId, now],
   )
+  forgetAfterCommit(sessionCache, db, [userId])
   return result.rowCount
 }
 
