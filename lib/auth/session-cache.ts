@@ -75,7 +75,10 @@ export class SessionCache<CachedSession extends Entry> {
   forgetUsers(userIds: Iterable<string>): void {
     this.#epoch++
     for (const userId of userIds) {
-      if (userId === '*') return this.#reset(this.#maxEntries)
+      if (userId === '*') {
+        this.#reset(this.#maxEntries)
+        return
+      }
       for (const id of this.#byUser.get(userId) ?? []) this.#entries.delete(id)
       this.#byUser.delete(userId)
     }

@@ -22,10 +22,13 @@ function outermostTransaction(db: object): TaskContext | undefined {
   return outermost
 }
 
-/** Runs `work` once what `db` (a database handle or a task) has written is committed (or rolled back: the work must be harmless then). */
+/** Runs `work` once what `db` (a handle or a task) wrote is committed, or rolled back: it must be harmless then. */
 export function afterCommit(db: object, work: () => void): void {
   const transaction = outermostTransaction(db)
-  if (!transaction) return work()
+  if (!transaction) {
+    work()
+    return
+  }
   const queued = pending.get(transaction)
   if (queued) queued.push(work)
   else pending.set(transaction, [work])

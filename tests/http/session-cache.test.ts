@@ -91,7 +91,7 @@ describe.skipIf(!serverDatabaseUrl())('revocation across processes with the sess
     }
     a = await spawnService(env)
     b = await spawnService(env)
-    db = await connectToServiceDatabase(env)
+    db = await connectToServiceDatabase({ DATABASE_URL: schema.url, DATA_DIR: dataDir })
     for (const service of [a, b])
       await eventually(
         async () => cacheSwitches(service),
