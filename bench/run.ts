@@ -309,13 +309,13 @@ async function onDatabase(kind: string, setup: DatabaseSetup, args: string[]) {
   out.rssAfterLoadMb = after.rss
   out.rssPeakMb = Math.max(after.peak, peakSampler.stop())
   if (setup.embedded) out.postgresPssMb = await postgresPss(setup.dataDir)
-  // a second instance beside it needs a database both can reach: the server's
-  if (!setup.embedded) {
-    const second = await spawn()
-    out.revocation = await revocation(service, second, registered.users[1]!)
-    await stopProcess(second.child)
-  }
   await stopProcess(service.child)
+  // two instances side by side need a database both can reach: the server's
+  if (!setup.embedded) {
+    const [first, second] = [await spawn(), await spawn()]
+    out.revocation = await revocation(first, second, registered.users[1]!)
+    await Promise.all([stopProcess(first.child), stopProcess(second.child)])
+  }
 
   // the same dashboard with the session cache off: every request reads the database (as before issue 19)
   service = await spawn({ SESSION_CACHE_ENTRIES: '0' })
