@@ -77,12 +77,12 @@ export async function createSession(
   const iat = Math.floor(now.getTime() / 1000)
   const exp = iat + runtime.config.session.ttlSeconds
   await endOldestSessions(db, user.id, runtime.config.session.maxPerUser - 1, now)
-  // the user's cached live sessions and login times change with a sign-in too
-  forgetAfterCommit(sessionCache, db, [user.id])
   const session: Session = await db.one(
     `INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4) RETURNING ${SESSION_COLUMNS}`,
     [randomBytes(32).toString('base64url'), user.id, new Date(iat * 1000), new Date(exp * 1000)],
   )
+  // the cap's endings, and the user's cached live sessions and login times change with a sign-in
+  forgetAfterCommit(sessionCache, db, [user.id])
   const token = signToken(
     { sub: user.id, preferred_username: user.username, jti: session.id, iat, exp },
     tokenSettings(runtime),
