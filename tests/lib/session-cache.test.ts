@@ -3,9 +3,17 @@
 // entries right after COMMIT, without waiting for a NOTIFY. Across processes: tests/http/session-cache.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SessionCache } from '#lib/auth/session-cache.ts'
-import { usersNamed } from '#lib/auth/session-revocations.ts'
-import { createSession, revokeSession, revokeUserSessions, sessionCache, validateSession } from '#lib/auth/sessions.ts'
+import { listenForRevocations, usersNamed } from '#lib/auth/session-revocations.ts'
+import {
+  type CachedSession,
+  createSession,
+  revokeSession,
+  revokeUserSessions,
+  sessionCache,
+  validateSession,
+} from '#lib/auth/sessions.ts'
 import { createUser } from '#lib/auth/users.ts'
+import type { Config } from '#lib/platform/config.ts'
 import type { Runtime } from '#lib/platform/runtime.ts'
 import { Problem } from '#lib/problem.ts'
 import { databaseKinds, startTestRuntime, type TestRuntime } from '../helpers/runtime.ts'
@@ -144,5 +152,45 @@ describe('authentication through the cache in this process (no listener: only lo
     expect((await validateSession(runtime.db, token, plus(10), runtime)).liveSessions).toHaveLength(1)
     await createSession(runtime.db, user, plus(20), runtime)
     expect((await validateSession(runtime.db, token, plus(21), runtime)).liveSessions).toHaveLength(2)
+  })
+})
+
+describe('the listener decides whether the cache is on', () => {
+  let t: TestRuntime
+  beforeAll(async () => {
+    t = await startTestRuntime(databaseKinds()[0]!)
+  })
+  afterAll(() => t?.stop())
+  const started = (change: (config: Config) => Partial<Config> = () => ({})) => {
+    const cache = new SessionCache<CachedSession>()
+    const config = { ...t.runtime.config, ...change(t.runtime.config) }
+    return { cache, revocations: listenForRevocations({ ...t.runtime, config }, cache) }
+  }
+  // the server case below goes on in a few hundred milliseconds
+  const until = async (holds: () => boolean, limitMs = 5_000) => {
+    for (const started = Date.now(); !holds() && Date.now() - started < limitMs; ) {
+      await new Promise((resolve) => setTimeout(resolve, 10))
+    }
+    return holds()
+  }
+
+  it.each([
+    ['on Lambda (frozen between invocations, it would hear nothing)', () => ({ platform: 'lambda' as const })],
+    ['with SESSION_CACHE_ENTRIES=0', (config: Config) => ({ session: { ...config.session, cacheEntries: 0 } })],
+  ])('never goes on %s', async (_, change) => {
+    const { cache, revocations } = started(change)
+    expect(await until(() => cache.on, 1_000)).toBe(false)
+    await revocations.stop()
+  })
+
+  it('goes on once its connection LISTENs, hears the trigger, and goes off when stopped', async () => {
+    const { cache, revocations } = started()
+    expect(await until(() => cache.on)).toBe(true)
+    const user = await createUser(t.runtime.db, uniqueUsername('l'), `$2b$10$${'x'.repeat(53)}`, new Date())
+    cache.store(cache.startFill(), { user, session: { id: 'heard', userId: user.id }, liveSessions: [] } as never)
+    await t.runtime.db.none('UPDATE users SET last_login_time = now() WHERE id = $1', [user.id])
+    expect(await until(() => cache.find('heard') === undefined)).toBe(true)
+    await revocations.stop()
+    expect(cache.on).toBe(false)
   })
 })
