@@ -1,7 +1,8 @@
 // Validated sessions held in memory (docs/decisions/012-session-cache.md). After a session has been
 // read once, later requests for it are answered from here without a query. The model:
 // - an entry is what authentication returns (the session, its user without the hash, the user's
-//   live sessions), keyed by session id, at most `maxEntries`, least recently used dropped first;
+//   live sessions), keyed by the token that was fully verified when it was stored (a session has
+//   exactly one token: its jti is the session id), at most `maxEntries`, least recently used first;
 // - any change to a user's sessions or account drops all of that user's entries: in this process
 //   right after the write commits, in every process through the trigger's NOTIFY;
 // - expiry is not cached: the caller checks it against the request's clock on every hit;
@@ -45,12 +46,12 @@ export class SessionCache<CachedSession extends Entry> {
     this.#reset(0)
   }
 
-  /** The entry for `sessionId`, marked as the most recently used. */
-  find(sessionId: string): CachedSession | undefined {
-    const entry = this.#entries.get(sessionId)
+  /** The entry stored under `key`, marked as the most recently used. */
+  find(key: string): CachedSession | undefined {
+    const entry = this.#entries.get(key)
     if (entry) {
-      this.#entries.delete(sessionId)
-      this.#entries.set(sessionId, entry)
+      this.#entries.delete(key)
+      this.#entries.set(key, entry)
     }
     return entry
   }
@@ -60,14 +61,13 @@ export class SessionCache<CachedSession extends Entry> {
     return this.on ? this.#epoch : undefined
   }
 
-  /** Keeps `entry` unless the cache is off or anything was dropped since `ticket` was taken. */
-  store(ticket: FillTicket, entry: CachedSession): void {
+  /** Keeps `entry` under `key` unless the cache is off or anything was dropped since `ticket` was taken. */
+  store(ticket: FillTicket, key: string, entry: CachedSession): void {
     if (ticket === undefined || ticket !== this.#epoch || !this.on) return
-    const id = entry.session.id
-    this.#entries.delete(id)
-    this.#entries.set(id, Object.freeze(entry))
-    const ids = this.#byUser.get(entry.session.userId) ?? new Set()
-    this.#byUser.set(entry.session.userId, ids.add(id))
+    this.#entries.delete(key)
+    this.#entries.set(key, Object.freeze(entry))
+    const keys = this.#byUser.get(entry.session.userId) ?? new Set()
+    this.#byUser.set(entry.session.userId, keys.add(key))
     if (this.#entries.size > this.#maxEntries) this.#drop(this.#entries.keys().next().value as string)
   }
 
@@ -79,18 +79,18 @@ export class SessionCache<CachedSession extends Entry> {
         this.#reset(this.#maxEntries)
         return
       }
-      for (const id of this.#byUser.get(userId) ?? []) this.#entries.delete(id)
+      for (const key of this.#byUser.get(userId) ?? []) this.#entries.delete(key)
       this.#byUser.delete(userId)
     }
   }
 
-  #drop(sessionId: string): void {
-    const entry = this.#entries.get(sessionId)
+  #drop(key: string): void {
+    const entry = this.#entries.get(key)
     if (!entry) return
-    this.#entries.delete(sessionId)
-    const ids = this.#byUser.get(entry.session.userId)
-    ids?.delete(sessionId)
-    if (ids?.size === 0) this.#byUser.delete(entry.session.userId)
+    this.#entries.delete(key)
+    const keys = this.#byUser.get(entry.session.userId)
+    keys?.delete(key)
+    if (keys?.size === 0) this.#byUser.delete(entry.session.userId)
   }
 
   #reset(maxEntries: number): void {

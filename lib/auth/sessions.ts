@@ -97,28 +97,34 @@ export async function validateSession(
   now: Date,
   runtime: Pick<Runtime, 'config' | 'jwtSecret'>,
 ): Promise<Auth> {
-  const claims = verifyToken(token, tokenSettings(runtime), now)
-  const found = sessionCache.find(claims.jti) ?? (await readSession(db, claims.jti, now))
-  if (!found || found.session.userId !== claims.sub) {
-    throw new Problem('unauthorized', { detail: 'This session has ended; sign in again.' })
-  }
+  // a cached entry is keyed by its token, fully verified when it was stored: the same string is the
+  // same signed token, so only the lifetime rule is left (every revocation drops the entry)
+  const found = sessionCache.find(token) ?? (await readSession(db, token, now, runtime))
   if (isSessionExpired(found.session, now, runtime.config.session.ttlSeconds)) {
     throw new Problem('session_expired', { detail: 'Your session has expired; sign in again.' })
   }
   return { ...found, token }
 }
 
-/** The session with its user and their live sessions; null when revoked, unknown or its user is gone. */
-async function readSession(db: Queryable, sessionId: string, now: Date): Promise<CachedSession | null> {
+/** Verifies the token, then reads its session with the user and their live sessions; throws unauthorized. */
+async function readSession(
+  db: Queryable,
+  token: string,
+  now: Date,
+  runtime: Pick<Runtime, 'config' | 'jwtSecret'>,
+): Promise<CachedSession> {
+  const claims = verifyToken(token, tokenSettings(runtime), now)
   const ticket = sessionCache.startFill()
   // one round trip: the session row and its user together (an authenticated request's only query)
   const row: SessionWithUserRow | null = await db.oneOrNone(
     `SELECT ${SESSION_COLUMNS}, sessions.revoked_at AS "revokedAt", u.username, u.created_at AS "userCreatedAt",
        u.last_login_time AS "lastLoginTime", u.previous_login_time AS "previousLoginTime", ${LIVE_SESSIONS}
      FROM sessions LEFT JOIN users u ON u.id = sessions.user_id WHERE sessions.id = $1`,
-    [sessionId, now],
+    [claims.jti, now],
   )
-  if (!row || row.revokedAt || row.username === null || row.userCreatedAt === null) return null
+  if (!row || row.revokedAt || row.userId !== claims.sub || row.username === null || row.userCreatedAt === null) {
+    throw new Problem('unauthorized', { detail: 'This session has ended; sign in again.' })
+  }
   const user: SessionUser = {
     id: row.userId,
     username: row.username,
@@ -136,7 +142,7 @@ async function readSession(db: Queryable, sessionId: string, now: Date): Promise
     }),
   )
   const found = { user, session, liveSessions }
-  sessionCache.store(ticket, found)
+  sessionCache.store(ticket, token, found)
   return found
 }
 

@@ -134,6 +134,15 @@ describe.skipIf(!serverDatabaseUrl())('revocation across processes with the sess
     })
     for (const service of [a, b]) expect((await dashboard(service, account, token)).status).toBe(401)
   }
+  /** Written by a third party (the CLI, psql): both processes hear of it through the NOTIFY. */
+  async function refusedByBothSoon(account: Account, token: string) {
+    for (const service of [a, b]) {
+      expect(await eventually(() => dashboard(service, account, token), refused)).toEqual({
+        status: 401,
+        code: 'unauthorized',
+      })
+    }
+  }
   const cli = (args: string[], input = '') => runCli(args, { DATABASE_URL: schema.url, DATA_DIR: dataDir }, input)
 
   it('serves a signed-in request from memory: with the trigger switched off, a revocation goes unheard', async () => {
@@ -147,8 +156,9 @@ describe.skipIf(!serverDatabaseUrl())('revocation across processes with the sess
     })
     // neither process asked the database: both still hold the session (the trigger is what keeps them honest)
     for (const service of [a, b]) expect((await dashboard(service, account, token)).status).toBe(200)
+    // the same revocation heard: a write that fires the trigger reaches both
     await db.none('UPDATE sessions SET revoked_at = revoked_at WHERE user_id = $1', [account.id])
-    await refusedEverywhere(account, token, b)
+    await refusedByBothSoon(account, token)
   })
 
   it('sign-out at A: refused by A at once and by B', async () => {
@@ -222,12 +232,7 @@ describe.skipIf(!serverDatabaseUrl())('revocation across processes with the sess
     const token = await signIn(a, account)
     await servedByBoth(account, token)
     expectExit(await run(account), 0)
-    for (const service of [a, b]) {
-      expect(await eventually(() => dashboard(service, account, token), refused)).toEqual({
-        status: 401,
-        code: 'unauthorized',
-      })
-    }
+    await refusedByBothSoon(account, token)
   })
 
   it('expiry is checked on every hit: a cached session ends at its time without any write', async () => {

@@ -25,11 +25,11 @@ describe('SessionCache', () => {
   const cacheOf = (maxEntries: number, ...entries: [string, string][]) => {
     const cache = new SessionCache<ReturnType<typeof entry>>()
     cache.switchOn(maxEntries)
-    for (const [id, userId] of entries) cache.store(cache.startFill(), entry(id, userId))
+    for (const [id, userId] of entries) cache.store(cache.startFill(), id, entry(id, userId))
     return cache
   }
 
-  it('serves what it stored, by session id', () => {
+  it('serves what it stored, by its key (the verified token)', () => {
     const cache = cacheOf(10, ['s1', 'u1'])
     expect(cache.find('s1')).toEqual(entry('s1', 'u1'))
     expect(cache.find('s2')).toBeUndefined()
@@ -38,7 +38,7 @@ describe('SessionCache', () => {
   it('holds at most maxEntries, dropping the least recently used', () => {
     const cache = cacheOf(2, ['s1', 'u1'], ['s2', 'u1'])
     cache.find('s1')
-    cache.store(cache.startFill(), entry('s3', 'u2'))
+    cache.store(cache.startFill(), 's3', entry('s3', 'u2'))
     expect([cache.find('s1'), cache.find('s2'), cache.find('s3')].map((e) => e?.session.id)).toEqual([
       's1',
       undefined,
@@ -62,7 +62,7 @@ describe('SessionCache', () => {
     const cache = cacheOf(10)
     const ticket = cache.startFill()
     cache.forgetUsers(['u7'])
-    cache.store(ticket, entry('s1', 'u1'))
+    cache.store(ticket, 's1', entry('s1', 'u1'))
     expect(cache.find('s1')).toBeUndefined()
   })
 
@@ -71,11 +71,11 @@ describe('SessionCache', () => {
     cache.switchOff()
     expect(cache.on).toBe(false)
     expect(cache.startFill()).toBeUndefined()
-    cache.store(cache.startFill(), entry('s2', 'u1'))
+    cache.store(cache.startFill(), 's2', entry('s2', 'u1'))
     expect(cache.find('s1')).toBeUndefined()
     const ticketWhileOff = cache.startFill()
     cache.switchOn(10)
-    cache.store(ticketWhileOff, entry('s3', 'u1'))
+    cache.store(ticketWhileOff, 's3', entry('s3', 'u1'))
     expect([cache.size, cache.find('s3')]).toEqual([0, undefined])
   })
 })
@@ -119,7 +119,7 @@ describe('authentication through the cache in this process (no listener: only lo
   it('answers a cached session without the database, and checks its expiry against the clock given', async () => {
     const { session, token } = await signedIn()
     expect(await code(validateSession(runtime.db, token, plus(10), runtime))).toBe('accepted')
-    expect(sessionCache.find(session.id)).toBeDefined()
+    expect(sessionCache.find(token)).toBeDefined()
     // a revocation this process never wrote (and no listener): the entry still answers
     await runtime.db.none('UPDATE sessions SET revoked_at = $2 WHERE id = $1', [session.id, plus(11)])
     expect(await code(validateSession(runtime.db, token, plus(12), runtime))).toBe('accepted')
@@ -135,14 +135,14 @@ describe('authentication through the cache in this process (no listener: only lo
   })
 
   it('inside a transaction the entry goes when it commits, not before (a read meanwhile would refill it)', async () => {
-    const { user, session, token } = await signedIn()
+    const { user, token } = await signedIn()
     const other = await createSession(runtime.db, user, N, runtime)
     expect(await code(validateSession(runtime.db, token, plus(10), runtime))).toBe('accepted')
     await runtime.db.tx(async (tx) => {
       await revokeUserSessions(tx, user.id, other.session.id, plus(11))
-      expect(sessionCache.find(session.id)).toBeDefined()
+      expect(sessionCache.find(token)).toBeDefined()
     })
-    expect(sessionCache.find(session.id)).toBeUndefined()
+    expect(sessionCache.find(token)).toBeUndefined()
     expect(await code(validateSession(runtime.db, token, plus(12), runtime))).toBe('unauthorized')
     expect(await code(validateSession(runtime.db, other.token, plus(12), runtime))).toBe('accepted')
   })
@@ -187,7 +187,11 @@ describe('the listener decides whether the cache is on', () => {
     const { cache, revocations } = started()
     expect(await until(() => cache.on)).toBe(true)
     const user = await createUser(t.runtime.db, uniqueUsername('l'), `$2b$10$${'x'.repeat(53)}`, new Date())
-    cache.store(cache.startFill(), { user, session: { id: 'heard', userId: user.id }, liveSessions: [] } as never)
+    cache.store(cache.startFill(), 'heard', {
+      user,
+      session: { id: 'heard', userId: user.id },
+      liveSessions: [],
+    } as never)
     await t.runtime.db.none('UPDATE users SET last_login_time = now() WHERE id = $1', [user.id])
     expect(await until(() => cache.find('heard') === undefined)).toBe(true)
     await revocations.stop()
