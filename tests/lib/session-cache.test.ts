@@ -14,12 +14,12 @@ import {
 } from '#lib/auth/sessions.ts'
 import { createUser } from '#lib/auth/users.ts'
 import type { Config } from '#lib/platform/config.ts'
-import type { Runtime } from '#lib/platform/runtime.ts'
 import { Problem } from '#lib/problem.ts'
-import { databaseKinds, startTestRuntime, type TestRuntime } from '../helpers/runtime.ts'
+import { useRuntime } from '../helpers/handlers.ts'
 import { uniqueUsername } from '../helpers/factories.ts'
 
 const entry = (id: string, userId: string) => ({ session: { id, userId } })
+const runtime = useRuntime()
 
 describe('SessionCache', () => {
   const cacheOf = (maxEntries: number, ...entries: [string, string][]) => {
@@ -95,76 +95,62 @@ describe('the notification payload', () => {
 describe('authentication through the cache in this process (no listener: only local drops)', () => {
   const N = new Date('2001-01-01T00:00:00.000Z')
   const plus = (seconds: number) => new Date(N.getTime() + seconds * 1000)
-  let t: TestRuntime
-  let runtime: Runtime
-  beforeAll(async () => {
-    t = await startTestRuntime(databaseKinds()[0]!)
-    runtime = t.runtime
-    sessionCache.switchOn(100)
-  })
-  afterAll(async () => {
-    sessionCache.switchOff()
-    await t?.stop()
-  })
+  beforeAll(() => sessionCache.switchOn(100))
+  afterAll(() => sessionCache.switchOff())
   const code = (promise: Promise<unknown>) =>
     promise.then(
       () => 'accepted',
       (error: unknown) => (error instanceof Problem ? error.code : String(error)),
     )
   const signedIn = async () => {
-    const user = await createUser(runtime.db, uniqueUsername('c'), `$2b$10$${'x'.repeat(53)}`, N)
-    return { user, ...(await createSession(runtime.db, user, N, runtime)) }
+    const user = await createUser(runtime().db, uniqueUsername('c'), `$2b$10$${'x'.repeat(53)}`, N)
+    return { user, ...(await createSession(runtime().db, user, N, runtime())) }
   }
 
   it('answers a cached session without the database, and checks its expiry against the clock given', async () => {
     const { session, token } = await signedIn()
-    expect(await code(validateSession(runtime.db, token, plus(10), runtime))).toBe('accepted')
+    expect(await code(validateSession(runtime().db, token, plus(10), runtime()))).toBe('accepted')
     expect(sessionCache.find(token)).toBeDefined()
     // a revocation this process never wrote (and no listener): the entry still answers
-    await runtime.db.none('UPDATE sessions SET revoked_at = $2 WHERE id = $1', [session.id, plus(11)])
-    expect(await code(validateSession(runtime.db, token, plus(12), runtime))).toBe('accepted')
-    expect(await code(validateSession(runtime.db, token, plus(3600), runtime))).toBe('session_expired')
+    await runtime().db.none('UPDATE sessions SET revoked_at = $2 WHERE id = $1', [session.id, plus(11)])
+    expect(await code(validateSession(runtime().db, token, plus(12), runtime()))).toBe('accepted')
+    expect(await code(validateSession(runtime().db, token, plus(3600), runtime()))).toBe('session_expired')
     sessionCache.forgetUsers(['*'])
   })
 
   it('a revocation written here is refused in the next call, with no NOTIFY', async () => {
     const { session, token } = await signedIn()
-    expect(await code(validateSession(runtime.db, token, plus(10), runtime))).toBe('accepted')
-    await revokeSession(runtime.db, session.id, plus(11))
-    expect(await code(validateSession(runtime.db, token, plus(12), runtime))).toBe('unauthorized')
+    expect(await code(validateSession(runtime().db, token, plus(10), runtime()))).toBe('accepted')
+    await revokeSession(runtime().db, session.id, plus(11))
+    expect(await code(validateSession(runtime().db, token, plus(12), runtime()))).toBe('unauthorized')
   })
 
   it('inside a transaction the entry goes when it commits, not before (a read meanwhile would refill it)', async () => {
     const { user, token } = await signedIn()
-    const other = await createSession(runtime.db, user, N, runtime)
-    expect(await code(validateSession(runtime.db, token, plus(10), runtime))).toBe('accepted')
-    await runtime.db.tx(async (tx) => {
+    const other = await createSession(runtime().db, user, N, runtime())
+    expect(await code(validateSession(runtime().db, token, plus(10), runtime()))).toBe('accepted')
+    await runtime().db.tx(async (tx) => {
       await revokeUserSessions(tx, user.id, other.session.id, plus(11))
       expect(sessionCache.find(token)).toBeDefined()
     })
     expect(sessionCache.find(token)).toBeUndefined()
-    expect(await code(validateSession(runtime.db, token, plus(12), runtime))).toBe('unauthorized')
-    expect(await code(validateSession(runtime.db, other.token, plus(12), runtime))).toBe('accepted')
+    expect(await code(validateSession(runtime().db, token, plus(12), runtime()))).toBe('unauthorized')
+    expect(await code(validateSession(runtime().db, other.token, plus(12), runtime()))).toBe('accepted')
   })
 
   it("a sign-in drops the user's entries, so the list of live sessions is read again", async () => {
     const { user, token } = await signedIn()
-    expect((await validateSession(runtime.db, token, plus(10), runtime)).liveSessions).toHaveLength(1)
-    await createSession(runtime.db, user, plus(20), runtime)
-    expect((await validateSession(runtime.db, token, plus(21), runtime)).liveSessions).toHaveLength(2)
+    expect((await validateSession(runtime().db, token, plus(10), runtime())).liveSessions).toHaveLength(1)
+    await createSession(runtime().db, user, plus(20), runtime())
+    expect((await validateSession(runtime().db, token, plus(21), runtime())).liveSessions).toHaveLength(2)
   })
 })
 
 describe('the listener decides whether the cache is on', () => {
-  let t: TestRuntime
-  beforeAll(async () => {
-    t = await startTestRuntime(databaseKinds()[0]!)
-  })
-  afterAll(() => t?.stop())
   const started = (change: (config: Config) => Partial<Config> = () => ({})) => {
     const cache = new SessionCache<CachedSession>()
-    const config = { ...t.runtime.config, ...change(t.runtime.config) }
-    return { cache, revocations: listenForRevocations({ ...t.runtime, config }, cache) }
+    const config = { ...runtime().config, ...change(runtime().config) }
+    return { cache, revocations: listenForRevocations({ ...runtime(), config }, cache) }
   }
   // the server case below goes on in a few hundred milliseconds
   const until = async (holds: () => boolean, limitMs = 5_000) => {
@@ -186,13 +172,13 @@ describe('the listener decides whether the cache is on', () => {
   it('goes on once its connection LISTENs, hears the trigger, and goes off when stopped', async () => {
     const { cache, revocations } = started()
     expect(await until(() => cache.on)).toBe(true)
-    const user = await createUser(t.runtime.db, uniqueUsername('l'), `$2b$10$${'x'.repeat(53)}`, new Date())
+    const user = await createUser(runtime().db, uniqueUsername('l'), `$2b$10$${'x'.repeat(53)}`, new Date())
     cache.store(cache.startFill(), 'heard', {
       user,
       session: { id: 'heard', userId: user.id },
       liveSessions: [],
     } as never)
-    await t.runtime.db.none('UPDATE users SET last_login_time = now() WHERE id = $1', [user.id])
+    await runtime().db.none('UPDATE users SET last_login_time = now() WHERE id = $1', [user.id])
     expect(await until(() => cache.find('heard') === undefined)).toBe(true)
     await revocations.stop()
     expect(cache.on).toBe(false)
