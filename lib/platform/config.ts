@@ -103,7 +103,7 @@ const VARIABLES = {
   LOGIN_SUCCESSES_PER_MINUTE: whole(10, 1, 1_000_000),
   SESSIONS_PER_USER: whole(10, 1, 1000),
   // validated sessions kept in memory (lib/auth/session-cache.ts); 0 turns the cache off
-  SESSION_CACHE_ENTRIES: whole(1000, 0, 1_000_000),
+  SESSION_CACHE_ENTRIES: whole(1000, 0, 10_000),
   // the bcrypt pool (lib/auth/hash-pool.ts, docs/decisions/011)
   HASH_WORKERS: wholeOrUnset(1, 64),
   HASH_QUEUE: whole(64, 0, 10_000),
