@@ -18,7 +18,16 @@ import autocannon from 'autocannon'
 import bcrypt from 'bcryptjs'
 import pgPromise from 'pg-promise'
 import { table, type Results } from './table.ts'
-import { freePort, memoryOf, postgresPss, sampleRss, startCommandArgs, startProcess, stopProcess } from './process.ts'
+import {
+  freePort,
+  memoryOf,
+  postgresPss,
+  sampleRss,
+  startCommandArgs,
+  startProcess,
+  stopAllProcesses,
+  stopProcess,
+} from './process.ts'
 import type { Started } from './process.ts'
 
 const COST = 10
@@ -377,6 +386,8 @@ try {
   failed = true
   console.error('bench failed:', error)
 } finally {
+  // a failed step leaves its services running: they go before their files do
+  await stopAllProcesses()
   await rm(root, { recursive: true, force: true })
 }
 const file = path.join(import.meta.dirname, 'results.json')
