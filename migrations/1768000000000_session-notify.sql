@@ -1,7 +1,7 @@
 -- Up Migration
 -- Every change to a user's sessions or account row tells the running services at commit, so their
 -- session caches (lib/auth/session-cache.ts) drop that user's entries: a trigger, so no write path
--- can forget to (docs/decisions/012-session-cache.md). The payload is "<schema>:<user id>"; a
+-- can forget to (docs/decisions/014-session-cache.md). The payload is "<schema>:<user id>"; a
 -- schema's service ignores the others sharing the database. TRUNCATE says "<schema>:*" (all).
 -- PostgreSQL folds identical notifications of one transaction into one.
 CREATE FUNCTION notify_session_change() RETURNS trigger LANGUAGE plpgsql AS $$

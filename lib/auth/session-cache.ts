@@ -1,8 +1,9 @@
-// Validated sessions held in memory (docs/decisions/012-session-cache.md). After a session has been
+// Validated sessions held in memory (docs/decisions/014-session-cache.md). After a session has been
 // read once, later requests for it are answered from here without a query. The model:
-// - an entry is what authentication returns (the session, its user without the hash, the user's
-//   live sessions), keyed by the token that was fully verified when it was stored (a session has
-//   exactly one token: its jti is the session id), at most `maxEntries`, least recently used first;
+// - an entry is what authentication returns (the session and its user without the hash; never the
+//   dashboard's list of live sessions, which it reads itself), keyed by the token that was fully
+//   verified when it was stored (a session has exactly one token: its jti is the session id), at
+//   most `maxEntries`, least recently used first;
 // - any change to a user's sessions or account drops all of that user's entries: in this process
 //   right after the write commits, in every process through the trigger's NOTIFY;
 // - expiry is not cached: the caller checks it against the request's clock on every hit;

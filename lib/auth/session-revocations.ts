@@ -3,7 +3,7 @@
 // only while this connection is up: when it is lost, the cache goes off at once (every request reads
 // the database, as without a cache) and a new connection is tried, sooner first, then every few
 // seconds; once it LISTENs again the cache goes back on, empty, since what was said meanwhile is lost.
-// Never on Lambda: a frozen execution environment hears nothing (docs/decisions/012-session-cache.md).
+// Never on Lambda: a frozen execution environment hears nothing (docs/decisions/014-session-cache.md).
 import type { Logger } from 'pino'
 import type { Config } from '../platform/config.ts'
 import type { Database } from '../platform/database.ts'

@@ -53,6 +53,16 @@ describe('GET /dashboard/<username> as JSON', () => {
     expectNoSecrets(result, [alice.password, alice.token])
   })
 
+  it('answers 404 for a name no account can have, even one that lower-cases to the own name (Kelvin sign)', async () => {
+    const kim = await signedInUser(uniqueUsername('kim.k'))
+    // U+212A KELVIN SIGN: JavaScript lower-cases it to an ASCII k
+    const lookalike = kim.username.replace('k', '\u212a')
+    for (const name of [lookalike, `${kim.username}\u0301`]) {
+      const result = await dashboardOf(name, { headers: { ...JSON_ACCEPT, ...bearer(kim.token) } })
+      expectProblem(result, 404, 'not_found')
+    }
+  })
+
   it('accepts the dashboard name in another letter case', async () => {
     const result = await dashboardOf(alice.username.toUpperCase(), {
       headers: { ...JSON_ACCEPT, ...bearer(alice.token) },
@@ -200,7 +210,7 @@ describe('GET /dashboard/<username> as HTML', () => {
   it('escapes a requested name it does not recognise instead of reflecting markup', async () => {
     const name = '<img src=x onerror=alert(1)>'
     const result = await dashboardOf(name, { headers: HTML, cookies: [`__Host-session=${alice.token}`] })
-    expect(result.statusCode).toBe(403)
+    expect(result.statusCode).toBe(404)
     expect(result.body).not.toContain('<img src=x')
   })
 })

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import jwt from 'jsonwebtoken'
 import { handler } from '#functions/end-sessions.ts'
 import { handler as dashboardHandler } from '#functions/dashboard.ts'
-import { sessionHandle } from '#lib/auth/sessions.ts'
+import { sessionHandle } from '#lib/auth/session-list.ts'
 import { invoke, jsonBody } from '../helpers/events.ts'
 import {
   bearer,

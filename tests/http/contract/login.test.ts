@@ -38,8 +38,7 @@ describe('POST /login', () => {
         last_login_time: expect.any(String),
       },
     })
-    expect(reply.json.expires_in).toBeGreaterThan(TTL - 5)
-    expect(reply.json.expires_in).toBeLessThanOrEqual(TTL)
+    expect(reply.json.expires_in).toBe(TTL)
     const loginTime = Date.parse(reply.json.user.last_login_time)
     expect(loginTime).toBeGreaterThanOrEqual(before - 1000)
     expect(loginTime).toBeLessThanOrEqual(after + 1000)
