@@ -62,7 +62,8 @@ export function parseSetCookie(line: string): { name: string; value: string; att
   return { name: pair.slice(0, eq).trim(), value: pair.slice(eq + 1).trim(), attributes }
 }
 
-export function client(baseUrl: string) {
+/** A client for the service at `baseUrl`; `send` is fetch over the network unless a test routes it elsewhere. */
+export function client(baseUrl: string, send: (url: URL, init: RequestInit) => Promise<Response> = fetch) {
   async function call(path: string, options: Call = {}): Promise<Reply> {
     const headers: Record<string, string> = { ...options.headers }
     let body = options.body
@@ -80,7 +81,7 @@ export function client(baseUrl: string) {
     const cookie = options.jar?.header()
     if (cookie) headers.cookie = cookie
     const method = options.method ?? (body === undefined ? 'GET' : 'POST')
-    const response = await fetch(new URL(path, baseUrl), { method, headers, body, redirect: 'manual' })
+    const response = await send(new URL(path, baseUrl), { method, headers, body, redirect: 'manual' })
     const text = await response.text()
     const contentType = response.headers.get('content-type') ?? ''
     let json: unknown

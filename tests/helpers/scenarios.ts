@@ -1,0 +1,95 @@
+// Scenario tables, after pocketbase's tests.ApiScenario: each row names a behaviour, the request,
+// and what must come back (status, problem code, body, headers, cookies) and what it must have
+// changed (`after`). `runScenarios` runs the same table twice: as Lambda invokes the handler with
+// an API Gateway v2 event, and over HTTP through the Express adapter on a real port.
+import { describe, expect, it } from 'vitest'
+import { expectNoSecrets, expectProblem } from './expect.ts'
+import { CookieJar, parseSetCookie, type Call, type Reply } from './http.ts'
+import { TRANSPORTS, useService, type Account, type ServiceOptions, type TestService } from './service.ts'
+
+export interface ScenarioContext {
+  service: TestService
+  /** A fresh account (with `as`). */
+  account: Account
+  /** Its token: the bearer token (as: 'api') or the session cookie's value (as: 'browser'). */
+  token: string
+  /** The browser's jar holding its session cookie (as: 'browser'); an empty jar otherwise. */
+  jar: CookieJar
+}
+
+export interface Expected {
+  status: number
+  /** The problem code: an RFC 9457 problem+json body with it. */
+  code?: string
+  /** The JSON body matches this (toMatchObject). */
+  json?: unknown
+  /** The body text matches. */
+  text?: RegExp
+  location?: string | RegExp
+  /** Header values (null: absent). */
+  headers?: Record<string, string | RegExp | null>
+  /** The Set-Cookie line for a cookie (`session` stands for the transport's session cookie; null: not set). */
+  cookies?: Record<string, RegExp | null>
+  /** Never in the body (the account's password and the signing secret are always checked). */
+  absent?: string[]
+}
+
+export interface Scenario {
+  name: string
+  /** Start signed in as a fresh account: through the JSON API (a bearer token) or the form (a cookie). */
+  as?: 'api' | 'browser'
+  /** The request; `jar` sends ctx.jar unless the request names its own. */
+  request: (ctx: ScenarioContext) => Call & { path: string }
+  expect: Expected
+  /** Side effects: what the request changed (or did not), checked after it. */
+  after?: (ctx: ScenarioContext, reply: Reply) => Promise<void>
+  /** Runs on one transport only (what only one of them can carry, e.g. a proxy's headers). */
+  only?: TestService['transport']
+}
+
+/** Runs `scenarios` once per transport, each against a service started with `options`. */
+export function runScenarios(title: string, scenarios: readonly Scenario[], options: ServiceOptions = {}): void {
+  describe.each(TRANSPORTS)(`${title} via %s`, (transport) => {
+    const service = useService({ ...options, transport })
+    for (const scenario of scenarios) {
+      const test = scenario.only && scenario.only !== transport ? it.skip : it
+      test(scenario.name, () => play(service, scenario))
+    }
+  })
+}
+
+/** Sends one scenario's request to `service` and checks its expectations. */
+export async function play(service: TestService, scenario: Scenario): Promise<Reply> {
+  const ctx = { service, jar: new CookieJar() } as ScenarioContext
+  if (scenario.as) {
+    ctx.account = await service.register(scenario.as)
+    if (scenario.as === 'api') ctx.token = await service.apiLogin(ctx.account)
+    else ctx.token = (await service.browserLogin(ctx.account, ctx.jar)).get(service.sessionCookie)!
+  }
+  const { path, ...call } = scenario.request(ctx)
+  const reply = await service.http.call(path, { jar: ctx.jar, ...call })
+  expectReply(service, reply, scenario.expect, ctx.account)
+  await scenario.after?.(ctx, reply)
+  return reply
+}
+
+function expectReply(service: TestService, reply: Reply, expected: Expected, account?: Account): void {
+  const secrets = [...service.secretsOf(account), ...(expected.absent ?? [])]
+  if (expected.code) expectProblem(reply, expected.status, expected.code, secrets)
+  else {
+    expect(reply.status, reply.text).toBe(expected.status)
+    expectNoSecrets(reply.text, secrets)
+  }
+  if (expected.json !== undefined) expect(reply.json).toMatchObject(expected.json as object)
+  if (expected.text) expect(reply.text).toMatch(expected.text)
+  if (expected.location !== undefined) expect(reply.location).toEqual(matcher(expected.location))
+  for (const [name, value] of Object.entries(expected.headers ?? {}))
+    expect(reply.headers.get(name), name).toEqual(value === null ? null : matcher(value))
+  for (const [name, value] of Object.entries(expected.cookies ?? {})) {
+    const cookieName = name === 'session' ? service.sessionCookie : name
+    const line = reply.setCookies.find((cookie) => parseSetCookie(cookie).name === cookieName)
+    expect(line ?? null, `Set-Cookie ${cookieName}`).toEqual(value === null ? null : expect.stringMatching(value))
+  }
+}
+
+const matcher = (value: string | RegExp) => (typeof value === 'string' ? value : expect.stringMatching(value))
