@@ -36,8 +36,13 @@ export interface Expected {
 
 export interface Scenario {
   name: string
-  /** Start signed in as a fresh account: through the JSON API (a bearer token) or the form (a cookie). */
-  as?: 'api' | 'browser'
+  /**
+   * Start with a fresh account (ctx.account): only registered ('account'), or signed in through the
+   * JSON API (a bearer token) or the form (a cookie).
+   */
+  as?: 'account' | 'api' | 'browser'
+  /** More setting up before the request (e.g. earlier failed attempts). */
+  given?: (ctx: ScenarioContext) => Promise<void>
   /** The request; `jar` sends ctx.jar unless the request names its own. */
   request: (ctx: ScenarioContext) => Call & { path: string }
   expect: Expected
@@ -62,10 +67,13 @@ export function runScenarios(title: string, scenarios: readonly Scenario[], opti
 export async function play(service: TestService, scenario: Scenario): Promise<Reply> {
   const ctx = { service, jar: new CookieJar() } as ScenarioContext
   if (scenario.as) {
-    ctx.account = await service.register(scenario.as)
-    if (scenario.as === 'api') ctx.token = await service.apiLogin(ctx.account)
+    // mixed case, so a scenario can show that names match case-insensitively
+    ctx.account = await service.register('Scenario')
+    if (scenario.as === 'account') ctx.token = ''
+    else if (scenario.as === 'api') ctx.token = await service.apiLogin(ctx.account)
     else ctx.token = (await service.browserLogin(ctx.account, ctx.jar)).get(service.sessionCookie)!
   }
+  await scenario.given?.(ctx)
   const { path, ...call } = scenario.request(ctx)
   const reply = await service.http.call(path, { jar: ctx.jar, ...call })
   expectReply(service, reply, scenario.expect, ctx.account)
