@@ -4,6 +4,7 @@
 // an API Gateway v2 event, and over HTTP through the Express adapter on a real port.
 import { describe, expect, it } from 'vitest'
 import { expectNoSecrets, expectProblem } from './expect.ts'
+import { uniqueUsername } from './factories.ts'
 import { CookieJar, parseSetCookie, type Call, type Reply } from './http.ts'
 import { TRANSPORTS, useService, type Account, type ServiceOptions, type TestService } from './service.ts'
 
@@ -15,6 +16,10 @@ export interface ScenarioContext {
   token: string
   /** The browser's jar holding its session cookie (as: 'browser'); an empty jar otherwise. */
   jar: CookieJar
+  /** A fresh unique username for `key`, the same for the whole scenario. */
+  name(key: string): string
+  /** The request as sent. */
+  sent: Call & { path: string }
 }
 
 export interface Expected {
@@ -65,7 +70,9 @@ export function runScenarios(title: string, scenarios: readonly Scenario[], opti
 
 /** Sends one scenario's request to `service` and checks its expectations. */
 export async function play(service: TestService, scenario: Scenario): Promise<Reply> {
-  const ctx = { service, jar: new CookieJar() } as ScenarioContext
+  const names = new Map<string, string>()
+  const name = (key: string) => names.get(key) ?? (names.set(key, uniqueUsername(key)), names.get(key)!)
+  const ctx = { service, jar: new CookieJar(), name } as ScenarioContext
   if (scenario.as) {
     // mixed case, so a scenario can show that names match case-insensitively
     ctx.account = await service.register('Scenario')
@@ -74,7 +81,8 @@ export async function play(service: TestService, scenario: Scenario): Promise<Re
     else ctx.token = (await service.browserLogin(ctx.account, ctx.jar)).get(service.sessionCookie)!
   }
   await scenario.given?.(ctx)
-  const { path, ...call } = scenario.request(ctx)
+  ctx.sent = scenario.request(ctx)
+  const { path, ...call } = ctx.sent
   const reply = await service.http.call(path, { jar: ctx.jar, ...call })
   expectReply(service, reply, scenario.expect, ctx.account)
   await scenario.after?.(ctx, reply)
