@@ -1,11 +1,19 @@
 // `npm run mutation`: Stryker mutates the authentication core and the route modules and runs
 // `npm test`'s own vitest suite against each mutant (docs/testing.md has the method and the scores).
-// Not in CI: on two cores it takes most of an hour.
+// Not in CI. On two shared cores a run over all of lib/auth and functions/ (1,126 mutants) would take
+// about two hours, so the measured set is a documented sample: every route module, and the
+// authentication core the routes stand on (sessions, tokens, passwords, users, sign-ins, input
+// validation). Left out: the CLI's accounts export, the throttle, the bcrypt pool and its worker,
+// the registration policy and the common-password list (their own tests under tests/lib are
+// untouched by the suite's restructuring). Both scores in docs/testing.md use this very file.
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',
   plugins: ['@stryker-mutator/vitest-runner'],
-  mutate: ['lib/auth/**/*.ts', 'functions/**/*.ts'],
+  mutate: [
+    'functions/**/*.ts',
+    'lib/auth/{sessions,tokens,password,users,sign-ins,validation}.ts',
+  ],
   // each mutant runs only the tests that executed it in the dry run
   coverageAnalysis: 'perTest',
   // mutants on code that runs at import time (constants, schemas) would need the whole suite per mutant;

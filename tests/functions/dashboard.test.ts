@@ -8,20 +8,11 @@ import { readFileSync } from 'node:fs'
 import os from 'node:os'
 import { invoke, jsonBody } from '../helpers/events.ts'
 import { uniqueUsername } from '../helpers/factories.ts'
-import {
-  bearer,
-  header,
-  HTML,
-  JSON_ACCEPT,
-  OWN_ORIGIN,
-  setCookie,
-  signedInUser,
-  signIn,
-  useRuntime,
-} from '../helpers/handlers.ts'
+import { bearer, header, HTML, JSON_ACCEPT, OWN_ORIGIN, setCookie, signedInUser, signIn } from '../helpers/handlers.ts'
 import { expectProblem, expectNoSecrets } from '../helpers/expect.ts'
+import { useService } from '../helpers/service.ts'
 
-const runtime = useRuntime()
+const service = useService({ transport: 'lambda' })
 
 type Account = Awaited<ReturnType<typeof signedInUser>>
 const dashboardOf = (username: string, input: Parameters<typeof invoke>[1] = {}) =>
@@ -102,7 +93,7 @@ describe('GET /dashboard/<username> as JSON', () => {
         iss: 'gateway-auth',
         aud: 'gateway-auth',
       },
-      runtime().jwtSecret,
+      service.runtime.jwtSecret,
       { algorithm: 'HS256', expiresIn: 600 },
     )
   const otherSub = () =>
@@ -114,7 +105,7 @@ describe('GET /dashboard/<username> as JSON', () => {
         iss: 'gateway-auth',
         aud: 'gateway-auth',
       },
-      runtime().jwtSecret,
+      service.runtime.jwtSecret,
       { algorithm: 'HS256', expiresIn: 600 },
     )
 
@@ -153,7 +144,7 @@ describe('GET /dashboard/<username> as HTML', () => {
     expect(result.statusCode).toBe(200)
     expect(header(result, 'content-type')).toMatch(/^text\/html/)
     expect(header(result, 'cache-control')).toBe('no-store')
-    const user = (await findUserByUsername(runtime().db, alice.username))!
+    const user = (await findUserByUsername(service.runtime.db, alice.username))!
     const exp = new Date((jwt.decode(alice.token) as jwt.JwtPayload).exp! * 1000)
     expect(result.body).toContain(`<span class="username">${alice.username}</span>`)
     for (const time of [user.createdAt, user.lastLoginTime!, exp]) {
@@ -207,7 +198,7 @@ describe('GET /dashboard/<username> as HTML', () => {
 
 describe('an ended session on the dashboard', () => {
   const age = (token: string, sql: string) =>
-    runtime().db.none(`UPDATE sessions SET ${sql} WHERE id = $1`, [jtiOf(token)])
+    service.runtime.db.none(`UPDATE sessions SET ${sql} WHERE id = $1`, [jtiOf(token)])
 
   it('is refused with 401 session_expired once the session row has expired', async () => {
     const carol = await signedInUser()
@@ -229,7 +220,7 @@ describe('an ended session on the dashboard', () => {
   it('is refused with 401 session_expired when the token itself has expired', async () => {
     const erin = await signedInUser()
     const claims = jwt.decode(erin.token) as jwt.JwtPayload
-    const stale = jwt.sign({ ...claims, iat: claims.iat! - 7200, exp: claims.iat! - 3600 }, runtime().jwtSecret, {
+    const stale = jwt.sign({ ...claims, iat: claims.iat! - 7200, exp: claims.iat! - 3600 }, service.runtime.jwtSecret, {
       algorithm: 'HS256',
     })
     const result = await dashboardOf(erin.username, { headers: { ...JSON_ACCEPT, ...bearer(stale) } })
@@ -283,12 +274,12 @@ describe('the gateway card', () => {
     expect(gateway.disk.free_bytes).toBeGreaterThan(0)
     expect(gateway.disk.free_bytes).toBeLessThanOrEqual(gateway.disk.total_bytes)
     expect(gateway.database).toEqual({
-      kind: runtime().config.database.url ? 'server' : 'embedded',
+      kind: service.runtime.config.database.url ? 'server' : 'embedded',
       healthy: true,
       size_bytes: expect.any(Number),
     })
     // a fresh PostgreSQL database is several MB; the size is read from the server, not made up
-    const { size } = await runtime().db.one('SELECT pg_database_size(current_database())::float8 AS size')
+    const { size } = await service.runtime.db.one('SELECT pg_database_size(current_database())::float8 AS size')
     expect(gateway.database.size_bytes).toBeGreaterThan(1e6)
     expect(Math.abs(gateway.database.size_bytes - size)).toBeLessThan(size / 2)
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8'))
@@ -320,10 +311,10 @@ describe('the gateway card', () => {
 describe('the sign-in before this one', () => {
   it('is recorded with each sign-in: the previous last_login_time moves to previous_login_time', async () => {
     const carol = await signedInUser()
-    const first = (await findUserByUsername(runtime().db, carol.username))!
+    const first = (await findUserByUsername(service.runtime.db, carol.username))!
     expect(first.previousLoginTime).toBeNull()
     const again = await signIn(carol.username, carol.password)
-    const second = (await findUserByUsername(runtime().db, carol.username))!
+    const second = (await findUserByUsername(service.runtime.db, carol.username))!
     expect(second.previousLoginTime?.toISOString()).toBe(first.lastLoginTime!.toISOString())
     expect(second.lastLoginTime!.getTime()).toBeGreaterThanOrEqual(first.lastLoginTime!.getTime())
 

@@ -4,20 +4,11 @@ import { handler } from '#functions/end-sessions.ts'
 import { handler as dashboardHandler } from '#functions/dashboard.ts'
 import { sessionHandle } from '#lib/auth/sessions.ts'
 import { invoke, jsonBody } from '../helpers/events.ts'
-import {
-  bearer,
-  header,
-  HTML,
-  JSON_ACCEPT,
-  OWN_ORIGIN,
-  setCookie,
-  signedInUser,
-  signIn,
-  useRuntime,
-} from '../helpers/handlers.ts'
+import { bearer, header, HTML, JSON_ACCEPT, OWN_ORIGIN, setCookie, signedInUser, signIn } from '../helpers/handlers.ts'
 import { expectProblem } from '../helpers/expect.ts'
+import { useService } from '../helpers/service.ts'
 
-const runtime = useRuntime()
+const service = useService({ transport: 'lambda' })
 
 const jti = (token: string) => (jwt.decode(token) as jwt.JwtPayload).jti as string
 const dashboard = (username: string, token: string, headers: Record<string, string> = JSON_ACCEPT) =>
@@ -29,7 +20,7 @@ const dashboard = (username: string, token: string, headers: Record<string, stri
 const end = (token: string, session: string) =>
   invoke(handler, { path: '/sessions/end', json: { session }, headers: bearer(token) })
 const revoked = async (token: string) =>
-  (await runtime().db.one('SELECT revoked_at FROM sessions WHERE id = $1', [jti(token)])).revoked_at !== null
+  (await service.runtime.db.one('SELECT revoked_at FROM sessions WHERE id = $1', [jti(token)])).revoked_at !== null
 
 describe('POST /sessions/end', () => {
   it('ends the one session named by its handle and no other', async () => {

@@ -16,6 +16,8 @@ import { runScenarios, type Scenario, type ScenarioContext } from '../helpers/sc
 import { useService } from '../helpers/service.ts'
 
 const TTL = 3600
+/** Each scenario starts from a registered account that has not signed in yet. */
+const startingRegistered = (rows: Scenario[]) => rows.map((row): Scenario => ({ as: 'account', ...row }))
 const credentials = ({ account }: ScenarioContext) => ({ username: account.username, password: account.password })
 const loginJson = (json: unknown): Call & { path: string } => ({ path: '/login', method: 'POST', json })
 const loginForm = (ctx: ScenarioContext, form: Record<string, string>): Call & { path: string } => ({
@@ -24,161 +26,181 @@ const loginForm = (ctx: ScenarioContext, form: Record<string, string>): Call & {
   form,
   headers: { origin: ctx.service.origin },
 })
-runScenarios('POST /login', [
-  {
-    name: 'JSON: 200 with a Bearer token valid for the TTL, the user, and the login time recorded',
-    request: (ctx) => loginJson({ username: ctx.account.username.toLowerCase(), password: ctx.account.password }),
-    expect: { status: 200, json: { token_type: 'Bearer' }, headers: { 'cache-control': 'no-store' } },
-    async after({ service, account }, reply) {
-      // the name is matched case-insensitively and answered as registered
-      expect(reply.json).toEqual({
-        access_token: expect.any(String),
-        token_type: 'Bearer',
-        expires_in: expect.any(Number),
-        user: { id: account.id, username: account.username, created_at: account.created_at, last_login_time: expect.any(String) },
-      })
-      // TODO: exactly TTL once POST /login stops rounding the time left (issue 16)
-      expect(reply.json.expires_in).toBeGreaterThanOrEqual(TTL - 1)
-      expect(reply.json.expires_in).toBeLessThanOrEqual(TTL)
-      expect(reply.contentType).toMatch(/^application\/json/)
-      expect(reply.setCookies).toEqual([])
-      const row = await findUserByUsername(service.runtime.db, account.username)
-      expect(row?.lastLoginTime?.toISOString()).toBe(reply.json.user.last_login_time)
-      expect(Math.abs(Date.parse(reply.json.user.last_login_time) - Date.now())).toBeLessThan(5_000)
-      // the login time is the one the dashboard reports
-      const dashboard = await service.dashboard(account.username, reply.json.access_token)
-      expect(dashboard.json.user.last_login_time).toBe(reply.json.user.last_login_time)
-    },
-  },
-  {
-    name: 'JSON: the token is HS256 with sub, preferred_username, iss, aud, exp = iat + TTL and a 128-bit jti',
-    request: (ctx) => loginJson(credentials(ctx)),
-    expect: { status: 200 },
-    async after({ service, account }, reply) {
-      const token = reply.json.access_token as string
-      const { header, payload } = jwtParts(token)
-      expect(header).toMatchObject({ alg: 'HS256', typ: 'JWT' })
-      expect(payload).toMatchObject({
-        sub: account.id,
-        preferred_username: account.username,
-        iss: 'gateway-auth',
-        aud: 'gateway-auth',
-      })
-      expect(payload.exp - payload.iat).toBe(TTL)
-      expect(payload.jti).toMatch(/^[A-Za-z0-9_-]{22,}$/)
-      expect(Buffer.from(payload.jti, 'base64url').length).toBeGreaterThanOrEqual(16)
-      expect(() => jwt.verify(token, service.runtime.jwtSecret, { algorithms: ['HS256'] })).not.toThrow()
-      // the server keeps a live session row under the jti
-      const session = await service.runtime.db.one(
-        'SELECT user_id::text AS "userId", revoked_at AS "revokedAt" FROM sessions WHERE id = $1',
-        [payload.jti],
-      )
-      expect(session).toEqual({ userId: account.id, revokedAt: null })
-    },
-  },
-  {
-    name: 'JSON: every login gets its own jti',
-    request: (ctx) => loginJson(credentials(ctx)),
-    expect: { status: 200 },
-    async after(ctx, reply) {
-      const second = await ctx.service.apiLogin(ctx.account)
-      expect(jwtParts(second).payload.jti).not.toBe(jwtParts(reply.json.access_token).payload.jti)
-    },
-  },
-  {
-    name: 'JSON: an unknown user and a wrong password get the very same 401 invalid_credentials body',
-    request: (ctx) => loginJson({ username: ctx.account.username, password: `${ctx.account.password}!` }),
-    expect: { status: 401, code: 'invalid_credentials', json: { detail: expect.any(String) } },
-    async after({ service, account }, wrong) {
-      const unknown = await service.http.postJson('/login', { username: uniqueUsername('ghost'), password: account.password })
-      expectProblem(unknown, 401, 'invalid_credentials', service.secretsOf(account))
-      expect(unknown.text).toBe(wrong.text)
-      expect(wrong.setCookies).toEqual([])
-      expect(wrong.text).not.toContain(`${account.password}!`)
-      // a failed login records nothing
-      expect((await findUserByUsername(service.runtime.db, account.username))?.lastLoginTime).toBeNull()
-    },
-  },
-  ...(
-    [
-      ['a password over 72 bytes', { username: 'someone', password: '🔑'.repeat(19) }, 'password'],
-      ['a 73-byte ASCII password', { username: 'someone', password: 'p'.repeat(73) }, 'password'],
-      ['a missing password', { username: 'someone' }, 'password'],
-      ['an empty password', { username: 'someone', password: '' }, 'password'],
-      ['a missing username', { password: 'harbor lantern quartz' }, 'username'],
-      ['a number as username', { username: 42, password: 'harbor lantern quartz' }, 'username'],
-      ['an array as password', { username: 'someone', password: ['harbor lantern quartz'] }, 'password'],
-      ['null as password', { username: 'someone', password: null }, 'password'],
-    ] as const
-  ).map(
-    ([label, json, field]): Scenario => ({
-      name: `JSON: refuses ${label} with 400 validation_failed naming the field`,
-      request: () => loginJson(json),
-      expect: { status: 400, code: 'validation_failed' },
-      async after(_, reply) {
-        expect(reply.json.errors.map((e: { field: string }) => e.field)).toEqual([field])
-        const password = (json as { password?: unknown }).password
-        if (field === 'password' && typeof password === 'string' && password.length > 20) {
-          expect(reply.json.errors[0].message).toMatch(/72/)
-          expect(reply.text).not.toContain(password)
-        }
+runScenarios(
+  'POST /login',
+  startingRegistered([
+    {
+      name: 'JSON: 200 with a Bearer token valid for the TTL, the user, and the login time recorded',
+      request: (ctx) => loginJson({ username: ctx.account.username.toLowerCase(), password: ctx.account.password }),
+      expect: { status: 200, json: { token_type: 'Bearer' }, headers: { 'cache-control': 'no-store' } },
+      async after({ service, account }, reply) {
+        // the name is matched case-insensitively and answered as registered
+        expect(reply.json).toEqual({
+          access_token: expect.any(String),
+          token_type: 'Bearer',
+          expires_in: expect.any(Number),
+          user: {
+            id: account.id,
+            username: account.username,
+            created_at: account.created_at,
+            last_login_time: expect.any(String),
+          },
+        })
+        // TODO: exactly TTL once POST /login stops rounding the time left (issue 16)
+        expect(reply.json.expires_in).toBeGreaterThanOrEqual(TTL - 1)
+        expect(reply.json.expires_in).toBeLessThanOrEqual(TTL)
+        expect(reply.contentType).toMatch(/^application\/json/)
+        expect(reply.setCookies).toEqual([])
+        const row = await findUserByUsername(service.runtime.db, account.username)
+        expect(row?.lastLoginTime?.toISOString()).toBe(reply.json.user.last_login_time)
+        expect(Math.abs(Date.parse(reply.json.user.last_login_time) - Date.now())).toBeLessThan(5_000)
+        // the login time is the one the dashboard reports
+        const dashboard = await service.dashboard(account.username, reply.json.access_token)
+        expect(dashboard.json.user.last_login_time).toBe(reply.json.user.last_login_time)
       },
-    }),
-  ),
-  {
-    name: 'form: 303 to the dashboard with the session cookie (HttpOnly, SameSite=Lax, Path=/, Max-Age=TTL)',
-    request: (ctx) => loginForm(ctx, { username: ctx.account.username.toLowerCase(), password: ctx.account.password }),
-    expect: { status: 303, headers: { 'cache-control': 'no-store' } },
-    async after({ service, account }, reply) {
-      expect(reply.location).toBe(`/dashboard/${account.username}`)
-      // over HTTPS (API Gateway) the __Host- cookie with Secure; over plain HTTP `session` without it
-      expect(reply.setCookies).toHaveLength(1)
-      const cookie = parseSetCookie(reply.setCookies[0]!)
-      expect(cookie.name).toBe(service.sessionCookie)
-      expect(jwtParts(cookie.value).payload.preferred_username).toBe(account.username)
-      const secure = service.transport === 'lambda' ? { secure: '' } : {}
-      expect(cookie.attributes).toEqual({ httponly: '', samesite: 'Lax', path: '/', 'max-age': String(TTL), ...secure })
     },
-  },
-  {
-    name: 'form: a wrong password re-renders the login page with 401, the username kept, never the password',
-    request: (ctx) => loginForm(ctx, { username: ctx.account.username, password: `${ctx.account.password}?` }),
-    expect: { status: 401, headers: { 'content-type': /^text\/html/ } },
-    async after({ account }, reply) {
-      expect(reply.text).toContain('action="/login"')
-      expect(reply.text).toContain('<strong>Invalid username or password.</strong> Check both and try again.</p>')
-      expect(inputValue(reply.text, 'username')).toBe(account.username)
-      expect(inputValue(reply.text, 'password')).toBeUndefined()
-      expect(reply.text).not.toContain(`${account.password}?`)
-      expect(reply.setCookies).toEqual([])
+    {
+      name: 'JSON: the token is HS256 with sub, preferred_username, iss, aud, exp = iat + TTL and a 128-bit jti',
+      request: (ctx) => loginJson(credentials(ctx)),
+      expect: { status: 200 },
+      async after({ service, account }, reply) {
+        const token = reply.json.access_token as string
+        const { header, payload } = jwtParts(token)
+        expect(header).toMatchObject({ alg: 'HS256', typ: 'JWT' })
+        expect(payload).toMatchObject({
+          sub: account.id,
+          preferred_username: account.username,
+          iss: 'gateway-auth',
+          aud: 'gateway-auth',
+        })
+        expect(payload.exp - payload.iat).toBe(TTL)
+        expect(payload.jti).toMatch(/^[A-Za-z0-9_-]{22,}$/)
+        expect(Buffer.from(payload.jti, 'base64url').length).toBeGreaterThanOrEqual(16)
+        expect(() => jwt.verify(token, service.runtime.jwtSecret, { algorithms: ['HS256'] })).not.toThrow()
+        // the server keeps a live session row under the jti
+        const session = await service.runtime.db.one(
+          'SELECT user_id::text AS "userId", revoked_at AS "revokedAt" FROM sessions WHERE id = $1',
+          [payload.jti],
+        )
+        expect(session).toEqual({ userId: account.id, revokedAt: null })
+      },
     },
-  },
-  {
-    name: 'form: what was typed as username is shown again escaped',
-    request: (ctx) => loginForm(ctx, { username: '"><img src=x onerror=alert(1)>', password: 'whatever-whatever' }),
-    // no account can have that name: refused as input
-    expect: { status: 400 },
-    async after(_, reply) {
-      expect(reply.text).not.toContain('<img src=x')
-      expect(inputValue(reply.text, 'username')).toMatch(/^&(quot|#34);&gt;&lt;img src=x onerror=alert\(1\)&gt;$/)
+    {
+      name: 'JSON: every login gets its own jti',
+      request: (ctx) => loginJson(credentials(ctx)),
+      expect: { status: 200 },
+      async after(ctx, reply) {
+        const second = await ctx.service.apiLogin(ctx.account)
+        expect(jwtParts(second).payload.jti).not.toBe(jwtParts(reply.json.access_token).payload.jti)
+      },
     },
-  },
-  {
-    name: 'form: locked out, the login page says 429 and when to try again, matching Retry-After',
-    request: (ctx) => loginForm(ctx, { username: ctx.account.username, password: 'not the password' }),
-    given: async (ctx) => {
-      for (let i = 0; i < 3; i++) await ctx.service.http.call('/login', loginForm(ctx, { ...credentials(ctx), password: 'no' }))
+    {
+      name: 'JSON: an unknown user and a wrong password get the very same 401 invalid_credentials body',
+      request: (ctx) => loginJson({ username: ctx.account.username, password: `${ctx.account.password}!` }),
+      expect: { status: 401, code: 'invalid_credentials', json: { detail: expect.any(String) } },
+      async after({ service, account }, wrong) {
+        const unknown = await service.http.postJson('/login', {
+          username: uniqueUsername('ghost'),
+          password: account.password,
+        })
+        expectProblem(unknown, 401, 'invalid_credentials', service.secretsOf(account))
+        expect(unknown.text).toBe(wrong.text)
+        expect(wrong.setCookies).toEqual([])
+        expect(wrong.text).not.toContain(`${account.password}!`)
+        // a failed login records nothing
+        expect((await findUserByUsername(service.runtime.db, account.username))?.lastLoginTime).toBeNull()
+      },
     },
-    expect: { status: 429 },
-    async after({ account }, reply) {
-      const seconds = Number(reply.headers.get('retry-after'))
-      expect(seconds).toBeGreaterThan(0)
-      const retryAt = /You can try again after\s+<time datetime="([^"]+)" data-local="time">/.exec(reply.text)?.[1]
-      expect(Math.abs(Date.parse(retryAt!) - (Date.now() + seconds * 1000))).toBeLessThan(5_000)
-      expect(reply.text).toContain(`value="${account.username}"`)
+    ...(
+      [
+        ['a password over 72 bytes', { username: 'someone', password: '🔑'.repeat(19) }, 'password'],
+        ['a 73-byte ASCII password', { username: 'someone', password: 'p'.repeat(73) }, 'password'],
+        ['a missing password', { username: 'someone' }, 'password'],
+        ['an empty password', { username: 'someone', password: '' }, 'password'],
+        ['a missing username', { password: 'harbor lantern quartz' }, 'username'],
+        ['a number as username', { username: 42, password: 'harbor lantern quartz' }, 'username'],
+        ['an array as password', { username: 'someone', password: ['harbor lantern quartz'] }, 'password'],
+        ['null as password', { username: 'someone', password: null }, 'password'],
+      ] as const
+    ).map(
+      ([label, json, field]): Scenario => ({
+        name: `JSON: refuses ${label} with 400 validation_failed naming the field`,
+        request: () => loginJson(json),
+        expect: { status: 400, code: 'validation_failed' },
+        async after(_, reply) {
+          expect(reply.json.errors.map((e: { field: string }) => e.field)).toEqual([field])
+          const password = (json as { password?: unknown }).password
+          if (field === 'password' && typeof password === 'string' && password.length > 20) {
+            expect(reply.json.errors[0].message).toMatch(/72/)
+            expect(reply.text).not.toContain(password)
+          }
+        },
+      }),
+    ),
+    {
+      name: 'form: 303 to the dashboard with the session cookie (HttpOnly, SameSite=Lax, Path=/, Max-Age=TTL)',
+      request: (ctx) =>
+        loginForm(ctx, { username: ctx.account.username.toLowerCase(), password: ctx.account.password }),
+      expect: { status: 303, headers: { 'cache-control': 'no-store' } },
+      async after({ service, account }, reply) {
+        expect(reply.location).toBe(`/dashboard/${account.username}`)
+        // over HTTPS (API Gateway) the __Host- cookie with Secure; over plain HTTP `session` without it
+        expect(reply.setCookies).toHaveLength(1)
+        const cookie = parseSetCookie(reply.setCookies[0]!)
+        expect(cookie.name).toBe(service.sessionCookie)
+        expect(jwtParts(cookie.value).payload.preferred_username).toBe(account.username)
+        const secure = service.transport === 'lambda' ? { secure: '' } : {}
+        expect(cookie.attributes).toEqual({
+          httponly: '',
+          samesite: 'Lax',
+          path: '/',
+          'max-age': String(TTL),
+          ...secure,
+        })
+      },
     },
-  },
-].map((scenario): Scenario => ({ as: 'account', ...scenario })), { env: { LOGIN_MAX_FAILURES: '3' } })
+    {
+      name: 'form: a wrong password re-renders the login page with 401, the username kept, never the password',
+      request: (ctx) => loginForm(ctx, { username: ctx.account.username, password: `${ctx.account.password}?` }),
+      expect: { status: 401, headers: { 'content-type': /^text\/html/ } },
+      async after({ account }, reply) {
+        expect(reply.text).toContain('action="/login"')
+        expect(reply.text).toContain('<strong>Invalid username or password.</strong> Check both and try again.</p>')
+        expect(inputValue(reply.text, 'username')).toBe(account.username)
+        expect(inputValue(reply.text, 'password')).toBeUndefined()
+        expect(reply.text).not.toContain(`${account.password}?`)
+        expect(reply.setCookies).toEqual([])
+      },
+    },
+    {
+      name: 'form: what was typed as username is shown again escaped',
+      request: (ctx) => loginForm(ctx, { username: '"><img src=x onerror=alert(1)>', password: 'whatever-whatever' }),
+      // no account can have that name: refused as input
+      expect: { status: 400 },
+      async after(_, reply) {
+        expect(reply.text).not.toContain('<img src=x')
+        expect(inputValue(reply.text, 'username')).toMatch(/^&(quot|#34);&gt;&lt;img src=x onerror=alert\(1\)&gt;$/)
+      },
+    },
+    {
+      name: 'form: locked out, the login page says 429 and when to try again, matching Retry-After',
+      request: (ctx) => loginForm(ctx, { username: ctx.account.username, password: 'not the password' }),
+      given: async (ctx) => {
+        for (let i = 0; i < 3; i++)
+          await ctx.service.http.call('/login', loginForm(ctx, { ...credentials(ctx), password: 'no' }))
+      },
+      expect: { status: 429 },
+      async after({ account }, reply) {
+        const seconds = Number(reply.headers.get('retry-after'))
+        expect(seconds).toBeGreaterThan(0)
+        const retryAt = /You can try again after\s+<time datetime="([^"]+)" data-local="time">/.exec(reply.text)?.[1]
+        expect(Math.abs(Date.parse(retryAt!) - (Date.now() + seconds * 1000))).toBeLessThan(5_000)
+        expect(reply.text).toContain(`value="${account.username}"`)
+      },
+    },
+  ]),
+  { env: { LOGIN_MAX_FAILURES: '3' } },
+)
 
 describe('POST /login behind a proxy (the adapter event, LAN peer)', () => {
   const PROXY = '10.0.0.2'
@@ -191,13 +213,20 @@ describe('POST /login behind a proxy (the adapter event, LAN peer)', () => {
   }
 
   it('a trusted proxy that says https gets __Host-session with Secure', async () => {
-    const headers = { 'x-forwarded-proto': 'https', 'x-forwarded-for': '192.168.1.77', origin: 'https://192.168.1.20:8085' }
+    const headers = {
+      'x-forwarded-proto': 'https',
+      'x-forwarded-for': '192.168.1.77',
+      origin: 'https://192.168.1.20:8085',
+    }
     const [cookie] = await formLogin(PROXY, headers)
     expect(cookie).toMatch(/^__Host-session=.*; Secure/i)
   })
 
   it('x-forwarded-proto from an untrusted peer changes nothing: session without Secure', async () => {
-    const cookies = await formLogin('192.168.1.66', { 'x-forwarded-proto': 'https', origin: 'http://192.168.1.20:8085' })
+    const cookies = await formLogin('192.168.1.66', {
+      'x-forwarded-proto': 'https',
+      origin: 'http://192.168.1.20:8085',
+    })
     expect(cookies.map((line) => parseSetCookie(line).name)).toEqual(['session'])
     expect(cookies[0]).not.toMatch(/Secure/i)
   })

@@ -6,9 +6,11 @@ import { strongPassword } from '../helpers/factories.ts'
 import { runScenarios, type ScenarioContext } from '../helpers/scenarios.ts'
 
 const revokedAt = async ({ service }: ScenarioContext, token: string) =>
-  (await service.runtime.db.one('SELECT revoked_at AS "revokedAt" FROM sessions WHERE id = $1', [
-    jwtParts(token).payload.jti,
-  ])).revokedAt as Date | null
+  (
+    await service.runtime.db.one('SELECT revoked_at AS "revokedAt" FROM sessions WHERE id = $1', [
+      jwtParts(token).payload.jti,
+    ])
+  ).revokedAt as Date | null
 
 /** The token no longer opens the dashboard nor changes the password. */
 async function expectRefused({ service, account }: ScenarioContext, token: string) {
@@ -60,7 +62,12 @@ runScenarios('POST /logout', [
   {
     name: 'JSON: 204 to a POST with no body at all, and the session ends',
     as: 'api',
-    request: ({ token }) => ({ path: '/logout', method: 'POST', bearer: token, headers: { accept: 'application/json' } }),
+    request: ({ token }) => ({
+      path: '/logout',
+      method: 'POST',
+      bearer: token,
+      headers: { accept: 'application/json' },
+    }),
     expect: { status: 204 },
     after: (ctx) => expectRefused(ctx, ctx.token),
   },
@@ -77,7 +84,9 @@ runScenarios('POST /logout', [
       const secure = ctx.service.transport === 'lambda'
       const cleared = reply.setCookies.filter((line) => /session=;/.test(line))
       // both names cleared over HTTPS (the Secure one and the plain-HTTP one); only `session` over HTTP
-      expect(cleared.map((line) => line.split('=')[0]).sort()).toEqual(secure ? ['__Host-session', 'session'] : ['session'])
+      expect(cleared.map((line) => line.split('=')[0]).sort()).toEqual(
+        secure ? ['__Host-session', 'session'] : ['session'],
+      )
       for (const line of cleared.filter((l) => l.startsWith('__Host-'))) expect(line).toMatch(/Secure/i)
       if (!secure) expect(cleared[0]).not.toMatch(/Secure/i)
       const notice = reply.setCookies.find((line) => /notice=signed_out;/.test(line))
@@ -95,7 +104,12 @@ runScenarios('POST /logout', [
   },
   {
     name: 'form: 303 to / and the cookie cleared without a session',
-    request: ({ service }) => ({ path: '/logout', method: 'POST', form: { x: '1' }, headers: { origin: service.origin } }),
+    request: ({ service }) => ({
+      path: '/logout',
+      method: 'POST',
+      form: { x: '1' },
+      headers: { origin: service.origin },
+    }),
     expect: { status: 303, location: '/', cookies: { session: /Max-Age=0/i } },
   },
   {

@@ -5,20 +5,11 @@ import { handler as loginHandler } from '#functions/login.ts'
 import { findUserByUsername } from '#lib/auth/users.ts'
 import { invoke } from '../helpers/events.ts'
 import { strongPassword } from '../helpers/factories.ts'
-import {
-  bearer,
-  header,
-  HTML,
-  JSON_ACCEPT,
-  OWN_ORIGIN,
-  setCookie,
-  signedInUser,
-  signIn,
-  useRuntime,
-} from '../helpers/handlers.ts'
+import { bearer, header, HTML, JSON_ACCEPT, OWN_ORIGIN, setCookie, signedInUser, signIn } from '../helpers/handlers.ts'
 import { expectProblem, expectNoSecrets } from '../helpers/expect.ts'
+import { useService } from '../helpers/service.ts'
 
-const runtime = useRuntime()
+const service = useService({ transport: 'lambda' })
 
 const dashboard = (username: string, token: string) =>
   invoke(dashboardHandler, {
@@ -67,14 +58,14 @@ describe('POST /password with JSON', () => {
   })
 
   it('refuses a wrong current password with 400 validation_failed on current_password, changing nothing', async () => {
-    const before = (await findUserByUsername(runtime().db, shared.username))!.passwordHash
+    const before = (await findUserByUsername(service.runtime.db, shared.username))!.passwordHash
     const wrong = `${shared.password}x`
     const newPassword = strongPassword()
     const result = await change(shared.token, { current_password: wrong, new_password: newPassword })
     const body = expectProblem(result, 400, 'validation_failed')
     expect(body.errors).toEqual([{ field: 'current_password', message: expect.any(String) }])
     expectNoSecrets(result, [wrong, newPassword, shared.password])
-    expect((await findUserByUsername(runtime().db, shared.username))!.passwordHash).toBe(before)
+    expect((await findUserByUsername(service.runtime.db, shared.username))!.passwordHash).toBe(before)
   })
 
   const breaking: [string, (u: { username: string; password: string }) => Record<string, unknown>, string][] = [
@@ -113,13 +104,13 @@ describe('POST /password with JSON', () => {
     ],
   ]
   it.each(breaking)('refuses %s with 400 validation_failed and keeps the old password', async (_, build, field) => {
-    const before = (await findUserByUsername(runtime().db, shared.username))!.passwordHash
+    const before = (await findUserByUsername(service.runtime.db, shared.username))!.passwordHash
     const json = build(shared)
     const result = await change(shared.token, json)
     const body = expectProblem(result, 400, 'validation_failed')
     expect(body.errors.map((e: { field: string }) => e.field)).toContain(field)
     expectNoSecrets(result, [shared.password, typeof json.new_password === 'string' ? json.new_password : ''])
-    expect((await findUserByUsername(runtime().db, shared.username))!.passwordHash).toBe(before)
+    expect((await findUserByUsername(service.runtime.db, shared.username))!.passwordHash).toBe(before)
     // the session survives a refused change
     expect((await dashboard(shared.username, shared.token)).statusCode).toBe(200)
   })

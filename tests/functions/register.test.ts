@@ -43,7 +43,12 @@ const invalid: Invalid[] = [
   ['a 73-byte ASCII password', (n) => ({ username: n, password: 'x'.repeat(73) }), ['password'], /72/],
   ['a common password', (n) => ({ username: n, password: COMMON }), ['password'], /common/i],
   ['a common password in capitals', (n) => ({ username: n, password: COMMON.toUpperCase() }), ['password'], /common/i],
-  ['a password containing the username', (n) => ({ username: n, password: `harbor ${n} quartz` }), ['password'], /username/i],
+  [
+    'a password containing the username',
+    (n) => ({ username: n, password: `harbor ${n} quartz` }),
+    ['password'],
+    /username/i,
+  ],
   [
     'a password containing the username in capitals',
     (n) => ({ username: n, password: `my ${n.toUpperCase()} is great` }),
@@ -60,7 +65,8 @@ const invalid: Invalid[] = [
 runScenarios('POST /register', [
   {
     name: 'JSON: 201 with id, the name as registered, created_at; extra fields ignored; the hash at the configured cost',
-    request: (ctx) => registerJson({ username: ctx.name('Mixed.Case'), password: strongPassword(), role: 'admin', is_admin: true }),
+    request: (ctx) =>
+      registerJson({ username: ctx.name('Mixed.Case'), password: strongPassword(), role: 'admin', is_admin: true }),
     expect: { status: 201, headers: { 'cache-control': 'no-store', 'content-type': /^application\/json/ } },
     async after(ctx, reply) {
       const username = ctx.name('Mixed.Case')
@@ -87,7 +93,11 @@ runScenarios('POST /register', [
     name: 'JSON: a name taken in any letter case is refused with 409 username_taken and a username field error',
     as: 'account',
     request: (ctx) => registerJson({ username: ctx.account.username.toUpperCase(), password: strongPassword() }),
-    expect: { status: 409, code: 'username_taken', json: { errors: [{ field: 'username', message: expect.any(String) }] } },
+    expect: {
+      status: 409,
+      code: 'username_taken',
+      json: { errors: [{ field: 'username', message: expect.any(String) }] },
+    },
     async after(ctx) {
       for (const username of [ctx.account.username, ctx.account.username.toLowerCase()]) {
         const again = await ctx.service.http.postJson('/register', { username, password: strongPassword() })
@@ -173,7 +183,8 @@ runScenarios('POST /register', [
   {
     name: 'form: a taken name re-renders the page with 409, keeping the username, never the password',
     as: 'account',
-    request: (ctx) => registerForm(ctx, { username: ctx.account.username.toUpperCase(), password: 'harbor lantern 409 x' }),
+    request: (ctx) =>
+      registerForm(ctx, { username: ctx.account.username.toUpperCase(), password: 'harbor lantern 409 x' }),
     expect: { status: 409, text: /already taken/, absent: ['harbor lantern 409 x'] },
     async after(ctx, reply) {
       expect(reply.text).toContain('action="/register"')

@@ -24,6 +24,15 @@ export const TRANSPORTS: readonly Transport[] = ['lambda', 'http']
 /** The host API Gateway events carry; their own origin is https://<host>. */
 export const API_HOST = 'abc123.execute-api.eu-west-1.amazonaws.com'
 
+/** Many hostile logins from one address are the point of some files; throttling has its own tests. */
+export const LOOSE_THROTTLE = { LOGIN_MAX_FAILURES: '1000', LOGIN_CLIENT_MAX_FAILURES: '100000' }
+
+/** Only the fields a sign-in form has. */
+export const credentialsOf = ({ username, password }: Pick<Account, 'username' | 'password'>) => ({
+  username,
+  password,
+})
+
 export interface ServiceOptions {
   /** 'http' unless given. */
   transport?: Transport

@@ -41,7 +41,10 @@ async function testTitles(): Promise<Map<string, string[]>> {
   for (const file of files) {
     const text = await readFile(new URL(`tests/${file}`, ROOT), 'utf8')
     const title = /\b(?:(?:it|test)(?:\.\w+)*\(|name:)\s*(['"`])((?:\\.|(?!\1).)*)\1/g
-    titles.set(`tests/${file}`, [...text.matchAll(title)].map((m) => m[2]!))
+    titles.set(
+      `tests/${file}`,
+      [...text.matchAll(title)].map((m) => m[2]!),
+    )
   }
   return titles
 }

@@ -6,16 +6,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { CookieJar } from '../helpers/http.ts'
 
-import { startSecurityService, type SecurityService } from '../helpers/accounts.ts'
 import { expectProblem } from '../helpers/expect.ts'
 import { ownScriptSource, withoutOwnScript } from '../helpers/page-script.ts'
+import { startService, type TestService } from '../helpers/service.ts'
 
-let s: SecurityService
+let s: TestService
 beforeAll(async () => {
-  s = await startSecurityService({ LOGIN_MAX_FAILURES: '1000', LOGIN_CLIENT_MAX_FAILURES: '100000' })
+  s = await startService({ env: { LOGIN_MAX_FAILURES: '1000', LOGIN_CLIENT_MAX_FAILURES: '100000' } })
 })
 afterAll(async () => {
-  await s?.service.stop()
+  await s?.stop()
 })
 
 const login = (username: string, password: string) => s.http.postJson('/login', { username, password })
@@ -196,9 +196,7 @@ describe('V6.2 Password security', () => {
   it('6.2.10 never expires a password: an account years old signs in straight to its dashboard', async () => {
     const account = await s.register('old')
     // no password-age column exists; the oldest the service could judge by is the account itself
-    await s.service.runtime.db.none(`UPDATE users SET created_at = now() - interval '5 years' WHERE id = $1`, [
-      account.id,
-    ])
+    await s.runtime.db.none(`UPDATE users SET created_at = now() - interval '5 years' WHERE id = $1`, [account.id])
     const jar = new CookieJar()
     const reply = await s.http.postForm('/login', { username: account.username, password: account.password }, { jar })
     expect(reply.status).toBe(303)

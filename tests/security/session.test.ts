@@ -7,22 +7,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { strongPassword } from '../helpers/factories.ts'
 import { CookieJar, jwtParts, parseSetCookie } from '../helpers/http.ts'
 
-import {
-  randomSessionId,
-  resign,
-  sessionIdOf,
-  startSecurityService,
-  type SecurityService,
-} from '../helpers/accounts.ts'
+import { randomSessionId, resign, sessionIdOf } from '../helpers/tokens.ts'
 import { expectProblem } from '../helpers/expect.ts'
+import { startService, type TestService } from '../helpers/service.ts'
 
 const TTL = 3600
-let s: SecurityService
+let s: TestService
 beforeAll(async () => {
-  s = await startSecurityService({ SESSION_TTL_SECONDS: String(TTL), TRUST_PROXY: 'loopback' })
+  s = await startService({ env: { SESSION_TTL_SECONDS: String(TTL), TRUST_PROXY: 'loopback' } })
 })
 afterAll(async () => {
-  await s?.service.stop()
+  await s?.stop()
 })
 
 /** Moves a session row's times: `login` and `expires` are seconds relative to now. */
@@ -31,7 +26,7 @@ async function ageSession(token: string, times: { login?: number; expires?: numb
     ...(times.login === undefined ? [] : [`created_at = now() + make_interval(secs => ${times.login})`]),
     ...(times.expires === undefined ? [] : [`expires_at = now() + make_interval(secs => ${times.expires})`]),
   ]
-  await s.service.runtime.db.none(`UPDATE sessions SET ${sets.join(', ')} WHERE id = $1`, [sessionIdOf(token)])
+  await s.runtime.db.none(`UPDATE sessions SET ${sets.join(', ')} WHERE id = $1`, [sessionIdOf(token)])
 }
 
 const logout = (token: string) => s.http.postJson('/logout', {}, { bearer: token })
@@ -64,15 +59,15 @@ describe('V7.2 Fundamental session management security', () => {
     const account = await s.register('backend')
     const token = await s.apiLogin(account)
     // signature, iss, aud and exp all valid — only the server-side row is missing
-    const noRow = resign(s.service, token, { jti: randomSessionId() })
+    const noRow = resign(s, token, { jti: randomSessionId() })
     expectProblem(await s.dashboard(account.username, noRow), 401, 'unauthorized', [noRow])
     // the row belongs to another user than the token's sub
     const other = await s.register('backend')
     const otherToken = await s.apiLogin(other)
-    const crossed = resign(s.service, token, { jti: sessionIdOf(otherToken) })
+    const crossed = resign(s, token, { jti: sessionIdOf(otherToken) })
     expectProblem(await s.dashboard(account.username, crossed), 401, 'unauthorized')
     // the row is gone (e.g. swept): the token is worthless though its exp is an hour away
-    await s.service.runtime.db.none('DELETE FROM sessions WHERE id = $1', [sessionIdOf(token)])
+    await s.runtime.db.none('DELETE FROM sessions WHERE id = $1', [sessionIdOf(token)])
     expectProblem(await s.dashboard(account.username, token), 401, 'unauthorized')
   })
 
@@ -88,7 +83,7 @@ describe('V7.2 Fundamental session management security', () => {
       exp: expect.any(Number),
       jti: expect.any(String),
     })
-    for (const staticKey of [s.service.runtime.jwtSecret, 'gateway-auth', account.id]) {
+    for (const staticKey of [s.runtime.jwtSecret, 'gateway-auth', account.id]) {
       expectProblem(await s.dashboard(account.username, staticKey), 401, 'unauthorized')
     }
   })
@@ -138,7 +133,7 @@ describe('V7.2 Fundamental session management security', () => {
     expect(plain.attributes).not.toHaveProperty('domain')
 
     // through a trusted proxy that says the client used HTTPS: the __Host- name, with Secure
-    const host = new URL(s.service.baseUrl).host
+    const host = new URL(s.baseUrl).host
     const https = await s.http.postForm(
       '/login',
       { username: account.username, password: account.password },
@@ -209,7 +204,7 @@ describe('V7.4 Session termination', () => {
     const account = await s.register('deleted')
     const tokens = [await s.apiLogin(account), await s.apiLogin(account)]
     // there is no delete endpoint: an operator removes the row in the database
-    await s.service.runtime.db.none('DELETE FROM users WHERE id = $1', [account.id])
+    await s.runtime.db.none('DELETE FROM users WHERE id = $1', [account.id])
     for (const token of tokens) expectProblem(await s.dashboard(account.username, token), 401, 'unauthorized')
   })
 

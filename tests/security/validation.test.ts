@@ -7,17 +7,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import type { Reply } from '../helpers/http.ts'
 
-import { startSecurityService, type SecurityService } from '../helpers/accounts.ts'
-import { LOOSE_THROTTLE } from '../helpers/logged-service.ts'
 import { inputValue } from '../helpers/pages.ts'
 import { expectProblem } from '../helpers/expect.ts'
+import { startService, type TestService, LOOSE_THROTTLE } from '../helpers/service.ts'
 
-let s: SecurityService
+let s: TestService
 beforeAll(async () => {
-  s = await startSecurityService(LOOSE_THROTTLE)
+  s = await startService({ env: LOOSE_THROTTLE })
 })
 afterAll(async () => {
-  await s?.service.stop()
+  await s?.stop()
 })
 
 const API_DOC = new URL('../../docs/api.md', import.meta.url)

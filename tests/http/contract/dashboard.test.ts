@@ -6,11 +6,11 @@ import { CookieJar, jwtParts, parseSetCookie } from '../../helpers/http.ts'
 import { expectProblem, expectNoSecrets } from '../../helpers/expect.ts'
 import { timeAfter } from '../../helpers/pages.ts'
 import { uniqueUsername } from '../../helpers/factories.ts'
-import { useSecurityService } from '../../helpers/accounts.ts'
+import { useService, type Account } from '../../helpers/service.ts'
 
 const TTL = 3600
 
-const s = useSecurityService()
+const s = useService()
 
 describe('GET /dashboard/<username>', () => {
   it('HTML with the session cookie: username, creation, last login and expiry; no-store', async () => {
@@ -132,7 +132,7 @@ describe('GET /dashboard/<username>', () => {
     it('expired token: JSON 401 session_expired; HTML 303 to / which says so (two Set-Cookie intact)', async () => {
       const account = await s.register('expired')
       const signedIn = new Date(Date.now() - 2 * TTL * 1000)
-      const { token } = await createSession(s.service.runtime.db, account, signedIn, s.service.runtime)
+      const { token } = await createSession(s.runtime.db, account, signedIn, s.runtime)
 
       const json = await s.http.getJson(`/dashboard/${account.username}`, { bearer: token })
       expectProblem(json, 401, 'session_expired', s.secretsOf(account))
@@ -159,7 +159,7 @@ describe('GET /dashboard/<username>', () => {
       const account = await s.register('oldlogin')
       const token = await s.apiLogin(account)
       expect((await s.http.getJson(`/dashboard/${account.username}`, { bearer: token })).status).toBe(200)
-      await s.service.runtime.db.none(
+      await s.runtime.db.none(
         `UPDATE sessions SET created_at = created_at - interval '${TTL + 60} seconds' WHERE id = $1`,
         [jwtParts(token).payload.jti],
       )

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest'
 import { expectProblem, expectNoSecrets } from '../../helpers/expect.ts'
 import { strongPassword } from '../../helpers/factories.ts'
-import { useSecurityService, type Account } from '../../helpers/accounts.ts'
+import { useService, type Account } from '../../helpers/service.ts'
 
 /** Only the fields a sign-in form has. */
 const creds = (account: Pick<Account, 'username' | 'password'>) => ({
@@ -12,7 +12,7 @@ const creds = (account: Pick<Account, 'username' | 'password'>) => ({
 })
 const COMMON_PASSWORD = '1qaz2wsx3edc4rfv' // on the zxcvbn-ts list, 16 characters
 
-const s = useSecurityService()
+const s = useService()
 
 describe('POST /password', () => {
   it('JSON: 204; the other sessions are revoked, this one stays; only the new password signs in', async () => {
