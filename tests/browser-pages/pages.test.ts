@@ -4,7 +4,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import { stopRuntime } from '#lib/platform/runtime.ts'
-import { databaseKinds } from '../helpers/runtime.ts'
 import { HAS_CHROMIUM, launchChromium, seriousAxeViolations, watchPage, type AxeViolation } from '../helpers/browser.ts'
 import { prepareTour, tourPages, type TourNames, type TourStop } from '../helpers/page-tour.ts'
 import { startService, type TestService } from '../helpers/service.ts'

@@ -16,7 +16,6 @@ import { PROBLEMS } from '#lib/problem.ts'
 import { FUNCTION_NAMES, ROUTES, type RouteKey } from '#lib/http/routes.ts'
 import { LOCAL_API_ID } from '#lib/http/client.ts'
 import { lambdaContext } from '../../adapters/express-app.ts'
-import { databaseKinds } from '../helpers/runtime.ts'
 import { apiGatewayEvent } from '../helpers/events.ts'
 import { OWN_ORIGIN } from '../helpers/handlers.ts'
 

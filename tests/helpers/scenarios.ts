@@ -18,8 +18,9 @@ export interface ScenarioContext {
   jar: CookieJar
   /** A fresh unique username for `key`, the same for the whole scenario. */
   name(key: string): string
-  /** The request as sent. */
+  /** The request as sent, and when (epoch ms, taken just before sending). */
   sent: Call & { path: string }
+  sentAt: number
 }
 
 export interface Expected {
@@ -71,7 +72,10 @@ export function runScenarios(title: string, scenarios: readonly Scenario[], opti
 /** Sends one scenario's request to `service` and checks its expectations. */
 export async function play(service: TestService, scenario: Scenario): Promise<Reply> {
   const names = new Map<string, string>()
-  const name = (key: string) => names.get(key) ?? (names.set(key, uniqueUsername(key)), names.get(key)!)
+  const name = (key: string) => {
+    if (!names.has(key)) names.set(key, uniqueUsername(key))
+    return names.get(key)!
+  }
   const ctx = { service, jar: new CookieJar(), name } as ScenarioContext
   if (scenario.as) {
     // mixed case, so a scenario can show that names match case-insensitively
@@ -83,6 +87,7 @@ export async function play(service: TestService, scenario: Scenario): Promise<Re
   await scenario.given?.(ctx)
   ctx.sent = scenario.request(ctx)
   const { path, ...call } = ctx.sent
+  ctx.sentAt = Date.now()
   const reply = await service.http.call(path, { jar: ctx.jar, ...call })
   expectReply(service, reply, scenario.expect, ctx.account)
   await scenario.after?.(ctx, reply)

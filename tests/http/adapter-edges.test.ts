@@ -1,7 +1,6 @@
 // Requests that once slipped past the contract, found by tests/fuzz: each is now answered like
 // any other bad request, with our problem codes and our headers, never Express's own error page.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { databaseKinds } from '../helpers/runtime.ts'
 import { expectHtmlSafety, rawRequest } from '../helpers/http.ts'
 import { expectNoSecrets } from '../helpers/expect.ts'
 import { startService, type TestService } from '../helpers/service.ts'

@@ -4,7 +4,6 @@
 import { readFile } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '#lib/platform/config.ts'
-import { databaseKinds } from '../helpers/runtime.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { client, type Client } from '../helpers/http.ts'
 import { expectProblem } from '../helpers/expect.ts'

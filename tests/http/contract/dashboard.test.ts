@@ -6,7 +6,7 @@ import { CookieJar, jwtParts, parseSetCookie } from '../../helpers/http.ts'
 import { expectProblem, expectNoSecrets } from '../../helpers/expect.ts'
 import { timeAfter } from '../../helpers/pages.ts'
 import { uniqueUsername } from '../../helpers/factories.ts'
-import { useService, type Account } from '../../helpers/service.ts'
+import { useService } from '../../helpers/service.ts'
 
 const TTL = 3600
 
