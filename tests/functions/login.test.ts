@@ -33,7 +33,7 @@ runScenarios(
       name: 'JSON: 200 with a Bearer token valid for the TTL, the user, and the login time recorded',
       request: (ctx) => loginJson({ username: ctx.account.username.toLowerCase(), password: ctx.account.password }),
       expect: { status: 200, json: { token_type: 'Bearer' }, headers: { 'cache-control': 'no-store' } },
-      async after({ service, account }, reply) {
+      async after({ service, account, sentAt }, reply) {
         // the name is matched case-insensitively and answered as registered
         expect(reply.json).toEqual({
           access_token: expect.any(String),
