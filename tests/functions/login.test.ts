@@ -54,8 +54,8 @@ runScenarios(
         const row = await findUserByUsername(service.runtime.db, account.username)
         expect(row?.lastLoginTime?.toISOString()).toBe(reply.json.user.last_login_time)
         const loginTime = Date.parse(reply.json.user.last_login_time)
-      expect(loginTime).toBeGreaterThanOrEqual(sentAt - 1000)
-      expect(loginTime).toBeLessThanOrEqual(Date.now() + 1000)
+        expect(loginTime).toBeGreaterThanOrEqual(sentAt - 1000)
+        expect(loginTime).toBeLessThanOrEqual(Date.now() + 1000)
         // the login time is the one the dashboard reports
         const dashboard = await service.dashboard(account.username, reply.json.access_token)
         expect(dashboard.json.user.last_login_time).toBe(reply.json.user.last_login_time)

@@ -16,6 +16,8 @@ export interface ScenarioContext {
   token: string
   /** The browser's jar holding its session cookie (as: 'browser'); an empty jar otherwise. */
   jar: CookieJar
+  /** What `given` prepared for `after` (other tokens, a hash before the request, …). */
+  kept: Record<string, string>
   /** A fresh unique username for `key`, the same for the whole scenario. */
   name(key: string): string
   /** The request as sent, and when (epoch ms, taken just before sending). */
@@ -76,7 +78,7 @@ export async function play(service: TestService, scenario: Scenario): Promise<Re
     if (!names.has(key)) names.set(key, uniqueUsername(key))
     return names.get(key)!
   }
-  const ctx = { service, jar: new CookieJar(), name } as ScenarioContext
+  const ctx = { service, jar: new CookieJar(), name, kept: {} } as ScenarioContext
   if (scenario.as) {
     // mixed case, so a scenario can show that names match case-insensitively
     ctx.account = await service.register('Scenario')

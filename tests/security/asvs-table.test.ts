@@ -32,15 +32,16 @@ async function tableRows(): Promise<Row[]> {
 }
 
 /**
- * Every test title under tests/ (any depth): `it('…')` / `test('…')` titles and the `name: '…'` of
- * scenario-table rows (tests/helpers/scenarios.ts), by file.
+ * Every test title under tests/ (any depth), by file: `it('…')` / `test('…')` titles, the `name: '…'`
+ * of scenario rows (tests/helpers/scenarios.ts), and the labels opening table rows that become names.
  */
 async function testTitles(): Promise<Map<string, string[]>> {
   const titles = new Map<string, string[]>()
   const files = (await readdir(new URL('tests', ROOT), { recursive: true })).filter((f) => f.endsWith('.test.ts'))
   for (const file of files) {
     const text = await readFile(new URL(`tests/${file}`, ROOT), 'utf8')
-    const title = /\b(?:(?:it|test)(?:\.\w+)*\(|name:)\s*(['"`])((?:\\.|(?!\1).)*)\1/g
+    // an it()/test() title, a scenario's name, or the label opening a table row (['label', …)
+    const title = /(?:\b(?:(?:it|test)(?:\.\w+)*\(|name:)|^\s*\[)\s*(['"`])((?:\\.|(?!\1).)*)\1/gm
     titles.set(
       `tests/${file}`,
       [...text.matchAll(title)].map((m) => m[2]!),
