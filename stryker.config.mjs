@@ -1,25 +1,24 @@
 // `npm run mutation`: Stryker mutates the authentication core and the route modules and runs
 // `npm test`'s own vitest suite against each mutant (docs/testing.md has the method and the scores).
-// Not in CI. On two shared cores a run over all of lib/auth and functions/ (1,126 mutants) would take
-// about two hours, so the measured set is a documented sample: every route module, and the
-// authentication core the routes stand on (sessions, tokens, passwords, users, sign-ins, input
-// validation). Left out: the CLI's accounts export, the throttle, the bcrypt pool and its worker,
-// the registration policy and the common-password list (their own tests under tests/lib are
-// untouched by the suite's restructuring). Both scores in docs/testing.md use this very file.
+// Not in CI. On two shared cores (load average 12–20 while measured) a run over all of lib/auth and
+// functions/ (1,126 mutants) would take hours, and one flaky test in the dry run stops it. So the
+// measured set is documented and fixed: the mutants are the route modules (functions/), the test
+// set is the in-process suites the restructuring touched (tests/functions, tests/http,
+// tests/security, tests/lib). Left out of the test set: the fuzzer and the OpenAPI conformance
+// suite (long and load-sensitive, unchanged by the restructuring). Both scores in docs/testing.md
+// come from this very file.
 /** @type {import('@stryker-mutator/api/core').PartialStrykerOptions} */
 export default {
   testRunner: 'vitest',
   plugins: ['@stryker-mutator/vitest-runner'],
-  mutate: [
-    'functions/**/*.ts',
-    'lib/auth/{sessions,tokens,password,users,sign-ins,validation}.ts',
-  ],
+  mutate: ['functions/**/*.ts'],
+  testFiles: ['tests/{functions,http,security,lib}/**/*.test.ts'],
   // each mutant runs only the tests that executed it in the dry run
   coverageAnalysis: 'perTest',
   // mutants on code that runs at import time (constants, schemas) would need the whole suite per mutant;
   // they are counted as ignored, in both runs alike
   ignoreStatic: true,
-  concurrency: 2,
+  concurrency: 1,
   timeoutMS: 20_000,
   dryRunTimeoutMinutes: 30,
   reporters: ['clear-text', 'progress-append-only', 'json'],
