@@ -50,7 +50,7 @@ export interface Scenario {
    */
   as?: 'account' | 'api' | 'browser'
   /** More setting up before the request (e.g. earlier failed attempts). */
-  given?: (ctx: ScenarioContext) => Promise<void>
+  given?: (ctx: ScenarioContext) => Promise<unknown>
   /** The request; `jar` sends ctx.jar unless the request names its own. */
   request: (ctx: ScenarioContext) => Call & { path: string }
   expect: Expected
