@@ -1,23 +1,53 @@
+// Every suite of the project, one project each. `npm test` runs `main`; the others are slower and
+// have their own npm scripts, which .ci/run runs after it:
+//   main     npm test            handlers, HTTP, security, fuzzing, docs, OpenAPI, browser flows
+//   browser  npm run test:browser  every page in Chromium with axe, both colour schemes (~1 min)
+//   slow     npm run test:slow     server starts, initdb, many processes
+//   crash    npm run test:crash    the service SIGKILLed with requests in flight (a few minutes)
+//   deploy   npm run test:image | test:lambda | test:infra | test:arm64   (one file each)
 import { configDefaults, defineConfig } from 'vitest/config'
+
+const shared = {
+  globalSetup: ['tests/helpers/global-setup.ts'],
+  testTimeout: 30_000,
+  hookTimeout: 60_000,
+}
 
 export default defineConfig({
   test: {
-    include: ['tests/**/*.test.ts'],
-    // every page in Chromium with axe: `npm run test:browser` (vitest.browser.config.ts); slow
-    // suites: `npm run test:slow` (vitest.slow.config.ts); the deployment suites:
-    // vitest.deploy.config.ts, their own npm scripts; the crash test: `npm run test:crash`
-    exclude: [
-      ...configDefaults.exclude,
-      'tests/browser-pages/**',
-      'tests/slow/**',
-      'tests/deploy/**',
-      'tests/crash/**',
-    ],
-    globalSetup: ['tests/helpers/global-setup.ts'],
-    testTimeout: 30_000,
-    hookTimeout: 60_000,
     // most of a file's time is waiting (PostgreSQL starting, processes, sockets); bcrypt runs at a
-    // low cost in tests (tests/helpers/runtime.ts): four files at a time keep two cores busy
+    // low cost in tests (tests/helpers/runtime.ts): four files at a time keep two cores busy. The
+    // crash and deployment scripts pass --maxWorkers=1: they spawn and kill whole services.
     maxWorkers: 4,
+    projects: [
+      {
+        test: {
+          ...shared,
+          name: 'main',
+          include: ['tests/**/*.test.ts'],
+          exclude: [
+            ...configDefaults.exclude,
+            'tests/browser-pages/**',
+            'tests/slow/**',
+            'tests/deploy/**',
+            'tests/crash/**',
+          ],
+        },
+      },
+      { test: { ...shared, name: 'browser', include: ['tests/browser-pages/**/*.test.ts'], testTimeout: 180_000 } },
+      { test: { ...shared, name: 'slow', include: ['tests/slow/**/*.test.ts'] } },
+      { test: { ...shared, name: 'crash', include: ['tests/crash/**/*.test.ts'], testTimeout: 300_000 } },
+      {
+        test: {
+          ...shared,
+          name: 'deploy',
+          // the Lambda bundles are imported by Node itself, as Lambda does, not transformed by Vite
+          server: { deps: { external: [/\/dist\/lambda\//] } },
+          include: ['tests/deploy/**/*.test.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 600_000,
+        },
+      },
+    ],
   },
 })

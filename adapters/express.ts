@@ -1,6 +1,6 @@
 // `npm start`: the service on the gateway. Reads the environment, starts the database (embedded
-// unless DATABASE_URL is set) and migrates it, then listens on PORT. SIGTERM/SIGINT close the
-// server, the pool and the embedded database in that order.
+// unless DATABASE_URL is set) and migrates it, then listens on PORT (at LISTEN_ADDRESS if set).
+// SIGTERM/SIGINT close the server, the pool and the embedded database in that order.
 import type { Server, ServerResponse } from 'node:http'
 import module from 'node:module'
 import { ConfigError, loadConfig, type Config } from '#lib/platform/config.ts'
@@ -36,11 +36,20 @@ async function main(): Promise<void> {
   })
 
   const app = await createApp()
-  const server: Server = createHttpServer(app).listen(config.port)
+  // unset LISTEN_ADDRESS: every interface, IPv6 and IPv4, as Node listens by default
+  const server: Server = createHttpServer(app, config, { log }).listen(config.port, config.listenAddress)
+  const where = config.listenAddress ? `${config.listenAddress} port ${config.port}` : `port ${config.port}`
   await new Promise<void>((resolve, reject) => server.once('listening', resolve).once('error', reject)).catch((error) =>
-    fail(`cannot listen on port ${config.port}: ${(error as Error).message}`),
+    fail(`cannot listen on ${where}: ${(error as Error).message}`),
   )
-  log.info({ port: config.port, database: config.database.url ? 'server' : 'embedded' }, 'gateway-auth listening')
+  log.info(
+    {
+      port: config.port,
+      address: config.listenAddress ?? 'any',
+      database: config.database.url ? 'server' : 'embedded',
+    },
+    'gateway-auth listening',
+  )
   setTimeout(() => {
     warmUp()
       // the compile cache (adapters/compile-cache.mjs) is written now, not only at a clean exit

@@ -1,29 +1,182 @@
 // The HTTP server around the Express app, and the transport events Express never sees: the
-// timeouts, `Expect: 100-continue`, and a client that goes away before its body has arrived.
-import { createServer, type IncomingMessage, type Server } from 'node:http'
+// timeouts, `Expect: 100-continue`, a client that goes away before its body has arrived, and the
+// connection and memory limits (lib/http/connection-limits.ts, docs/decisions/012) that keep a
+// flood of connections or half-sent bodies from exhausting the heap.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { RequestListener } from 'node:http'
+import type { Socket } from 'node:net'
 import type { Logger } from 'pino'
+import proxyAddr from 'proxy-addr'
 import { MAX_BODY_BYTES } from '#lib/http/route.ts'
-import { getRuntime } from '#lib/platform/runtime.ts'
+import { BodyBudget, ConnectionTable, bodyBytesToRead, type Refusal } from '#lib/http/connection-limits.ts'
+import { problemJson } from '#lib/http/problem-response.ts'
+import { Problem } from '#lib/problem.ts'
+import { clientKey } from '#lib/auth/throttle.ts'
+import { loadConfig, type Config } from '#lib/platform/config.ts'
+import { getRuntime, startedRuntime } from '#lib/platform/runtime.ts'
 import { createLogger } from '#lib/platform/log.ts'
+import { createLogTally, type LogTally } from '#lib/platform/log-tally.ts'
+import { watchHeap, type HeapGauge } from '#lib/platform/heap-gauge.ts'
 
-/** A request's whole life, body included; then Node answers 408 and closes the connection. */
-export const REQUEST_TIMEOUT_MS = 30_000
+const HEADERS_TIMEOUT_MS = 10_000
+// Node checks the request and headers deadlines this often; its default (30 s) would let a
+// half-sent request live up to twice REQUEST_TIMEOUT_SECONDS
+const DEADLINE_CHECK_MS = 1_000
+/** A refused body may be sent again this soon: the bodies being read take well under a second. */
+export const BODY_RETRY_AFTER_SECONDS = 1
 
-/** The server `npm start` and the HTTP tests listen with. */
-export function createHttpServer(app: RequestListener): Server {
-  const server = createServer(app)
-  server.requestTimeout = REQUEST_TIMEOUT_MS
-  server.headersTimeout = 10_000
-  server.keepAliveTimeout = 5_000
+export interface HttpServerOptions {
+  /** The heap's state (tests pass their own); by default V8's, sampled every 250 ms. */
+  readonly heap?: HeapGauge
+  readonly log?: Logger
+}
+
+/**
+ * The server `npm start` and the HTTP tests listen with, under `config`'s limits and TRUST_PROXY
+ * (by default the started runtime's, else the defaults).
+ */
+export function createHttpServer(
+  app: RequestListener,
+  config: Pick<Config, 'limits' | 'trustProxy'> = startedRuntime()?.config ?? loadConfig({}),
+  options: HttpServerOptions = {},
+): Server {
+  const { limits } = config
+  const log = options.log ?? startedRuntime()?.log ?? createLogger('info')
+  const heap = options.heap ?? watchHeap(limits.heapShedPercent)
+  const tally = createLogTally(log)
+  const bodies = new BodyBudget(limits.bodyBytesInFlight)
+  const trusted = config.trustProxy.length ? proxyAddr.compile([...config.trustProxy]) : () => false
+  // the request each socket is answering: a connection is not closed for a newcomer while its
+  // request has fully arrived and is being answered
+  const answering = new WeakMap<Socket, IncomingMessage>()
+  const table = new ConnectionTable<Socket>(limits, (socket) => !answering.get(socket)?.complete)
+  const requestTimeout = limits.requestTimeoutSeconds * 1000
+
+  const server = createServer(
+    {
+      requestTimeout,
+      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestTimeout),
+      keepAliveTimeout: 5_000,
+      connectionsCheckingInterval: DEADLINE_CHECK_MS,
+    },
+    (req, res) => {
+      if (admitBody(req, res, { bodies, heap, tally })) app(req, res)
+    },
+  )
+  // The table keeps to MAX_CONNECTIONS; closed sockets leave Node's own count a little later. Beyond
+  // twice the limit Node closes a new connection before it becomes a socket object, the cheapest refusal.
+  server.maxConnections = 2 * limits.connections
+  server.on('drop', (data?: { remoteAddress?: string }) => {
+    const line = { event: 'connection_refused', reason: 'connections', clientIp: data?.remoteAddress }
+    tally.note('connection_refused:connections', line, `connection refused: ${REFUSALS.connections}`)
+  })
+  server.on('connection', (socket: Socket) => admitConnection(socket, { table, heap, tally, trusted }))
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    answering.set(req.socket, req)
+    res.once('close', () => answering.delete(req.socket))
+  })
   // Without this listener Node answers every `Expect: 100-continue` with 100 Continue, inviting a
   // body that will only be refused. A declared body over the limit gets its 413 straight away
-  // (the adapter does not read it, and closes the connection after the answer).
+  // (the adapter does not read it, and closes the connection after the answer), one over the
+  // budget its 503 (admitBody).
   server.on('checkContinue', (req: IncomingMessage, res) => {
-    if (declaredLength(req) <= MAX_BODY_BYTES) res.writeContinue()
+    const declared = declaredLength(req)
+    if (declared <= MAX_BODY_BYTES && !heap.isShort() && bodies.fits(bodyBytesToRead(req.headers))) res.writeContinue()
     server.emit('request', req, res)
   })
+  server.on('close', () => {
+    tally.flush()
+    tally.stop()
+    if (!options.heap) heap.stop()
+  })
   return server
+}
+
+interface Guards {
+  readonly heap: HeapGauge
+  readonly tally: LogTally
+}
+
+/** Counts a new connection in under the per-client limits, or closes it at once (no answer: nothing was asked). */
+function admitConnection(
+  socket: Socket,
+  {
+    table,
+    heap,
+    tally,
+    trusted,
+  }: Guards & { table: ConnectionTable<Socket>; trusted: (address: string, hop: number) => boolean },
+): void {
+  const peer = socket.remoteAddress
+  if (peer === undefined) return void socket.destroy()
+  // one client as throttling counts one: an IPv6 host owns its /64
+  const client = clientKey(peer)
+  const admission = table.admit(client, socket, { heapShort: heap.isShort(), trustedProxy: trusted(peer, 0) })
+  if (admission.admitted) {
+    socket.once('close', () => table.release(client, socket))
+    if (admission.evict) {
+      const evicted = admission.evict
+      const line = { event: 'connection_evicted', clientIp: evicted.remoteAddress, for: peer }
+      evicted.destroy()
+      tally.note('connection_evicted', line, 'connection closed for a client holding fewer (MAX_CONNECTIONS reached)')
+    }
+    return
+  }
+  socket.destroy()
+  const { refusal } = admission
+  const line = { event: 'connection_refused', reason: refusal, clientIp: peer, held: table.heldBy(client) }
+  tally.note(`connection_refused:${refusal}`, line, `connection refused: ${REFUSALS[refusal]}`)
+}
+
+const REFUSALS: Record<Refusal, string> = {
+  connections: 'the server holds MAX_CONNECTIONS',
+  client_connections: 'the client holds MAX_CONNECTIONS_PER_CLIENT connections',
+  proxy_connections: 'the trusted proxy holds three quarters of MAX_CONNECTIONS',
+  heap: 'the heap is near its limit (HEAP_SHED_PERCENT)',
+  body_budget: 'the bodies being read take BODY_BYTES_IN_FLIGHT',
+}
+
+/**
+ * Takes a request's body bytes from the budget until it has been read (or the request is over),
+ * or answers 503 service_unavailable with Retry-After at once, before a byte of the body is read,
+ * and closes the connection.
+ */
+function admitBody(req: IncomingMessage, res: ServerResponse, guards: Guards & { bodies: BodyBudget }): boolean {
+  const bytes = bodyBytesToRead(req.headers)
+  if (bytes === 0) return true
+  const refusal: Refusal | undefined = guards.heap.isShort()
+    ? 'heap'
+    : guards.bodies.reserve(bytes)
+      ? undefined
+      : 'body_budget'
+  if (refusal === undefined) {
+    let held = true
+    const release = () => {
+      if (held) guards.bodies.release(bytes)
+      held = false
+    }
+    req.once('end', release).once('close', release)
+    return true
+  }
+  const answer = problemJson(
+    new Problem('service_unavailable', { headers: { 'retry-after': String(BODY_RETRY_AFTER_SECONDS) } }),
+  )
+  res.writeHead(answer.statusCode, {
+    ...answer.headers,
+    'content-length': Buffer.byteLength(answer.body ?? ''),
+    'cache-control': 'no-store',
+    connection: 'close',
+  })
+  res.end(answer.body)
+  const line = {
+    event: 'body_refused',
+    reason: refusal,
+    method: req.method,
+    path: req.url?.split('?')[0]?.slice(0, 256),
+    clientIp: req.socket.remoteAddress,
+  }
+  guards.tally.note(`body_refused:${refusal}`, line, `request refused before its body: ${REFUSALS[refusal]}`)
+  return false
 }
 
 const declaredLength = (req: IncomingMessage) => Number(req.headers['content-length'] ?? 0)
@@ -37,6 +190,7 @@ export function isClientGone(req: IncomingMessage, error: unknown): boolean {
 }
 
 let fallbackLog: Logger | undefined
+const abortTallies = new WeakMap<Logger, LogTally>()
 
 /** The service's logger (the runtime's), or a process one while the runtime is not up. */
 export async function adapterLog(): Promise<Logger> {
@@ -53,8 +207,9 @@ export interface Arrival {
 }
 
 /**
- * An aborted request is an ordinary event, not a bug: one line at info, no stack (a slow-body
- * flood must not fill an SD card with traces), and the socket is closed.
+ * An aborted request is an ordinary event, not a bug: one line at info, no stack, and the socket is
+ * closed. A slow-body flood must not fill an SD card: past the first few of an interval they are
+ * only counted (lib/platform/log-tally.ts).
  */
 export async function logAbortedRequest(req: IncomingMessage, arrival: Arrival): Promise<void> {
   const line = {
@@ -66,5 +221,7 @@ export async function logAbortedRequest(req: IncomingMessage, arrival: Arrival):
   }
   req.socket.destroy()
   const log = await adapterLog()
-  log.info(line, 'client went away before the request body arrived')
+  let tally = abortTallies.get(log)
+  if (!tally) abortTallies.set(log, (tally = createLogTally(log)))
+  tally.note('request_aborted', line, 'client went away before the request body arrived')
 }

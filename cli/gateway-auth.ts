@@ -82,6 +82,7 @@ function buildProgram(): Command {
     .command('export')
     .description('write every account (bcrypt hash, times; no sessions) as JSON Lines')
     .option('-o, --output <file>', 'write to a new file, mode 0600, instead of stdout')
+    .option('--force', 'with --output: replace the file if it exists (refused otherwise)')
     .action((options) => withDatabase(async (ctx) => (await transfer()).exportCommand(ctx, options)))
   program
     .command('import')

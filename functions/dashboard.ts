@@ -1,24 +1,70 @@
 // GET /dashboard/<username>: the signed-in user's own dashboard: the gateway at a glance and the
 // account (sign-ins, sessions, password). No session: 401 (HTML: 303 to /); someone else's name:
-// 403, whether or not that account exists.
-import { route, type HandlerContext, type AuthenticatedEvent } from '#lib/http/route.ts'
+// 403, whether or not that account exists; a name no account can have: 404 (docs/api.md).
+import { z } from 'zod'
+import { defineRoute, route } from '#lib/http/route.ts'
 import { dashboardPage, takeNotice, withCookies } from '#lib/http/pages.ts'
-import { jsonResult, userJson } from '#lib/http/json.ts'
-import { formatDuration, gatewayView } from '#lib/http/gateway-view.ts'
-import { sessionEndsAt, summarizeSessions } from '#lib/auth/sessions.ts'
-import { gatewayJson, readGateway } from '#lib/platform/gateway.ts'
+import { jsonResult, Timestamp, userJson, UserJson } from '#lib/http/json.ts'
+import { formatDuration, gatewayView } from '#lib/gateway/view.ts'
+import { sessionEndsAt } from '#lib/auth/sessions.ts'
+import { listLiveSessions, summarizeSessions } from '#lib/auth/session-list.ts'
+import { readGateway } from '#lib/gateway/facts.ts'
+import { GatewayJson, gatewayJson } from '#lib/gateway/json.ts'
+import { usernameKey } from '#lib/auth/validation.ts'
 import { Problem } from '#lib/problem.ts'
 
-async function dashboard(event: AuthenticatedEvent, { config, db, now }: HandlerContext) {
+const DashboardJson = z.object({
+  user: UserJson.extend({
+    previous_login_time: Timestamp.nullable().meta({ description: 'The sign-in before the latest one.' }),
+  }),
+  session: z.object({ signed_in_at: Timestamp, expires_at: Timestamp }),
+  sessions: z
+    .array(
+      z.object({
+        id: z
+          .string()
+          .regex(/^[A-Za-z0-9_-]{22}$/)
+          .meta({ description: 'A handle for `POST /sessions/end`.' }),
+        created_at: Timestamp,
+        expires_at: Timestamp,
+        current: z.boolean(),
+      }),
+    )
+    .min(1)
+    .meta({ description: "The user's live sessions, newest first; exactly one is `current`." }),
+  gateway: GatewayJson,
+})
+
+export const spec = defineRoute({
+  keys: ['GET /dashboard/{username}'],
+  summary: "The signed-in user's dashboard: the gateway, sign-ins, sessions, password form",
+  description: 'Only the own dashboard: another name, existing or not, is `403 forbidden`.',
+  tag: 'session',
+  auth: 'required',
+  answers: 'page',
+  params: { username: { description: "The signed-in user's name, in any letter case.", schema: { type: 'string' } } },
+  responses: {
+    200: { description: 'The user, this session, the live sessions and the gateway.', json: DashboardJson, html: true },
+  },
+  problems: ['forbidden', 'not_found', 'internal_error', 'service_unavailable'],
+})
+
+export const handler = route(spec, async (event, { config, db, now }) => {
   const auth = event.auth
-  const requested = event.pathParameters?.username ?? ''
-  if (requested.toLowerCase() !== auth.user.username.toLowerCase()) {
+  // a name no account can have (a Kelvin sign K, a combining mark…) is no dashboard at all, even
+  // when JavaScript would lower-case it to the user's own name; another ASCII case is the same name
+  const requested = usernameKey(event.pathParameters?.username ?? '')
+  if (requested === null) throw new Problem('not_found', { detail: 'No account can have this name.' })
+  if (requested !== usernameKey(auth.user.username)) {
     event.log.warn({ event: 'access_denied', userId: auth.user.id }, 'dashboard of another user refused')
     throw new Problem('forbidden', { detail: 'You can only see your own dashboard.' })
   }
   const endsAt = sessionEndsAt(auth.session, config.session.ttlSeconds)
-  const sessions = summarizeSessions(auth.liveSessions, auth.session.id, now, config.session.ttlSeconds)
-  const gateway = await readGateway(db, config, now)
+  const [live, gateway] = await Promise.all([
+    listLiveSessions(db, auth.user.id, now, config.session.ttlSeconds),
+    readGateway(db, config, now),
+  ])
+  const sessions = summarizeSessions(live, auth.session.id, now, config.session.ttlSeconds)
 
   if (event.wantsHtml) {
     const { notice, cookies } = takeNotice(event)
@@ -34,7 +80,7 @@ async function dashboard(event: AuthenticatedEvent, { config, db, now }: Handler
     )
     return withCookies(page, cookies)
   }
-  return jsonResult(200, {
+  const body: z.output<typeof DashboardJson> = {
     user: { ...userJson(auth.user), previous_login_time: auth.user.previousLoginTime?.toISOString() ?? null },
     session: { signed_in_at: auth.session.createdAt.toISOString(), expires_at: endsAt.toISOString() },
     sessions: sessions.map((s) => ({
@@ -44,7 +90,6 @@ async function dashboard(event: AuthenticatedEvent, { config, db, now }: Handler
       current: s.current,
     })),
     gateway: gatewayJson(gateway),
-  })
-}
-
-export const handler = route(dashboard, { auth: 'required' })
+  }
+  return jsonResult(200, body)
+})

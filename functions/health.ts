@@ -5,16 +5,35 @@
 // itself was saturated (its event loop busy nearly the whole time) says nothing about the database:
 // if the database answered within the last minute, that is reported as busy, not as an outage.
 import { performance } from 'node:perf_hooks'
-import { route, type HandlerContext } from '#lib/http/route.ts'
+import { z } from 'zod'
+import { defineRoute, route } from '#lib/http/route.ts'
 import { jsonResult } from '#lib/http/json.ts'
 import { HEALTH_TIMEOUT_MS } from '#lib/platform/database.ts'
 import { UNAVAILABLE_RETRY_AFTER_SECONDS, isDatabaseUnavailable } from '#lib/problem.ts'
+
+export const spec = defineRoute({
+  keys: ['GET /health'],
+  summary: 'Is the service up and can it reach its database? Always JSON',
+  tag: 'service',
+  answers: 'json',
+  responses: {
+    200: {
+      description: 'Up (`busy`: the probe timed out while this process was saturated, the database answered lately).',
+      json: z.object({ status: z.enum(['ok', 'busy']), database: z.literal('ok') }),
+    },
+    503: {
+      description: 'The database cannot be reached.',
+      json: z.object({ status: z.literal('unavailable'), database: z.literal('unavailable') }),
+      headers: ['Retry-After'],
+    },
+  },
+})
 
 const BUSY_UTILIZATION = 0.9
 const LAST_ANSWER_TRUSTED_MS = 60_000
 let lastAnswerAt = 0
 
-async function health(_event: unknown, { healthDb, log }: HandlerContext) {
+export const handler = route(spec, async (_event, { healthDb, log }) => {
   const loopBefore = performance.eventLoopUtilization()
   const startedAt = Date.now()
   try {
@@ -38,6 +57,4 @@ async function health(_event: unknown, { healthDb, log }: HandlerContext) {
     const result = jsonResult(503, { status: 'unavailable', database: 'unavailable' })
     return { ...result, headers: { ...result.headers, 'retry-after': String(UNAVAILABLE_RETRY_AFTER_SECONDS) } }
   }
-}
-
-export const handler = route(health)
+})

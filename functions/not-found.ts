@@ -1,10 +1,20 @@
 // Everything no route answers: 404, or 405 with Allow when the path exists under other methods.
 // On Lambda this is the $default route.
-import { route, type RouteEvent } from '#lib/http/route.ts'
+import { defineRoute, route } from '#lib/http/route.ts'
 import { allowedMethods } from '#lib/http/routes.ts'
 import { Problem } from '#lib/problem.ts'
 
-async function notFound(event: RouteEvent): Promise<never> {
+// no route keys: it is no row of the route table but what answers when none matches ($default)
+export const spec = defineRoute({
+  keys: [],
+  summary: 'Everything no route answers: 404, or 405 with Allow',
+  tag: 'service',
+  answers: 'page',
+  responses: {},
+  problems: ['not_found', 'method_not_allowed'],
+})
+
+export const handler = route(spec, async (event) => {
   const allowed = allowedMethods(event.rawPath)
   if (allowed) {
     throw new Problem('method_not_allowed', {
@@ -13,6 +23,4 @@ async function notFound(event: RouteEvent): Promise<never> {
     })
   }
   throw new Problem('not_found', { detail: 'There is nothing at this address.' })
-}
-
-export const handler = route(notFound)
+})

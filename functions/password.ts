@@ -1,23 +1,46 @@
 // POST /password: change the signed-in user's password. Every other session of the user is
 // revoked; the one that asked stays.
-import { route, type HandlerContext, type AuthenticatedEvent } from '#lib/http/route.ts'
-import { parseInput, passwordChangeInput } from '#lib/auth/validation.ts'
+import { defineRoute, route } from '#lib/http/route.ts'
+import { containsUsername, passwordChangeInput } from '#lib/auth/validation.ts'
 import { findUserById, updatePasswordHash } from '#lib/auth/users.ts'
 import { hashPassword, verifyPassword } from '#lib/auth/password.ts'
 import { revokeUserSessions } from '#lib/auth/sessions.ts'
 import { noticeCookie, seeOther } from '#lib/http/pages.ts'
 import { invalidFields, Problem } from '#lib/problem.ts'
 
-async function changePassword(event: AuthenticatedEvent, { config, db, hashPool, now, throttle }: HandlerContext) {
-  const auth = event.auth
-  const input = parseInput(passwordChangeInput(config.password.minLength, auth.user.username), event.body)
+export const spec = defineRoute({
+  keys: ['POST /password'],
+  summary: "Change the signed-in user's password; the user's other sessions end",
+  description:
+    'A wrong `current_password` is a failed sign-in for the throttle. `new_password` follows the registration ' +
+    'rules and must differ from the current one.',
+  tag: 'session',
+  auth: 'required',
+  answers: 'page',
+  page: 'dashboard',
+  input: ({ passwordMinLength }) => passwordChangeInput(passwordMinLength),
+  responses: {
+    204: { description: 'Changed.' },
+    303: {
+      description: 'Form: changed, or no session; to the dashboard (or `/`).',
+      headers: ['Location', 'Set-Cookie'],
+    },
+  },
+  problems: ['rate_limited', 'internal_error', 'service_unavailable'],
+})
+
+export const handler = route(spec, async (event, { db, hashing, now, throttle }) => {
+  const { auth, input } = event
+  if (containsUsername(input.new_password, auth.user.username)) {
+    throw invalidFields([{ field: 'new_password', message: 'New password must not contain the username.' }])
+  }
 
   const user = await findUserById(db, auth.user.id)
   if (!user) throw new Problem('unauthorized')
   // a wrong current password is a guess at it, like a failed sign-in, and counted with them
-  const attempt = await throttle.startLoginAttempt(user.username, event.clientIp)
-  const hashing = { pool: hashPool, cost: config.password.bcryptCost, client: event.clientIp }
-  if (!(await verifyPassword(hashing, input.current_password, user.passwordHash))) {
+  const attempt = await throttle.startLoginAttempt(user.username)
+  // a comparison the pool refused (503, 429) checked nothing, so it counts nothing
+  if (!(await verifyPassword(hashing, input.current_password, user.passwordHash).catch(attempt.withdraw))) {
     const lockoutSeconds = await attempt.failed()
     event.log.warn({ event: 'password_change_failed', userId: user.id, lockoutSeconds }, 'wrong current password')
     throw invalidFields([{ field: 'current_password', message: 'The current password is wrong.' }])
@@ -36,6 +59,4 @@ async function changePassword(event: AuthenticatedEvent, { config, db, hashPool,
   if (event.wantsHtml)
     return seeOther(`/dashboard/${encodeURIComponent(user.username)}`, [noticeCookie('password_changed', event.secure)])
   return { statusCode: 204 }
-}
-
-export const handler = route(changePassword, { auth: 'required', page: 'dashboard' })
+})

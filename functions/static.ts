@@ -3,7 +3,7 @@
 // assetUrl), so a year-long cache is safe.
 import { readdirSync, readFileSync } from 'node:fs'
 import path from 'node:path'
-import { route, type RouteEvent } from '#lib/http/route.ts'
+import { defineRoute, route } from '#lib/http/route.ts'
 import { STATIC_DIR } from '#lib/http/render.ts'
 import { Problem } from '#lib/problem.ts'
 
@@ -22,7 +22,25 @@ const ASSETS = new Map(
     .map((file) => [file, readFileSync(path.join(STATIC_DIR, file))]),
 )
 
-async function serveStatic(event: RouteEvent) {
+const binary = (mediaType: string) => ({ type: 'string', contentMediaType: mediaType })
+export const spec = defineRoute({
+  keys: ['GET /static/{file}'],
+  summary: 'The stylesheet, the page script and the icons, cached for a year',
+  description: 'Pages link them with a content hash in the query (`/static/style.css?v=<hash>`).',
+  tag: 'service',
+  answers: 'file',
+  params: { file: { schema: { type: 'string', examples: ['style.css'] } } },
+  responses: {
+    200: {
+      description: 'The file.',
+      headers: ['Cache-Control'],
+      content: Object.fromEntries(Object.values(TYPES).map((type) => [type.split(';')[0]!, binary(type)])),
+    },
+  },
+  problems: ['not_found'],
+})
+
+export const handler = route(spec, async (event) => {
   const file = event.pathParameters?.file ?? ''
   const content = ASSETS.get(file)
   if (!content) throw new Problem('not_found', { detail: 'No such file.' })
@@ -33,6 +51,4 @@ async function serveStatic(event: RouteEvent) {
     body: text ? content.toString('utf8') : content.toString('base64'),
     isBase64Encoded: !text,
   }
-}
-
-export const handler = route(serveStatic)
+})

@@ -50,7 +50,7 @@ export const PROBLEMS = {
   service_unavailable: [
     503,
     'Service unavailable',
-    'The service cannot serve now (its database is away); retry after `Retry-After`.',
+    'The service cannot serve now (its database is away, or it is at its load limits); retry after `Retry-After`.',
   ],
 } as const satisfies Record<string, readonly [number, string, string]>
 

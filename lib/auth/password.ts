@@ -1,8 +1,12 @@
 // Password hashing: bcryptjs in the worker pool (lib/auth/hash-pool.ts). An unknown user still costs one
 // bcrypt comparison, against a dummy hash of the configured cost, in the same pool and the same
 // client's share, so "no such user" and "wrong password" take the same path and the same time.
+// A stored hash of a cost over MAX_BCRYPT_COST (only an import from elsewhere could bring one) is
+// never run: it is compared as an unknown user's would be, fails, and is logged for the operator.
 import { randomInt } from 'node:crypto'
+import type { Logger } from 'pino'
 import type { HashPool } from './hash-pool.ts'
+import { hashCost, MAX_BCRYPT_COST } from '../platform/bcrypt-costs.ts'
 
 /** What a bcrypt step needs: the pool, the work factor, and whose share of the pool it uses. */
 export interface HashContext {
@@ -10,6 +14,11 @@ export interface HashContext {
   readonly cost: number
   /** The client's address (event.clientIp). */
   readonly client: string
+}
+
+/** A comparison also needs where to report a stored hash it refused to run (event.log). */
+export interface VerifyContext extends HashContext {
+  readonly log: Logger
 }
 
 // bcrypt's own base64 alphabet; a comparison costs the same whatever the salt and digest are
@@ -31,14 +40,21 @@ export function hashPassword(ctx: HashContext, password: string): Promise<string
   return ctx.pool.run({ op: 'hash', password, cost: ctx.cost }, ctx.client)
 }
 
-/** True when `password` matches `hash`; with no hash, compares against a dummy and returns false. */
-export async function verifyPassword(ctx: HashContext, password: string, hash: string | undefined): Promise<boolean> {
-  const matches = await ctx.pool.run({ op: 'compare', password, hash: hash ?? dummyHash(ctx.cost) }, ctx.client)
-  return hash !== undefined && matches
+/**
+ * True when `password` matches `hash`. With no hash, or one of a cost over MAX_BCRYPT_COST,
+ * compares against a dummy of the configured cost and returns false.
+ */
+export async function verifyPassword(ctx: VerifyContext, password: string, hash: string | undefined): Promise<boolean> {
+  const usable = hash !== undefined && hashCost(hash) <= MAX_BCRYPT_COST
+  if (hash !== undefined && !usable) {
+    ctx.log.warn(
+      { event: 'password_hash_refused', cost: hashCost(hash), maxCost: MAX_BCRYPT_COST },
+      'stored password hash over the highest bcrypt cost allowed: not run, the sign-in fails; set a new password',
+    )
+  }
+  const matches = await ctx.pool.run({ op: 'compare', password, hash: usable ? hash : dummyHash(ctx.cost) }, ctx.client)
+  return usable && matches
 }
-
-/** The cost a bcrypt hash was made at ("$2b$10$…" → 10). */
-export const hashCost = (hash: string) => Number(hash.split('$')[2])
 
 /** A stored hash made at another cost than configured: rehash it at the next successful login. */
 export const needsRehash = (hash: string, cost: number) => hashCost(hash) !== cost

@@ -3,7 +3,7 @@
 // passed since the login that started it (so lowering SESSION_TTL_SECONDS shortens live sessions).
 // It is revoked when its row says so (logout, password change); a revoked token is refused even
 // though its exp has not passed.
-import { createHash, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import type { Queryable } from '../platform/database.ts'
 import type { Runtime } from '../platform/runtime.ts'
 import { Problem } from '../problem.ts'
@@ -24,8 +24,6 @@ export interface Auth {
   readonly user: SessionUser
   readonly session: Session
   readonly token: string
-  /** The user's live sessions (at most SESSIONS_PER_USER, the dashboard's list), read in the same query. */
-  readonly liveSessions: readonly Session[]
 }
 
 /** When the session ends: its token's exp, or TTL after its login, whichever comes first. */
@@ -42,7 +40,7 @@ export function isSessionExpired(
   return now.getTime() >= sessionEndsAt(session, ttlSeconds).getTime()
 }
 
-const SESSION_COLUMNS = `sessions.id, sessions.user_id::text AS "userId", sessions.created_at AS "createdAt",
+export const SESSION_COLUMNS = `sessions.id, sessions.user_id::text AS "userId", sessions.created_at AS "createdAt",
   sessions.expires_at AS "expiresAt"`
 
 /** A session row joined with its user; the user's columns are null when the account is gone. */
@@ -52,14 +50,7 @@ interface SessionWithUserRow extends Session {
   readonly userCreatedAt: Date | null
   readonly lastLoginTime: Date | null
   readonly previousLoginTime: Date | null
-  /** The user's live sessions, newest first (json_agg: timestamps as text). */
-  readonly live: { id: string; createdAt: string; expiresAt: string }[]
 }
-
-// The user's live sessions ride along (the dashboard lists them): bounded by SESSIONS_PER_USER
-const LIVE_SESSIONS = `(SELECT coalesce(json_agg(json_build_object('id', o.id, 'createdAt', o.created_at,
-    'expiresAt', o.expires_at) ORDER BY o.created_at DESC, o.id), '[]')
-  FROM sessions o WHERE o.user_id = sessions.user_id AND o.revoked_at IS NULL AND o.expires_at > $2) AS "live"`
 
 /** Starts a session at `now` (whole seconds, as the token carries them) and returns it with its token. */
 export async function createSession(
@@ -90,12 +81,13 @@ export async function validateSession(
   runtime: Pick<Runtime, 'config' | 'jwtSecret'>,
 ): Promise<Auth> {
   const claims = verifyToken(token, tokenSettings(runtime), now)
-  // one round trip: the session row and its user together (an authenticated request's only query)
+  // one round trip: the session row and its user together (an authenticated request's only query;
+  // the dashboard alone reads the user's other sessions, lib/auth/session-list.ts)
   const row: SessionWithUserRow | null = await db.oneOrNone(
     `SELECT ${SESSION_COLUMNS}, sessions.revoked_at AS "revokedAt", u.username, u.created_at AS "userCreatedAt",
-       u.last_login_time AS "lastLoginTime", u.previous_login_time AS "previousLoginTime", ${LIVE_SESSIONS}
+       u.last_login_time AS "lastLoginTime", u.previous_login_time AS "previousLoginTime"
      FROM sessions LEFT JOIN users u ON u.id = sessions.user_id WHERE sessions.id = $1`,
-    [claims.jti, now],
+    [claims.jti],
   )
   if (!row || row.revokedAt || row.userId !== claims.sub || row.username === null || row.userCreatedAt === null) {
     throw new Problem('unauthorized', { detail: 'This session has ended; sign in again.' })
@@ -111,15 +103,7 @@ export async function validateSession(
     previousLoginTime: row.previousLoginTime,
   }
   const session: Session = { id: row.id, userId: row.userId, createdAt: row.createdAt, expiresAt: row.expiresAt }
-  const liveSessions = row.live.map(
-    (live): Session => ({
-      id: live.id,
-      userId: row.userId,
-      createdAt: new Date(live.createdAt),
-      expiresAt: new Date(live.expiresAt),
-    }),
-  )
-  return { user, session, token, liveSessions }
+  return { user, session, token }
 }
 
 /**
@@ -185,55 +169,3 @@ const tokenSettings = (runtime: Pick<Runtime, 'config' | 'jwtSecret'>) => ({
   issuer: runtime.config.jwt.issuer,
   audience: runtime.config.jwt.audience,
 })
-
-/** A session as its owner sees it in a list: an opaque handle, never the id its token carries. */
-export interface SessionSummary {
-  readonly handle: string
-  readonly createdAt: Date
-  readonly endsAt: Date
-  readonly current: boolean
-}
-
-/** 128 bits of the id's SHA-256: names a session in a list without revealing its token's jti. */
-export const sessionHandle = (id: string) => createHash('sha256').update(id).digest('base64url').slice(0, 22)
-
-async function activeSessions(db: Queryable, userId: string, now: Date, ttlSeconds: number): Promise<Session[]> {
-  const rows: Session[] = await db.any(
-    `SELECT ${SESSION_COLUMNS} FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY ` +
-      `created_at DESC, id`,
-    [userId, now],
-  )
-  return rows.filter((row) => !isSessionExpired(row, now, ttlSeconds))
-}
-
-/** The sessions of `liveSessions` still live at `now`, newest first, the one asking marked as current. */
-export function summarizeSessions(
-  liveSessions: readonly Session[],
-  currentId: string,
-  now: Date,
-  ttlSeconds: number,
-): SessionSummary[] {
-  return liveSessions
-    .filter((session) => !isSessionExpired(session, now, ttlSeconds))
-    .map((session) => ({
-      handle: sessionHandle(session.id),
-      createdAt: session.createdAt,
-      endsAt: sessionEndsAt(session, ttlSeconds),
-      current: session.id === currentId,
-    }))
-}
-
-/** Ends the user's live session named by `handle`; false when the user has no such session. */
-export async function revokeSessionByHandle(
-  db: Queryable,
-  userId: string,
-  handle: string,
-  now: Date,
-  ttlSeconds: number,
-): Promise<boolean> {
-  const target = (await activeSessions(db, userId, now, ttlSeconds)).find(
-    (session) => sessionHandle(session.id) === handle,
-  )
-  if (target) await revokeSession(db, target.id, now)
-  return target !== undefined
-}

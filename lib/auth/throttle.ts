@@ -5,6 +5,9 @@
 //
 // An attempt is counted *before* its bcrypt comparison and given back when it succeeds: the
 // counter is one atomic upsert, so a burst of parallel guesses cannot all slip past the check.
+// An attempt whose password was never checked (the bcrypt pool refused it with 503 or 429, the
+// database failed) gives its count back too: only a password checked and found wrong counts, so a
+// flood from other addresses cannot lock anyone out, nor can a client obeying Retry-After.
 // Successful sign-ins are counted too, per (username, client) and minute: a script signing in
 // many times a second is not a user, and each success costs a bcrypt comparison and a session.
 import { createHash } from 'node:crypto'
@@ -26,6 +29,8 @@ export interface LoginAttempt {
   succeeded(): Promise<void>
   /** Records the failure; returns the lockout it started, in seconds, if it was the last one allowed. */
   failed(): Promise<number | undefined>
+  /** The password was never checked because of `reason`: gives the count back and throws `reason` on. */
+  withdraw(reason: unknown): Promise<never>
 }
 
 export interface Throttle {
@@ -167,6 +172,10 @@ export function createThrottle(db: Database, policy: ThrottlePolicy): Throttle {
           const lockout = lockoutSeconds((await lockouts.penalty(userKey)).consumedPoints, policy)
           await userClientFailures.block(userKey, lockout)
           return lockout
+        },
+        withdraw: async (reason) => {
+          await Promise.all([userClientFailures.reward(userKey), clientFailures.reward(client)])
+          throw reason
         },
       }
     },

@@ -17,7 +17,7 @@
 //
 // What this guards against:
 // - running as root: PostgreSQL refuses, so initdb and postgres run as `postgres` (or `nobody`)
-//   via setpriv; see embedded-postgres-binaries.ts.
+//   via setpriv; see binaries.ts.
 // - orphans: `setpriv --pdeathsig SIGINT` makes the kernel ask the server for a fast shutdown
 //   when Node dies, even by SIGKILL. The dying server can hold postmaster.pid for ~1-2 s, so a
 //   start retries that lock with backoff; a lock held by a running server fails at once, since

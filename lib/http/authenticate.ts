@@ -7,7 +7,7 @@ import type { RouteEvent, RouteResult } from './event.ts'
 import { Problem } from '../problem.ts'
 import { readSessionToken } from './session-cookie.ts'
 import { validateSession } from '../auth/sessions.ts'
-import { getRuntime } from '../platform/runtime.ts'
+import { contextOf } from './request-context.ts'
 
 export function authenticate(
   mode: 'required' | 'optional' | undefined,
@@ -22,8 +22,8 @@ export function authenticate(
         return
       }
       try {
-        const runtime = await getRuntime()
-        event.auth = await validateSession(runtime.db, token, event.receivedAt, runtime)
+        const context = contextOf(event)
+        event.auth = await validateSession(context.db, token, context.now, context)
       } catch (error) {
         if (mode === 'required' || !(error instanceof Problem)) throw error
       }

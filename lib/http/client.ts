@@ -2,8 +2,13 @@
 // TRUST_PROXY; only then are its X-Forwarded-For and X-Forwarded-Proto believed (proxy-addr, the
 // same rules as Express's "trust proxy"). Events that did not come through our Express adapter
 // came through API Gateway, which serves HTTPS only and already puts the client in sourceIp.
+// A forwarded address is read into its one canonical form before anything counts it, so that
+// `203.0.113.20:1234`, `[203.0.113.20]` and `::ffff:203.0.113.20` are one client (issue 15);
+// one that cannot be read unambiguously is refused, never counted as a client of its own.
+import ipaddr from 'ipaddr.js'
 import proxyAddr from 'proxy-addr'
 import type { IncomingMessage } from 'node:http'
+import { Problem } from '../problem.ts'
 
 /** The apiId the Express adapter stamps on its events (API Gateway's are random ids). */
 export const LOCAL_API_ID = 'gateway-auth-local'
@@ -34,9 +39,37 @@ export function identifyClient(input: ClientInput, trustProxy: readonly string[]
     socket: { remoteAddress: input.sourceIp },
     headers: { 'x-forwarded-for': input.headers['x-forwarded-for'] },
   } as unknown as IncomingMessage
-  const ip = proxyAddr(request, trust)
+  const chosen = proxyAddr(request, trust)
+  const ip = canonicalAddress(chosen)
+  if (ip === null && chosen !== input.sourceIp) {
+    throw new Problem('validation_failed', {
+      detail: 'The X-Forwarded-For header of the trusted proxy does not name one IP address.',
+    })
+  }
   const peerTrusted = trust(input.sourceIp, 0)
   // as Express does: the first X-Forwarded-Proto value, believed only from a trusted peer
   const forwardedProto = input.headers['x-forwarded-proto']?.split(',')[0]?.trim().toLowerCase()
-  return { ip, secure: peerTrusted && forwardedProto === 'https' }
+  return { ip: ip ?? chosen, secure: peerTrusted && forwardedProto === 'https' }
+}
+
+const BRACKETED = /^\[([^\]]+)\](?::(\d{1,5}))?$/
+const IPV4_WITH_PORT = /^([\d.]+):(\d{1,5})$/
+
+/**
+ * The canonical text of an address as a proxy may forward it: brackets, a port and an IPv6 zone
+ * dropped, IPv6 compressed and lower case, an IPv4-mapped IPv6 address as its IPv4 address. Null
+ * for anything else, and for IPv4 with leading zeros or fewer than four parts (`203.0.113.020` is
+ * octal to some parsers and decimal to others).
+ */
+export function canonicalAddress(value: string): string | null {
+  let text = value.trim()
+  let port: string | undefined
+  const parts = BRACKETED.exec(text) ?? IPV4_WITH_PORT.exec(text)
+  if (parts) [, text = '', port] = parts
+  if (port !== undefined && !(Number(port) >= 1 && Number(port) <= 65535)) return null
+  // a zone (fe80::1%eth0, or %25eth0 in a URI) names an interface of the sender, not the host
+  text = text.replace(/%.*$/, '')
+  if (ipaddr.IPv4.isValidFourPartDecimal(text)) return ipaddr.IPv4.parse(text).toString()
+  if (!text.includes(':') || !ipaddr.IPv6.isValid(text)) return null
+  return ipaddr.process(text).toString()
 }

@@ -25,6 +25,10 @@ export interface RouteEvent extends Omit<APIGatewayProxyEventV2, 'body'> {
   log: Logger
   /** The page an HTML error re-renders. */
   page?: PageName
+  /** The request's cookies by name, parsed once (API Gateway's `cookies`, or the Cookie header). */
+  cookieValues: Record<string, string | undefined>
+  /** The body as the route's input schema parsed it (lib/http/validate-input.ts). */
+  input?: unknown
   /** Set by the authentication step on routes that use it. */
   auth?: Auth
 }

@@ -12,13 +12,15 @@ import type { Context } from 'aws-lambda'
 import type { RouteEvent, RouteResult } from './event.ts'
 import { LOCAL_API_ID } from './client.ts'
 import { Problem } from '../problem.ts'
-import { getRuntime } from '../platform/runtime.ts'
+import { contextOf } from './request-context.ts'
 
 /** The host of a Host header value: lower case, without port, brackets or a final dot; null if it is not one host. */
 export function hostOf(value: string): string | null {
   // the adapter joins repeated headers with ",", so two Host headers fail here too
-  const match = /^(?:\[([0-9a-f:.]+)\]|([a-z0-9_.-]+))(?::\d{1,5})?$/i.exec(value)
+  const match = /^(?:\[([0-9a-f:.]+)\]|([a-z0-9_.-]+))(?::(\d{1,5}))?$/i.exec(value)
   if (!match) return null
+  // a TCP port is 1 to 65535: localhost:99999 names no place a request could have been sent to
+  if (match[3] !== undefined && !(Number(match[3]) >= 1 && Number(match[3]) <= 65535)) return null
   const host = (match[1] ?? match[2]!).toLowerCase().replace(/\.$/, '')
   if (match[1] !== undefined && isIP(host) !== 6) return null
   return host === '' ? null : host
@@ -59,7 +61,7 @@ export function isAllowedHost(
 /** Middy step: exactly one well-formed Host, and one this service answers to. */
 export function checkHost(): MiddlewareObj<RouteEvent, RouteResult, Error, Context> {
   return {
-    before: async (request) => {
+    before: (request) => {
       const event = request.event
       const value = event.headers.host
       // HTTP/1.0 without Host is no browser, so no rebinding; API Gateway always sends one
@@ -70,7 +72,7 @@ export function checkHost(): MiddlewareObj<RouteEvent, RouteResult, Error, Conte
           detail: 'The request must carry exactly one Host header naming one host.',
         })
       }
-      if (isAllowedHost(host, (await getRuntime()).config.allowedHosts, event)) return
+      if (isAllowedHost(host, contextOf(event).config.allowedHosts, event)) return
       // the small error page, not a form that would post to the same unknown name
       event.page = undefined
       throw new Problem('misdirected_request', {

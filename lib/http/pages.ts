@@ -2,9 +2,9 @@
 // with a readable message and what they typed (never a password), under the same status JSON
 // would get. A missing or ended session on a page sends the browser to the login page instead.
 import type { Auth, RouteEvent, RouteResult } from './event.ts'
-import type { SessionSummary } from '../auth/sessions.ts'
+import type { SessionSummary } from '../auth/session-list.ts'
 import { signInsOf } from '../auth/sign-ins.ts'
-import type { GatewayView } from './gateway-view.ts'
+import type { GatewayView } from '../gateway/view.ts'
 import { PROBLEMS, type Problem } from '../problem.ts'
 import { renderHtml } from './render.ts'
 import { clearSessionCookies, readCookie } from './session-cookie.ts'

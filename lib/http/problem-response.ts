@@ -5,6 +5,7 @@ import type { MiddlewareObj } from '@middy/core'
 import type { Logger } from 'pino'
 import type { RouteEvent, RouteResult } from './event.ts'
 import { renderErrorPage } from './pages.ts'
+import { refusalLogFor } from './refusal-log.ts'
 import { createLogger } from '../platform/log.ts'
 import { startedRuntime } from '../platform/runtime.ts'
 import { PROBLEMS, problemTypeUri, toProblem, type Problem, type ProblemCode } from '../problem.ts'
@@ -41,6 +42,14 @@ const SECURITY_RELEVANT = new Set<ProblemCode>([
   'misdirected_request',
 ])
 
+/**
+ * A failure of the service, logged at error with its stack: any 5xx but one the service chose to
+ * answer (a Problem thrown without a cause, like the bcrypt pool's 503 when it is full), which is a
+ * refusal like a 4xx, expected under load.
+ */
+const isFault = (problem: Problem) =>
+  problem.status >= 500 && (problem.extra.cause !== undefined || problem.code !== 'service_unavailable')
+
 /** Middy onError step, registered last so it runs first: turns request.error into the response. */
 export function problemResponder(): MiddlewareObj<RouteEvent, RouteResult> {
   return {
@@ -49,12 +58,13 @@ export function problemResponder(): MiddlewareObj<RouteEvent, RouteResult> {
       const event = request.event
       // before the request logger exists (the runtime failed to start) the process one stands in
       const log = event.log ?? (fallbackLog ??= createLogger('info'))
-      if (problem.status >= 500)
+      if (isFault(problem))
         log.error(
           { event: 'request_failed', code: problem.code, err: problem.extra.cause ?? problem },
           'request failed',
         )
-      else {
+      // a flood of refusals writes a bounded number of lines, then counts (lib/http/refusal-log.ts)
+      else if (refusalLogFor(startedRuntime()?.log ?? log).admit(problem.code, Date.now())) {
         // field names only, never the values sent
         const fields = problem.extra.errors?.map((error) => error.field)
         const level = SECURITY_RELEVANT.has(problem.code) ? 'warn' : 'info'

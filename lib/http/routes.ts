@@ -1,24 +1,13 @@
-// The route table: the one list of what the service answers. Keys are API Gateway route keys
-// ("METHOD /path/{param}"); values name the handler file in functions/ (each exports `handler`).
+// The route table: the one list of what the service answers, made from the route modules' specs
+// (lib/http/route-table.ts, written by `npm run docs`). Keys are API Gateway route keys
+// ("METHOD /path/{param}"); values name the module in functions/ (each exports `handler` and `spec`).
 // The Express adapter routes from it, not-found tells 404 from 405 with it, the Lambda deployment
 // makes one API route and one function per row, the fuzzer and the docs' tables are checked
 // against it. Paths match exactly, as API Gateway matches them: no trailing-slash twin, no case
 // folding; a {param} is one non-empty segment that must %-decode.
-export const ROUTES = {
-  'GET /': 'index',
-  'GET /login': 'index',
-  'POST /login': 'login',
-  'GET /register': 'register-page',
-  'POST /register': 'register',
-  'GET /dashboard/{username}': 'dashboard',
-  'POST /password': 'password',
-  'POST /logout': 'logout',
-  'POST /sessions/end': 'end-sessions',
-  'GET /health': 'health',
-  'GET /static/{file}': 'static',
-  'GET /problems/{code}': 'problem-type',
-  'GET /openapi.json': 'openapi',
-} as const satisfies Record<string, string>
+import { ROUTES } from './route-table.ts'
+
+export { ROUTES }
 
 export type RouteKey = keyof typeof ROUTES
 export type FunctionName = (typeof ROUTES)[RouteKey] | typeof NOT_FOUND

@@ -29,9 +29,10 @@ export function clearSessionCookies(secure: boolean): string[] {
   return secure ? [clear(PLAIN, false), clear(SECURE, true)] : [clear(PLAIN, false)]
 }
 
-type CookieSource = Pick<RouteEvent, 'headers' | 'cookies'>
+type CookieSource = Pick<RouteEvent, 'headers' | 'cookies'> & { cookieValues?: RouteEvent['cookieValues'] }
+// parsed once per request by requestContext; an event that has not been through it is parsed here
 const cookieJar = (event: CookieSource) =>
-  parseCookie(event.cookies?.length ? event.cookies.join('; ') : (event.headers.cookie ?? ''))
+  event.cookieValues ?? parseCookie(event.cookies?.length ? event.cookies.join('; ') : (event.headers.cookie ?? ''))
 
 /** One cookie's value, from API Gateway's `cookies` array or the Cookie header. */
 export function readCookie(event: CookieSource, name: string): string | undefined {
@@ -39,7 +40,7 @@ export function readCookie(event: CookieSource, name: string): string | undefine
 }
 
 /** The bearer token, else the session cookie (from API Gateway's `cookies` or the Cookie header). */
-export function readSessionToken(event: Pick<RouteEvent, 'headers' | 'cookies'>): string | undefined {
+export function readSessionToken(event: CookieSource): string | undefined {
   const authorization = event.headers.authorization
   const bearer = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1]
   if (bearer) return bearer
@@ -48,7 +49,7 @@ export function readSessionToken(event: Pick<RouteEvent, 'headers' | 'cookies'>)
 }
 
 /** True when the request carries a session cookie at all (valid or not). */
-export function hasSessionCookie(event: Pick<RouteEvent, 'headers' | 'cookies'>): boolean {
+export function hasSessionCookie(event: CookieSource): boolean {
   const jar = cookieJar(event)
   return jar[SECURE] !== undefined || jar[PLAIN] !== undefined
 }

@@ -4,9 +4,11 @@
 // Read with a table of small parsers rather than zod: this runs at every start, before the port
 // opens, and loading zod there (~19 MB, ~90 ms) was most of a cold start (docs/decisions/011);
 // request validation still uses zod, loaded with the routes.
+import { isIP } from 'node:net'
 import { availableParallelism } from 'node:os'
 import path from 'node:path'
 import proxyAddr from 'proxy-addr'
+import { MAX_BCRYPT_COST, MIN_BCRYPT_COST } from './bcrypt-costs.ts'
 
 interface Invalid {
   readonly invalid: string
@@ -69,6 +71,10 @@ const ALLOWED_HOST_ENTRY = new RegExp(`^(?:\\*|\\.?${DNS_LABEL}(?:\\.${DNS_LABEL
 
 const VARIABLES = {
   PORT: whole(8085, 1, 65535),
+  LISTEN_ADDRESS: checked(
+    (address) => isIP(address) !== 0,
+    'LISTEN_ADDRESS must be an IP address such as 127.0.0.1 or ::1 (unset: every interface)',
+  ),
   // the URL holds a password: never echo it
   DATABASE_URL: checked(
     (url) => /^postgres(ql)?:\/\//.test(url),
@@ -80,7 +86,7 @@ const VARIABLES = {
     'JWT_SECRET must be at least 32 bytes long (unset it to have one generated in DATA_DIR)',
   ),
   SESSION_TTL_SECONDS: whole(3600, 60, 31 * 24 * 3600),
-  BCRYPT_COST: whole(10, 10, 15),
+  BCRYPT_COST: whole(10, MIN_BCRYPT_COST, MAX_BCRYPT_COST),
   PASSWORD_MIN_LENGTH: whole(15, 8, 64),
   // checked here: proxy-addr would otherwise throw on the first request, and on every one after
   TRUST_PROXY: checked(
@@ -106,6 +112,12 @@ const VARIABLES = {
   HASH_WORKERS: wholeOrUnset(1, 64),
   HASH_QUEUE: whole(64, 0, 10_000),
   HASH_PER_CLIENT: whole(4, 1, 10_000),
+  // connection and memory limits of the HTTP server (docs/security.md, docs/decisions/012)
+  MAX_CONNECTIONS: whole(512, 8, 100_000),
+  MAX_CONNECTIONS_PER_CLIENT: whole(32, 1, 100_000),
+  BODY_BYTES_IN_FLIGHT: whole(1_048_576, 16_385, 1_073_741_824),
+  REQUEST_TIMEOUT_SECONDS: whole(30, 1, 3600),
+  HEAP_SHED_PERCENT: whole(80, 10, 99),
   // how often the Express adapter deletes expired sessions and throttle counters
   SWEEP_INTERVAL_SECONDS: whole(3600, 1, 24 * 3600),
   JWT_ISSUER: text('gateway-auth'),
@@ -134,6 +146,8 @@ export const defaultHashWorkers = (cores = availableParallelism()) => Math.max(1
 
 export interface Config {
   readonly port: number
+  /** The address the Express adapter listens on; undefined: every interface. */
+  readonly listenAddress: string | undefined
   /** 'lambda' when AWS Lambda runs the process (AWS_LAMBDA_FUNCTION_NAME is set), else 'server'. */
   readonly platform: 'lambda' | 'server'
   readonly database: {
@@ -151,6 +165,7 @@ export interface Config {
   /** The bcrypt worker pool: threads, waiting tasks (all clients), running + waiting per client. */
   readonly hashing: { readonly workers: number; readonly queue: number; readonly perClient: number }
   readonly throttle: ThrottlePolicy
+  readonly limits: ConnectionLimits
   /** open: anyone; first: only while no account exists; closed: only the admin CLI. */
   readonly registration: RegistrationPolicy
   /** Seconds between the sweeps of expired sessions and throttle counters (Express adapter). */
@@ -177,6 +192,20 @@ export interface ThrottlePolicy {
   readonly successesPerMinute: number
 }
 
+/** What the HTTP server of the Express adapter holds at most at once (lib/http/connection-limits.ts). */
+export interface ConnectionLimits {
+  /** Open connections, all peers together. */
+  readonly connections: number
+  /** Open connections from one peer address (a trusted proxy's share is larger: see connectionCap). */
+  readonly connectionsPerClient: number
+  /** Declared bytes of the request bodies being read at once. */
+  readonly bodyBytesInFlight: number
+  /** A request's whole life, headers and body, before the server answers 408 and closes it. */
+  readonly requestTimeoutSeconds: number
+  /** V8 heap use, in percent of its limit, above which new bodies and extra connections are refused. */
+  readonly heapShedPercent: number
+}
+
 /** Thrown for a bad environment; its message is one line per bad variable, safe to print. */
 export class ConfigError extends Error {
   override name = 'ConfigError'
@@ -199,6 +228,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (onLambda) requireOnLambda(e)
   return deepFreeze({
     port: e.PORT,
+    listenAddress: e.LISTEN_ADDRESS,
     platform: onLambda ? 'lambda' : 'server',
     database: {
       url: e.DATABASE_URL,
@@ -218,6 +248,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       clientMaxFailuresPerHour: e.LOGIN_CLIENT_MAX_FAILURES,
       registrationsPerHour: e.REGISTRATIONS_PER_HOUR,
       successesPerMinute: e.LOGIN_SUCCESSES_PER_MINUTE,
+    },
+    limits: {
+      connections: e.MAX_CONNECTIONS,
+      connectionsPerClient: Math.min(e.MAX_CONNECTIONS_PER_CLIENT, e.MAX_CONNECTIONS),
+      bodyBytesInFlight: e.BODY_BYTES_IN_FLIGHT,
+      requestTimeoutSeconds: e.REQUEST_TIMEOUT_SECONDS,
+      heapShedPercent: e.HEAP_SHED_PERCENT,
     },
     registration: e.REGISTRATION,
     sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS,

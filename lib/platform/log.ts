@@ -1,5 +1,6 @@
 // Structured JSON logs (pino). Secrets are redacted by path as a second line of defence: no code
 // path logs a body, a header or a token on purpose.
+import { createHmac, hkdfSync } from 'node:crypto'
 import { pino, type DestinationStream, type Logger } from 'pino'
 
 const REDACTED_PATHS = [
@@ -43,5 +44,20 @@ export function createLogger(level: string, destination?: DestinationStream): Lo
   return destination ? pino(options, destination) : pino(options)
 }
 
-/** Strips control characters and line separators so a username cannot forge a log line or a terminal escape. */
-export const printable = (value: string) => value.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, '?').slice(0, 64)
+const pseudonymKeys = new Map<string, Buffer>()
+
+/**
+ * A stand-in for a value that must not reach the log but should still be recognisable from line to
+ * line (a name typed at sign-in, which may be a password): 16 hex digits of an HMAC keyed from
+ * `secret` (the JWT signing secret, through HKDF), so it is stable while the secret is, and cannot be
+ * reversed or precomputed from a list of guesses without the secret.
+ */
+export function pseudonym(value: string, secret: string): string {
+  let key = pseudonymKeys.get(secret)
+  if (!key) {
+    key = Buffer.from(hkdfSync('sha256', secret, '', 'gateway-auth log pseudonyms', 32))
+    pseudonymKeys.clear() // one secret per process: keep one key
+    pseudonymKeys.set(secret, key)
+  }
+  return createHmac('sha256', key).update(value).digest('hex').slice(0, 16)
+}

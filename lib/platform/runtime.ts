@@ -3,6 +3,7 @@
 import type { Logger } from 'pino'
 import { loadConfig, type Config } from './config.ts'
 import { openDatabase, type Database, type DatabaseHandle } from './database.ts'
+import { secureDataDir } from './data-dir.ts'
 import { loadJwtSecret } from './jwt-secret.ts'
 import { createLogger } from './log.ts'
 
@@ -13,7 +14,15 @@ export interface Runtime {
   readonly healthDb: Database
   readonly jwtSecret: string
   readonly log: Logger
+  /** The service's clock: each request reads it once on arrival. Tests pass their own to move time. */
+  readonly clock: () => Date
 }
+
+export interface RuntimeOptions {
+  readonly clock?: () => Date
+}
+
+const systemClock = () => new Date()
 
 let current: Promise<Runtime> | undefined
 let started: Runtime | undefined
@@ -23,12 +32,15 @@ let handle: DatabaseHandle | undefined
 export function startRuntime(
   config: Config = loadConfig(),
   log: Logger = createLogger(config.logLevel),
+  { clock = systemClock }: RuntimeOptions = {},
 ): Promise<Runtime> {
   if (current) throw new Error('runtime already started')
   current = (async () => {
+    // DATA_DIR holds secrets only when one of them is not configured otherwise
+    if (!config.jwt.secret || !config.database.url) await secureDataDir(config.dataDir, log)
     const jwtSecret = await loadJwtSecret(config)
     handle = await openDatabase(config, log)
-    started = Object.freeze({ config, db: handle.db, healthDb: handle.healthDb, jwtSecret, log })
+    started = Object.freeze({ config, db: handle.db, healthDb: handle.healthDb, jwtSecret, log, clock })
     return started
   })()
   // a failed start must not be cached: the next request tries again

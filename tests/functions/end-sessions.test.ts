@@ -1,7 +1,7 @@
 // POST /sessions/end (docs/api.md): a signed-in user ends one of their other sessions, named by
 // the handle the dashboard lists, or all of them but this one ("others").
 import { expect } from 'vitest'
-import { sessionHandle } from '#lib/auth/sessions.ts'
+import { sessionHandle } from '#lib/auth/session-list.ts'
 import { jwtParts, type Call } from '../helpers/http.ts'
 import { runScenarios, type Scenario, type ScenarioContext } from '../helpers/scenarios.ts'
 

@@ -7,6 +7,7 @@ import { handler } from '#functions/login.ts'
 import { createUser, findUserByUsername } from '#lib/auth/users.ts'
 import { hashPassword } from '#lib/auth/password.ts'
 import { hashPoolFor } from '#lib/auth/hash-pool.ts'
+import { defaultValue } from '#lib/platform/config.ts'
 import { invokeLocal } from '../helpers/events.ts'
 import { expectProblem } from '../helpers/expect.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
@@ -15,7 +16,7 @@ import { inputValue } from '../helpers/pages.ts'
 import { runScenarios, type Scenario, type ScenarioContext } from '../helpers/scenarios.ts'
 import { useService } from '../helpers/service.ts'
 
-const TTL = 3600
+const SESSION_TTL_SECONDS = defaultValue('SESSION_TTL_SECONDS') as number
 /** Each scenario starts from a registered account that has not signed in yet. */
 const startingRegistered = (rows: Scenario[]) => rows.map((row): Scenario => ({ as: 'account', ...row }))
 const credentials = ({ account }: ScenarioContext) => ({ username: account.username, password: account.password })
@@ -46,9 +47,8 @@ runScenarios(
             last_login_time: expect.any(String),
           },
         })
-        // TODO: exactly TTL once POST /login stops rounding the time left (issue 16)
-        expect(reply.json.expires_in).toBeGreaterThanOrEqual(TTL - 1)
-        expect(reply.json.expires_in).toBeLessThanOrEqual(TTL)
+        // exactly SESSION_TTL_SECONDS, whatever fraction of a second the sign-in started at
+        expect(reply.json.expires_in).toBe(SESSION_TTL_SECONDS)
         expect(reply.contentType).toMatch(/^application\/json/)
         expect(reply.setCookies).toEqual([])
         const row = await findUserByUsername(service.runtime.db, account.username)
@@ -75,7 +75,7 @@ runScenarios(
           iss: 'gateway-auth',
           aud: 'gateway-auth',
         })
-        expect(payload.exp - payload.iat).toBe(TTL)
+        expect(payload.exp - payload.iat).toBe(SESSION_TTL_SECONDS)
         expect(payload.jti).toMatch(/^[A-Za-z0-9_-]{22,}$/)
         expect(Buffer.from(payload.jti, 'base64url').length).toBeGreaterThanOrEqual(16)
         expect(() => jwt.verify(token, service.runtime.jwtSecret, { algorithms: ['HS256'] })).not.toThrow()
@@ -156,7 +156,7 @@ runScenarios(
           httponly: '',
           samesite: 'Lax',
           path: '/',
-          'max-age': String(TTL),
+          'max-age': String(SESSION_TTL_SECONDS),
           ...secure,
         })
       },

@@ -1,14 +1,20 @@
-// The OpenAPI document (docs/openapi.json) as a checker of real responses: ajv (JSON Schema
+// The OpenAPI document (made from the route modules' specs, as GET /openapi.json serves it) as a checker of real responses: ajv (JSON Schema
 // 2020-12, the dialect of OpenAPI 3.1) with ajv-formats validates each body against the schema the
 // document gives for its operation, status and media type, and each documented header. It also
 // records which (operation, status) pairs were seen, so a test can require every one of them.
-import { readFileSync } from 'node:fs'
 import { Ajv2020, type ValidateFunction } from 'ajv/dist/2020.js'
 import ajvFormats from 'ajv-formats'
 import { expect } from 'vitest'
 
-export const OPENAPI_PATH = new URL('../../docs/openapi.json', import.meta.url)
-export const openapi = JSON.parse(readFileSync(OPENAPI_PATH, 'utf8')) as OpenApiDocument
+import { openApiDocument } from '#lib/http/openapi.ts'
+import { defaultValue } from '#lib/platform/config.ts'
+import { routeSpecs } from '#functions/openapi.ts'
+
+/** The rules the tests' services run with (PASSWORD_MIN_LENGTH unset). */
+export const DOCUMENT_RULES = { passwordMinLength: defaultValue('PASSWORD_MIN_LENGTH') as number }
+export const openapi = JSON.parse(
+  JSON.stringify(openApiDocument(await routeSpecs(), DOCUMENT_RULES)),
+) as OpenApiDocument
 
 export interface OpenApiDocument {
   openapi: string

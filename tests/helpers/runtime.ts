@@ -33,6 +33,8 @@ export interface TestRuntime {
 export interface TestRuntimeOptions {
   /** Keep the service's log lines (at info level, the real logger and redaction) for assertions. */
   captureLogs?: boolean
+  /** The service's clock (runtime.clock): a test moves time by moving it, instead of sleeping. */
+  clock?: () => Date
 }
 
 // Tests register and sign in many times from one address; the registration, sign-in and bcrypt
@@ -74,6 +76,7 @@ export async function startTestRuntime(
   const runtime = await startRuntime(
     testConfig,
     options.captureLogs ? createLogger(config.logLevel, destination) : undefined,
+    options.clock ? { clock: options.clock } : {},
   )
   return {
     runtime,

@@ -1,11 +1,14 @@
 // Scenario tables, after pocketbase's tests.ApiScenario: each row names a behaviour, the request,
 // and what must come back (status, problem code, body, headers, cookies) and what it must have
 // changed (`after`). `runScenarios` runs the same table twice: as Lambda invokes the handler with
-// an API Gateway v2 event, and over HTTP through the Express adapter on a real port.
+// an API Gateway v2 event, and over HTTP through the Express adapter on a real port. Every answer
+// is also checked against the OpenAPI document the route specs make, and never carries a secret.
 import { describe, expect, it } from 'vitest'
+import { matchRoute } from '#lib/http/routes.ts'
 import { expectNoSecrets, expectProblem } from './expect.ts'
 import { uniqueUsername } from './factories.ts'
 import { CookieJar, parseSetCookie, type Call, type Reply } from './http.ts'
+import { expectConforms } from './openapi.ts'
 import { TRANSPORTS, useService, type Account, type ServiceOptions, type TestService } from './service.ts'
 
 export interface ScenarioContext {
@@ -92,6 +95,8 @@ export async function play(service: TestService, scenario: Scenario): Promise<Re
   ctx.sentAt = Date.now()
   const reply = await service.http.call(path, { jar: ctx.jar, ...call })
   expectReply(service, reply, scenario.expect, ctx.account)
+  const method = call.method ?? ((call.json ?? call.form ?? call.body) === undefined ? 'GET' : 'POST')
+  expectDocumented(method, path, reply)
   await scenario.after?.(ctx, reply)
   return reply
 }
@@ -113,6 +118,13 @@ function expectReply(service: TestService, reply: Reply, expected: Expected, acc
     const line = reply.setCookies.find((cookie) => parseSetCookie(cookie).name === cookieName)
     expect(line ?? null, `Set-Cookie ${cookieName}`).toEqual(value === null ? null : expect.stringMatching(value))
   }
+}
+
+/** The answer is one the OpenAPI document gives for its operation (status, body schema, headers). */
+function expectDocumented(method: string, path: string, reply: Reply): void {
+  const { routeKey } = matchRoute(method, new URL(path, 'http://x').pathname)
+  if (routeKey === '$default') return
+  expectConforms(method, routeKey.split(' ')[1]!, reply)
 }
 
 const matcher = (value: string | RegExp) => (typeof value === 'string' ? value : expect.stringMatching(value))

@@ -51,6 +51,44 @@ describe('identifyClient', () => {
       expect(identifyClient(input, ['10.0.0.2']).ip).toBe('192.168.1.77')
     })
 
+    it('counts every spelling of one address a trusted proxy may forward as that one address', () => {
+      const spellings = [
+        ['203.0.113.20', '203.0.113.20'],
+        ['203.0.113.20:1234', '203.0.113.20'],
+        ['[203.0.113.20]', '203.0.113.20'],
+        ['[203.0.113.20]:1234', '203.0.113.20'],
+        [' 203.0.113.20 ', '203.0.113.20'],
+        ['::ffff:203.0.113.20', '203.0.113.20'],
+        ['[::ffff:203.0.113.20]:80', '203.0.113.20'],
+        ['2001:DB8:0:0::1', '2001:db8::1'],
+        ['[2001:db8::1]', '2001:db8::1'],
+        ['[2001:db8::1]:443', '2001:db8::1'],
+        ['fe80::1%eth0', 'fe80::1'],
+        ['[fe80::1%25eth0]:443', 'fe80::1'],
+      ]
+      for (const [forwarded, canonical] of spellings) {
+        const input = local('127.0.0.1', { 'x-forwarded-for': forwarded! })
+        expect(identifyClient(input, ['loopback']).ip, forwarded).toBe(canonical)
+      }
+    })
+
+    it('refuses a forwarded address it cannot read as one with 400, rather than count it as a client of its own', () => {
+      // 203.0.113.020 is 203.0.113.16 to inet_aton (octal) and 203.0.113.20 to others: ambiguous
+      for (const forwarded of [
+        '203.0.113.020',
+        '0xcb.0.113.20',
+        '203.0.113',
+        'not-an-address',
+        '[203.0.113.20',
+        '1.2.3.4:99999',
+      ]) {
+        const input = local('127.0.0.1', { 'x-forwarded-for': forwarded })
+        expect(() => identifyClient(input, ['loopback']), forwarded).toThrow(
+          expect.objectContaining({ code: 'validation_failed', message: expect.stringMatching(/X-Forwarded-For/) }),
+        )
+      }
+    })
+
     it('walks back through a chain of trusted proxies', () => {
       const input = local('10.0.0.2', { 'x-forwarded-for': '192.168.1.77, 10.0.0.3' })
       expect(identifyClient(input, ['10.0.0.2', '10.0.0.3']).ip).toBe('192.168.1.77')

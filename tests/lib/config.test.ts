@@ -18,6 +18,7 @@ describe('loadConfig', () => {
     const config = loadConfig({})
     expect(config).toEqual({
       port: 8085,
+      listenAddress: undefined,
       platform: 'server',
       database: { url: undefined, embeddedUser: undefined, poolMax: 10, migrateOnStart: true },
       dataDir: path.resolve('./data'),
@@ -32,6 +33,13 @@ describe('loadConfig', () => {
         clientMaxFailuresPerHour: 30,
         registrationsPerHour: 10,
         successesPerMinute: 10,
+      },
+      limits: {
+        connections: 512,
+        connectionsPerClient: 32,
+        bodyBytesInFlight: 1_048_576,
+        requestTimeoutSeconds: 30,
+        heapShedPercent: 80,
       },
       registration: 'first',
       sweepIntervalSeconds: 3600,
@@ -82,9 +90,23 @@ describe('loadConfig', () => {
       HASH_QUEUE: '0',
       HASH_PER_CLIENT: '2',
       SWEEP_INTERVAL_SECONDS: '15',
+      LISTEN_ADDRESS: '::1',
+      MAX_CONNECTIONS: '100',
+      MAX_CONNECTIONS_PER_CLIENT: '10',
+      BODY_BYTES_IN_FLIGHT: '65536',
+      REQUEST_TIMEOUT_SECONDS: '5',
+      HEAP_SHED_PERCENT: '70',
     })
     expect(config).toMatchObject({
       port: 9000,
+      listenAddress: '::1',
+      limits: {
+        connections: 100,
+        connectionsPerClient: 10,
+        bodyBytesInFlight: 65_536,
+        requestTimeoutSeconds: 5,
+        heapShedPercent: 70,
+      },
       database: { url: 'postgresql://app:pw@db:5432/auth' },
       dataDir: '/var/lib/gateway-auth',
       jwt: { secret: 'k'.repeat(32), issuer: 'gw-1', audience: 'gw-api' },
@@ -108,6 +130,11 @@ describe('loadConfig', () => {
   it('never lets the longest lockout be shorter than the first', () => {
     const config = loadConfig({ LOGIN_LOCKOUT_SECONDS: '900', LOGIN_LOCKOUT_MAX_SECONDS: '60' })
     expect(config.throttle).toMatchObject({ lockoutSeconds: 900, maxLockoutSeconds: 900 })
+  })
+
+  it('never lets one client hold more connections than all clients together', () => {
+    const config = loadConfig({ MAX_CONNECTIONS: '16', MAX_CONNECTIONS_PER_CLIENT: '64' })
+    expect(config.limits).toMatchObject({ connections: 16, connectionsPerClient: 16 })
   })
 
   it('returns a frozen object, nested parts included', () => {
@@ -146,6 +173,14 @@ describe('loadConfig', () => {
     ['REGISTRATION', 'Open'],
     ['TRUST_PROXY', 'proxy.local'],
     ['TRUST_PROXY', '10.0.0.1, 10.0.0.300'],
+    ['LISTEN_ADDRESS', 'localhost'],
+    ['LISTEN_ADDRESS', '127.0.0.1:8085'],
+    ['LISTEN_ADDRESS', '10.0.0.300'],
+    ['MAX_CONNECTIONS', '7'],
+    ['MAX_CONNECTIONS_PER_CLIENT', '0'],
+    ['BODY_BYTES_IN_FLIGHT', '16384'],
+    ['REQUEST_TIMEOUT_SECONDS', '0'],
+    ['HEAP_SHED_PERCENT', '100'],
   ])('refuses %s=%j with one line naming it', (name, value) => {
     const message = configError({ [name]: value })
     expect(message.split('\n')).toHaveLength(1)

@@ -12,6 +12,7 @@ describe('hostOf', () => {
     expect(hostOf('Example.COM.:8085')).toBe('example.com')
     expect(hostOf('[FE80::1]:80')).toBe('fe80::1')
     expect(hostOf('192.168.1.20')).toBe('192.168.1.20')
+    expect(hostOf('localhost:65535')).toBe('localhost')
   })
   it('is null for anything but one host: repeated Host headers joined, user info, paths, empty', () => {
     for (const value of [
@@ -23,6 +24,11 @@ describe('hostOf', () => {
       ':80',
       '[nonsense]',
       'a b',
+      // a port out of range (the external probe sent localhost:99999)
+      'localhost:99999',
+      'localhost:65536',
+      'localhost:0',
+      '[::1]:70000',
     ]) {
       expect(hostOf(value), value).toBeNull()
     }

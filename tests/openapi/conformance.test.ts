@@ -1,4 +1,4 @@
-// docs/openapi.json cannot drift from the service: the document is valid OpenAPI 3.1, it lists
+// The OpenAPI document (made from the route modules' specs) cannot drift from the service: the document is valid OpenAPI 3.1, it lists
 // exactly the routes of the route table and exactly the contract's problem codes, and real
 // responses of every route — each success and each problem code a route can give — are checked
 // against it (tests/helpers/openapi.ts). The last test requires every documented response to have
@@ -23,7 +23,6 @@ import {
   expectRequestConforms,
   HTTP_METHODS,
   openapi,
-  OPENAPI_PATH,
   schemaAt,
   seen,
 } from '../helpers/openapi.ts'
@@ -47,7 +46,7 @@ const UNREACHABLE: Record<string, string> = {
 const FOREIGN_ORIGIN = 'http://evil.example'
 const OVERSIZED_JSON = JSON.stringify({ username: 'x'.repeat(17 * 1024), password: 'y' })
 
-describe('docs/openapi.json is a valid OpenAPI 3.1 document of exactly this service', () => {
+describe('the OpenAPI document is a valid OpenAPI 3.1 document of exactly this service', () => {
   it('validates against the OpenAPI 3.1 schema', async () => {
     const result = await new Validator().validate(structuredClone(openapi) as unknown as Record<string, unknown>)
     expect(result.errors ?? [], JSON.stringify(result.errors, null, 2)).toEqual([])
@@ -211,7 +210,7 @@ describe('real responses of every route match the document (embedded database)',
     expect((await check('GET', '/problems/{code}', { path: '/problems/no_such_code', headers: json })).status).toBe(404)
     const served = await check('GET', '/openapi.json', { headers: html })
     expect(served.contentType).toMatch(/^application\/json/)
-    expect(served.json).toEqual(JSON.parse(await readFile(OPENAPI_PATH, 'utf8')))
+    expect(served.json).toEqual(openapi)
   })
 
   it('POST /register: 201, 303, 400, 403, 409, 413, 415, 429', async () => {
@@ -308,7 +307,7 @@ describe('real responses of every route match the document (embedded database)',
     expect(locked.status).toBe(429)
   })
 
-  it('GET /dashboard/{username}: 200, 303, 401 (both codes), 403', async () => {
+  it('GET /dashboard/{username}: 200, 303, 401 (both codes), 403, 404', async () => {
     const user = await account('dash')
     const other = await account('other')
     const dashboard = await check('GET', '/dashboard/{username}', {
@@ -355,6 +354,11 @@ describe('real responses of every route match the document (embedded database)',
       (await check('GET', '/dashboard/{username}', { path: `/dashboard/${other.username}`, jar, headers: html }))
         .status,
     ).toBe(403)
+    // a name no account can have (here with a combining accent) is no dashboard
+    const kelvin = `/dashboard/${encodeURIComponent(user.username.replace('a', 'a\u0301'))}`
+    expect(
+      (await check('GET', '/dashboard/{username}', { path: kelvin, bearer: user.token, headers: json })).json.code,
+    ).toBe('not_found')
   })
 
   it('POST /password: 204, 303, 400, 401, 403, 413, 415, 429', async () => {
@@ -434,6 +438,15 @@ describe('real responses of every route match the document (embedded database)',
     ).toBe(`/dashboard/${user.username}`)
   })
 
+  it('every signed-in GET route: 200 with a session, 401 without one', async () => {
+    const user = await account('reader')
+    for (const template of signedInGets()) {
+      const path = concretePath(template, user.username)
+      expect((await check('GET', template, { path, bearer: user.token, headers: json })).status, template).toBe(200)
+      expect((await check('GET', template, { path, headers: json })).status, template).toBe(401)
+    }
+  })
+
   it("any other path: 404 not_found; a documented path with another method: 405 with the document's methods in Allow", async () => {
     const missing = await http.call('/no/such/route', { headers: json })
     expect(missing.status).toBe(404)
@@ -495,7 +508,9 @@ describe('real responses of every route match the document (embedded database)',
           expect((await check(method, template, { ...call, headers: { ...accept, ...call.headers } })).status).toBe(500)
         await expect500('POST', '/register', { json: creds })
         await expect500('POST', '/login', { json: creds })
-        await expect500('GET', '/dashboard/{username}', { path: `/dashboard/${user.username}`, bearer: user.token })
+        for (const template of signedInGets()) {
+          await expect500('GET', template, { path: concretePath(template, user.username), bearer: user.token })
+        }
         await expect500('POST', '/password', {
           json: { current_password: user.password, new_password: strongPassword() },
           bearer: user.token,
@@ -526,7 +541,9 @@ describe('real responses of every route match the document (embedded database)',
         expect((await check(method, template, { ...call, headers: { ...accept, ...call.headers } })).status).toBe(503)
       await expect503('POST', '/register', { json: creds })
       await expect503('POST', '/login', { json: creds })
-      await expect503('GET', '/dashboard/{username}', { path: `/dashboard/${user.username}`, bearer: user.token })
+      for (const template of signedInGets()) {
+        await expect503('GET', template, { path: concretePath(template, user.username), bearer: user.token })
+      }
       await expect503('POST', '/password', {
         json: { current_password: user.password, new_password: strongPassword() },
         bearer: user.token,
@@ -549,8 +566,17 @@ describe('real responses of every route match the document (embedded database)',
 })
 
 /** A real path for a template: its parameters filled in. */
-const concretePath = (template: string) =>
-  template.replace('{username}', 'alice').replace('{file}', 'style.css').replace('{code}', 'not_found')
+const concretePath = (template: string, username = 'alice') =>
+  template.replace('{username}', username).replace('{file}', 'style.css').replace('{code}', 'not_found')
+
+/** The GET routes that need a session (security without the anonymous `{}`): each is checked the same way. */
+const signedInGets = () =>
+  Object.entries(openapi.paths)
+    .filter(([, item]) => {
+      const security = (item.get as { security?: object[] } | undefined)?.security
+      return security !== undefined && !security.some((entry) => Object.keys(entry).length === 0)
+    })
+    .map(([template]) => template)
 
 function isAlive(pid: number): boolean {
   try {

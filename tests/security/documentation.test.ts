@@ -2,6 +2,7 @@
 // test holds docs/security.md to what the code really does, so the page cannot drift from it.
 import { readFile, readdir } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
+import { defaultValue } from '#lib/platform/config.ts'
 
 const ROOT = new URL('../../', import.meta.url)
 const read = (file: string) => readFile(new URL(file, ROOT), 'utf8')
@@ -87,5 +88,12 @@ describe('what docs/security.md promises', () => {
     const log = await read('lib/platform/log.ts')
     expect(log).not.toMatch(/pino\.destination\(|pino\.transport\(|createWriteStream|appendFile/)
     expect(text).toMatch(/Never logged: passwords, password hashes, tokens, cookies, the signing secret/)
+  })
+
+  it('7.1.2 states the limit on concurrent sessions the service enforces, with its default', async () => {
+    const text = await section('Sessions and tokens')
+    expect(text).not.toMatch(/sessions\*\* are not limited/i)
+    const limit = defaultValue('SESSIONS_PER_USER')
+    expect(text).toContain(`limited to \`SESSIONS_PER_USER\` (default ${limit}) live sessions per user`)
   })
 })

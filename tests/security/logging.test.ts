@@ -189,7 +189,18 @@ describe('V16 Security logging and error handling', () => {
           event: 'login_failed',
         },
       )
-      expect(ghost.username).toBe(unknown)
+      // what was typed as a name may be a password: an unknown name is logged as a keyed hash only,
+      // the same for every spelling and every attempt (so attempts can be correlated), never the text
+      expect(ghost).not.toHaveProperty('username')
+      expect(ghost.usernameHash).toMatch(/^[0-9a-f]{16}$/)
+      const again = findEvent(
+        await linesDuring(() =>
+          http.postJson('/login', { username: unknown.toUpperCase(), password: strongPassword() }),
+        ),
+        { event: 'login_failed' },
+      )
+      expect(again.usernameHash).toBe(ghost.usernameHash)
+      expect(JSON.stringify(again)).not.toMatch(new RegExp(unknown.split('-')[1]!, 'i'))
       // the rest of the account's life: a wrong current password, a change, a sign-out
       const token = (await http.postJson('/login', account)).json.access_token as string
       const newPassword = strongPassword()

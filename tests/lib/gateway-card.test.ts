@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { balenaDevice, cpuModel, type GatewayFacts } from '#lib/platform/gateway.ts'
-import { formatBytes, formatDuration, formatLoad, gatewayView } from '#lib/http/gateway-view.ts'
+import { balenaDevice, cpuModel, type GatewayFacts } from '#lib/gateway/facts.ts'
+import { formatBytes, formatDuration, formatLoad, gatewayView } from '#lib/gateway/view.ts'
 
 const GB = 1e9
 const facts = (over: Partial<GatewayFacts> = {}): GatewayFacts => ({

@@ -1,14 +1,9 @@
-// The export format and the import rules (lib/auth/accounts-export.ts): every bad line is named and
+// The export format and the import rules (cli/accounts-file.ts): every bad line is named and
 // nothing is written; a same-name account with another hash is a conflict, refused unless skip or
 // overwrite is chosen; importing twice changes nothing. Against the real database.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import {
-  ExportFileError,
-  formatExport,
-  importAccounts,
-  parseExport,
-  type ExportedAccount,
-} from '#lib/auth/accounts-export.ts'
+import { ExportFileError, formatExport, parseExport, type ExportedAccount } from '../../cli/accounts-file.ts'
+import { importAccounts } from '../../cli/accounts-import.ts'
 import { hashPassword } from '#lib/auth/password.ts'
 import { hashPoolFor } from '#lib/auth/hash-pool.ts'
 import { loadConfig } from '#lib/platform/config.ts'
@@ -82,6 +77,22 @@ describe('parseExport', () => {
     [`${header(2)}\n${line()}\n`, /announces 2 accounts but the file has 1 lines/],
   ])('refuses a bad file as a whole: %j', (text, reason) => {
     expect(problemsOf(text).join('\n')).toMatch(reason)
+  })
+
+  it('accepts only the bcrypt costs the service allows (10 to 15), naming the line and the cost', () => {
+    const withCost = (cost: string, name: string) =>
+      line({ username: name, password_hash: `$2b$${cost}$${'a'.repeat(53)}` })
+    const costs = ['04', '09', '10', '15', '16', '17', '31']
+    const problems = problemsOf(
+      [header(costs.length), ...costs.map((cost) => withCost(cost, `user${cost}`))].join('\n'),
+    )
+    expect(problems).toEqual([
+      'line 2: password_hash has bcrypt cost 4; this service accepts costs 10 to 15',
+      'line 3: password_hash has bcrypt cost 9; this service accepts costs 10 to 15',
+      'line 6: password_hash has bcrypt cost 16; this service accepts costs 10 to 15',
+      'line 7: password_hash has bcrypt cost 17; this service accepts costs 10 to 15',
+      'line 8: password_hash has bcrypt cost 31; this service accepts costs 10 to 15',
+    ])
   })
 
   it('names every bad line, never echoing a hash', () => {

@@ -1,6 +1,6 @@
-// How the gateway card reads: the facts of lib/platform/gateway.ts as short rows for people, each with a
+// How the gateway card reads: the facts of lib/gateway/facts.ts as short rows for people, each with a
 // state, and one line that says at a glance whether anything needs attention. Pure functions only.
-import type { GatewayFacts } from '../platform/gateway.ts'
+import type { GatewayFacts } from './facts.ts'
 
 export type RowState = 'ok' | 'warn' | 'bad'
 export interface GatewayRow {

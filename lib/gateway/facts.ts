@@ -4,8 +4,8 @@
 import { readFileSync } from 'node:fs'
 import { statfs } from 'node:fs/promises'
 import os from 'node:os'
-import type { Config } from './config.ts'
-import type { Queryable } from './database.ts'
+import type { Config } from '../platform/config.ts'
+import type { Queryable } from '../platform/database.ts'
 
 export interface GatewayFacts {
   readonly readAt: Date
@@ -134,31 +134,5 @@ async function probeDatabase(db: Queryable): Promise<{ healthy: boolean; sizeByt
     return { healthy: false, sizeBytes: null }
   } finally {
     clearTimeout(timer)
-  }
-}
-
-/** The facts as the dashboard's JSON shows them: snake_case, sizes in bytes, times in seconds. */
-export function gatewayJson(facts: GatewayFacts) {
-  const { memory, disk, database, service, balena } = facts
-  return {
-    read_at: facts.readAt.toISOString(),
-    hostname: facts.hostname,
-    uptime_seconds: facts.uptimeSeconds,
-    load_average: facts.loadAverage,
-    cpu: facts.cpu,
-    memory: { used_bytes: memory.usedBytes, total_bytes: memory.totalBytes },
-    disk: disk && { free_bytes: disk.freeBytes, total_bytes: disk.totalBytes },
-    database: { kind: database.kind, healthy: database.healthy, size_bytes: database.sizeBytes },
-    service: {
-      version: service.version,
-      node_version: service.nodeVersion,
-      uptime_seconds: service.uptimeSeconds,
-      rss_bytes: service.rssBytes,
-    },
-    balena: balena && {
-      device_name: balena.deviceName ?? null,
-      device_type: balena.deviceType ?? null,
-      fleet: balena.fleet ?? null,
-    },
   }
 }

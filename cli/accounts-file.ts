@@ -1,0 +1,214 @@
+// Accounts carried between databases: `gateway-auth export` writes them, `gateway-auth import`
+// reads them (embedded PostgreSQL → a server, one device → another, across major versions, a
+// backup). The format is JSON Lines: a header naming the format, its version and the number of
+// accounts (so a cut-off file is noticed), then one account a line with its bcrypt hash and its
+// times. Sessions and throttling counters are not carried: they are short-lived state.
+//
+//   {"format":"gateway-auth/accounts","version":1,"exported_at":"2026-12-01T04:00:00.000Z","accounts":1}
+//   {"username":"alice","password_hash":"$2b$10$…","created_at":"2026-11-02T09:15:00.000Z",
+//    "last_login_time":null,"previous_login_time":null}                       (one line in the file)
+//
+// Import (cli/accounts-import.ts) reads the file line by line, each line checked here.
+import { z } from 'zod'
+import type { User } from '#lib/auth/users.ts'
+import { USERNAME_PATTERN } from '#lib/auth/validation.ts'
+import { hashCost, MAX_BCRYPT_COST, MIN_BCRYPT_COST } from '#lib/platform/bcrypt-costs.ts'
+
+export const EXPORT_FORMAT = 'gateway-auth/accounts'
+export const EXPORT_VERSION = 1
+
+// $2a$/$2b$/$2y$, a two-digit cost, 22 characters of salt and 31 of hash (bcrypt's base64)
+const BCRYPT_HASH = /^\$2[aby]\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/
+const allowedCost = (hash: string) => hashCost(hash) >= MIN_BCRYPT_COST && hashCost(hash) <= MAX_BCRYPT_COST
+const timestamp = z.iso.datetime({ offset: true, error: 'must be an ISO 8601 date and time' })
+
+const Header = z.object({
+  format: z.literal(EXPORT_FORMAT),
+  version: z.number().int().positive(),
+  exported_at: timestamp.optional(),
+  accounts: z.number().int().nonnegative({ error: 'must be the number of accounts' }),
+})
+
+const AccountLine = z.strictObject({
+  username: z.string().regex(USERNAME_PATTERN, 'must be 3 to 32 of A-Z a-z 0-9 . _ -'),
+  password_hash: z
+    .string()
+    .regex(BCRYPT_HASH, 'must be a bcrypt hash')
+    // a higher cost would hold a bcrypt worker for minutes per sign-in, a lower one is weaker than allowed
+    .refine((hash) => !BCRYPT_HASH.test(hash) || allowedCost(hash), {
+      error: (issue) =>
+        `has bcrypt cost ${hashCost(String(issue.input))}; ` +
+        `this service accepts costs ${MIN_BCRYPT_COST} to ${MAX_BCRYPT_COST}`,
+    }),
+  created_at: timestamp,
+  last_login_time: timestamp.nullable(),
+  previous_login_time: timestamp.nullable(),
+})
+
+export interface ExportedAccount {
+  readonly username: string
+  readonly passwordHash: string
+  readonly createdAt: Date
+  readonly lastLoginTime: Date | null
+  readonly previousLoginTime: Date | null
+}
+
+/** Every problem found in an export file, one line each (`line 3: …`); nothing was written. */
+export class ExportFileError extends Error {
+  override name = 'ExportFileError'
+  readonly problems: string[]
+  constructor(problems: string[]) {
+    super(problems.join('\n'))
+    this.problems = problems
+  }
+}
+
+/** The export of `users`, ready to write: the header line, then one line per account. */
+export function formatExport(users: readonly User[], now: Date): string {
+  const header = {
+    format: EXPORT_FORMAT,
+    version: EXPORT_VERSION,
+    exported_at: now.toISOString(),
+    accounts: users.length,
+  }
+  const lines = users.map((user) =>
+    JSON.stringify({
+      username: user.username,
+      password_hash: user.passwordHash,
+      created_at: user.createdAt.toISOString(),
+      last_login_time: user.lastLoginTime?.toISOString() ?? null,
+      previous_login_time: user.previousLoginTime?.toISOString() ?? null,
+    }),
+  )
+  return [JSON.stringify(header), ...lines].map((line) => `${line}\n`).join('')
+}
+
+// a file with more bad lines names the first ones and counts the rest
+const MAX_PROBLEMS_LISTED = 100
+/** Accounts handed on together by readExport: what importAccounts looks up and inserts at once. */
+export const IMPORT_BATCH = 1000
+
+/** Checks an export one line at a time: what parseExport and readExport share. */
+class ExportChecker {
+  private header: z.infer<typeof Header> | undefined
+  private lineNumber = 0
+  private accountLines = 0
+  private unlisted = 0
+  private readonly seen = new Map<string, number>()
+  readonly problems: string[] = []
+
+  /** The account on the next line; undefined for a blank line, the header, or a line with a problem. */
+  next(raw: string): ExportedAccount | undefined {
+    this.lineNumber++
+    const text = raw.replace(/\r$/, '')
+    if (text.trim() === '') return undefined
+    if (!this.header) {
+      this.header = readHeader(text)
+      return undefined
+    }
+    this.accountLines++
+    const parsed = parseLine(text, AccountLine)
+    if (typeof parsed === 'string') return this.problem(`line ${this.lineNumber}: ${parsed}`)
+    const key = parsed.username.toLowerCase()
+    const earlier = this.seen.get(key)
+    if (earlier !== undefined)
+      return this.problem(`line ${this.lineNumber}: ${parsed.username} is already on line ${earlier}`)
+    this.seen.set(key, this.lineNumber)
+    return {
+      username: parsed.username,
+      passwordHash: parsed.password_hash,
+      createdAt: new Date(parsed.created_at),
+      lastLoginTime: dateOrNull(parsed.last_login_time),
+      previousLoginTime: dateOrNull(parsed.previous_login_time),
+    }
+  }
+
+  /** After the last line: throws ExportFileError if any line, or the count, was wrong. */
+  finish(): void {
+    if (!this.header) throw new ExportFileError(['the file is empty: expected a gateway-auth export'])
+    if (this.accountLines !== this.header.accounts) {
+      this.problem(
+        `the header announces ${this.header.accounts} accounts but the file has ${this.accountLines} lines: ` +
+          'it is incomplete or was edited',
+      )
+    }
+    if (this.unlisted) this.problems.push(`… and ${this.unlisted} more problems`)
+    if (this.problems.length) throw new ExportFileError(this.problems)
+  }
+
+  private problem(text: string): undefined {
+    if (this.problems.length < MAX_PROBLEMS_LISTED) this.problems.push(text)
+    else this.unlisted++
+    return undefined
+  }
+}
+
+/** Parses and checks a whole export; throws ExportFileError listing every bad line. */
+export function parseExport(text: string): ExportedAccount[] {
+  const checker = new ExportChecker()
+  const accounts: ExportedAccount[] = []
+  for (const line of text.split('\n')) {
+    const account = checker.next(line)
+    if (account) accounts.push(account)
+  }
+  checker.finish()
+  return accounts
+}
+
+/**
+ * Reads an export line by line and hands its accounts on in batches of IMPORT_BATCH, so a file of
+ * any size takes the memory of one batch (and the set of names, to find duplicates). After a bad
+ * line nothing more is handed on, but every line is still checked; at the end a bad file throws
+ * ExportFileError, after batches were handed on: the caller writes them in a transaction it rolls back.
+ */
+export async function* readExport(lines: AsyncIterable<string>): AsyncGenerator<ExportedAccount[]> {
+  const checker = new ExportChecker()
+  let batch: ExportedAccount[] = []
+  for await (const line of lines) {
+    const account = checker.next(line)
+    if (!account || checker.problems.length) continue
+    batch.push(account)
+    if (batch.length === IMPORT_BATCH) {
+      yield batch
+      batch = []
+    }
+  }
+  checker.finish()
+  if (batch.length) yield batch
+}
+
+const dateOrNull = (value: string | null) => (value === null ? null : new Date(value))
+
+function readHeader(text: string): z.infer<typeof Header> {
+  const header = parseLine(text, Header)
+  if (typeof header === 'string') throw new ExportFileError([`line 1 is not a ${EXPORT_FORMAT} header: ${header}`])
+  if (header.version !== EXPORT_VERSION) {
+    throw new ExportFileError([
+      `line 1: format version ${header.version} is not readable by this gateway-auth ` +
+        `(it reads version ${EXPORT_VERSION}); use a newer one`,
+    ])
+  }
+  return header
+}
+
+/** The line as `schema` sees it, or a one-line reason (never the line itself: it may hold a hash). */
+function parseLine<T>(text: string, schema: z.ZodType<T>): T | string {
+  let value: unknown
+  try {
+    value = JSON.parse(text)
+  } catch {
+    return 'not valid JSON'
+  }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) return 'not a JSON object'
+  const result = schema.safeParse(value)
+  if (result.success) return result.data
+  return result.error.issues
+    .map((issue) => {
+      if (issue.code === 'unrecognized_keys')
+        return `unknown field ${issue.keys.map((key) => JSON.stringify(key)).join(', ')}`
+      const field = issue.path.join('.')
+      if (issue.code === 'invalid_type' && issue.input === undefined) return `${field} is missing`
+      return `${field} ${issue.message}`
+    })
+    .join('; ')
+}

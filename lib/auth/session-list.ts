@@ -1,0 +1,65 @@
+// The user's sessions as the dashboard shows them: the live ones, newest first, each named by an
+// opaque handle (never the id its token carries), and ending one of them by that handle. The session
+// store itself (start, validate, revoke) is lib/auth/sessions.ts; only the dashboard and
+// POST /sessions/end read the list, so no other request pays for it.
+import { createHash } from 'node:crypto'
+import type { Queryable } from '../platform/database.ts'
+import { isSessionExpired, revokeSession, SESSION_COLUMNS, sessionEndsAt, type Session } from './sessions.ts'
+
+/** A session as its owner sees it in a list: an opaque handle, never the id its token carries. */
+export interface SessionSummary {
+  readonly handle: string
+  readonly createdAt: Date
+  readonly endsAt: Date
+  readonly current: boolean
+}
+
+/** 128 bits of the id's SHA-256: names a session in a list without revealing its token's jti. */
+export const sessionHandle = (id: string) => createHash('sha256').update(id).digest('base64url').slice(0, 22)
+
+/** The user's live sessions at `now`, newest first (at most SESSIONS_PER_USER). */
+export async function listLiveSessions(
+  db: Queryable,
+  userId: string,
+  now: Date,
+  ttlSeconds: number,
+): Promise<Session[]> {
+  const rows: Session[] = await db.any(
+    `SELECT ${SESSION_COLUMNS} FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY ` +
+      `created_at DESC, id`,
+    [userId, now],
+  )
+  return rows.filter((row) => !isSessionExpired(row, now, ttlSeconds))
+}
+
+/** The sessions of `liveSessions` still live at `now`, newest first, the one asking marked as current. */
+export function summarizeSessions(
+  liveSessions: readonly Session[],
+  currentId: string,
+  now: Date,
+  ttlSeconds: number,
+): SessionSummary[] {
+  return liveSessions
+    .filter((session) => !isSessionExpired(session, now, ttlSeconds))
+    .map((session) => ({
+      handle: sessionHandle(session.id),
+      createdAt: session.createdAt,
+      endsAt: sessionEndsAt(session, ttlSeconds),
+      current: session.id === currentId,
+    }))
+}
+
+/** Ends the user's live session named by `handle`; false when the user has no such session. */
+export async function revokeSessionByHandle(
+  db: Queryable,
+  userId: string,
+  handle: string,
+  now: Date,
+  ttlSeconds: number,
+): Promise<boolean> {
+  const target = (await listLiveSessions(db, userId, now, ttlSeconds)).find(
+    (session) => sessionHandle(session.id) === handle,
+  )
+  if (target) await revokeSession(db, target.id, now)
+  return target !== undefined
+}

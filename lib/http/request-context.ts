@@ -1,0 +1,89 @@
+// The request's context, built once as the chain's first own step: the runtime, the request's clock
+// reading, who the client is, its cookies (parsed once), and the bcrypt pool and throttle bound to
+// that client. Every later step and the handler read it here; none fetches the runtime itself.
+import { randomUUID } from 'node:crypto'
+import type { MiddlewareObj } from '@middy/core'
+import type { Context } from 'aws-lambda'
+import { parseCookie } from 'cookie'
+import type { RouteEvent, RouteResult, PageName } from './event.ts'
+import { identifyClient } from './client.ts'
+import { mediaTypeOf, FORM_MEDIA_TYPE, JSON_MEDIA_TYPE } from './body.ts'
+import { getRuntime, type Runtime } from '../platform/runtime.ts'
+import { throttleFor, type LoginAttempt } from '../auth/throttle.ts'
+import { hashPoolFor } from '../auth/hash-pool.ts'
+import type { VerifyContext } from '../auth/password.ts'
+
+/** The throttle, counting for the client asking. */
+export interface ClientThrottle {
+  /** Counts an attempt for `username` from this client, or refuses it with 429 rate_limited. */
+  startLoginAttempt(username: string): Promise<LoginAttempt>
+  /** Counts a registration from this client, or refuses it with 429 rate_limited. */
+  countRegistration(): Promise<void>
+}
+
+/** What a handler gets besides its event: the process's runtime, bound to this request. */
+export interface HandlerContext extends Runtime {
+  /** The request's clock reading (runtime.clock at arrival): every expiry rule takes it. */
+  readonly now: Date
+  readonly throttle: ClientThrottle
+  /** bcrypt in the worker pool, at the configured cost, in this client's share (lib/auth/hash-pool.ts). */
+  readonly hashing: VerifyContext
+}
+
+const contexts = new WeakMap<RouteEvent, HandlerContext>()
+
+/** The context requestContext built for this event. */
+export function contextOf(event: RouteEvent): HandlerContext {
+  const context = contexts.get(event)
+  if (!context) throw new Error('the request context is built by the first step of the chain')
+  return context
+}
+
+/** Middy step: reads what every later step needs from the event and the runtime, once. */
+export function requestContext(page: PageName | undefined): MiddlewareObj<RouteEvent, RouteResult, Error, Context> {
+  return {
+    before: async (request) => {
+      const event = request.event
+      const headers = (event.headers ??= {})
+      event.mediaType = mediaTypeOf(headers['content-type'])
+      // a JSON body is answered in JSON, a form in HTML; a GET by what Accept prefers
+      const preferred = (request.context as { preferredMediaType?: string }).preferredMediaType
+      event.wantsHtml =
+        event.mediaType === JSON_MEDIA_TYPE
+          ? false
+          : event.mediaType === FORM_MEDIA_TYPE || preferred !== 'application/json'
+      event.page = page
+      event.requestId = event.requestContext?.requestId || randomUUID()
+      event.cookieValues = parseCookie(event.cookies?.length ? event.cookies.join('; ') : (headers.cookie ?? ''))
+      const runtime = await getRuntime()
+      event.receivedAt = runtime.clock()
+      const client = identifyClient(
+        { sourceIp: event.requestContext.http.sourceIp, apiId: event.requestContext.apiId, headers },
+        runtime.config.trustProxy,
+      )
+      event.clientIp = client.ip
+      event.secure = client.secure
+      event.log = runtime.log.child({
+        requestId: event.requestId,
+        method: event.requestContext.http.method,
+        path: event.rawPath,
+        clientIp: client.ip,
+      })
+      const throttle = throttleFor(runtime)
+      contexts.set(event, {
+        ...runtime,
+        now: event.receivedAt,
+        throttle: {
+          startLoginAttempt: (username) => throttle.startLoginAttempt(username, client.ip),
+          countRegistration: () => throttle.countRegistration(client.ip),
+        },
+        hashing: {
+          pool: hashPoolFor(runtime),
+          cost: runtime.config.password.bcryptCost,
+          client: client.ip,
+          log: event.log,
+        },
+      })
+    },
+  }
+}
