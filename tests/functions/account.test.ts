@@ -2,7 +2,13 @@
 import { expect } from 'vitest'
 import { runScenarios, type ScenarioContext } from '../helpers/scenarios.ts'
 
-const getAccount = (ctx: ScenarioContext) => ({ path: '/account', method: 'GET', bearer: ctx.token || undefined })
+// an API client: a page request without a session is sent to the sign-in page instead (303)
+const getAccount = (ctx: ScenarioContext) => ({
+  path: '/account',
+  method: 'GET',
+  headers: { accept: 'application/json' },
+  bearer: ctx.token || undefined,
+})
 
 runScenarios('GET /account', [
   { name: 'signed out → 401 unauthorized', request: getAccount, expect: { status: 401, code: 'unauthorized' } },
