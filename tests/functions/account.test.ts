@@ -1,6 +1,7 @@
 // GET /account: the signed-in account's own data, never its password or hash.
 import { expect } from 'vitest'
 import { runScenarios, type ScenarioContext } from '../helpers/scenarios.ts'
+import { userAfterFirstSignIn } from '../helpers/service.ts'
 
 // an API client: a page request without a session is sent to the sign-in page instead (303)
 const getAccount = (ctx: ScenarioContext) => ({
@@ -27,13 +28,7 @@ runScenarios('GET /account', [
     expect: { status: 200, absent: ['password', 'hash', '$2'] },
     async after({ account }, reply) {
       expect(reply.json).toEqual({
-        user: {
-          id: account.id,
-          username: account.username,
-          created_at: account.created_at,
-          last_login_time: expect.any(String),
-          previous_login_time: null,
-        },
+        user: userAfterFirstSignIn(account),
       })
     },
   },

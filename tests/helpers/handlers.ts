@@ -38,8 +38,8 @@ export async function signIn(username: string, password: string): Promise<string
 }
 
 /** A new account, signed in. */
-export async function signedInUser(username?: string) {
-  const account = await signUp(username)
+export async function signedInUser() {
+  const account = await signUp()
   return { ...account, token: await signIn(account.username, account.password) }
 }
 

@@ -52,6 +52,15 @@ export interface Account {
   created_at: string
 }
 
+/** The account's `user` as the service answers it (GET /account, the dashboard) after one sign-in. */
+export const userAfterFirstSignIn = (account: Account) => ({
+  id: account.id,
+  username: account.username,
+  created_at: account.created_at,
+  last_login_time: expect.any(String),
+  previous_login_time: null,
+})
+
 export interface TestService extends TestRuntime {
   transport: Transport
   /** The service's own origin (what a browser sends as Origin on its own form posts). */
