@@ -4,10 +4,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import { stopRuntime } from '#lib/platform/runtime.ts'
-import { startService, type TestService } from '../helpers/server.ts'
-import { databaseKinds } from '../helpers/runtime.ts'
 import { HAS_CHROMIUM, launchChromium, seriousAxeViolations, watchPage, type AxeViolation } from '../helpers/browser.ts'
 import { prepareTour, tourPages, type TourNames, type TourStop } from '../helpers/page-tour.ts'
+import { startService, type TestService } from '../helpers/service.ts'
 
 const MAX_FAILURES = 3
 const EXPECTED: Record<string, number> = {
@@ -33,9 +32,11 @@ describe.skipIf(!HAS_CHROMIUM)('every page in Chromium', () => {
 
   beforeAll(async () => {
     ;[service, browser] = await Promise.all([
-      startService(databaseKinds()[0]!, {
-        LOGIN_MAX_FAILURES: String(MAX_FAILURES),
-        LOGIN_CLIENT_MAX_FAILURES: '1000',
+      startService({
+        env: {
+          LOGIN_MAX_FAILURES: String(MAX_FAILURES),
+          LOGIN_CLIENT_MAX_FAILURES: '1000',
+        },
       }),
       launchChromium(),
     ])
