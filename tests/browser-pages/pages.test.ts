@@ -4,11 +4,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import { stopRuntime } from '#lib/platform/runtime.ts'
-import { startService, type TestService } from '../helpers/server.ts'
-import { databaseKinds } from '../helpers/runtime.ts'
 import { HAS_CHROMIUM, launchChromium, seriousAxeViolations, watchPage, type AxeViolation } from '../helpers/browser.ts'
 import { prepareTour, tourPages, type TourNames, type TourStop } from '../helpers/page-tour.ts'
 import { RAK_FLEET, startFakeSupervisor, type FakeSupervisor } from '../helpers/fake-supervisor.ts'
+import { startService, type TestService } from '../helpers/service.ts'
 
 const MAX_FAILURES = 3
 const EXPECTED: Record<string, number> = {
@@ -40,9 +39,11 @@ describe.skipIf(!HAS_CHROMIUM)('every page in Chromium', () => {
     supervisor = await startFakeSupervisor()
     Object.assign(process.env, RAK_FLEET, supervisor.env)
     ;[service, browser] = await Promise.all([
-      startService(databaseKinds()[0]!, {
-        LOGIN_MAX_FAILURES: String(MAX_FAILURES),
-        LOGIN_CLIENT_MAX_FAILURES: '1000',
+      startService({
+        env: {
+          LOGIN_MAX_FAILURES: String(MAX_FAILURES),
+          LOGIN_CLIENT_MAX_FAILURES: '1000',
+        },
       }),
       launchChromium(),
     ])

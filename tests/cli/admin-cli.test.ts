@@ -3,12 +3,12 @@
 // (through the running service's socket, on its own, export → fresh database → import) costs
 // several server starts and an initdb: tests/slow/admin-cli-embedded.test.ts, `npm run test:slow`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startService, type TestService } from '../helpers/server.ts'
 import { serverDatabaseUrl } from '../helpers/runtime.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { expectExit, runCli } from '../helpers/cli.ts'
 import { client, type Client } from '../helpers/http.ts'
 import { expectNoSecrets } from '../helpers/expect.ts'
+import { startService, type TestService } from '../helpers/service.ts'
 
 const signIn = (http: Client, username: string, password: string) => http.postJson('/login', { username, password })
 
@@ -43,7 +43,7 @@ describe.skipIf(!serverDatabaseUrl())('gateway-auth on a PostgreSQL server, next
   let password = strongPassword()
 
   beforeAll(async () => {
-    service = await startService('server', { REGISTRATION: 'closed', LOGIN_MAX_FAILURES: '2' })
+    service = await startService({ kind: 'server', env: { REGISTRATION: 'closed', LOGIN_MAX_FAILURES: '2' } })
     http = client(service.baseUrl)
     env = { DATABASE_URL: service.runtime.config.database.url! }
   })

@@ -5,7 +5,7 @@
 // seconds; the clock (Date only) moves on between scenarios so each one is read afresh.
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { readSupervisor } from '#lib/gateway/balena-supervisor.ts'
-import { useSecurityService, type Account } from '../helpers/accounts.ts'
+import { useService, type Account } from '../helpers/service.ts'
 import { expectNoSecrets } from '../helpers/expect.ts'
 import { expectConforms } from '../helpers/openapi.ts'
 import { startFakeSupervisor, type FakeSupervisor, type FakeSupervisorMode } from '../helpers/fake-supervisor.ts'
@@ -23,7 +23,7 @@ const FLEET = {
   TTS_PERSONAL_KEY: PERSONAL_KEY,
 }
 
-const s = useSecurityService()
+const s = useService()
 let supervisor: FakeSupervisor
 let account: Account
 let jar: CookieJar
