@@ -15,11 +15,16 @@ import {
 import { createUser } from '#lib/auth/users.ts'
 import type { Config } from '#lib/platform/config.ts'
 import { Problem } from '#lib/problem.ts'
-import { useRuntime } from '../helpers/handlers.ts'
+import { databaseKinds, startTestRuntime } from '../helpers/runtime.ts'
+import { useStarted } from '../helpers/service.ts'
 import { uniqueUsername } from '../helpers/factories.ts'
 
 const entry = (id: string, userId: string) => ({ session: { id, userId } })
-const runtime = useRuntime()
+const started = useStarted(
+  () => startTestRuntime(databaseKinds()[0]!),
+  (t) => t.stop(),
+)
+const runtime = () => started.runtime
 
 describe('SessionCache', () => {
   const cacheOf = (maxEntries: number, ...entries: [string, string][]) => {
