@@ -15,11 +15,13 @@ import {
 import { createUser } from '#lib/auth/users.ts'
 import type { Config } from '#lib/platform/config.ts'
 import { Problem } from '#lib/problem.ts'
-import { useRuntime } from '../helpers/handlers.ts'
+import { useService } from '../helpers/service.ts'
 import { uniqueUsername } from '../helpers/factories.ts'
 
 const entry = (id: string, userId: string) => ({ session: { id, userId } })
-const runtime = useRuntime()
+// the Lambda transport: a runtime and its database, no port
+const service = useService({ transport: 'lambda' })
+const runtime = () => service.runtime
 
 describe('SessionCache', () => {
   const cacheOf = (maxEntries: number, ...entries: [string, string][]) => {
