@@ -19,7 +19,9 @@ export interface LogBudgetOptions {
   readonly intervalMs: number
 }
 
-export const LOG_BUDGET: LogBudgetOptions = { burstLines: 100, refillMs: 5_000, linesPerKind: 5, intervalMs: 10_000 }
+// A fifth of the burst per kind: one flooding kind leaves most of it to the first lines of others,
+// and an ordinary run of one refusal (a user mistyping, a test) is still logged line by line.
+export const LOG_BUDGET: LogBudgetOptions = { burstLines: 100, refillMs: 5_000, linesPerKind: 20, intervalMs: 10_000 }
 
 export interface LogBudget {
   /** True when a line of `kind` at `nowMs` may be written; false: it was counted for the next summary. */

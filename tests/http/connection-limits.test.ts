@@ -12,7 +12,7 @@ import { createApp } from '../../adapters/express-app.ts'
 import { createHttpServer } from '../../adapters/http-server.ts'
 import type { ConnectionLimits } from '#lib/platform/config.ts'
 import type { HeapGauge } from '#lib/platform/heap-gauge.ts'
-import { createLogBudget } from '#lib/platform/log-budget.ts'
+import { createLogBudget, LOG_BUDGET } from '#lib/platform/log-budget.ts'
 import { databaseKinds, startTestRuntime, type TestRuntime } from '../helpers/runtime.ts'
 import { expectProblem } from '../helpers/expect.ts'
 import { probeHealth } from '../helpers/connection-flood.ts'
@@ -254,13 +254,15 @@ describe('connection and memory limits', () => {
   it('logs refusals as JSON, the first lines of each kind per interval within the log budget and the rest counted', async () => {
     const port = await listen({ connectionsPerClient: 1 })
     await expectKept(from(port, '127.0.8.1'))
-    await Promise.all(Array.from({ length: 12 }, () => expectRefused(from(port, '127.0.8.1'))))
+    // the kind's first lines of the interval, and seven more that are only counted
+    const refused = LOG_BUDGET.linesPerKind + 7
+    await Promise.all(Array.from({ length: refused }, () => expectRefused(from(port, '127.0.8.1'))))
     const server = servers.at(-1)!
     server.closeAllConnections()
     await new Promise((resolve) => server.close(resolve))
     const lines = runtime.logs().filter((line) => line.clientIp === '127.0.8.1' || line.event === 'events_summarised')
     expect(lines.filter((line) => line.event === 'connection_refused')).toEqual(
-      Array.from({ length: 5 }, () =>
+      Array.from({ length: LOG_BUDGET.linesPerKind }, () =>
         expect.objectContaining({ level: 30, reason: 'client_connections', clientIp: '127.0.8.1', held: 1 }),
       ),
     )
