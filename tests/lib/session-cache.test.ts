@@ -15,16 +15,13 @@ import {
 import { createUser } from '#lib/auth/users.ts'
 import type { Config } from '#lib/platform/config.ts'
 import { Problem } from '#lib/problem.ts'
-import { databaseKinds, startTestRuntime } from '../helpers/runtime.ts'
-import { useStarted } from '../helpers/service.ts'
+import { useService } from '../helpers/service.ts'
 import { uniqueUsername } from '../helpers/factories.ts'
 
 const entry = (id: string, userId: string) => ({ session: { id, userId } })
-const started = useStarted(
-  () => startTestRuntime(databaseKinds()[0]!),
-  (t) => t.stop(),
-)
-const runtime = () => started.runtime
+// the Lambda transport: a runtime and its database, no port
+const service = useService({ transport: 'lambda' })
+const runtime = () => service.runtime
 
 describe('SessionCache', () => {
   const cacheOf = (maxEntries: number, ...entries: [string, string][]) => {
