@@ -52,6 +52,10 @@ async function main(): Promise<void> {
     },
     'gateway-auth listening',
   )
+  // the session cache goes on once its listener is up; until then every request reads the database
+  const revocations = import('#lib/auth/session-revocations.ts')
+    .then(({ listenForRevocations }) => listenForRevocations(runtime))
+    .catch((error: unknown) => log.error({ err: error }, 'the session cache cannot start: it stays off'))
   setTimeout(() => {
     warmUp()
       // the compile cache (adapters/compile-cache.mjs) is written now, not only at a clean exit
@@ -89,6 +93,7 @@ async function main(): Promise<void> {
     for (const response of inFlight) if (!response.headersSent) response.setHeader('connection', 'close')
     await new Promise((resolve) => server.close(resolve))
     clearTimeout(force)
+    await (await revocations)?.stop()
     await stopRuntime()
     process.exit(0)
   }

@@ -15,7 +15,7 @@ import { clientKey } from '#lib/auth/throttle.ts'
 import { loadConfig, type Config } from '#lib/platform/config.ts'
 import { getRuntime, startedRuntime } from '#lib/platform/runtime.ts'
 import { createLogger } from '#lib/platform/log.ts'
-import { createLogTally, type LogTally } from '#lib/platform/log-tally.ts'
+import { logBudgetFor, type LogBudget } from '#lib/platform/log-budget.ts'
 import { watchHeap, type HeapGauge } from '#lib/platform/heap-gauge.ts'
 
 const HEADERS_TIMEOUT_MS = 10_000
@@ -29,6 +29,8 @@ export interface HttpServerOptions {
   /** The heap's state (tests pass their own); by default V8's, sampled every 250 ms. */
   readonly heap?: HeapGauge
   readonly log?: Logger
+  /** The refusal lines' budget (tests pass their own); by default the one of `log`, shared with the routes. */
+  readonly logBudget?: LogBudget
 }
 
 /**
@@ -43,7 +45,11 @@ export function createHttpServer(
   const { limits } = config
   const log = options.log ?? startedRuntime()?.log ?? createLogger('info')
   const heap = options.heap ?? watchHeap(limits.heapShedPercent)
-  const tally = createLogTally(log)
+  const logBudget = options.logBudget ?? logBudgetFor(log)
+  // a refusal line, when the budget has room for one of its kind (lib/platform/log-budget.ts)
+  const note: Note = (kind, line, message) => {
+    if (logBudget.admit(kind, Date.now())) log.info(line, message)
+  }
   const bodies = new BodyBudget(limits.bodyBytesInFlight)
   const trusted = config.trustProxy.length ? proxyAddr.compile([...config.trustProxy]) : () => false
   // the request each socket is answering: a connection is not closed for a newcomer while its
@@ -60,7 +66,7 @@ export function createHttpServer(
       connectionsCheckingInterval: DEADLINE_CHECK_MS,
     },
     (req, res) => {
-      if (admitBody(req, res, { bodies, heap, tally })) app(req, res)
+      if (admitBody(req, res, { bodies, heap, note })) app(req, res)
     },
   )
   // The table keeps to MAX_CONNECTIONS; closed sockets leave Node's own count a little later. Beyond
@@ -68,9 +74,9 @@ export function createHttpServer(
   server.maxConnections = 2 * limits.connections
   server.on('drop', (data?: { remoteAddress?: string }) => {
     const line = { event: 'connection_refused', reason: 'connections', clientIp: data?.remoteAddress }
-    tally.note('connection_refused:connections', line, `connection refused: ${REFUSALS.connections}`)
+    note('connection_refused:connections', line, `connection refused: ${REFUSALS.connections}`)
   })
-  server.on('connection', (socket: Socket) => admitConnection(socket, { table, heap, tally, trusted }))
+  server.on('connection', (socket: Socket) => admitConnection(socket, { table, heap, note, trusted }))
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     answering.set(req.socket, req)
     res.once('close', () => answering.delete(req.socket))
@@ -85,16 +91,17 @@ export function createHttpServer(
     server.emit('request', req, res)
   })
   server.on('close', () => {
-    tally.flush()
-    tally.stop()
+    logBudget.flush()
     if (!options.heap) heap.stop()
   })
   return server
 }
 
+type Note = (kind: string, line: Record<string, unknown>, message: string) => void
+
 interface Guards {
   readonly heap: HeapGauge
-  readonly tally: LogTally
+  readonly note: Note
 }
 
 /** Counts a new connection in under the per-client limits, or closes it at once (no answer: nothing was asked). */
@@ -103,7 +110,7 @@ function admitConnection(
   {
     table,
     heap,
-    tally,
+    note,
     trusted,
   }: Guards & { table: ConnectionTable<Socket>; trusted: (address: string, hop: number) => boolean },
 ): void {
@@ -118,14 +125,14 @@ function admitConnection(
       const evicted = admission.evict
       const line = { event: 'connection_evicted', clientIp: evicted.remoteAddress, for: peer }
       evicted.destroy()
-      tally.note('connection_evicted', line, 'connection closed for a client holding fewer (MAX_CONNECTIONS reached)')
+      note('connection_evicted', line, 'connection closed for a client holding fewer (MAX_CONNECTIONS reached)')
     }
     return
   }
   socket.destroy()
   const { refusal } = admission
   const line = { event: 'connection_refused', reason: refusal, clientIp: peer, held: table.heldBy(client) }
-  tally.note(`connection_refused:${refusal}`, line, `connection refused: ${REFUSALS[refusal]}`)
+  note(`connection_refused:${refusal}`, line, `connection refused: ${REFUSALS[refusal]}`)
 }
 
 const REFUSALS: Record<Refusal, string> = {
@@ -175,7 +182,7 @@ function admitBody(req: IncomingMessage, res: ServerResponse, guards: Guards & {
     path: req.url?.split('?')[0]?.slice(0, 256),
     clientIp: req.socket.remoteAddress,
   }
-  guards.tally.note(`body_refused:${refusal}`, line, `request refused before its body: ${REFUSALS[refusal]}`)
+  guards.note(`body_refused:${refusal}`, line, `request refused before its body: ${REFUSALS[refusal]}`)
   return false
 }
 
@@ -190,7 +197,6 @@ export function isClientGone(req: IncomingMessage, error: unknown): boolean {
 }
 
 let fallbackLog: Logger | undefined
-const abortTallies = new WeakMap<Logger, LogTally>()
 
 /** The service's logger (the runtime's), or a process one while the runtime is not up. */
 export async function adapterLog(): Promise<Logger> {
@@ -208,8 +214,8 @@ export interface Arrival {
 
 /**
  * An aborted request is an ordinary event, not a bug: one line at info, no stack, and the socket is
- * closed. A slow-body flood must not fill an SD card: past the first few of an interval they are
- * only counted (lib/platform/log-tally.ts).
+ * closed. A slow-body flood must not fill an SD card: its lines share the refusals' budget, and
+ * beyond it are only counted (lib/platform/log-budget.ts).
  */
 export async function logAbortedRequest(req: IncomingMessage, arrival: Arrival): Promise<void> {
   const line = {
@@ -221,7 +227,7 @@ export async function logAbortedRequest(req: IncomingMessage, arrival: Arrival):
   }
   req.socket.destroy()
   const log = await adapterLog()
-  let tally = abortTallies.get(log)
-  if (!tally) abortTallies.set(log, (tally = createLogTally(log)))
-  tally.note('request_aborted', line, 'client went away before the request body arrived')
+  if (logBudgetFor(log).admit('request_aborted', Date.now())) {
+    log.info(line, 'client went away before the request body arrived')
+  }
 }

@@ -27,6 +27,14 @@ export async function startCommandArgs(): Promise<string[]> {
 
 export { freePort } from '../tests/helpers/service-process.ts'
 
+// every process started here, until it exits: a bench that fails half-way stops them all
+const running = new Set<ChildProcess>()
+
+/** Stops whatever this bench started and is still running. */
+export async function stopAllProcesses(): Promise<void> {
+  await Promise.all([...running].map(stopProcess))
+}
+
 /** Spawns `node args…` with `env`, then polls `readyPath` until it answers 200 (at most `timeoutMs`). */
 export async function startProcess(
   args: string[],
@@ -41,6 +49,8 @@ export async function startProcess(
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
+  running.add(child)
+  child.once('exit', () => running.delete(child))
   let output = ''
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-20_000)

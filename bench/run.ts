@@ -6,8 +6,10 @@
 //   (cores ÷ one bcrypt comparison, timed here) with the default pool and with a pool as large as
 //   the cores, /health while sign-ins saturate the pool and under a flood of 50 correct sign-ins,
 //   the authenticated dashboard (Bearer and cookie) at 16 connections against a bare Express 5
-//   hello, and the service's RSS idle / after load / peak (the embedded PostgreSQL apart); on the
-//   server database also the front door (bench/front-door.ts): /auth/verify and a page through Caddy.
+//   hello (session cache on, and off: SESSION_CACHE_ENTRIES=0), the service's RSS idle / after load /
+//   peak (the embedded PostgreSQL apart), and on the server database the revocation latency across two
+//   instances (sign-out at A, then the same token at B) and the front door (bench/front-door.ts):
+//   /auth/verify and a page through Caddy.
 // Prints a markdown table, writes bench/results.json. Exits non-zero on errors, never on timings.
 import { mkdtemp, rm, writeFile, chmod } from 'node:fs/promises'
 import os from 'node:os'
@@ -17,7 +19,16 @@ import autocannon from 'autocannon'
 import bcrypt from 'bcryptjs'
 import pgPromise from 'pg-promise'
 import { table, type Results } from './table.ts'
-import { freePort, memoryOf, postgresPss, sampleRss, startCommandArgs, startProcess, stopProcess } from './process.ts'
+import {
+  freePort,
+  memoryOf,
+  postgresPss,
+  sampleRss,
+  startCommandArgs,
+  startProcess,
+  stopAllProcesses,
+  stopProcess,
+} from './process.ts'
 import type { Started } from './process.ts'
 import { frontDoor, frontDoorLines } from './front-door.ts'
 
@@ -189,6 +200,56 @@ async function dashboard(base: string, username: string) {
   return { bearer, cookie }
 }
 
+const TRIES = 100
+const REVOCATION_TARGET_MS = 50
+const cacheOn = (service: Started) => service.output().includes('"event":"session_cache","state":"on"')
+
+/**
+ * Sign-out through instance A, then the same token at instance B (a second process on the same
+ * database) until refused, TRIES times: B serves the session from its cache before each sign-out.
+ * Latency counts from A's answer to B's first refusal; after it, five more asks must all be refused.
+ */
+async function revocation(a: Started, b: Started, username: string) {
+  for (let waited = 0; !(cacheOn(a) && cacheOn(b)); waited++) {
+    if (waited > 500) throw new Error('the session caches did not go on')
+    await sleep(10)
+  }
+  const path = `/dashboard/${username}`
+  const ask = async (token: string) => {
+    const reply = await fetch(b.baseUrl + path, {
+      headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+    })
+    await reply.arrayBuffer()
+    return reply.status
+  }
+  const latencies: number[] = []
+  let acceptedAfterRefusal = 0
+  let neverRefused = 0
+  for (let i = 0; i < TRIES; i++) {
+    const login = await post(a.baseUrl, '/login', { username, password: PASSWORD })
+    if (login.status !== 200) throw new Error(`sign-in at A answered ${login.status}`)
+    const { access_token: token } = (await login.json()) as { access_token: string }
+    if ((await ask(token)) !== 200 || (await ask(token)) !== 200) throw new Error('B refused a live session')
+    const logout = await post(a.baseUrl, '/logout', {}, { ...jsonHeaders(), authorization: `Bearer ${token}` })
+    await logout.arrayBuffer()
+    const answered = performance.now()
+    let status = await ask(token)
+    while (status === 200 && performance.now() - answered < 1000) status = await ask(token)
+    if (status === 200) neverRefused++
+    else latencies.push(performance.now() - answered)
+    for (let k = 0; k < 5; k++) if ((await ask(token)) === 200) acceptedAfterRefusal++
+  }
+  latencies.sort((x, y) => x - y)
+  return {
+    tries: TRIES,
+    withinTarget: latencies.filter((ms) => ms <= REVOCATION_TARGET_MS).length,
+    p50Ms: round(latencies[Math.floor(latencies.length / 2)] ?? NaN, 2),
+    maxMs: round(latencies.at(-1) ?? NaN, 2),
+    neverRefused,
+    acceptedAfterRefusal,
+  }
+}
+
 interface DatabaseSetup {
   env: Record<string, string>
   dataDir: string
@@ -260,6 +321,17 @@ async function onDatabase(kind: string, setup: DatabaseSetup, args: string[]) {
   out.rssPeakMb = Math.max(after.peak, peakSampler.stop())
   if (setup.embedded) out.postgresPssMb = await postgresPss(setup.dataDir)
   await stopProcess(service.child)
+  // two instances side by side need a database both can reach: the server's
+  if (!setup.embedded) {
+    const [first, second] = [await spawn(), await spawn()]
+    out.revocation = await revocation(first, second, registered.users[1]!)
+    await Promise.all([stopProcess(first.child), stopProcess(second.child)])
+  }
+
+  // the same dashboard with the session cache off: every request reads the database (as before issue 19)
+  service = await spawn({ SESSION_CACHE_ENTRIES: '0' })
+  out.dashboardUncached = (await dashboard(service.baseUrl, registered.users[0]!)).bearer
+  await stopProcess(service.child)
 
   // the physical limit needs every core: the same sign-ins with a pool as large as the cores
   service = await spawn({ HASH_WORKERS: String(CORES) })
@@ -318,6 +390,8 @@ try {
   failed = true
   console.error('bench failed:', error)
 } finally {
+  // a failed step leaves its services running: they go before their files do
+  await stopAllProcesses()
   await rm(root, { recursive: true, force: true })
 }
 const file = path.join(import.meta.dirname, 'results.json')

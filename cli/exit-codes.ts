@@ -16,8 +16,10 @@ export const EXIT = {
   conflict: 5,
   /** No database to work on: bad configuration, unreachable, not migrated, DATA_DIR in use. */
   unavailable: 6,
+  /** `status`: the gateway needs attention (the packet forwarder is not running, …). */
+  attention: 7,
   /** `access`: the rules do not let the account open the URL. */
-  denied: 7,
+  denied: 8,
   /** Interrupted at a prompt (Ctrl-C). */
   interrupted: 130,
 } as const

@@ -14,6 +14,7 @@ import { CliError, EXIT } from './exit-codes.ts'
 const users = () => import('./users.ts')
 const transfer = () => import('./transfer.ts')
 const access = () => import('./access.ts')
+const status = () => import('./status.ts')
 async function withDatabase(command: (ctx: AdminContext) => Promise<void>, options?: { migrate?: boolean }) {
   const { withDatabase: run } = await import('./context.ts')
   return run(command, options)
@@ -28,7 +29,8 @@ embedded database (used through the running service's socket when it runs).
 
 Exit status: 0 done, 1 unexpected error, 2 usage, 3 invalid input (name, password, import file),
 4 no such account, 5 conflict (name taken, import conflicts, the last admin), 6 database unavailable
-(configuration, unreachable, schema not migrated), 7 access denied, 130 interrupted.`
+(configuration, unreachable, schema not migrated), 7 status: needs attention, 8 access denied,
+130 interrupted.`
 
 function buildProgram(): Command {
   const program = new Command('gateway-auth')
@@ -117,6 +119,11 @@ function buildProgram(): Command {
     .action((file: string, options) =>
       withDatabase(async (ctx) => (await transfer()).importCommand(ctx, file, options)),
     )
+  program
+    .command('status')
+    .description('the gateway as a LoRaWAN gateway: its EUI, the packet forwarder, the services on the device')
+    .option('--json', 'the same facts as the dashboard JSON (gateway.lorawan)')
+    .action(async (options) => (await status()).statusCommand(options))
   return program
 }
 

@@ -1,6 +1,8 @@
 // npm run screenshots: every page (tests/helpers/page-tour.ts) in Debian's Chromium at a phone's
 // 390×844 and a laptop's 1280×800, light and dark, into docs/screenshots/<page>-<width>-<scheme>.png.
-// The service runs here on a fresh embedded database, as on a balena device (BALENA_* set).
+// The service runs here on a fresh embedded database, as on a balena device (BALENA_* set) with a
+// RAK packet forwarder (fleet variables, and a stand-in supervisor: tests/helpers/fake-supervisor.ts).
+// A stop about one element (the gateway card with the forwarder running, stopped) is shot alone.
 import { mkdtemp, mkdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -12,6 +14,7 @@ import { startRuntime, stopRuntime } from '#lib/platform/runtime.ts'
 import { createApp } from '../adapters/express-app.ts'
 import { launchChromium } from '../tests/helpers/browser.ts'
 import { prepareTour, tourPages } from '../tests/helpers/page-tour.ts'
+import { RAK_FLEET, startFakeSupervisor } from '../tests/helpers/fake-supervisor.ts'
 
 const OUT = path.resolve(import.meta.dirname, '../docs/screenshots')
 const VIEWPORTS = [
@@ -21,7 +24,8 @@ const VIEWPORTS = [
 const SCHEMES = ['light', 'dark'] as const
 const MAX_FAILURES = 3
 
-Object.assign(process.env, {
+const supervisor = await startFakeSupervisor()
+Object.assign(process.env, RAK_FLEET, supervisor.env, {
   BALENA: '1',
   BALENA_DEVICE_NAME_AT_INIT: 'north-field-7268',
   BALENA_DEVICE_TYPE: 'raspberrypi4-64',
@@ -58,6 +62,7 @@ try {
     baseUrl,
     db: runtime.db,
     ...(await prepareTour(baseUrl, MAX_FAILURES)),
+    supervisor,
     stopDatabase: async () => {
       await stopRuntime()
       // the next request starts the runtime again and finds nothing listening: a real 503
@@ -71,7 +76,9 @@ try {
         await page.emulateMedia({ colorScheme })
         const file = path.join(OUT, `${stop.name}-${viewport.width}-${colorScheme}.png`)
         // a 256-colour palette: the flat colours of the pages survive, the files shrink to a third
-        const png = await page.screenshot({ fullPage: true })
+        const png = stop.element
+          ? await page.locator(stop.element).screenshot()
+          : await page.screenshot({ fullPage: true })
         const small = await sharp(png).png({ palette: true, quality: 90, effort: 10, compressionLevel: 9 }).toBuffer()
         await writeFile(file, small)
       }
@@ -83,5 +90,6 @@ try {
   server.closeAllConnections()
   server.close()
   await stopRuntime()
+  await supervisor.close()
   await rm(dataDir, { recursive: true, force: true })
 }

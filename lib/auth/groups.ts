@@ -1,5 +1,5 @@
 // Groups: names on an account that the access rules (lib/platform/access-rules.ts) check. The first account
-// is in ADMINS (a trigger, migrations/1768000000000_groups.sql); admins see the gateway's host
+// is in ADMINS (a trigger, migrations/1769000000000_groups.sql); admins see the gateway's host
 // details.
 import { z } from 'zod'
 import type { Queryable } from '../platform/database.ts'

@@ -2,11 +2,13 @@
 // The model: a session is expired when its token's exp has passed, or when more than the TTL has
 // passed since the login that started it (so lowering SESSION_TTL_SECONDS shortens live sessions).
 // It is revoked when its row says so (logout, password change); a revoked token is refused even
-// though its exp has not passed.
+// though its exp has not passed. Validated sessions are cached in memory while every process hears
+// of every change (lib/auth/session-cache.ts); expiry is still checked here on every request.
 import { randomBytes } from 'node:crypto'
 import type { Queryable } from '../platform/database.ts'
 import type { Runtime } from '../platform/runtime.ts'
 import { Problem } from '../problem.ts'
+import { forgetAfterCommit, SessionCache } from './session-cache.ts'
 import { signToken, verifyToken } from './tokens.ts'
 import type { User } from './users.ts'
 
@@ -25,6 +27,10 @@ export interface Auth {
   readonly session: Session
   readonly token: string
 }
+
+/** Authentication minus the token: what the session cache keeps (off until the listener is up). */
+export type CachedSession = Omit<Auth, 'token'>
+export const sessionCache = new SessionCache<CachedSession>()
 
 /** When the session ends: its token's exp, or TTL after its login, whichever comes first. */
 export function sessionEndsAt(session: Pick<Session, 'createdAt' | 'expiresAt'>, ttlSeconds: number): Date {
@@ -67,6 +73,8 @@ export async function createSession(
     `INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4) RETURNING ${SESSION_COLUMNS}`,
     [randomBytes(32).toString('base64url'), user.id, new Date(iat * 1000), new Date(exp * 1000)],
   )
+  // a sign-in changes the user's cached login times, and the cap may end their oldest session
+  forgetAfterCommit(sessionCache, db, [user.id])
   const token = signToken(
     { sub: user.id, preferred_username: user.username, jti: session.id, iat, exp },
     tokenSettings(runtime),
@@ -81,9 +89,26 @@ export async function validateSession(
   now: Date,
   runtime: Pick<Runtime, 'config' | 'jwtSecret'>,
 ): Promise<Auth> {
+  // a cached entry is keyed by its token, fully verified when it was stored: the same string is the
+  // same signed token, so only the lifetime rule is left (every revocation drops the entry)
+  const found = sessionCache.find(token) ?? (await readSession(db, token, now, runtime))
+  if (isSessionExpired(found.session, now, runtime.config.session.ttlSeconds)) {
+    throw new Problem('session_expired', { detail: 'Your session has expired; sign in again.' })
+  }
+  return { ...found, token }
+}
+
+/** Verifies the token, then reads its session with its user (and caches them); throws unauthorized. */
+async function readSession(
+  db: Queryable,
+  token: string,
+  now: Date,
+  runtime: Pick<Runtime, 'config' | 'jwtSecret'>,
+): Promise<CachedSession> {
   const claims = verifyToken(token, tokenSettings(runtime), now)
+  const ticket = sessionCache.startFill()
   // one round trip: the session row and its user together (an authenticated request's only query;
-  // the dashboard alone reads the user's other sessions, lib/auth/session-list.ts)
+  // the dashboard alone reads the user's other sessions, lib/auth/session-list.ts, never cached)
   const row: SessionWithUserRow | null = await db.oneOrNone(
     `SELECT ${SESSION_COLUMNS}, sessions.revoked_at AS "revokedAt", u.username, u.created_at AS "userCreatedAt",
        u.last_login_time AS "lastLoginTime", u.previous_login_time AS "previousLoginTime", u.groups
@@ -92,9 +117,6 @@ export async function validateSession(
   )
   if (!row || row.revokedAt || row.userId !== claims.sub || row.username === null || row.userCreatedAt === null) {
     throw new Problem('unauthorized', { detail: 'This session has ended; sign in again.' })
-  }
-  if (isSessionExpired(row, now, runtime.config.session.ttlSeconds)) {
-    throw new Problem('session_expired', { detail: 'Your session has expired; sign in again.' })
   }
   const user: SessionUser = {
     id: row.userId,
@@ -105,7 +127,9 @@ export async function validateSession(
     groups: row.groups ?? [],
   }
   const session: Session = { id: row.id, userId: row.userId, createdAt: row.createdAt, expiresAt: row.expiresAt }
-  return { user, session, token }
+  const found = { user, session }
+  sessionCache.store(ticket, token, found)
+  return found
 }
 
 /**
@@ -124,7 +148,15 @@ async function endOldestSessions(db: Queryable, userId: string, keep: number, no
 
 /** Ends one session (logout). Revoking twice is harmless. */
 export async function revokeSession(db: Queryable, sessionId: string, now: Date): Promise<void> {
-  await db.none('UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL', [sessionId, now])
+  const ended = await db.any<{ userId: string }>(
+    'UPDATE sessions SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL RETURNING user_id::text AS "userId"',
+    [sessionId, now],
+  )
+  forgetAfterCommit(
+    sessionCache,
+    db,
+    ended.map((row) => row.userId),
+  )
 }
 
 /** Ends every session of a user except `keepSessionId` (after a password change). */
@@ -139,6 +171,7 @@ export async function revokeUserSessions(
     keepSessionId,
     now,
   ])
+  forgetAfterCommit(sessionCache, db, [userId])
 }
 
 /** Ends every live session of a user (the admin CLI); returns how many there were. */
@@ -147,6 +180,7 @@ export async function revokeAllUserSessions(db: Queryable, userId: string, now: 
     'UPDATE sessions SET revoked_at = $2 WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2',
     [userId, now],
   )
+  forgetAfterCommit(sessionCache, db, [userId])
   return result.rowCount
 }
 

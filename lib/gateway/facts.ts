@@ -6,6 +6,7 @@ import { statfs } from 'node:fs/promises'
 import os from 'node:os'
 import type { Config } from '../platform/config.ts'
 import type { Queryable } from '../platform/database.ts'
+import { readLorawan, type LorawanFacts } from './lorawan.ts'
 
 export interface GatewayFacts {
   readonly readAt: Date
@@ -29,6 +30,8 @@ export interface GatewayFacts {
   }
   /** Set by the balena supervisor in every container it runs; null elsewhere. */
   readonly balena: { readonly deviceName?: string; readonly deviceType?: string; readonly fleet?: string } | null
+  /** The EUI, the packet forwarder and the device's services (lib/gateway/lorawan.ts). */
+  readonly lorawan: LorawanFacts
 }
 
 export const GATEWAY_CACHE_SECONDS = 5
@@ -69,7 +72,11 @@ async function gatherGateway(
   now: Date,
   env: NodeJS.ProcessEnv,
 ): Promise<GatewayFacts> {
-  const [disk, database] = await Promise.all([readDisk(config.dataDir), probeDatabase(db)])
+  const [disk, database, lorawan] = await Promise.all([
+    readDisk(config.dataDir),
+    probeDatabase(db),
+    readLorawan(env, now),
+  ])
   const cpus = os.cpus()
   const [one = 0, five = 0, fifteen = 0] = os.loadavg()
   return {
@@ -90,6 +97,7 @@ async function gatherGateway(
       rssBytes: process.memoryUsage.rss(),
     },
     balena: balenaDevice(env),
+    lorawan,
   }
 }
 

@@ -1,20 +1,18 @@
 // How the gateway card reads: the facts of lib/gateway/facts.ts as short rows for people, each with a
 // state, and one line that says at a glance whether anything needs attention. Pure functions only.
 import type { GatewayFacts } from './facts.ts'
+import { lorawanView, type LorawanView } from './lorawan-view.ts'
 
-export type RowState = 'ok' | 'warn' | 'bad'
-export interface GatewayRow {
-  readonly label: string
-  readonly value: string
-  readonly detail?: string
-  readonly state?: RowState
-}
+import type { GatewayRow, RowState } from './card-rows.ts'
+
+export type { GatewayRow, RowState } from './card-rows.ts'
 export interface GatewayView {
   readonly readAt: Date
   readonly state: RowState
   readonly summary: string
   readonly rows: readonly GatewayRow[]
   readonly device: readonly GatewayRow[]
+  readonly lorawan: LorawanView
 }
 
 // below either, a full SD card is near: PostgreSQL stops accepting writes when it cannot extend a file
@@ -99,14 +97,18 @@ export function gatewayView(facts: GatewayFacts): GatewayView {
         { label: 'Fleet', value: facts.balena.fleet ?? 'unknown' },
       ]
     : []
+  const lorawan = lorawanView(facts.lorawan)
   const problems = [
+    // the forwarder first: forwarding packets is what the gateway is for
+    ...lorawan.problems.map((problem) => problem.text),
     !database.healthy && 'the database is unreachable',
     diskLow && 'storage is nearly full',
     !disk && 'storage cannot be read',
     memoryState === 'warn' && 'memory is nearly used up',
     loadState === 'warn' && 'the CPU is busy',
   ].filter((text): text is string => typeof text === 'string')
-  const state: RowState = !database.healthy ? 'bad' : problems.length ? 'warn' : 'ok'
+  const bad = !database.healthy || lorawan.problems.some((problem) => problem.state === 'bad')
+  const state: RowState = bad ? 'bad' : problems.length ? 'warn' : 'ok'
   const summary = problems.length ? `Needs attention: ${problems.join(', ')}.` : 'Gateway and service are healthy.'
-  return { readAt: facts.readAt, state, summary, rows, device }
+  return { readAt: facts.readAt, state, summary, rows, device, lorawan }
 }

@@ -5,8 +5,8 @@ import type { MiddlewareObj } from '@middy/core'
 import type { Logger } from 'pino'
 import type { RouteEvent, RouteResult } from './event.ts'
 import { renderErrorPage } from './pages.ts'
-import { refusalLogFor } from './refusal-log.ts'
 import { createLogger } from '../platform/log.ts'
+import { logBudgetFor } from '../platform/log-budget.ts'
 import { startedRuntime } from '../platform/runtime.ts'
 import { PROBLEMS, problemTypeUri, toProblem, type Problem, type ProblemCode } from '../problem.ts'
 
@@ -63,8 +63,8 @@ export function problemResponder(): MiddlewareObj<RouteEvent, RouteResult> {
           { event: 'request_failed', code: problem.code, err: problem.extra.cause ?? problem },
           'request failed',
         )
-      // a flood of refusals writes a bounded number of lines, then counts (lib/http/refusal-log.ts)
-      else if (refusalLogFor(startedRuntime()?.log ?? log).admit(problem.code, Date.now())) {
+      // a flood of refusals writes a bounded number of lines, then counts (lib/platform/log-budget.ts)
+      else if (logBudgetFor(startedRuntime()?.log ?? log).admit(`request_refused:${problem.code}`, Date.now())) {
         // field names only, never the values sent
         const fields = problem.extra.errors?.map((error) => error.field)
         const level = SECURITY_RELEVANT.has(problem.code) ? 'warn' : 'info'

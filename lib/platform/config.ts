@@ -118,6 +118,8 @@ const VARIABLES = {
   REGISTRATION: oneOf(['open', 'first', 'closed'] as const, 'first'),
   LOGIN_SUCCESSES_PER_MINUTE: whole(10, 1, 1_000_000),
   SESSIONS_PER_USER: whole(10, 1, 1000),
+  // validated sessions kept in memory (lib/auth/session-cache.ts); 0 turns the cache off
+  SESSION_CACHE_ENTRIES: whole(1000, 0, 10_000),
   // the bcrypt pool (lib/auth/hash-pool.ts, docs/decisions/011)
   HASH_WORKERS: wholeOrUnset(1, 64),
   HASH_QUEUE: whole(64, 0, 10_000),
@@ -170,7 +172,8 @@ export interface Config {
   }
   readonly dataDir: string
   readonly jwt: { readonly secret: string | undefined; readonly issuer: string; readonly audience: string }
-  readonly session: { readonly ttlSeconds: number; readonly maxPerUser: number }
+  /** cacheEntries: validated sessions held in memory per process (0: none; never on Lambda). */
+  readonly session: { readonly ttlSeconds: number; readonly maxPerUser: number; readonly cacheEntries: number }
   readonly password: { readonly bcryptCost: number; readonly minLength: number }
   /** The bcrypt worker pool: threads, waiting tasks (all clients), running + waiting per client. */
   readonly hashing: { readonly workers: number; readonly queue: number; readonly perClient: number }
@@ -256,7 +259,11 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     dataDir: path.resolve(e.DATA_DIR),
     jwt: { secret: e.JWT_SECRET, issuer: e.JWT_ISSUER.trim(), audience: e.JWT_AUDIENCE.trim() },
-    session: { ttlSeconds: e.SESSION_TTL_SECONDS, maxPerUser: e.SESSIONS_PER_USER },
+    session: {
+      ttlSeconds: e.SESSION_TTL_SECONDS,
+      maxPerUser: e.SESSIONS_PER_USER,
+      cacheEntries: e.SESSION_CACHE_ENTRIES,
+    },
     password: { bcryptCost: e.BCRYPT_COST, minLength: e.PASSWORD_MIN_LENGTH },
     hashing: { workers: e.HASH_WORKERS ?? defaultHashWorkers(), queue: e.HASH_QUEUE, perClient: e.HASH_PER_CLIENT },
     throttle: {

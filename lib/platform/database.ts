@@ -8,6 +8,7 @@ import pgPromise, { type IDatabase, type ITask } from 'pg-promise'
 import type { Logger } from 'pino'
 import type { Config } from './config.ts'
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../embedded-postgres/server.ts'
+import { transactionEnded } from './after-commit.ts'
 
 export type Database = IDatabase<object>
 /** A database handle or a transaction: data functions take either as their first argument. */
@@ -16,7 +17,8 @@ export type Queryable = Database | ITask<object>
 const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.meta.url))
 
 // One pg-promise instance per process (it warns on duplicates); timestamps come back as Date.
-const pgp = pgPromise({ capSQL: true })
+// `transact` runs the work queued with afterCommit (lib/platform/after-commit.ts).
+const pgp = pgPromise({ capSQL: true, transact: (event) => transactionEnded(event.ctx) })
 
 /** How long /health waits for the database before calling it unavailable. */
 export const HEALTH_TIMEOUT_MS = 2_000

@@ -1,7 +1,7 @@
 // Optional comfort for the pages, loaded from /static under the strict CSP (no inline code):
-// a show/hide button on password fields, times in the reader's own time zone, and a live
-// countdown to the end of the session. Every page works the same without it. A module: strict,
-// deferred, and nothing leaks into the page's globals.
+// a show/hide button on password fields, a copy button beside the Gateway EUI, times in the
+// reader's own time zone, and a live countdown to the end of the session. Every page works the
+// same without it. A module: strict, deferred, and nothing leaks into the page's globals.
 
 for (const input of document.querySelectorAll('input[type="password"]')) {
   const button = document.createElement('button')
@@ -29,6 +29,27 @@ for (const form of document.querySelectorAll('form')) {
   form.addEventListener('submit', () => {
     for (const input of form.querySelectorAll('.reveal-wrap input')) input.type = 'password'
   })
+}
+
+// data-copy: a button that copies the element's text. Without it the text is still selectable (and
+// selects whole on a click). The Clipboard API is off: the Permissions-Policy (lib/http/route.ts,
+// Middy's defaults) denies clipboard-write, and a gateway's page is often plain HTTP, where it does
+// not exist. Selecting the text and execCommand('copy') works in both cases, inside the click.
+for (const source of document.querySelectorAll('[data-copy]')) {
+  const button = document.createElement('button')
+  button.type = 'button'
+  button.className = 'secondary copy'
+  button.textContent = 'Copy'
+  button.setAttribute('aria-label', `Copy ${source.textContent}`)
+  button.addEventListener('click', () => {
+    getSelection().selectAllChildren(source)
+    // the selection stays, so a refused copy can still be finished with Ctrl+C
+    button.textContent = document.execCommand('copy') ? 'Copied' : 'Selected: press Ctrl+C'
+    setTimeout(() => {
+      button.textContent = 'Copy'
+    }, 2000)
+  })
+  source.after(button)
 }
 
 // data-local="time": the time of day to the second (when to retry); otherwise date and time

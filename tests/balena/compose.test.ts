@@ -61,6 +61,15 @@ describe.each(['docker-compose.yml', 'docker-compose.db.yml'])('%s through balen
     expect(await readFile(path.join(ROOT, 'Dockerfile'), 'utf8')).toContain('COPY proxy/access-rules.yml')
   })
 
+  it('gives gateway-auth the supervisor API, saying on the line before what the key grants', async () => {
+    const service = (await balenaParse(file)).services['gateway-auth']!
+    expect(service.labels?.['io.balena.features.supervisor-api']).toBe('1')
+    const text = await readFile(path.join(ROOT, file), 'utf8')
+    const comment = /((?:^ *#.*\n)+) *io\.balena\.features\.supervisor-api:/m.exec(text)?.[1] ?? ''
+    expect(comment).toMatch(/restart or stop any service, reboot/)
+    expect(comment).toMatch(/only reads/)
+  })
+
   it('writes no secret into the file', async () => {
     const text = await readFile(path.join(ROOT, file), 'utf8')
     expect(text).not.toMatch(/^\s*(JWT_SECRET|PGPASSWORD|POSTGRES_PASSWORD)\s*:/m)

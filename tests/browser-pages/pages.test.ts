@@ -4,10 +4,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import { stopRuntime } from '#lib/platform/runtime.ts'
-import { startService, type TestService } from '../helpers/server.ts'
-import { databaseKinds } from '../helpers/runtime.ts'
 import { HAS_CHROMIUM, launchChromium, seriousAxeViolations, watchPage, type AxeViolation } from '../helpers/browser.ts'
 import { prepareTour, tourPages, type TourNames, type TourStop } from '../helpers/page-tour.ts'
+import { RAK_FLEET, startFakeSupervisor, type FakeSupervisor } from '../helpers/fake-supervisor.ts'
+import { startService, type TestService } from '../helpers/service.ts'
 
 const MAX_FAILURES = 3
 const EXPECTED: Record<string, number> = {
@@ -16,6 +16,8 @@ const EXPECTED: Record<string, number> = {
   'register-errors': 400,
   'sign-in-error': 401,
   dashboard: 200,
+  'gateway-forwarder-running': 200,
+  'gateway-forwarder-stopped': 200,
   'dashboard-password-errors': 400,
   'error-403': 403,
   'error-404': 404,
@@ -29,13 +31,19 @@ const EXPECTED: Record<string, number> = {
 describe.skipIf(!HAS_CHROMIUM)('every page in Chromium', () => {
   let service: TestService
   let browser: Browser
+  let supervisor: FakeSupervisor
   const savedEnv = { ...process.env }
 
   beforeAll(async () => {
+    // a RAK gateway on balena: the card reads these from the environment when it is shown
+    supervisor = await startFakeSupervisor()
+    Object.assign(process.env, RAK_FLEET, supervisor.env)
     ;[service, browser] = await Promise.all([
-      startService(databaseKinds()[0]!, {
-        LOGIN_MAX_FAILURES: String(MAX_FAILURES),
-        LOGIN_CLIENT_MAX_FAILURES: '1000',
+      startService({
+        env: {
+          LOGIN_MAX_FAILURES: String(MAX_FAILURES),
+          LOGIN_CLIENT_MAX_FAILURES: '1000',
+        },
       }),
       launchChromium(),
     ])
@@ -44,6 +52,7 @@ describe.skipIf(!HAS_CHROMIUM)('every page in Chromium', () => {
     process.env = savedEnv
     await browser?.close()
     await service?.stop()
+    await supervisor?.close()
   })
 
   /** Walks the tour in a fresh context; `look` runs at each stop. Returns the stops and what the pages complained of. */
@@ -61,6 +70,7 @@ describe.skipIf(!HAS_CHROMIUM)('every page in Chromium', () => {
       baseUrl: service.baseUrl,
       db: service.runtime.db,
       ...(await prepareTour(service.baseUrl, MAX_FAILURES, names)),
+      supervisor,
       // the last stop: the runtime stops, and starting it again finds no database (a real 503)
       stopDatabase: javaScriptEnabled
         ? undefined
@@ -72,6 +82,8 @@ describe.skipIf(!HAS_CHROMIUM)('every page in Chromium', () => {
     })
     for await (const stop of tour) {
       stops.push(stop)
+      // a key among the fleet variables never reaches a page
+      expect(await page.content(), stop.name).not.toContain(RAK_FLEET.TTS_PERSONAL_KEY)
       await look(stop, page)
       // an error status makes Chromium log the document's own load as failed: that one is expected
       const loadFailure = `Failed to load resource: the server responded with a status of ${stop.status}`
@@ -101,12 +113,20 @@ describe.skipIf(!HAS_CHROMIUM)('every page in Chromium', () => {
   it('with the page script: every page loads with its status, axe finds nothing serious in light or dark, no console error', async () => {
     const violations: Record<string, AxeViolation[]> = {}
     let toggles = 0
+    let copied = ''
     const names = { account: 'js-operator', other: 'js-other', locked: 'js-locked' }
     const { stops, watch, unexpected } = await walk(true, names, async (stop, page) => {
       for (const colorScheme of ['light', 'dark'] as const) {
         await page.emulateMedia({ colorScheme })
         const found = await seriousAxeViolations(page)
         if (found.length) violations[`${stop.name} (${colorScheme})`] = found
+      }
+      if (stop.name === 'gateway-forwarder-running') {
+        // the copy button selects the EUI and copies the selection (the browser says it did)
+        const copy = page.getByRole('button', { name: `Copy ${RAK_FLEET.GATEWAY_EUI}` })
+        await copy.click()
+        await expect.poll(() => copy.textContent()).toBe('Copied')
+        copied = await page.evaluate(() => String((globalThis as any).getSelection()))
       }
       if (stop.name === 'dashboard') {
         toggles = await page.locator('button.reveal').count()
@@ -120,6 +140,7 @@ describe.skipIf(!HAS_CHROMIUM)('every page in Chromium', () => {
     )
     expect(violations).toEqual({})
     expect(toggles).toBe(2) // current and new password
+    expect(copied).toBe(RAK_FLEET.GATEWAY_EUI)
     expect(watch.cspViolations).toEqual([])
     expect(watch.pageErrors).toEqual([])
     expect(unexpected).toEqual([])
@@ -128,8 +149,15 @@ describe.skipIf(!HAS_CHROMIUM)('every page in Chromium', () => {
   it('without JavaScript: every page works the same, down to a real 503, with no console error or CSP violation', async () => {
     const names = { account: 'nojs-operator', other: 'nojs-other', locked: 'nojs-locked' }
     const { stops, watch, unexpected } = await walk(false, names, async (stop, page) => {
-      // without the script no show-password button appears, and the page stays usable
-      expect(await page.locator('button.reveal').count(), stop.name).toBe(0)
+      // without the script no show-password or copy button appears, and the page stays usable
+      expect(await page.locator('button.reveal, button.copy').count(), stop.name).toBe(0)
+      if (stop.name === 'gateway-forwarder-stopped') {
+        // the EUI is still there to select and copy by hand
+        expect(await page.locator('#gateway-eui').textContent()).toBe(RAK_FLEET.GATEWAY_EUI)
+        expect(
+          await page.locator('#gateway-eui').evaluate((e) => (globalThis as any).getComputedStyle(e).userSelect),
+        ).toBe('all')
+      }
     })
     expect(Object.fromEntries(stops.map((s) => [s.name, s.status]))).toEqual(EXPECTED)
     expect(watch.cspViolations).toEqual([])

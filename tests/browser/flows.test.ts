@@ -4,10 +4,10 @@
 // Every page with axe, with and without JavaScript: tests/browser-pages/ (npm run test:browser).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { startService, type TestService } from '../helpers/server.ts'
 import { databaseKinds } from '../helpers/runtime.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { HAS_CHROMIUM, launchChromium, watchPage, type PageWatch } from '../helpers/browser.ts'
+import { startService, type TestService } from '../helpers/service.ts'
 
 // Functions given to page.evaluate run in the page; the project compiles without the DOM lib,
 // so the few browser globals they use are declared here, for this module only.
@@ -28,7 +28,7 @@ describe.skipIf(!HAS_CHROMIUM)(`the pages in Chromium (${kind} database)`, () =>
   const newPassword = strongPassword()
 
   beforeAll(async () => {
-    ;[service, browser] = await Promise.all([startService(kind), launchChromium()])
+    ;[service, browser] = await Promise.all([startService({ kind }), launchChromium()])
     context = await browser.newContext({ baseURL: service.baseUrl, viewport: { width: 390, height: 844 } })
     page = await context.newPage()
     watched = watchPage(page)

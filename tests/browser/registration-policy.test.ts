@@ -3,9 +3,9 @@
 // registration is closed, without a form.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
-import { startService, type TestService } from '../helpers/server.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { HAS_CHROMIUM, launchChromium } from '../helpers/browser.ts'
+import { startService, type TestService } from '../helpers/service.ts'
 
 describe.skipIf(!HAS_CHROMIUM)('registration policy "first" in Chromium', () => {
   let service: TestService
@@ -13,7 +13,10 @@ describe.skipIf(!HAS_CHROMIUM)('registration policy "first" in Chromium', () => 
   let page: Page
 
   beforeAll(async () => {
-    ;[service, browser] = await Promise.all([startService('embedded', { REGISTRATION: 'first' }), launchChromium()])
+    ;[service, browser] = await Promise.all([
+      startService({ kind: 'embedded', env: { REGISTRATION: 'first' } }),
+      launchChromium(),
+    ])
     page = await (await browser.newContext({ baseURL: service.baseUrl })).newPage()
   })
   afterAll(async () => {

@@ -3,13 +3,13 @@
 // (through the running service's socket, on its own, export → fresh database → import) costs
 // several server starts and an initdb: tests/slow/admin-cli-embedded.test.ts, `npm run test:slow`.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startService, type TestService } from '../helpers/server.ts'
 import { serverDatabaseUrl } from '../helpers/runtime.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { expectExit, runCli } from '../helpers/cli.ts'
 import { client, type Client } from '../helpers/http.ts'
 import { expectNoSecrets } from '../helpers/expect.ts'
 import { rulesFor, writeRules } from '../helpers/front-door.ts'
+import { startService, type TestService } from '../helpers/service.ts'
 
 const signIn = (http: Client, username: string, password: string) => http.postJson('/login', { username, password })
 
@@ -44,7 +44,7 @@ describe.skipIf(!serverDatabaseUrl())('gateway-auth on a PostgreSQL server, next
   let password = strongPassword()
 
   beforeAll(async () => {
-    service = await startService('server', { REGISTRATION: 'closed', LOGIN_MAX_FAILURES: '2' })
+    service = await startService({ kind: 'server', env: { REGISTRATION: 'closed', LOGIN_MAX_FAILURES: '2' } })
     http = client(service.baseUrl)
     env = { DATABASE_URL: service.runtime.config.database.url! }
   })
@@ -141,7 +141,7 @@ describe.skipIf(!serverDatabaseUrl())('gateway-auth on a PostgreSQL server, next
     expectExit(allowed, 0)
     expect(allowed.stdout).toBe(`${alice} → ${app}: allowed: ${alice} is in a group ChirpStack admits (line 2)\n`)
     const denied = await runCli(['access', bob, app, '--rules', rules], env)
-    expectExit(denied, 7, /access denied/)
+    expectExit(denied, 8, /access denied/)
     expect(denied.stdout).toMatch(/denied: ChirpStack is only for the group admins \(line 2\)/)
     const unlisted = await runCli(['access', bob, 'https://gateway.local/other'], { ...env, ACCESS_RULES: rules })
     expect([unlisted.code, unlisted.stdout]).toEqual([7, expect.stringMatching(/no access rule names this address/)])

@@ -1,84 +1,103 @@
-import { describe, expect, it } from 'vitest'
-import jwt from 'jsonwebtoken'
-import { handler } from '#functions/end-sessions.ts'
-import { handler as dashboardHandler } from '#functions/dashboard.ts'
+// POST /sessions/end (docs/api.md): a signed-in user ends one of their other sessions, named by
+// the handle the dashboard lists, or all of them but this one ("others").
+import { expect } from 'vitest'
 import { sessionHandle } from '#lib/auth/session-list.ts'
-import { invoke, jsonBody } from '../helpers/events.ts'
-import {
-  bearer,
-  header,
-  HTML,
-  JSON_ACCEPT,
-  OWN_ORIGIN,
-  setCookie,
-  signedInUser,
-  signIn,
-  useRuntime,
-} from '../helpers/handlers.ts'
-import { expectProblem } from '../helpers/expect.ts'
+import { jwtParts, type Call } from '../helpers/http.ts'
+import { runScenarios, type Scenario, type ScenarioContext } from '../helpers/scenarios.ts'
 
-const runtime = useRuntime()
-
-const jti = (token: string) => (jwt.decode(token) as jwt.JwtPayload).jti as string
-const dashboard = (username: string, token: string, headers: Record<string, string> = JSON_ACCEPT) =>
-  invoke(dashboardHandler, {
-    path: `/dashboard/${username}`,
-    pathParameters: { username },
-    headers: { ...headers, ...bearer(token) },
-  })
-const end = (token: string, session: string) =>
-  invoke(handler, { path: '/sessions/end', json: { session }, headers: bearer(token) })
-const revoked = async (token: string) =>
-  (await runtime().db.one('SELECT revoked_at FROM sessions WHERE id = $1', [jti(token)])).revoked_at !== null
-
-describe('POST /sessions/end', () => {
-  it('ends the one session named by its handle and no other', async () => {
-    const user = await signedInUser()
-    const [second, third] = [await signIn(user.username, user.password), await signIn(user.username, user.password)]
-    expect((await end(user.token, sessionHandle(jti(second)))).statusCode).toBe(204)
-    expect([await revoked(second), await revoked(third), await revoked(user.token)]).toEqual([true, false, false])
-  })
-
-  it('ends every other session with "others", keeping the one asking', async () => {
-    const user = await signedInUser()
-    const others = [await signIn(user.username, user.password), await signIn(user.username, user.password)]
-    expect((await end(user.token, 'others')).statusCode).toBe(204)
-    expect(await Promise.all(others.map(revoked))).toEqual([true, true])
-    const listed = jsonBody(await dashboard(user.username, user.token)).sessions
-    expect(listed).toEqual([expect.objectContaining({ id: sessionHandle(jti(user.token)), current: true })])
-  })
-
-  it('refuses an unknown handle, an ended session and its own with 400 on session, ending nothing', async () => {
-    const user = await signedInUser()
-    const second = await signIn(user.username, user.password)
-    await end(user.token, sessionHandle(jti(second)))
-    for (const session of ['not-a-handle', sessionHandle(jti(second)), sessionHandle(jti(user.token)), '']) {
-      const body = expectProblem(await end(user.token, session), 400, 'validation_failed')
-      expect(body.errors).toEqual([{ field: 'session', message: expect.any(String) }])
-    }
-    expect(await revoked(user.token)).toBe(false)
-  })
-
-  it('from the dashboard form: 303 back to it with a Secure notice over HTTPS', async () => {
-    const user = await signedInUser()
-    const result = await invoke(handler, {
-      path: '/sessions/end',
-      form: { session: 'others' },
-      headers: { origin: OWN_ORIGIN, ...bearer(user.token) },
-    })
-    expect(result.statusCode).toBe(303)
-    expect(header(result, 'location')).toBe(`/dashboard/${user.username}`)
-    expect(setCookie(result, '__Host-notice')).toMatch(/^__Host-notice=sessions_ended;.*Secure/i)
-    const page = await dashboard(user.username, user.token, HTML)
-    expect(page.body).toContain('Signed-in sessions')
-    expect(page.body).toContain('this session')
-  })
-
-  it('without a session: 401 unauthorized', async () => {
-    expectProblem(
-      await invoke(handler, { path: '/sessions/end', json: { session: 'others' }, headers: JSON_ACCEPT }),
-      401,
-      'unauthorized',
-    )
-  })
+const handleOf = (token: string) => sessionHandle(jwtParts(token).payload.jti)
+const endJson = ({ token }: ScenarioContext, session: string): Call & { path: string } => ({
+  path: '/sessions/end',
+  method: 'POST',
+  json: { session },
+  bearer: token,
 })
+const revoked = async ({ service }: ScenarioContext, token: string) =>
+  (await service.runtime.db.one('SELECT revoked_at FROM sessions WHERE id = $1', [jwtParts(token).payload.jti]))
+    .revoked_at !== null
+/** Two more sessions of the same account, kept as `second` and `third`. */
+async function twoMoreSessions(ctx: ScenarioContext) {
+  ctx.kept.second = await ctx.service.apiLogin(ctx.account)
+  ctx.kept.third = await ctx.service.apiLogin(ctx.account)
+}
+
+const refusals: [label: string, session: (ctx: ScenarioContext) => string][] = [
+  ['an unknown handle', () => 'not-a-handle'],
+  ['an ended session', (ctx) => handleOf(ctx.kept.second!)],
+  ['its own session', (ctx) => handleOf(ctx.token)],
+  ['an empty handle', () => ''],
+]
+
+runScenarios('POST /sessions/end', [
+  {
+    name: 'JSON: ends the one session named by its handle and no other',
+    as: 'api',
+    given: twoMoreSessions,
+    request: (ctx) => endJson(ctx, handleOf(ctx.kept.second!)),
+    expect: { status: 204, text: /^$/ },
+    async after(ctx) {
+      const { second, third } = ctx.kept
+      expect([await revoked(ctx, second!), await revoked(ctx, third!), await revoked(ctx, ctx.token)]).toEqual([
+        true,
+        false,
+        false,
+      ])
+    },
+  },
+  {
+    name: 'JSON: "others" ends every other session, keeping the one asking',
+    as: 'api',
+    given: twoMoreSessions,
+    request: (ctx) => endJson(ctx, 'others'),
+    expect: { status: 204 },
+    async after(ctx) {
+      expect([await revoked(ctx, ctx.kept.second!), await revoked(ctx, ctx.kept.third!)]).toEqual([true, true])
+      const listed = (await ctx.service.dashboard(ctx.account.username, ctx.token)).json.sessions
+      expect(listed).toEqual([expect.objectContaining({ id: handleOf(ctx.token), current: true })])
+    },
+  },
+  ...refusals.map(
+    ([label, session]): Scenario => ({
+      name: `JSON: refuses ${label} with 400 on session, ending nothing`,
+      as: 'api',
+      async given(ctx) {
+        await twoMoreSessions(ctx)
+        await ctx.service.http.postJson('/sessions/end', { session: handleOf(ctx.kept.second!) }, { bearer: ctx.token })
+      },
+      request: (ctx) => endJson(ctx, session(ctx)),
+      expect: {
+        status: 400,
+        code: 'validation_failed',
+        json: { errors: [{ field: 'session', message: expect.any(String) }] },
+      },
+      async after(ctx, reply) {
+        expect(reply.json.errors).toHaveLength(1)
+        expect([await revoked(ctx, ctx.token), await revoked(ctx, ctx.kept.third!)]).toEqual([false, false])
+      },
+    }),
+  ),
+  {
+    name: 'form: 303 back to the dashboard with a notice (Secure over HTTPS); the dashboard lists this session',
+    as: 'browser',
+    request: ({ service }) => ({
+      path: '/sessions/end',
+      method: 'POST',
+      form: { session: 'others' },
+      headers: { origin: service.origin },
+    }),
+    expect: { status: 303 },
+    async after({ service, account, jar }, reply) {
+      expect(reply.location).toBe(`/dashboard/${account.username}`)
+      const notice = reply.setCookies.find((line) => /notice=sessions_ended;/.test(line))
+      expect(notice).toMatch(service.transport === 'lambda' ? /^__Host-notice=sessions_ended;.*Secure/i : /^notice=/)
+      const page = await service.http.getHtml(reply.location!, { jar })
+      expect(page.text).toContain('Signed-in sessions')
+      expect(page.text).toContain('this session')
+    },
+  },
+  {
+    name: 'JSON: without a session, 401 unauthorized',
+    request: () => ({ path: '/sessions/end', method: 'POST', json: { session: 'others' } }),
+    expect: { status: 401, code: 'unauthorized' },
+  },
+])

@@ -9,11 +9,16 @@ import { handler as healthHandler } from '#functions/health.ts'
 import { lambdaContext } from '../../adapters/express-app.ts'
 import { apiGatewayEvent } from '../helpers/events.ts'
 import { strongPassword } from '../helpers/factories.ts'
-import { header, invokeLocal, setCookie, useRuntime, type Result } from '../helpers/handlers.ts'
+import { header, setCookie, type Result } from '../helpers/handlers.ts'
+import { invokeLocal } from '../helpers/events.ts'
 import { expectProblem } from '../helpers/expect.ts'
+import { useService } from '../helpers/service.ts'
 
 const MAX_FAILURES = 5
-const runtime = useRuntime({ LOGIN_MAX_FAILURES: String(MAX_FAILURES), ALLOWED_HOSTS: 'auth.example.com' })
+const service = useService({
+  transport: 'lambda',
+  env: { LOGIN_MAX_FAILURES: String(MAX_FAILURES), ALLOWED_HOSTS: 'auth.example.com' },
+})
 const LOCAL_ORIGIN = 'http://192.168.1.20:8085'
 
 let lastClient = 0
@@ -93,7 +98,7 @@ describe('POST /login and POST /register with lookalike names', () => {
       'rate_limited',
     )
     // and the throttle table holds one per-user counter (this file has a schema of its own), not one per spelling
-    const counters = await runtime().db.one(
+    const counters = await service.runtime.db.one(
       `SELECT count(*)::int AS n FROM throttle WHERE key LIKE 'login:%'`,
       [],
       (row: { n: number }) => row.n,
@@ -122,7 +127,7 @@ describe('POST /login and POST /register with lookalike names', () => {
       })
       expect(form.statusCode, `${label} (form)`).toBe(400)
     }
-    const like = await runtime().db.one(
+    const like = await service.runtime.db.one(
       'SELECT count(*)::int AS n FROM users WHERE lower(username) LIKE $1',
       ['%ks-%'],
       (row: { n: number }) => row.n,

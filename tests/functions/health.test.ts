@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { handler } from '#functions/health.ts'
 import { invoke, jsonBody } from '../helpers/events.ts'
-import { header, HTML, useRuntime } from '../helpers/handlers.ts'
+import { header, HTML } from '../helpers/handlers.ts'
+import { useService } from '../helpers/service.ts'
 
-const runtime = useRuntime()
+const service = useService({ transport: 'lambda' })
 
 describe('GET /health', () => {
   afterEach(() => {
@@ -24,7 +25,7 @@ describe('GET /health', () => {
   })
 
   it('answers 503 with database unavailable while the database cannot be reached, without the error text', async () => {
-    const db = runtime().healthDb
+    const db = service.runtime.healthDb
     vi.spyOn(db, 'one').mockRejectedValueOnce(new Error('connect ECONNREFUSED 127.0.0.1:5432 password=hunter2'))
     const result = await invoke(handler, { path: '/health' })
     expect(result.statusCode).toBe(503)

@@ -12,20 +12,13 @@ import { lambdaContext } from '../../adapters/express-app.ts'
 import { apiGatewayEvent, invoke, jsonBody, type EventInput } from '../helpers/events.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { findUserByUsername } from '#lib/auth/users.ts'
-import {
-  bearer,
-  header,
-  HTML,
-  invokeLocal,
-  OWN_ORIGIN,
-  signedInUser,
-  useRuntime,
-  type Result,
-} from '../helpers/handlers.ts'
+import { bearer, header, HTML, OWN_ORIGIN, signedInUser, type Result } from '../helpers/handlers.ts'
 import { expectProblem, expectNoSecrets } from '../helpers/expect.ts'
 import { withoutOwnScript } from '../helpers/page-script.ts'
+import { useService } from '../helpers/service.ts'
+import { invokeLocal } from '../helpers/events.ts'
 
-const runtime = useRuntime()
+const service = useService({ transport: 'lambda' })
 const KIB_16 = 16 * 1024
 
 let user: Awaited<ReturnType<typeof signedInUser>>
@@ -174,7 +167,7 @@ describe('request bodies', () => {
       headers: { 'content-type': contentType, origin: OWN_ORIGIN },
     })
     expect(result.statusCode).toBe(303)
-    expect(await findUserByUsername(runtime().db, username)).not.toBeNull()
+    expect(await findUserByUsername(service.runtime.db, username)).not.toBeNull()
   })
 })
 
@@ -273,7 +266,7 @@ describe('cross-origin POSTs', () => {
     const username = (input.form?.username ?? (input.json as { username?: string } | undefined)?.username) as
       | string
       | undefined
-    if (username) expect(await findUserByUsername(runtime().db, username)).toBeNull()
+    if (username) expect(await findUserByUsername(service.runtime.db, username)).toBeNull()
     expectNoSecrets(result, [user.token])
   })
 
@@ -311,7 +304,7 @@ describe('cross-origin POSTs', () => {
       headers: { origin: OWN_ORIGIN, 'sec-fetch-site': 'same-origin' },
     })
     expect(result.statusCode).toBe(303)
-    expect(await findUserByUsername(runtime().db, username)).not.toBeNull()
+    expect(await findUserByUsername(service.runtime.db, username)).not.toBeNull()
   })
 
   it('lets a same-origin form through over plain HTTP on the LAN (Origin http://<host>)', async () => {

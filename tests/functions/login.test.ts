@@ -1,257 +1,247 @@
+// POST /login (docs/api.md): checks the credentials, records the login time and starts a session —
+// a Bearer token for JSON clients, a cookie and a 303 to the dashboard for forms. GET /login is
+// the sign-in page (tests/functions/index.test.ts holds the rest of it).
 import { describe, expect, it } from 'vitest'
 import jwt from 'jsonwebtoken'
 import { handler } from '#functions/login.ts'
-import { handler as signInPage } from '#functions/index.ts'
-import { findUserByUsername, createUser } from '#lib/auth/users.ts'
+import { createUser, findUserByUsername } from '#lib/auth/users.ts'
 import { hashPassword } from '#lib/auth/password.ts'
 import { hashPoolFor } from '#lib/auth/hash-pool.ts'
-import { invoke, jsonBody } from '../helpers/events.ts'
+import { defaultValue } from '#lib/platform/config.ts'
+import { invokeLocal } from '../helpers/events.ts'
+import { expectProblem } from '../helpers/expect.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
-import { header, HTML, invokeLocal, OWN_ORIGIN, setCookie, signUp, useRuntime } from '../helpers/handlers.ts'
-import { expectProblem, expectNoSecrets } from '../helpers/expect.ts'
+import { jwtParts, parseSetCookie, type Call } from '../helpers/http.ts'
+import { inputValue } from '../helpers/pages.ts'
+import { runScenarios, type Scenario, type ScenarioContext } from '../helpers/scenarios.ts'
+import { useService } from '../helpers/service.ts'
 
-const PROXY = '10.0.0.2'
-const TTL = 3600
-const runtime = useRuntime({ TRUST_PROXY: PROXY })
+const SESSION_TTL_SECONDS = defaultValue('SESSION_TTL_SECONDS') as number
+/** Each scenario starts from a registered account that has not signed in yet. */
+const startingRegistered = (rows: Scenario[]) => rows.map((row): Scenario => ({ as: 'account', ...row }))
+const credentials = ({ account }: ScenarioContext) => ({ username: account.username, password: account.password })
+const loginJson = (json: unknown): Call & { path: string } => ({ path: '/login', method: 'POST', json })
+const loginForm = (ctx: ScenarioContext, form: Record<string, string>): Call & { path: string } => ({
+  path: '/login',
+  method: 'POST',
+  form,
+  headers: { origin: ctx.service.origin },
+})
+runScenarios(
+  'POST /login',
+  startingRegistered([
+    {
+      name: 'JSON: 200 with a Bearer token valid for the TTL, the user, and the login time recorded',
+      request: (ctx) => loginJson({ username: ctx.account.username.toLowerCase(), password: ctx.account.password }),
+      expect: { status: 200, json: { token_type: 'Bearer' }, headers: { 'cache-control': 'no-store' } },
+      async after({ service, account, sentAt }, reply) {
+        // the name is matched case-insensitively and answered as registered
+        expect(reply.json).toEqual({
+          access_token: expect.any(String),
+          token_type: 'Bearer',
+          expires_in: expect.any(Number),
+          user: {
+            id: account.id,
+            username: account.username,
+            created_at: account.created_at,
+            last_login_time: expect.any(String),
+          },
+        })
+        // exactly SESSION_TTL_SECONDS, whatever fraction of a second the sign-in started at
+        expect(reply.json.expires_in).toBe(SESSION_TTL_SECONDS)
+        expect(reply.contentType).toMatch(/^application\/json/)
+        expect(reply.setCookies).toEqual([])
+        const row = await findUserByUsername(service.runtime.db, account.username)
+        expect(row?.lastLoginTime?.toISOString()).toBe(reply.json.user.last_login_time)
+        const loginTime = Date.parse(reply.json.user.last_login_time)
+        expect(loginTime).toBeGreaterThanOrEqual(sentAt - 1000)
+        expect(loginTime).toBeLessThanOrEqual(Date.now() + 1000)
+        // the login time is the one the dashboard reports
+        const dashboard = await service.dashboard(account.username, reply.json.access_token)
+        expect(dashboard.json.user.last_login_time).toBe(reply.json.user.last_login_time)
+      },
+    },
+    {
+      name: 'JSON: the token is HS256 with sub, preferred_username, iss, aud, exp = iat + TTL and a 128-bit jti',
+      request: (ctx) => loginJson(credentials(ctx)),
+      expect: { status: 200 },
+      async after({ service, account }, reply) {
+        const token = reply.json.access_token as string
+        const { header, payload } = jwtParts(token)
+        expect(header).toMatchObject({ alg: 'HS256', typ: 'JWT' })
+        expect(payload).toMatchObject({
+          sub: account.id,
+          preferred_username: account.username,
+          iss: 'gateway-auth',
+          aud: 'gateway-auth',
+        })
+        expect(payload.exp - payload.iat).toBe(SESSION_TTL_SECONDS)
+        expect(payload.jti).toMatch(/^[A-Za-z0-9_-]{22,}$/)
+        expect(Buffer.from(payload.jti, 'base64url').length).toBeGreaterThanOrEqual(16)
+        expect(() => jwt.verify(token, service.runtime.jwtSecret, { algorithms: ['HS256'] })).not.toThrow()
+        // the server keeps a live session row under the jti
+        const session = await service.runtime.db.one(
+          'SELECT user_id::text AS "userId", revoked_at AS "revokedAt" FROM sessions WHERE id = $1',
+          [payload.jti],
+        )
+        expect(session).toEqual({ userId: account.id, revokedAt: null })
+      },
+    },
+    {
+      name: 'JSON: every login gets its own jti',
+      request: (ctx) => loginJson(credentials(ctx)),
+      expect: { status: 200 },
+      async after(ctx, reply) {
+        const second = await ctx.service.apiLogin(ctx.account)
+        expect(jwtParts(second).payload.jti).not.toBe(jwtParts(reply.json.access_token).payload.jti)
+      },
+    },
+    {
+      name: 'JSON: an unknown user and a wrong password get the very same 401 invalid_credentials body',
+      request: (ctx) => loginJson({ username: ctx.account.username, password: `${ctx.account.password}!` }),
+      expect: { status: 401, code: 'invalid_credentials', json: { detail: expect.any(String) } },
+      async after({ service, account }, wrong) {
+        const unknown = await service.http.postJson('/login', {
+          username: uniqueUsername('ghost'),
+          password: account.password,
+        })
+        expectProblem(unknown, 401, 'invalid_credentials', service.secretsOf(account))
+        expect(unknown.text).toBe(wrong.text)
+        expect(wrong.setCookies).toEqual([])
+        expect(wrong.text).not.toContain(`${account.password}!`)
+        // a failed login records nothing
+        expect((await findUserByUsername(service.runtime.db, account.username))?.lastLoginTime).toBeNull()
+      },
+    },
+    ...(
+      [
+        ['a password over 72 bytes', { username: 'someone', password: '🔑'.repeat(19) }, 'password'],
+        ['a 73-byte ASCII password', { username: 'someone', password: 'p'.repeat(73) }, 'password'],
+        ['a missing password', { username: 'someone' }, 'password'],
+        ['an empty password', { username: 'someone', password: '' }, 'password'],
+        ['a missing username', { password: 'harbor lantern quartz' }, 'username'],
+        ['a number as username', { username: 42, password: 'harbor lantern quartz' }, 'username'],
+        ['an array as password', { username: 'someone', password: ['harbor lantern quartz'] }, 'password'],
+        ['null as password', { username: 'someone', password: null }, 'password'],
+      ] as const
+    ).map(
+      ([label, json, field]): Scenario => ({
+        name: `JSON: refuses ${label} with 400 validation_failed naming the field`,
+        request: () => loginJson(json),
+        expect: { status: 400, code: 'validation_failed' },
+        async after(_, reply) {
+          expect(reply.json.errors.map((e: { field: string }) => e.field)).toEqual([field])
+          const password = (json as { password?: unknown }).password
+          if (field === 'password' && typeof password === 'string' && password.length > 20) {
+            expect(reply.json.errors[0].message).toMatch(/72/)
+            expect(reply.text).not.toContain(password)
+          }
+        },
+      }),
+    ),
+    {
+      name: 'form: 303 to the dashboard with the session cookie (HttpOnly, SameSite=Lax, Path=/, Max-Age=TTL)',
+      request: (ctx) =>
+        loginForm(ctx, { username: ctx.account.username.toLowerCase(), password: ctx.account.password }),
+      expect: { status: 303, headers: { 'cache-control': 'no-store' } },
+      async after({ service, account }, reply) {
+        expect(reply.location).toBe(`/dashboard/${account.username}`)
+        // over HTTPS (API Gateway) the __Host- cookie with Secure; over plain HTTP `session` without it
+        expect(reply.setCookies).toHaveLength(1)
+        const cookie = parseSetCookie(reply.setCookies[0]!)
+        expect(cookie.name).toBe(service.sessionCookie)
+        expect(jwtParts(cookie.value).payload.preferred_username).toBe(account.username)
+        const secure = service.transport === 'lambda' ? { secure: '' } : {}
+        expect(cookie.attributes).toEqual({
+          httponly: '',
+          samesite: 'Lax',
+          path: '/',
+          'max-age': String(SESSION_TTL_SECONDS),
+          ...secure,
+        })
+      },
+    },
+    {
+      name: 'form: a wrong password re-renders the login page with 401, the username kept, never the password',
+      request: (ctx) => loginForm(ctx, { username: ctx.account.username, password: `${ctx.account.password}?` }),
+      expect: { status: 401, headers: { 'content-type': /^text\/html/ } },
+      async after({ account }, reply) {
+        expect(reply.text).toContain('action="/login"')
+        expect(reply.text).toContain('<strong>Invalid username or password.</strong> Check both and try again.</p>')
+        expect(inputValue(reply.text, 'username')).toBe(account.username)
+        expect(inputValue(reply.text, 'password')).toBeUndefined()
+        expect(reply.text).not.toContain(`${account.password}?`)
+        expect(reply.setCookies).toEqual([])
+      },
+    },
+    {
+      name: 'form: what was typed as username is shown again escaped',
+      request: (ctx) => loginForm(ctx, { username: '"><img src=x onerror=alert(1)>', password: 'whatever-whatever' }),
+      // no account can have that name: refused as input
+      expect: { status: 400 },
+      async after(_, reply) {
+        expect(reply.text).not.toContain('<img src=x')
+        expect(inputValue(reply.text, 'username')).toMatch(/^&(quot|#34);&gt;&lt;img src=x onerror=alert\(1\)&gt;$/)
+      },
+    },
+    {
+      name: 'form: locked out, the login page says 429 and when to try again, matching Retry-After',
+      request: (ctx) => loginForm(ctx, { username: ctx.account.username, password: 'not the password' }),
+      given: async (ctx) => {
+        for (let i = 0; i < 3; i++)
+          await ctx.service.http.call('/login', loginForm(ctx, { ...credentials(ctx), password: 'no' }))
+      },
+      expect: { status: 429 },
+      async after({ account }, reply) {
+        const seconds = Number(reply.headers.get('retry-after'))
+        expect(seconds).toBeGreaterThan(0)
+        const retryAt = /You can try again after\s+<time datetime="([^"]+)" data-local="time">/.exec(reply.text)?.[1]
+        expect(Math.abs(Date.parse(retryAt!) - (Date.now() + seconds * 1000))).toBeLessThan(5_000)
+        expect(reply.text).toContain(`value="${account.username}"`)
+      },
+    },
+  ]),
+  { env: { LOGIN_MAX_FAILURES: '3' } },
+)
 
-describe('POST /login with JSON', () => {
-  it('answers 200 with a Bearer token valid for the TTL and records the login time on the user', async () => {
-    const { username, password, id } = await signUp()
-    const result = await invoke(handler, { path: '/login', json: { username, password } })
-    expect(result.statusCode).toBe(200)
-    expect(header(result, 'content-type')).toMatch(/^application\/json/)
-    expect(header(result, 'cache-control')).toBe('no-store')
-    const body = jsonBody(result)
-    expect(body).toMatchObject({ access_token: expect.any(String), token_type: 'Bearer', user: { id, username } })
-    // exactly SESSION_TTL_SECONDS, whatever fraction of a second the sign-in started at
-    expect(body.expires_in).toBe(TTL)
-    expect(body.user.last_login_time).toEqual(expect.any(String))
-    const row = await findUserByUsername(runtime().db, username)
-    expect(row?.lastLoginTime?.toISOString()).toBe(body.user.last_login_time)
-    expectNoSecrets(result, [password])
-  })
+describe('POST /login behind a proxy (the adapter event, LAN peer)', () => {
+  const PROXY = '10.0.0.2'
+  const service = useService({ transport: 'lambda', env: { TRUST_PROXY: PROXY } })
+  const formLogin = async (sourceIp: string, headers: Record<string, string>) => {
+    const account = await service.register('proxy')
+    const result = await invokeLocal(handler, { path: '/login', form: { ...account }, sourceIp, headers })
+    expect(result.statusCode).toBe(303)
+    return result.cookies ?? []
+  }
 
-  it('issues an HS256 token with sub, preferred_username, iss, aud, iat, exp and a jti of at least 128 bits', async () => {
-    const { username, password, id } = await signUp()
-    const token = jsonBody(await invoke(handler, { path: '/login', json: { username, password } })).access_token
-    const decoded = jwt.decode(token, { complete: true })
-    expect(decoded?.header).toMatchObject({ alg: 'HS256', typ: 'JWT' })
-    const claims = decoded!.payload as jwt.JwtPayload
-    expect(claims).toMatchObject({ sub: id, preferred_username: username, iss: 'gateway-auth', aud: 'gateway-auth' })
-    expect(claims.exp! - claims.iat!).toBe(TTL)
-    expect(claims.jti).toMatch(/^[A-Za-z0-9_-]{22,}$/)
-    // signed with the runtime's secret
-    expect(() => jwt.verify(token, runtime().jwtSecret, { algorithms: ['HS256'] })).not.toThrow()
-    // and the server keeps a session row under the jti
-    const session = await runtime().db.one(
-      'SELECT user_id::text AS "userId", revoked_at AS "revokedAt" FROM sessions WHERE id = $1',
-      [claims.jti],
-    )
-    expect(session).toEqual({ userId: id, revokedAt: null })
-  })
-
-  it('gives every login its own jti', async () => {
-    const { username, password } = await signUp()
-    const first = jsonBody(await invoke(handler, { path: '/login', json: { username, password } })).access_token
-    const second = jsonBody(await invoke(handler, { path: '/login', json: { username, password } })).access_token
-    expect((jwt.decode(first) as jwt.JwtPayload).jti).not.toBe((jwt.decode(second) as jwt.JwtPayload).jti)
-  })
-
-  it('matches the username case-insensitively and answers with the name as registered', async () => {
-    const { username, password } = await signUp(uniqueUsername('Carol'))
-    const result = await invoke(handler, { path: '/login', json: { username: username.toLowerCase(), password } })
-    expect(result.statusCode).toBe(200)
-    const body = jsonBody(result)
-    expect(body.user.username).toBe(username)
-    expect((jwt.decode(body.access_token) as jwt.JwtPayload).preferred_username).toBe(username)
-  })
-
-  it('answers an unknown user and a wrong password with the same 401 invalid_credentials body', async () => {
-    const { username, password } = await signUp()
-    const wrong = await invoke(handler, { path: '/login', json: { username, password: `${password}!` } })
-    const unknown = await invoke(handler, { path: '/login', json: { username: uniqueUsername('ghost'), password } })
-    const wrongBody = expectProblem(wrong, 401, 'invalid_credentials')
-    expectProblem(unknown, 401, 'invalid_credentials')
-    expect(unknown.body).toBe(wrong.body)
-    expect(wrongBody.detail).toEqual(expect.any(String))
-    expectNoSecrets(wrong, [password, `${password}!`])
-    expectNoSecrets(unknown, [password])
-    expect(wrong.cookies ?? []).toEqual([])
-    // a failed login records nothing
-    expect((await findUserByUsername(runtime().db, username))?.lastLoginTime).toBeNull()
-  })
-
-  const invalid: [string, Record<string, unknown>, string][] = [
-    ['a password over 72 bytes', { username: 'someone', password: '🔑'.repeat(19) }, 'password'],
-    ['a 73-byte ASCII password', { username: 'someone', password: 'p'.repeat(73) }, 'password'],
-    ['a missing password', { username: 'someone' }, 'password'],
-    ['an empty password', { username: 'someone', password: '' }, 'password'],
-    ['a missing username', { password: 'harbor lantern quartz' }, 'username'],
-    ['a number as username', { username: 42, password: 'harbor lantern quartz' }, 'username'],
-    ['an array as password', { username: 'someone', password: ['harbor lantern quartz'] }, 'password'],
-    ['null as password', { username: 'someone', password: null }, 'password'],
-    ['a number as return_to', { username: 'someone', password: 'harbor lantern quartz', return_to: 42 }, 'return_to'],
-    [
-      'a return_to on another site',
-      { username: 'someone', password: 'harbor lantern quartz', return_to: 'https://evil.example/' },
-      'return_to',
-    ],
-    [
-      'a return_to of 2049 characters',
-      { username: 'someone', password: 'harbor lantern quartz', return_to: `/${'a'.repeat(2048)}` },
-      'return_to',
-    ],
-  ]
-  it.each(invalid)('refuses %s with 400 validation_failed', async (_, json, field) => {
-    const result = await invoke(handler, { path: '/login', json })
-    const body = expectProblem(result, 400, 'validation_failed')
-    expect(body.errors.map((e: { field: string }) => e.field)).toContain(field)
-    if (field === 'password' && typeof json.password === 'string' && json.password.length > 20) {
-      expect(body.errors.find((e: { field: string }) => e.field === 'password').message).toMatch(/72/)
+  it('a trusted proxy that says https gets __Host-session with Secure', async () => {
+    const headers = {
+      'x-forwarded-proto': 'https',
+      'x-forwarded-for': '192.168.1.77',
+      origin: 'https://192.168.1.20:8085',
     }
-    expectNoSecrets(result, [typeof json.password === 'string' ? json.password : ''])
+    const [cookie] = await formLogin(PROXY, headers)
+    expect(cookie).toMatch(/^__Host-session=.*; Secure/i)
+  })
+
+  it('x-forwarded-proto from an untrusted peer changes nothing: session without Secure', async () => {
+    const cookies = await formLogin('192.168.1.66', {
+      'x-forwarded-proto': 'https',
+      origin: 'http://192.168.1.20:8085',
+    })
+    expect(cookies.map((line) => parseSetCookie(line).name)).toEqual(['session'])
+    expect(cookies[0]).not.toMatch(/Secure/i)
   })
 
   it('rehashes a password stored at another bcrypt cost on a successful login', async () => {
+    const { runtime, http } = service
     const username = uniqueUsername()
     const password = strongPassword()
-    const configured = runtime().config.password.bcryptCost
-    const hashing = { pool: hashPoolFor(runtime()), cost: configured + 1, client: '127.0.0.1' }
-    await createUser(runtime().db, username, await hashPassword(hashing, password), new Date())
-    const result = await invoke(handler, { path: '/login', json: { username, password } })
-    expect(result.statusCode).toBe(200)
-    const stored = (await findUserByUsername(runtime().db, username))?.passwordHash
+    const configured = runtime.config.password.bcryptCost
+    const hashing = { pool: hashPoolFor(runtime), cost: configured + 1, client: '127.0.0.1' }
+    await createUser(runtime.db, username, await hashPassword(hashing, password), new Date())
+    expect((await http.postJson('/login', { username, password })).status).toBe(200)
+    const stored = (await findUserByUsername(runtime.db, username))?.passwordHash
     expect(stored).toMatch(new RegExp(`^\\$2[aby]\\$${String(configured).padStart(2, '0')}\\$`))
-  })
-})
-
-describe('POST /login with return_to', () => {
-  it('a form goes back to an accepted return_to (303); JSON echoes it', async () => {
-    const { username, password } = await signUp()
-    const form = await invoke(handler, {
-      path: '/login',
-      form: { username, password, return_to: '/account?tab=1' },
-      headers: { origin: OWN_ORIGIN },
-    })
-    expect(form.statusCode).toBe(303)
-    expect(header(form, 'location')).toBe('/account?tab=1')
-    const json = await invoke(handler, { path: '/login', json: { username, password, return_to: '/account' } })
-    expect(jsonBody(json).return_to).toBe('/account')
-    // an empty one (the sign-in form's hidden field without a destination) is no destination
-    const plain = await invoke(handler, { path: '/login', json: { username, password, return_to: '' } })
-    expect(jsonBody(plain)).not.toHaveProperty('return_to')
-  })
-})
-
-describe('POST /login with a form', () => {
-  const cookieAttributes = (cookie: string) =>
-    cookie
-      .split(';')
-      .slice(1)
-      .map((part) => part.trim().toLowerCase())
-
-  it('over API Gateway (HTTPS) sets __Host-session with Secure and redirects 303 to the dashboard', async () => {
-    const { username, password } = await signUp(uniqueUsername('Dora'))
-    const result = await invoke(handler, {
-      path: '/login',
-      form: { username: username.toLowerCase(), password },
-      headers: { origin: OWN_ORIGIN },
-    })
-    expect(result.statusCode).toBe(303)
-    expect(header(result, 'location')).toBe(`/dashboard/${username}`)
-    const cookie = setCookie(result, '__Host-session')
-    expect(cookie).toBeDefined()
-    expect(setCookie(result, 'session')).toBeUndefined()
-    expect(cookieAttributes(cookie!).sort()).toEqual(['httponly', 'max-age=3600', 'path=/', 'samesite=lax', 'secure'])
-    const token = cookie!.split(';')[0]!.slice('__Host-session='.length)
-    expect((jwt.decode(token) as jwt.JwtPayload).preferred_username).toBe(username)
-    expectNoSecrets(result, [password])
-  })
-
-  it('over plain HTTP through the Express adapter sets session without Secure', async () => {
-    const { username, password } = await signUp()
-    const result = await invokeLocal(handler, {
-      path: '/login',
-      form: { username, password },
-      headers: { origin: 'http://192.168.1.20:8085' },
-    })
-    expect(result.statusCode).toBe(303)
-    expect(header(result, 'location')).toBe(`/dashboard/${username}`)
-    const cookie = setCookie(result, 'session')
-    expect(cookie).toBeDefined()
-    expect(setCookie(result, '__Host-session')).toBeUndefined()
-    expect(cookieAttributes(cookie!).sort()).toEqual(['httponly', 'max-age=3600', 'path=/', 'samesite=lax'])
-  })
-
-  it('behind a trusted proxy that says https sets __Host-session with Secure', async () => {
-    const { username, password } = await signUp()
-    const result = await invokeLocal(handler, {
-      path: '/login',
-      form: { username, password },
-      sourceIp: PROXY,
-      headers: { 'x-forwarded-proto': 'https', 'x-forwarded-for': '192.168.1.77', origin: 'https://192.168.1.20:8085' },
-    })
-    expect(result.statusCode).toBe(303)
-    const cookie = setCookie(result, '__Host-session')
-    expect(cookie).toBeDefined()
-    expect(cookieAttributes(cookie!)).toContain('secure')
-  })
-
-  it('does not believe x-forwarded-proto from an untrusted peer: the cookie stays session without Secure', async () => {
-    const { username, password } = await signUp()
-    const result = await invokeLocal(handler, {
-      path: '/login',
-      form: { username, password },
-      sourceIp: '192.168.1.66',
-      headers: { 'x-forwarded-proto': 'https' },
-    })
-    expect(result.statusCode).toBe(303)
-    expect(setCookie(result, '__Host-session')).toBeUndefined()
-    expect(cookieAttributes(setCookie(result, 'session')!)).not.toContain('secure')
-  })
-
-  it('re-renders the login page with 401, keeping the username and never the password', async () => {
-    const { username, password } = await signUp()
-    const wrong = `${password}?`
-    const result = await invoke(handler, {
-      path: '/login',
-      form: { username, password: wrong },
-      headers: { origin: OWN_ORIGIN },
-    })
-    expect(result.statusCode).toBe(401)
-    expect(header(result, 'content-type')).toMatch(/^text\/html/)
-    expect(result.body).toContain('action="/login"')
-    expect(result.body).toContain(`value="${username}"`)
-    expect(result.body).toContain('<strong>Invalid username or password.</strong> Check both and try again.</p>')
-    expectNoSecrets(result, [password, wrong])
-    expect(result.cookies ?? []).toEqual([])
-  })
-
-  it('locked out: the login page says 429 and when to try again, as a time that matches Retry-After', async () => {
-    const username = uniqueUsername('locked')
-    const attempt = () =>
-      invoke(handler, {
-        path: '/login',
-        form: { username, password: 'not the password' },
-        headers: { origin: OWN_ORIGIN },
-        sourceIp: '192.168.7.7',
-      })
-    let result = await attempt()
-    for (let i = 0; i < 10 && result.statusCode !== 429; i++) result = await attempt()
-    expect(result.statusCode).toBe(429)
-    const seconds = Number(header(result, 'retry-after'))
-    expect(seconds).toBeGreaterThan(0)
-    const retryAt = /You can try again after\s+<time datetime="([^"]+)" data-local="time">/.exec(result.body ?? '')?.[1]
-    expect(Math.abs(Date.parse(retryAt!) - (Date.now() + seconds * 1000))).toBeLessThan(5_000)
-    expect(result.body).toContain(`value="${username}"`)
-  })
-})
-
-describe('GET /login', () => {
-  it('shows the sign-in form with a link to /register', async () => {
-    const result = await invoke(signInPage, { path: '/login', headers: HTML })
-    expect(result.statusCode).toBe(200)
-    expect(result.body).toContain('action="/login"')
-    expect(result.body).toContain('href="/register"')
   })
 })

@@ -1,135 +1,125 @@
-import { describe, expect, it } from 'vitest'
-import jwt from 'jsonwebtoken'
-import { handler } from '#functions/logout.ts'
-import { handler as dashboardHandler } from '#functions/dashboard.ts'
-import { invoke } from '../helpers/events.ts'
-import {
-  bearer,
-  header,
-  invokeLocal,
-  JSON_ACCEPT,
-  OWN_ORIGIN,
-  setCookie,
-  signedInUser,
-  signIn,
-  useRuntime,
-} from '../helpers/handlers.ts'
+// POST /logout (docs/api.md): ends the session it was sent with on the server, idempotently.
+import { expect } from 'vitest'
+import { CookieJar, jwtParts } from '../helpers/http.ts'
 import { expectProblem } from '../helpers/expect.ts'
+import { strongPassword } from '../helpers/factories.ts'
+import { runScenarios, type ScenarioContext } from '../helpers/scenarios.ts'
 
-const runtime = useRuntime()
-
-const dashboard = (username: string, token: string) =>
-  invoke(dashboardHandler, {
-    path: `/dashboard/${username}`,
-    pathParameters: { username },
-    headers: { ...JSON_ACCEPT, ...bearer(token) },
-  })
-const revokedAt = async (token: string) =>
+const revokedAt = async ({ service }: ScenarioContext, token: string) =>
   (
-    await runtime().db.one('SELECT revoked_at AS "revokedAt" FROM sessions WHERE id = $1', [
-      (jwt.decode(token) as jwt.JwtPayload).jti,
+    await service.runtime.db.one('SELECT revoked_at AS "revokedAt" FROM sessions WHERE id = $1', [
+      jwtParts(token).payload.jti,
     ])
-  ).revokedAt
+  ).revokedAt as Date | null
 
-describe('POST /logout with JSON', () => {
-  it('answers 204 and the token is refused afterwards, though its exp has not passed', async () => {
-    const user = await signedInUser()
-    const result = await invoke(handler, { path: '/logout', json: {}, headers: bearer(user.token) })
-    expect(result.statusCode).toBe(204)
-    expect(result.body ?? '').toBe('')
-    expect(await revokedAt(user.token)).toBeInstanceOf(Date)
-    expect((jwt.decode(user.token) as jwt.JwtPayload).exp! * 1000).toBeGreaterThan(Date.now())
-    expectProblem(await dashboard(user.username, user.token), 401, 'unauthorized')
-  })
+/** The token no longer opens the dashboard nor changes the password. */
+async function expectRefused({ service, account }: ScenarioContext, token: string) {
+  expect(await revokedAt({ service } as ScenarioContext, token)).toBeInstanceOf(Date)
+  expectProblem(await service.dashboard(account.username, token), 401, 'unauthorized')
+  const change = { current_password: account.password, new_password: strongPassword() }
+  expectProblem(await service.http.postJson('/password', change, { bearer: token }), 401, 'unauthorized')
+}
 
-  it('ends only the session it was sent with', async () => {
-    const user = await signedInUser()
-    const other = await signIn(user.username, user.password)
-    expect((await invoke(handler, { path: '/logout', json: {}, headers: bearer(user.token) })).statusCode).toBe(204)
-    expect((await dashboard(user.username, other)).statusCode).toBe(200)
-    expect(await revokedAt(other)).toBeNull()
-  })
+const logoutJson = (token?: string) => ({ path: '/logout', method: 'POST', json: {}, bearer: token })
 
-  it('answers 204 again for an already revoked token, keeping the first revocation time', async () => {
-    const user = await signedInUser()
-    await invoke(handler, { path: '/logout', json: {}, headers: bearer(user.token) })
-    const first = await revokedAt(user.token)
-    const again = await invoke(handler, { path: '/logout', json: {}, headers: bearer(user.token) })
-    expect(again.statusCode).toBe(204)
-    expect(await revokedAt(user.token)).toEqual(first)
-  })
-
-  it.each([
-    ['no session', {}],
-    ['a garbage token', bearer('garbage')],
-  ])('answers 204 with %s (idempotent)', async (_, headers) => {
-    const result = await invoke(handler, { path: '/logout', json: {}, headers })
-    expect(result.statusCode).toBe(204)
-  })
-
-  it('answers 204 to a POST with no body at all', async () => {
-    const user = await signedInUser()
-    const result = await invoke(handler, {
+runScenarios('POST /logout', [
+  {
+    name: 'JSON: 204, and the same token is refused afterwards although its exp has not passed',
+    as: 'api',
+    request: ({ token }) => logoutJson(token),
+    expect: { status: 204, text: /^$/ },
+    async after(ctx) {
+      expect(jwtParts(ctx.token).payload.exp * 1000).toBeGreaterThan(Date.now())
+      await expectRefused(ctx, ctx.token)
+    },
+  },
+  {
+    name: 'JSON: ends only the session it was sent with',
+    as: 'api',
+    request: ({ token }) => logoutJson(token),
+    expect: { status: 204 },
+    async after(ctx) {
+      // a second sign-in of the same account, made before: still live
+      const other = await ctx.service.apiLogin(ctx.account)
+      await ctx.service.http.postJson('/logout', {}, { bearer: ctx.token })
+      expect((await ctx.service.dashboard(ctx.account.username, other)).status).toBe(200)
+      expect(await revokedAt(ctx, other)).toBeNull()
+    },
+  },
+  {
+    name: 'JSON: 204 again for an already revoked token, keeping the first revocation time',
+    as: 'api',
+    request: ({ token }) => logoutJson(token),
+    expect: { status: 204 },
+    async after(ctx) {
+      const first = await revokedAt(ctx, ctx.token)
+      expect((await ctx.service.http.postJson('/logout', {}, { bearer: ctx.token })).status).toBe(204)
+      expect(await revokedAt(ctx, ctx.token)).toEqual(first)
+    },
+  },
+  { name: 'JSON: 204 without a session (idempotent)', request: () => logoutJson(), expect: { status: 204 } },
+  { name: 'JSON: 204 with a garbage token', request: () => logoutJson('garbage'), expect: { status: 204 } },
+  {
+    name: 'JSON: 204 to a POST with no body at all, and the session ends',
+    as: 'api',
+    request: ({ token }) => ({
+      path: '/logout',
       method: 'POST',
+      bearer: token,
+      headers: { accept: 'application/json' },
+    }),
+    expect: { status: 204 },
+    after: (ctx) => expectRefused(ctx, ctx.token),
+  },
+  {
+    name: 'form: 303 to /, the cookie cleared, the notice set, and the old cookie no longer opens the dashboard',
+    as: 'browser',
+    request: ({ service }) => ({ path: '/logout', method: 'POST', form: {}, headers: { origin: service.origin } }),
+    expect: {
+      status: 303,
+      location: '/',
+      cookies: { session: /^[_\w-]*session=;.*Max-Age=0.*Path=\/.*HttpOnly/i },
+    },
+    async after(ctx, reply) {
+      const secure = ctx.service.transport === 'lambda'
+      const cleared = reply.setCookies.filter((line) => /session=;/.test(line))
+      // both names cleared over HTTPS (the Secure one and the plain-HTTP one); only `session` over HTTP
+      expect(cleared.map((line) => line.split('=')[0]).sort()).toEqual(
+        secure ? ['__Host-session', 'session'] : ['session'],
+      )
+      for (const line of cleared.filter((l) => l.startsWith('__Host-'))) expect(line).toMatch(/Secure/i)
+      if (!secure) expect(cleared[0]).not.toMatch(/Secure/i)
+      const notice = reply.setCookies.find((line) => /notice=signed_out;/.test(line))
+      expect(notice).toMatch(secure ? /^__Host-notice=signed_out;.*Secure/i : /^notice=signed_out;/)
+      const page = await ctx.service.http.getHtml('/', { jar: ctx.jar })
+      expect(page.text).toContain('You are signed out')
+      await expectRefused(ctx, ctx.token)
+      const replayed = new CookieJar()
+      replayed.cookies.set(ctx.service.sessionCookie, ctx.token)
+      const dashboard = await ctx.service.http.getHtml(`/dashboard/${ctx.account.username}`, { jar: replayed })
+      expect({ status: dashboard.status, location: dashboard.location }).toEqual({ status: 303, location: '/' })
+      const asApi = await ctx.service.http.getJson(`/dashboard/${ctx.account.username}`, { jar: replayed })
+      expectProblem(asApi, 401, 'unauthorized')
+    },
+  },
+  {
+    name: 'form: 303 to / and the cookie cleared without a session',
+    request: ({ service }) => ({
       path: '/logout',
-      headers: { ...JSON_ACCEPT, ...bearer(user.token) },
-    })
-    expect(result.statusCode).toBe(204)
-    expectProblem(await dashboard(user.username, user.token), 401, 'unauthorized')
-  })
-})
-
-describe('POST /logout with a form', () => {
-  it('revokes the session, clears both cookie names over HTTPS and answers 303 to /', async () => {
-    const user = await signedInUser()
-    const result = await invoke(handler, {
-      path: '/logout',
-      form: {},
-      cookies: [`__Host-session=${user.token}`],
-      headers: { origin: OWN_ORIGIN },
-    })
-    expect(result.statusCode).toBe(303)
-    expect(header(result, 'location')).toBe('/')
-    expect(setCookie(result, '__Host-session')).toMatch(/Max-Age=0/i)
-    expect(setCookie(result, '__Host-session')).toMatch(/Secure/i)
-    expect(setCookie(result, 'session')).toMatch(/Max-Age=0/i)
-    expect(setCookie(result, '__Host-notice')).toMatch(/^__Host-notice=signed_out;.*Secure/i)
-    expectProblem(await dashboard(user.username, user.token), 401, 'unauthorized')
-  })
-
-  it('over plain HTTP clears the session cookie without Secure', async () => {
-    const user = await signedInUser()
-    const result = await invokeLocal(handler, {
-      path: '/logout',
+      method: 'POST',
       form: { x: '1' },
-      cookies: [`session=${user.token}`],
-      headers: { origin: 'http://192.168.1.20:8085' },
-    })
-    expect(result.statusCode).toBe(303)
-    expect(header(result, 'location')).toBe('/')
-    const cleared = setCookie(result, 'session')
-    expect(cleared).toMatch(/^session=;/)
-    expect(cleared).toMatch(/Max-Age=0/i)
-    expect(cleared).not.toMatch(/Secure/i)
-    expect(setCookie(result, '__Host-session')).toBeUndefined()
-    expectProblem(await dashboard(user.username, user.token), 401, 'unauthorized')
-  })
-
-  it('answers the same 303 to / and clears the cookie without a session', async () => {
-    const result = await invoke(handler, { path: '/logout', form: { x: '1' }, headers: { origin: OWN_ORIGIN } })
-    expect(result.statusCode).toBe(303)
-    expect(header(result, 'location')).toBe('/')
-    expect(setCookie(result, '__Host-session')).toMatch(/Max-Age=0/i)
-  })
-
-  it('answers the same 303 to / with a garbage session cookie', async () => {
-    const result = await invoke(handler, {
+      headers: { origin: service.origin },
+    }),
+    expect: { status: 303, location: '/', cookies: { session: /Max-Age=0/i } },
+  },
+  {
+    name: 'form: the same 303 to / with a garbage session cookie',
+    request: ({ service }) => ({
       path: '/logout',
+      method: 'POST',
       form: { x: '1' },
-      cookies: ['__Host-session=garbage'],
-      headers: { origin: OWN_ORIGIN },
-    })
-    expect(result.statusCode).toBe(303)
-    expect(header(result, 'location')).toBe('/')
-  })
-})
+      headers: { origin: service.origin, cookie: `${service.sessionCookie}=garbage` },
+    }),
+    expect: { status: 303, location: '/' },
+  },
+])

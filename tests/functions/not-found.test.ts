@@ -1,10 +1,11 @@
 import { describe, expect, it } from 'vitest'
 import { handler } from '#functions/not-found.ts'
 import { invoke } from '../helpers/events.ts'
-import { header, HTML, useRuntime } from '../helpers/handlers.ts'
+import { header, HTML } from '../helpers/handlers.ts'
 import { expectProblem } from '../helpers/expect.ts'
+import { useService } from '../helpers/service.ts'
 
-useRuntime()
+useService({ transport: 'lambda' })
 
 describe('any other request', () => {
   it.each(['/nope', '/api/login', '/dashboard', '/dashboard/a/b', '/static', '/login/', '/logout/', '//', '/LOGIN'])(

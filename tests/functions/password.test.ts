@@ -1,190 +1,187 @@
-import { beforeAll, describe, expect, it } from 'vitest'
-import { handler } from '#functions/password.ts'
-import { handler as dashboardHandler } from '#functions/dashboard.ts'
-import { handler as loginHandler } from '#functions/login.ts'
+// POST /password (docs/api.md): a signed-in user changes their password, giving the current one.
+// Done: the other sessions end, this one stays, only the new password signs in. Refused: a field
+// error, and nothing changed.
+import { expect } from 'vitest'
 import { findUserByUsername } from '#lib/auth/users.ts'
-import { invoke } from '../helpers/events.ts'
-import { strongPassword } from '../helpers/factories.ts'
-import {
-  bearer,
-  header,
-  HTML,
-  JSON_ACCEPT,
-  OWN_ORIGIN,
-  setCookie,
-  signedInUser,
-  signIn,
-  useRuntime,
-} from '../helpers/handlers.ts'
-import { expectProblem, expectNoSecrets } from '../helpers/expect.ts'
+import { expectProblem } from '../helpers/expect.ts'
+import type { Call } from '../helpers/http.ts'
+import { runScenarios, type Scenario, type ScenarioContext } from '../helpers/scenarios.ts'
+import { credentialsOf } from '../helpers/service.ts'
 
-const runtime = useRuntime()
+const COMMON = '1qaz2wsx3edc4rfv' // on the zxcvbn-ts list, 16 characters
+const NEW = 'harbor lantern quartz renewed'
 
-const dashboard = (username: string, token: string) =>
-  invoke(dashboardHandler, {
-    path: `/dashboard/${username}`,
-    pathParameters: { username },
-    headers: { ...JSON_ACCEPT, ...bearer(token) },
-  })
-const change = (token: string, json: unknown) => invoke(handler, { path: '/password', json, headers: bearer(token) })
-
-// an account whose password is never changed, for the refusal tests
-let shared: Awaited<ReturnType<typeof signedInUser>>
-beforeAll(async () => {
-  shared = await signedInUser()
+const changeJson = ({ token }: ScenarioContext, json: unknown): Call & { path: string } => ({
+  path: '/password',
+  method: 'POST',
+  json,
+  bearer: token,
 })
-
-describe('POST /password with JSON', () => {
-  it('answers 204, revokes the other sessions, keeps this one, and only the new password signs in', async () => {
-    const user = await signedInUser()
-    const other = await signIn(user.username, user.password)
-    const newPassword = strongPassword()
-    const result = await change(user.token, { current_password: user.password, new_password: newPassword })
-    expect(result.statusCode).toBe(204)
-    expect(result.body ?? '').toBe('')
-
-    expect((await dashboard(user.username, user.token)).statusCode).toBe(200)
-    expectProblem(await dashboard(user.username, other), 401, 'unauthorized')
-
-    const withOld = await invoke(loginHandler, {
-      path: '/login',
-      json: { username: user.username, password: user.password },
-    })
-    expectProblem(withOld, 401, 'invalid_credentials')
-    const withNew = await invoke(loginHandler, {
-      path: '/login',
-      json: { username: user.username, password: newPassword },
-    })
-    expect(withNew.statusCode).toBe(200)
-  })
-
-  it('does not touch the sessions of other users', async () => {
-    const [user, bystander] = [await signedInUser(), await signedInUser()]
-    expect(
-      (await change(user.token, { current_password: user.password, new_password: strongPassword() })).statusCode,
-    ).toBe(204)
-    expect((await dashboard(bystander.username, bystander.token)).statusCode).toBe(200)
-  })
-
-  it('refuses a wrong current password with 400 validation_failed on current_password, changing nothing', async () => {
-    const before = (await findUserByUsername(runtime().db, shared.username))!.passwordHash
-    const wrong = `${shared.password}x`
-    const newPassword = strongPassword()
-    const result = await change(shared.token, { current_password: wrong, new_password: newPassword })
-    const body = expectProblem(result, 400, 'validation_failed')
-    expect(body.errors).toEqual([{ field: 'current_password', message: expect.any(String) }])
-    expectNoSecrets(result, [wrong, newPassword, shared.password])
-    expect((await findUserByUsername(runtime().db, shared.username))!.passwordHash).toBe(before)
-  })
-
-  const breaking: [string, (u: { username: string; password: string }) => Record<string, unknown>, string][] = [
-    [
-      'a new password of 14 characters',
-      (u) => ({ current_password: u.password, new_password: 'harbor lantern' }),
-      'new_password',
-    ],
-    [
-      'a new password over 72 bytes',
-      (u) => ({ current_password: u.password, new_password: '🔑'.repeat(19) }),
-      'new_password',
-    ],
-    [
-      'a common new password',
-      (u) => ({ current_password: u.password, new_password: 'passwordpassword' }),
-      'new_password',
-    ],
-    [
-      'a new password containing the username',
-      (u) => ({ current_password: u.password, new_password: `x ${u.username.toUpperCase()} quartz` }),
-      'new_password',
-    ],
-    ['the current password again', (u) => ({ current_password: u.password, new_password: u.password }), 'new_password'],
-    ['a missing new password', (u) => ({ current_password: u.password }), 'new_password'],
-    ['a missing current password', () => ({ new_password: strongPassword() }), 'current_password'],
-    [
-      'a current password over 72 bytes',
-      () => ({ current_password: 'z'.repeat(73), new_password: strongPassword() }),
-      'current_password',
-    ],
-    [
-      'a number as new password',
-      (u) => ({ current_password: u.password, new_password: 1234567890123456 }),
-      'new_password',
-    ],
-  ]
-  it.each(breaking)('refuses %s with 400 validation_failed and keeps the old password', async (_, build, field) => {
-    const before = (await findUserByUsername(runtime().db, shared.username))!.passwordHash
-    const json = build(shared)
-    const result = await change(shared.token, json)
-    const body = expectProblem(result, 400, 'validation_failed')
-    expect(body.errors.map((e: { field: string }) => e.field)).toContain(field)
-    expectNoSecrets(result, [shared.password, typeof json.new_password === 'string' ? json.new_password : ''])
-    expect((await findUserByUsername(runtime().db, shared.username))!.passwordHash).toBe(before)
-    // the session survives a refused change
-    expect((await dashboard(shared.username, shared.token)).statusCode).toBe(200)
-  })
-
-  it.each([
-    ['no session', {}],
-    ['a garbage token', bearer('garbage')],
-  ])('refuses %s with 401 unauthorized', async (_, headers) => {
-    const result = await invoke(handler, {
-      path: '/password',
-      json: { current_password: 'a', new_password: strongPassword() },
-      headers,
-    })
-    expectProblem(result, 401, 'unauthorized')
-  })
+const changeForm = ({ service }: ScenarioContext, form: Record<string, string>): Call & { path: string } => ({
+  path: '/password',
+  method: 'POST',
+  form,
+  headers: { origin: service.origin },
 })
+const hashOf = async ({ service, account }: ScenarioContext) =>
+  (await findUserByUsername(service.runtime.db, account.username))!.passwordHash
 
-describe('POST /password with a form', () => {
-  it('answers 303 to the dashboard, which then says the password was changed', async () => {
-    const user = await signedInUser()
-    const cookie = `__Host-session=${user.token}`
-    const result = await invoke(handler, {
-      path: '/password',
-      form: { current_password: user.password, new_password: strongPassword() },
-      cookies: [cookie],
-      headers: { origin: OWN_ORIGIN },
-    })
-    expect(result.statusCode).toBe(303)
-    expect(header(result, 'location')).toBe(`/dashboard/${user.username}`)
-    const notice = setCookie(result, '__Host-notice')
-    expect(notice).toBeDefined()
-    const page = await invoke(dashboardHandler, {
-      path: `/dashboard/${user.username}`,
-      pathParameters: { username: user.username },
-      headers: HTML,
-      cookies: [cookie, notice!.split(';')[0]!],
-    })
-    expect(page.statusCode).toBe(200)
-    expect(page.body).toMatch(/password was changed/i)
-  })
+/** Nothing changed: the same hash, the session still open, the old password still signs in. */
+async function expectUnchanged(ctx: ScenarioContext, hashBefore: string) {
+  expect(await hashOf(ctx)).toBe(hashBefore)
+  expect((await ctx.service.dashboard(ctx.account.username, ctx.token)).status).toBe(200)
+  await ctx.service.apiLogin(ctx.account)
+}
 
-  it('re-renders the dashboard with 400 for a wrong current password, never echoing either password', async () => {
-    const wrong = `${shared.password}x`
-    const newPassword = strongPassword()
-    const result = await invoke(handler, {
-      path: '/password',
-      form: { current_password: wrong, new_password: newPassword },
-      cookies: [`__Host-session=${shared.token}`],
-      headers: { origin: OWN_ORIGIN },
-    })
-    expect(result.statusCode).toBe(400)
-    expect(header(result, 'content-type')).toMatch(/^text\/html/)
-    expect(result.body).toContain(`<span class="username">${shared.username}</span>`)
-    expect(result.body).toMatch(/current password is wrong/i)
-    expect(result.body).toMatch(/<details class="change-password" open>/)
-    expectNoSecrets(result, [wrong, newPassword, shared.password, shared.token])
-  })
+type Refusal = [label: string, body: (ctx: ScenarioContext) => Record<string, unknown>, field: string, message?: RegExp]
+const refusals: Refusal[] = [
+  [
+    'a wrong current password',
+    ({ account }) => ({ current_password: `${account.password}x`, new_password: NEW }),
+    'current_password',
+  ],
+  ['an empty current password', () => ({ current_password: '', new_password: NEW }), 'current_password'],
+  ['a missing current password', () => ({ new_password: NEW }), 'current_password'],
+  [
+    'a current password over 72 bytes',
+    () => ({ current_password: 'z'.repeat(73), new_password: NEW }),
+    'current_password',
+  ],
+  ['a missing new password', ({ account }) => ({ current_password: account.password }), 'new_password'],
+  [
+    'a new password of 14 characters',
+    ({ account }) => ({ current_password: account.password, new_password: 'zyxwvutsrqpon' }),
+    'new_password',
+    /at least 15/,
+  ],
+  [
+    'a new password over 72 bytes',
+    ({ account }) => ({ current_password: account.password, new_password: '🔑'.repeat(19) }),
+    'new_password',
+    /72/,
+  ],
+  [
+    'a common new password',
+    ({ account }) => ({ current_password: account.password, new_password: COMMON }),
+    'new_password',
+    /commonly used/,
+  ],
+  [
+    'a common new password in another case',
+    ({ account }) => ({ current_password: account.password, new_password: 'PasswordPassword' }),
+    'new_password',
+    /commonly used/,
+  ],
+  [
+    'a new password containing the username, any case',
+    ({ account }) => ({
+      current_password: account.password,
+      new_password: `lantern ${account.username.toUpperCase()} quartz`,
+    }),
+    'new_password',
+    /username/,
+  ],
+  [
+    'a new password naming the service',
+    ({ account }) => ({ current_password: account.password, new_password: 'gateway_auth lantern quartz 9' }),
+    'new_password',
+    /name of this service or device/,
+  ],
+  [
+    'the current password again',
+    ({ account }) => ({ current_password: account.password, new_password: account.password }),
+    'new_password',
+  ],
+  [
+    'a number as new password',
+    ({ account }) => ({ current_password: account.password, new_password: 1234567890123456 }),
+    'new_password',
+  ],
+]
 
-  it('sends a browser without a session to / with 303', async () => {
-    const result = await invoke(handler, {
-      path: '/password',
-      form: { current_password: 'whatever', new_password: strongPassword() },
-      headers: { origin: OWN_ORIGIN },
-    })
-    expect(result.statusCode).toBe(303)
-    expect(header(result, 'location')).toBe('/')
-  })
-})
+runScenarios('POST /password', [
+  {
+    name: 'JSON: 204; the other sessions end, this one stays, other users keep theirs; only the new password signs in',
+    as: 'api',
+    given: async (ctx) => {
+      ctx.kept.other = await ctx.service.apiLogin(ctx.account)
+      const bystander = await ctx.service.register('bystander')
+      ctx.kept.bystander = await ctx.service.apiLogin(bystander)
+      ctx.kept.bystanderName = bystander.username
+    },
+    request: (ctx) => ({
+      ...changeJson(ctx, { current_password: ctx.account.password, new_password: NEW }),
+      jar: undefined,
+    }),
+    expect: { status: 204, text: /^$/, absent: [NEW] },
+    async after({ service, account, token, kept }) {
+      expect((await service.dashboard(account.username, token)).status).toBe(200)
+      expectProblem(await service.dashboard(account.username, kept.other!), 401, 'unauthorized')
+      expect((await service.dashboard(kept.bystanderName!, kept.bystander!)).status).toBe(200)
+      expectProblem(await service.http.postJson('/login', credentialsOf(account)), 401, 'invalid_credentials')
+      await service.apiLogin({ username: account.username, password: NEW })
+    },
+  },
+  ...refusals.map(
+    ([label, body, field, message]): Scenario => ({
+      name: `JSON: refuses ${label} with 400 validation_failed on ${field}, changing nothing`,
+      as: 'api',
+      given: async (ctx) => {
+        ctx.kept.hash = await hashOf(ctx)
+      },
+      request: (ctx) => ({ ...changeJson(ctx, body(ctx)) }),
+      expect: { status: 400, code: 'validation_failed', absent: [NEW] },
+      async after(ctx, reply) {
+        expect(reply.json.errors.map((e: { field: string }) => e.field)).toEqual([field])
+        if (message) expect(reply.json.errors[0].message).toMatch(message)
+        const sent = ctx.sent.json as Record<string, unknown>
+        for (const value of Object.values(sent))
+          if (typeof value === 'string' && value) expect(reply.text).not.toContain(value)
+        await expectUnchanged(ctx, ctx.kept.hash!)
+      },
+    }),
+  ),
+  {
+    name: 'JSON: no session or a garbage token: 401 unauthorized',
+    request: (ctx) => changeJson({ ...ctx, token: 'garbage' }, { current_password: 'x'.repeat(20), new_password: NEW }),
+    expect: { status: 401, code: 'unauthorized' },
+    async after({ service }) {
+      const body = { current_password: 'x'.repeat(20), new_password: NEW }
+      expectProblem(await service.http.postJson('/password', body), 401, 'unauthorized')
+    },
+  },
+  {
+    name: 'form: 303 to the dashboard, which then says the password was changed, once',
+    as: 'browser',
+    request: (ctx) => changeForm(ctx, { current_password: ctx.account.password, new_password: NEW }),
+    expect: { status: 303 },
+    async after({ service, account, jar }, reply) {
+      expect(reply.location).toBe(`/dashboard/${account.username}`)
+      expect(reply.setCookies.some((line) => /notice=/.test(line))).toBe(true)
+      const page = await service.http.getHtml(reply.location!, { jar })
+      expect(page.status).toBe(200)
+      expect(page.text).toContain('Your password was changed')
+      expect(page.text).not.toContain(NEW)
+      expect((await service.http.getHtml(reply.location!, { jar })).text).not.toContain('Your password was changed')
+      await service.apiLogin({ username: account.username, password: NEW })
+    },
+  },
+  {
+    name: 'form: a wrong current password re-renders the dashboard with 400, never echoing either password',
+    as: 'browser',
+    request: (ctx) => changeForm(ctx, { current_password: 'not my password at all', new_password: NEW }),
+    expect: { status: 400, headers: { 'content-type': /^text\/html/ }, absent: ['not my password at all', NEW] },
+    async after(ctx, reply) {
+      expect(reply.text).toContain(`<span class="username">${ctx.account.username}</span>`)
+      expect(reply.text).toContain('The current password is wrong')
+      expect(reply.text).toMatch(/<details class="change-password" open>/)
+      expect(reply.text).not.toContain(ctx.token)
+      await ctx.service.apiLogin(ctx.account)
+    },
+  },
+  {
+    name: 'form: a browser without a session is sent to / with 303',
+    request: (ctx) => changeForm(ctx, { current_password: 'whatever', new_password: NEW }),
+    expect: { status: 303, location: '/' },
+  },
+])

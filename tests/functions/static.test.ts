@@ -4,10 +4,11 @@ import { handler } from '#functions/static.ts'
 import { handler as loginHandler } from '#functions/login.ts'
 import { STATIC_DIR } from '#lib/http/render.ts'
 import { invoke } from '../helpers/events.ts'
-import { header, HTML, useRuntime } from '../helpers/handlers.ts'
+import { header, HTML } from '../helpers/handlers.ts'
 import { expectProblem } from '../helpers/expect.ts'
+import { useService } from '../helpers/service.ts'
 
-useRuntime()
+useService({ transport: 'lambda' })
 
 const asset = (file: string, headers: Record<string, string> = {}) =>
   invoke(handler, { path: `/static/${file}`, pathParameters: { file }, headers })

@@ -16,14 +16,13 @@ import { PROBLEMS } from '#lib/problem.ts'
 import { FUNCTION_NAMES, ROUTES, type RouteKey } from '#lib/http/routes.ts'
 import { LOCAL_API_ID } from '#lib/http/client.ts'
 import { lambdaContext } from '../../adapters/express-app.ts'
-import { startService, type TestService } from '../helpers/server.ts'
-import { databaseKinds } from '../helpers/runtime.ts'
 import { apiGatewayEvent } from '../helpers/events.ts'
 import { OWN_ORIGIN } from '../helpers/handlers.ts'
 
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { client, expectHtmlSafety, rawRequest } from '../helpers/http.ts'
 import { expectNoSecrets } from '../helpers/expect.ts'
+import { startService, type TestService } from '../helpers/service.ts'
 
 // ~3 s each on two cores; 10,000 each (~40 s) found three bugs, fixed since (see the regression tests in tests/http/adapter-edges.test.ts)
 const RUNS = Number(process.env.FUZZ_RUNS ?? 1000)
@@ -700,7 +699,7 @@ describe('fuzzing every route', () => {
 
   beforeAll(async () => {
     // a trusted proxy (loopback) so X-Forwarded-For / -Proto garbage reaches the client identification too
-    service = await startService(databaseKinds()[0]!, { TRUST_PROXY: 'loopback' }, undefined, { captureLogs: true })
+    service = await startService({ env: { TRUST_PROXY: 'loopback' }, captureLogs: true })
     secrets = [service.runtime.jwtSecret]
     const http = client(service.baseUrl)
     for (const [i, username] of ACCOUNTS.entries()) {

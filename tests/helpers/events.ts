@@ -1,6 +1,7 @@
 // API Gateway HTTP API (payload 2.0) events, as Lambda hands them to a handler.
 import { randomUUID } from 'node:crypto'
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda'
+import { LOCAL_API_ID } from '#lib/http/client.ts'
 import { lambdaContext } from '../../adapters/express-app.ts'
 
 export interface EventInput {
@@ -77,3 +78,15 @@ export async function invoke(
 
 /** Parses a JSON or problem+json body. */
 export const jsonBody = (result: { body?: string }) => JSON.parse(result.body ?? 'null')
+
+/** An event as the Express adapter builds it: plain HTTP on the LAN unless a trusted proxy says otherwise. */
+export async function invokeLocal(handler: Handler, input: EventInput & { host?: string } = {}) {
+  const host = input.host ?? '192.168.1.20:8085'
+  const event = apiGatewayEvent({ ...input, headers: { host, ...input.headers } })
+  event.requestContext.apiId = LOCAL_API_ID
+  event.requestContext.accountId = 'local'
+  event.requestContext.domainName = host
+  event.requestContext.http.sourceIp = input.sourceIp ?? '192.168.1.50'
+  const result = (await handler(event as never, lambdaContext('test') as never)) as APIGatewayProxyStructuredResultV2
+  return { ...result, statusCode: result.statusCode ?? 200, headers: (result.headers ?? {}) as Record<string, string> }
+}

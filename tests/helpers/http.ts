@@ -2,6 +2,7 @@
 // cookie jar (what a browser would keep and send back), and helpers for the shapes the contract
 // promises. Every HTML response that passes through here is checked for the browser-safety headers.
 import { request as httpRequest } from 'node:http'
+import { connect } from 'node:net'
 import { expect } from 'vitest'
 
 export interface Call {
@@ -62,7 +63,8 @@ export function parseSetCookie(line: string): { name: string; value: string; att
   return { name: pair.slice(0, eq).trim(), value: pair.slice(eq + 1).trim(), attributes }
 }
 
-export function client(baseUrl: string) {
+/** A client for the service at `baseUrl`; `send` is fetch over the network unless a test routes it elsewhere. */
+export function client(baseUrl: string, send: (url: URL, init: RequestInit) => Promise<Response> = fetch) {
   async function call(path: string, options: Call = {}): Promise<Reply> {
     const headers: Record<string, string> = { ...options.headers }
     let body = options.body
@@ -80,7 +82,7 @@ export function client(baseUrl: string) {
     const cookie = options.jar?.header()
     if (cookie) headers.cookie = cookie
     const method = options.method ?? (body === undefined ? 'GET' : 'POST')
-    const response = await fetch(new URL(path, baseUrl), { method, headers, body, redirect: 'manual' })
+    const response = await send(new URL(path, baseUrl), { method, headers, body, redirect: 'manual' })
     const text = await response.text()
     const contentType = response.headers.get('content-type') ?? ''
     let json: unknown
@@ -193,3 +195,40 @@ export function rawRequest(
     req.end(options.body)
   })
 }
+
+/**
+ * Writes `request` as raw bytes to the service's port and returns everything it answers until it
+ * closes the connection or `waitMs` of silence passes.
+ */
+export function rawExchange(baseUrl: string, request: string, waitMs = 1500): Promise<string> {
+  const url = new URL(baseUrl)
+  return new Promise((resolve, reject) => {
+    const socket = connect(Number(url.port), url.hostname)
+    let answer = ''
+    let timer: NodeJS.Timeout
+    const finish = () => {
+      clearTimeout(timer)
+      socket.destroy()
+      resolve(answer)
+    }
+    const arm = () => {
+      clearTimeout(timer)
+      timer = setTimeout(finish, waitMs)
+    }
+    socket.setEncoding('latin1')
+    socket.on('connect', () => {
+      socket.write(request, 'latin1')
+      arm()
+    })
+    socket.on('data', (chunk: string) => {
+      answer += chunk
+      arm()
+    })
+    socket.on('end', finish)
+    socket.on('close', finish)
+    socket.on('error', (error) => (answer ? finish() : reject(error)))
+  })
+}
+
+/** The status codes of the HTTP/1.1 responses in a raw answer, in order (a status line may follow a body directly). */
+export const statusLines = (raw: string) => [...raw.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]))

@@ -9,6 +9,13 @@ export interface TourStop {
   readonly name: string
   /** The HTTP status the page came with. */
   readonly status: number
+  /** A stop about one part of the page: the screenshot is of this element only. */
+  readonly element?: string
+}
+
+/** The stand-in balena Supervisor the service reads (tests/helpers/fake-supervisor.ts), to stop the forwarder. */
+export interface TourSupervisor {
+  setForwarder(status: 'Running' | 'exited'): void
 }
 
 export interface TourOptions {
@@ -19,6 +26,8 @@ export interface TourOptions {
   readonly otherUsername: string
   /** A username locked out by failed sign-ins (LOGIN_MAX_FAILURES reached), for the 429. */
   readonly lockedUsername: string
+  /** When given, the gateway card is visited with the packet forwarder running, then stopped. */
+  readonly supervisor?: TourSupervisor
   /** Makes every later request find no database (ends the tour: the 503 is the last stop). */
   readonly stopDatabase?: () => Promise<void>
 }
@@ -47,6 +56,7 @@ export async function* tourPages(page: Page, options: TourOptions): AsyncGenerat
   yield { name: 'sign-in-error', status: await submit('Sign in') }
   await page.locator('#password').fill(account.password)
   yield { name: 'dashboard', status: await submit('Sign in') }
+  if (options.supervisor) yield* forwarderStops(page, options.supervisor)
 
   await page.locator('details.change-password summary').click()
   await page.locator('#current_password').fill('not the current one')
@@ -77,6 +87,21 @@ export async function* tourPages(page: Page, options: TourOptions): AsyncGenerat
     await options.stopDatabase()
     yield { name: 'error-503', status: await status(page.goto(`${baseUrl}/dashboard/${account.username}`)) }
   }
+}
+
+// The card's readings are cached for a few seconds: reload until the stopped forwarder shows.
+async function* forwarderStops(page: Page, supervisor: TourSupervisor): AsyncGenerator<TourStop> {
+  const card = '.card.gateway'
+  yield { name: 'gateway-forwarder-running', status: 200, element: card }
+  supervisor.setForwarder('exited')
+  let status = 0
+  for (let attempt = 0; attempt < 30; attempt++) {
+    status = (await page.reload())?.status() ?? 0
+    if (await page.getByText('Needs attention: the packet forwarder is not running').count()) break
+    await page.waitForTimeout(1000)
+  }
+  yield { name: 'gateway-forwarder-stopped', status, element: card }
+  supervisor.setForwarder('Running')
 }
 
 export interface TourNames {

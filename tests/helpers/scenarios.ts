@@ -1,133 +1,130 @@
-// Scenario tables (after pocketbase's ApiScenario): each row is a name, who asks, a request and what
-// must come back. The same table runs as Lambda runs it (the route's handler invoked with an API
-// Gateway event) and over HTTP (the Express adapter on a real port); every answer is also checked
-// against the OpenAPI document the specs make, and never carries the asking account's secrets.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+// Scenario tables, after pocketbase's tests.ApiScenario: each row names a behaviour, the request,
+// and what must come back (status, problem code, body, headers, cookies) and what it must have
+// changed (`after`). `runScenarios` runs the same table twice: as Lambda invokes the handler with
+// an API Gateway v2 event, and over HTTP through the Express adapter on a real port. Every answer
+// is also checked against the OpenAPI document the route specs make, and never carries a secret.
+import { describe, expect, it } from 'vitest'
 import { matchRoute } from '#lib/http/routes.ts'
-import { apiGatewayEvent, invoke } from './events.ts'
-import { expectConforms, type SeenResponse } from './openapi.ts'
-import { strongPassword, uniqueUsername } from './factories.ts'
-import { client } from './http.ts'
-import { startService } from './server.ts'
-import { databaseKinds, startTestRuntime } from './runtime.ts'
+import { expectNoSecrets, expectProblem } from './expect.ts'
+import { uniqueUsername } from './factories.ts'
+import { CookieJar, parseSetCookie, type Call, type Reply } from './http.ts'
+import { expectConforms } from './openapi.ts'
+import { TRANSPORTS, useService, type Account, type ServiceOptions, type TestService } from './service.ts'
 
-export type Transport = 'lambda' | 'http'
-export const TRANSPORTS: readonly Transport[] = ['lambda', 'http']
+export interface ScenarioContext {
+  service: TestService
+  /** A fresh account (with `as`). */
+  account: Account
+  /** Its token: the bearer token (as: 'api') or the session cookie's value (as: 'browser'). */
+  token: string
+  /** The browser's jar holding its session cookie (as: 'browser'); an empty jar otherwise. */
+  jar: CookieJar
+  /** What `given` prepared for `after` (other tokens, a hash before the request, …). */
+  kept: Record<string, string>
+  /** A fresh unique username for `key`, the same for the whole scenario. */
+  name(key: string): string
+  /** The request as sent, and when (epoch ms, taken just before sending). */
+  sent: Call & { path: string }
+  sentAt: number
+}
 
-export interface Account {
-  readonly username: string
-  readonly password: string
-  readonly token: string
+export interface Expected {
+  status: number
+  /** The problem code: an RFC 9457 problem+json body with it. */
+  code?: string
+  /** The JSON body matches this (toMatchObject). */
+  json?: unknown
+  /** The body text matches. */
+  text?: RegExp
+  location?: string | RegExp
+  /** Header values (null: absent). */
+  headers?: Record<string, string | RegExp | null>
+  /** The Set-Cookie line for a cookie (`session` stands for the transport's session cookie; null: not set). */
+  cookies?: Record<string, RegExp | null>
+  /** Never in the body (the account's password and the signing secret are always checked). */
+  absent?: string[]
 }
 
 export interface Scenario {
-  readonly name: string
-  /** Who asks: nobody (the default), a new signed-in account, or one whose session has been signed out. */
-  readonly as?: 'signed-in' | 'signed-out'
-  /** `{username}` in the path is the asking account's name. */
-  readonly request: { method: 'GET' | 'POST'; path: string; json?: unknown; headers?: Record<string, string> }
-  readonly expect: {
-    readonly status: number
-    readonly code?: string
-    /** A subset the JSON body must contain (a function of the asking account). */
-    readonly json?: (account: Account) => unknown
-    /** Text the body must not contain (besides the account's password, always checked). */
-    readonly absent?: readonly string[]
-  }
+  name: string
+  /**
+   * Start with a fresh account (ctx.account): only registered ('account'), or signed in through the
+   * JSON API (a bearer token) or the form (a cookie).
+   */
+  as?: 'account' | 'api' | 'browser'
+  /** More setting up before the request (e.g. earlier failed attempts). */
+  given?: (ctx: ScenarioContext) => Promise<unknown>
+  /** The request; `jar` sends ctx.jar unless the request names its own. */
+  request: (ctx: ScenarioContext) => Call & { path: string }
+  expect: Expected
+  /** Side effects: what the request changed (or did not), checked after it. */
+  after?: (ctx: ScenarioContext, reply: Reply) => Promise<void>
+  /** Runs on one transport only (what only one of them can carry, e.g. a proxy's headers). */
+  only?: TestService['transport']
 }
 
-interface Answer extends SeenResponse {
-  json: any
-}
-type Send = (request: Scenario['request'], token?: string) => Promise<Answer>
-
-const answerOf = (status: number, headers: Headers, text: string): Answer => {
-  const contentType = headers.get('content-type') ?? ''
-  return { status, headers, text, contentType, json: /json/.test(contentType) ? JSON.parse(text) : undefined }
-}
-
-async function lambdaSend(request: Scenario['request'], token?: string): Promise<Answer> {
-  const match = matchRoute(request.method, request.path)
-  const { handler } = await import(`../../functions/${match.name}.ts`)
-  const result = await invoke(handler, {
-    method: request.method,
-    path: request.path,
-    pathParameters: match.pathParameters,
-    json: request.json,
-    headers: { accept: 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...request.headers },
-  })
-  const headers = new Headers(result.headers)
-  for (const cookie of result.cookies ?? []) headers.append('set-cookie', cookie)
-  return answerOf(result.statusCode, headers, result.body ?? '')
-}
-
-/** Starts what `transport` needs for the calling block, and returns how to send a request through it. */
-function useTransport(transport: Transport, env: Record<string, string>): Send {
-  let send: Send | undefined
-  let stop: (() => Promise<unknown>) | undefined
-  beforeAllStart(
-    async () => {
-      const kind = databaseKinds()[0]!
-      if (transport === 'lambda') {
-        const runtime = await startTestRuntime(kind, env)
-        stop = () => runtime.stop()
-        send = lambdaSend
-        return
-      }
-      const service = await startService(kind, env)
-      stop = () => service.stop()
-      const http = client(service.baseUrl)
-      send = async (request, token) => {
-        const reply = await http.call(request.path, {
-          method: request.method,
-          json: request.json,
-          bearer: token,
-          headers: { accept: 'application/json', ...request.headers },
-        })
-        return answerOf(reply.status, reply.headers, reply.text)
-      }
-    },
-    () => stop?.(),
-  )
-  return (request, token) => {
-    if (!send) throw new Error('transport not started')
-    return send(request, token)
-  }
-}
-
-function beforeAllStart(start: () => Promise<void>, stop: () => unknown) {
-  beforeAll(start)
-  afterAll(async () => {
-    await stop()
-  })
-}
-
-async function newAccount(send: Send, signedOut: boolean): Promise<Account> {
-  const username = uniqueUsername('sc')
-  const password = strongPassword()
-  expect((await send({ method: 'POST', path: '/register', json: { username, password } })).status).toBe(201)
-  const login = await send({ method: 'POST', path: '/login', json: { username, password } })
-  expect(login.status).toBe(200)
-  const token = login.json.access_token as string
-  if (signedOut) expect((await send({ method: 'POST', path: '/logout', json: {} }, token)).status).toBe(204)
-  return { username, password, token }
-}
-
-/** Runs `scenarios` through every transport, each in a describe block of its own. */
-export function runScenarios(title: string, scenarios: readonly Scenario[], env: Record<string, string> = {}) {
+/** Runs `scenarios` once per transport, each against a service started with `options`. */
+export function runScenarios(title: string, scenarios: readonly Scenario[], options: ServiceOptions = {}): void {
   describe.each(TRANSPORTS)(`${title} via %s`, (transport) => {
-    const send = useTransport(transport, env)
-    it.each(scenarios.map((scenario) => [scenario.name, scenario] as const))('%s', async (_name, scenario) => {
-      const account = scenario.as ? await newAccount(send, scenario.as === 'signed-out') : undefined
-      const path = scenario.request.path.replace('{username}', encodeURIComponent(account?.username ?? ''))
-      const answer = await send({ ...scenario.request, path }, account?.token)
-      expect(answer.status, answer.text.slice(0, 300)).toBe(scenario.expect.status)
-      expectConforms(scenario.request.method, matchRoute(scenario.request.method, path).routeKey.split(' ')[1]!, answer)
-      if (scenario.expect.code) expect(answer.json?.code).toBe(scenario.expect.code)
-      if (scenario.expect.json && account) expect(answer.json).toMatchObject(scenario.expect.json(account) as object)
-      for (const secret of [...(scenario.expect.absent ?? []), ...(account ? [account.password] : [])]) {
-        expect(answer.text).not.toContain(secret)
-      }
-    })
+    const service = useService({ ...options, transport })
+    for (const scenario of scenarios) {
+      const test = scenario.only && scenario.only !== transport ? it.skip : it
+      test(scenario.name, () => play(service, scenario))
+    }
   })
 }
+
+/** Sends one scenario's request to `service` and checks its expectations. */
+export async function play(service: TestService, scenario: Scenario): Promise<Reply> {
+  const names = new Map<string, string>()
+  const name = (key: string) => {
+    if (!names.has(key)) names.set(key, uniqueUsername(key))
+    return names.get(key)!
+  }
+  const ctx = { service, jar: new CookieJar(), name, kept: {} } as ScenarioContext
+  if (scenario.as) {
+    // mixed case, so a scenario can show that names match case-insensitively
+    ctx.account = await service.register('Scenario')
+    if (scenario.as === 'account') ctx.token = ''
+    else if (scenario.as === 'api') ctx.token = await service.apiLogin(ctx.account)
+    else ctx.token = (await service.browserLogin(ctx.account, ctx.jar)).get(service.sessionCookie)!
+  }
+  await scenario.given?.(ctx)
+  ctx.sent = scenario.request(ctx)
+  const { path, ...call } = ctx.sent
+  ctx.sentAt = Date.now()
+  const reply = await service.http.call(path, { jar: ctx.jar, ...call })
+  expectReply(service, reply, scenario.expect, ctx.account)
+  const method = call.method ?? ((call.json ?? call.form ?? call.body) === undefined ? 'GET' : 'POST')
+  expectDocumented(method, path, reply)
+  await scenario.after?.(ctx, reply)
+  return reply
+}
+
+function expectReply(service: TestService, reply: Reply, expected: Expected, account?: Account): void {
+  const secrets = [...service.secretsOf(account), ...(expected.absent ?? [])]
+  if (expected.code) expectProblem(reply, expected.status, expected.code, secrets)
+  else {
+    expect(reply.status, reply.text).toBe(expected.status)
+    expectNoSecrets(reply.text, secrets)
+  }
+  if (expected.json !== undefined) expect(reply.json).toMatchObject(expected.json as object)
+  if (expected.text) expect(reply.text).toMatch(expected.text)
+  if (expected.location !== undefined) expect(reply.location).toEqual(matcher(expected.location))
+  for (const [name, value] of Object.entries(expected.headers ?? {}))
+    expect(reply.headers.get(name), name).toEqual(value === null ? null : matcher(value))
+  for (const [name, value] of Object.entries(expected.cookies ?? {})) {
+    const cookieName = name === 'session' ? service.sessionCookie : name
+    const line = reply.setCookies.find((cookie) => parseSetCookie(cookie).name === cookieName)
+    expect(line ?? null, `Set-Cookie ${cookieName}`).toEqual(value === null ? null : expect.stringMatching(value))
+  }
+}
+
+/** The answer is one the OpenAPI document gives for its operation (status, body schema, headers). */
+function expectDocumented(method: string, path: string, reply: Reply): void {
+  const { routeKey } = matchRoute(method, new URL(path, 'http://x').pathname)
+  if (routeKey === '$default') return
+  expectConforms(method, routeKey.split(' ')[1]!, reply)
+}
+
+const matcher = (value: string | RegExp) => (typeof value === 'string' ? value : expect.stringMatching(value))

@@ -1,10 +1,9 @@
 // Requests that once slipped past the contract, found by tests/fuzz: each is now answered like
 // any other bad request, with our problem codes and our headers, never Express's own error page.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startService, type TestService } from '../helpers/server.ts'
-import { databaseKinds } from '../helpers/runtime.ts'
 import { expectHtmlSafety, rawRequest } from '../helpers/http.ts'
 import { expectNoSecrets } from '../helpers/expect.ts'
+import { startService, type TestService } from '../helpers/service.ts'
 
 describe('adapter edges over HTTP', () => {
   let service: TestService
@@ -16,7 +15,7 @@ describe('adapter edges over HTTP', () => {
     )
 
   beforeAll(async () => {
-    service = await startService(databaseKinds()[0]!, {}, undefined, { captureLogs: true })
+    service = await startService({ env: {}, captureLogs: true })
   })
   afterAll(() => service?.stop())
 

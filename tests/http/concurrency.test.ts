@@ -1,10 +1,10 @@
 // Simultaneous registrations of one name (in several letter cases): the unique index decides,
 // exactly one request wins and every other one is a clean 409, never a 5xx.
 import { describe, expect, it } from 'vitest'
-import { useService } from '../helpers/server.ts'
 import { databaseKinds } from '../helpers/runtime.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { expectProblem } from '../helpers/expect.ts'
+import { useService } from '../helpers/service.ts'
 
 const PARALLEL = 8
 
@@ -26,7 +26,7 @@ function variants(name: string): string[] {
 }
 
 describe.each(databaseKinds())('simultaneous registrations (%s database)', (kind) => {
-  const s = useService(kind)
+  const s = useService({ kind })
 
   it.each([
     ['the same spelling', (name: string) => Array<string>(PARALLEL).fill(name)],

@@ -12,6 +12,7 @@ import { createApp } from '../../adapters/express-app.ts'
 import { createHttpServer } from '../../adapters/http-server.ts'
 import type { ConnectionLimits } from '#lib/platform/config.ts'
 import type { HeapGauge } from '#lib/platform/heap-gauge.ts'
+import { createLogBudget, LOG_BUDGET } from '#lib/platform/log-budget.ts'
 import { databaseKinds, startTestRuntime, type TestRuntime } from '../helpers/runtime.ts'
 import { expectProblem } from '../helpers/expect.ts'
 import { probeHealth } from '../helpers/connection-flood.ts'
@@ -99,9 +100,13 @@ describe('connection and memory limits', () => {
   let heapShort = false
   const heap: HeapGauge = { isShort: () => heapShort, stop: () => {} }
 
-  /** A server on `limits` (over the defaults) and TRUST_PROXY `trustProxy`; returns its port. */
+  /**
+   * A server on `limits` (over the defaults) and TRUST_PROXY `trustProxy`, with a log budget of its
+   * own (not the one the earlier servers of this file drew on); returns its port.
+   */
   async function listen(limits: Partial<ConnectionLimits>, trustProxy: string[] = []): Promise<number> {
-    const server = createHttpServer(app, { limits: { ...LIMITS, ...limits }, trustProxy }, { heap }).listen(
+    const logBudget = createLogBudget(runtime.runtime.log)
+    const server = createHttpServer(app, { limits: { ...LIMITS, ...limits }, trustProxy }, { heap, logBudget }).listen(
       0,
       '127.0.0.1',
     )
@@ -246,16 +251,18 @@ describe('connection and memory limits', () => {
     expect(parse(slow.text).status).toBe(408)
   })
 
-  it('logs refusals as JSON, a few lines of each kind per interval and the rest counted', async () => {
+  it('logs refusals as JSON, the first lines of each kind per interval within the log budget and the rest counted', async () => {
     const port = await listen({ connectionsPerClient: 1 })
     await expectKept(from(port, '127.0.8.1'))
-    await Promise.all(Array.from({ length: 12 }, () => expectRefused(from(port, '127.0.8.1'))))
+    // the kind's first lines of the interval, and seven more that are only counted
+    const refused = LOG_BUDGET.linesPerKind + 7
+    await Promise.all(Array.from({ length: refused }, () => expectRefused(from(port, '127.0.8.1'))))
     const server = servers.at(-1)!
     server.closeAllConnections()
     await new Promise((resolve) => server.close(resolve))
     const lines = runtime.logs().filter((line) => line.clientIp === '127.0.8.1' || line.event === 'events_summarised')
     expect(lines.filter((line) => line.event === 'connection_refused')).toEqual(
-      Array.from({ length: 5 }, () =>
+      Array.from({ length: LOG_BUDGET.linesPerKind }, () =>
         expect.objectContaining({ level: 30, reason: 'client_connections', clientIp: '127.0.8.1', held: 1 }),
       ),
     )

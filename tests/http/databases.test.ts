@@ -2,14 +2,14 @@
 // timestamps, the migration history, and the whole account life cycle through both. The rest of
 // the HTTP contract runs once, against the first database kind (tests/http/contract/).
 import { describe, expect, it } from 'vitest'
-import { useService } from '../helpers/server.ts'
 import { databaseKinds } from '../helpers/runtime.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { CookieJar } from '../helpers/http.ts'
 import { expectProblem } from '../helpers/expect.ts'
+import { useService } from '../helpers/service.ts'
 
 describe.each(databaseKinds())('on the %s database', (kind) => {
-  const s = useService(kind)
+  const s = useService({ kind })
 
   it('an account lives its whole life: register, sign in, dashboard, password change, sign out', async () => {
     const account = { username: uniqueUsername('life'), password: strongPassword() }
@@ -65,7 +65,7 @@ describe.each(databaseKinds())('on the %s database', (kind) => {
   })
 
   it('the schema is the migrations, applied once and recorded', async () => {
-    const tables = await s.service.runtime.db.map(
+    const tables = await s.runtime.db.map(
       `SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema() ORDER BY 1`,
       [],
       (row) => row.table_name as string,

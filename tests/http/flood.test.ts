@@ -3,12 +3,12 @@
 // on successful sign-ins, the cap on live sessions, and /health staying 200 while the pool is full.
 // The pool is filled from the test itself with slow hashes (cost 13) under chosen client addresses.
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { startService, type TestService } from '../helpers/server.ts'
 import { databaseKinds } from '../helpers/runtime.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { client, type Client } from '../helpers/http.ts'
 import { expectProblem } from '../helpers/expect.ts'
 import { hashPoolFor } from '#lib/auth/hash-pool.ts'
+import { startService, type TestService } from '../helpers/service.ts'
 
 const SLOW_COST = 13
 
@@ -25,13 +25,15 @@ describe(`a flood of sign-ins (${databaseKinds()[0]} database)`, () => {
       .catch(() => '')
 
   beforeAll(async () => {
-    service = await startService(databaseKinds()[0]!, {
-      TRUST_PROXY: 'loopback',
-      HASH_WORKERS: '1',
-      HASH_QUEUE: '1',
-      HASH_PER_CLIENT: '1',
-      LOGIN_SUCCESSES_PER_MINUTE: '3',
-      SESSIONS_PER_USER: '3',
+    service = await startService({
+      env: {
+        TRUST_PROXY: 'loopback',
+        HASH_WORKERS: '1',
+        HASH_QUEUE: '1',
+        HASH_PER_CLIENT: '1',
+        LOGIN_SUCCESSES_PER_MINUTE: '3',
+        SESSIONS_PER_USER: '3',
+      },
     })
     http = client(service.baseUrl)
     expect((await http.postJson('/register', account, from('192.0.2.1'))).status).toBe(201)

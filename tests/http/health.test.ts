@@ -7,10 +7,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '#lib/embedded-postgres/server.ts'
 import { toProblem } from '#lib/problem.ts'
 import { problemJson } from '#lib/http/problem-response.ts'
-import { startService, type TestService } from '../helpers/server.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { client, type Client } from '../helpers/http.ts'
 import { expectProblem, expectNoSecrets } from '../helpers/expect.ts'
+import { startService, type TestService } from '../helpers/service.ts'
 
 /** Stops the embedded server by its postmaster.pid (fast shutdown) and waits until it is gone. */
 async function stopPostgresUnderneath(dataDir: string): Promise<number> {
@@ -35,7 +35,7 @@ describe('GET /health and a lost database (embedded)', () => {
   const account = { username: uniqueUsername('Health'), password: strongPassword() }
 
   beforeAll(async () => {
-    service = await startService('embedded')
+    service = await startService({ kind: 'embedded' })
     http = client(service.baseUrl)
     expect((await http.postJson('/register', account)).status).toBe(201)
   })

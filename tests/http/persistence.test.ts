@@ -3,9 +3,9 @@
 import { readFile, stat, chmod } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { startService, type TestService } from '../helpers/server.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { client } from '../helpers/http.ts'
+import { startService, type TestService } from '../helpers/service.ts'
 
 const mode = async (file: string) => (await stat(file)).mode & 0o777
 
@@ -16,7 +16,7 @@ describe('restart on the same DATA_DIR (embedded database, JWT_SECRET unset)', (
   })
 
   it('keeps the users, the 0600 jwt-secret file and the sessions across a stop and start', async () => {
-    service = await startService('embedded')
+    service = await startService({ kind: 'embedded' })
     const dataDir = service.dataDir
     const secretFile = path.join(dataDir, 'jwt-secret')
     let http = client(service.baseUrl)
@@ -36,7 +36,7 @@ describe('restart on the same DATA_DIR (embedded database, JWT_SECRET unset)', (
     await service.stop({ keepDataDir: true })
     // a restored backup may come back world-readable: the next start tightens it again
     await chmod(secretFile, 0o644)
-    service = await startService('embedded', {}, dataDir)
+    service = await startService({ kind: 'embedded', env: {}, dataDir })
     http = client(service.baseUrl)
 
     expect(await readFile(secretFile, 'utf8')).toBe(secret)
@@ -60,7 +60,7 @@ describe('restart on the same DATA_DIR (embedded database, JWT_SECRET unset)', (
     expect((await http.postJson('/logout', {}, { bearer: token })).status).toBe(204)
 
     await service.stop({ keepDataDir: true })
-    service = await startService('embedded', {}, dataDir)
+    service = await startService({ kind: 'embedded', env: {}, dataDir })
     http = client(service.baseUrl)
     expect((await http.getJson(`/dashboard/${account.username}`, { bearer: token })).status).toBe(401)
     const third = await http.postJson('/login', account)
@@ -68,7 +68,11 @@ describe('restart on the same DATA_DIR (embedded database, JWT_SECRET unset)', (
 
     // with JWT_SECRET set, that secret signs instead, and tokens of the file's secret are refused
     await service.stop({ keepDataDir: true })
-    service = await startService('embedded', { JWT_SECRET: 'another secret, at least 32 bytes long!!' }, dataDir)
+    service = await startService({
+      kind: 'embedded',
+      env: { JWT_SECRET: 'another secret, at least 32 bytes long!!' },
+      dataDir,
+    })
     http = client(service.baseUrl)
     const refused = await http.getJson(`/dashboard/${account.username}`, { bearer: third.json.access_token })
     expect(refused.status).toBe(401)

@@ -1,11 +1,11 @@
 // REGISTRATION=open | first | closed over HTTP: the JSON answers, the pages, the register link on
 // the sign-in page, and the race for an unclaimed gateway (exactly one owner).
 import { afterEach, describe, expect, it } from 'vitest'
-import { startService, type TestService } from '../helpers/server.ts'
 import { databaseKinds } from '../helpers/runtime.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { client, type Client } from '../helpers/http.ts'
 import { expectProblem } from '../helpers/expect.ts'
+import { startService, type TestService } from '../helpers/service.ts'
 
 const REGISTER_LINK = /<a[^>]*href="\/register"/
 const REGISTER_FORM = /<form[^>]*action="\/register"/
@@ -17,7 +17,7 @@ describe.each(databaseKinds())('registration policy (%s database)', (kind) => {
     service = undefined
   })
   async function start(policy: string): Promise<Client> {
-    service = await startService(kind, { REGISTRATION: policy })
+    service = await startService({ kind, env: { REGISTRATION: policy } })
     return client(service.baseUrl)
   }
   const register = (http: Client, username = uniqueUsername(), password = strongPassword()) =>

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { balenaDevice, cpuModel, type GatewayFacts } from '#lib/gateway/facts.ts'
+import { forwarderSettings } from '#lib/gateway/forwarder.ts'
 import { formatBytes, formatDuration, formatLoad, gatewayView } from '#lib/gateway/view.ts'
 
 const GB = 1e9
@@ -14,6 +15,12 @@ const facts = (over: Partial<GatewayFacts> = {}): GatewayFacts => ({
   database: { kind: 'embedded', healthy: true, sizeBytes: 8.3e6 },
   service: { version: '0.1.0', nodeVersion: '24.21.0', uptimeSeconds: 7200, rssBytes: 98e6 },
   balena: null,
+  lorawan: {
+    eui: { eui: 'E45F01FFFE517BA8', source: { kind: 'environment' } },
+    forwarder: forwarderSettings({}),
+    supervisor: { state: 'off_balena' },
+    forwarderService: undefined,
+  },
   ...over,
 })
 
@@ -136,5 +143,23 @@ describe('gatewayView', () => {
       ['Device type', 'raspberrypi4-64'],
       ['Fleet', 'unknown'],
     ])
+  })
+})
+
+describe('gatewayView with the LoRaWAN facts', () => {
+  it('puts a stopped packet forwarder first in the verdict, as a problem', () => {
+    const lorawan = {
+      ...facts().lorawan,
+      supervisor: {
+        state: 'ok' as const,
+        readAt: new Date(),
+        services: [{ name: 'basicstation', state: 'exited' as const }],
+        device: null,
+      },
+      forwarderService: { name: 'basicstation', state: 'exited' as const },
+    }
+    const view = gatewayView(facts({ lorawan, disk: { freeBytes: 0.3 * GB, totalBytes: 31 * GB } }))
+    expect(view.state).toBe('bad')
+    expect(view.summary).toBe('Needs attention: the packet forwarder is not running, storage is nearly full.')
   })
 })

@@ -13,7 +13,6 @@ import { ROUTES } from '#lib/http/routes.ts'
 import { PROBLEMS } from '#lib/problem.ts'
 import { createSession } from '#lib/auth/sessions.ts'
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '#lib/embedded-postgres/server.ts'
-import { startService, type TestService } from '../helpers/server.ts'
 import { spawnService, type ServiceProcess } from '../helpers/service-process.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import {
@@ -28,6 +27,7 @@ import {
   seen,
 } from '../helpers/openapi.ts'
 import { client, CookieJar, rawRequest, type Call, type Client, type Reply } from '../helpers/http.ts'
+import { startService, type TestService } from '../helpers/service.ts'
 
 // Documented, but no real request to this service here can produce them; each says why.
 const UNREACHABLE: Record<string, string> = {
@@ -141,10 +141,13 @@ describe('real responses of every route match the document (embedded database)',
   const from = (ip = `203.0.113.${++address % 250}`) => ({ 'x-forwarded-for': ip })
 
   beforeAll(async () => {
-    service = await startService('embedded', {
-      TRUST_PROXY: 'loopback',
-      LOGIN_MAX_FAILURES: '2',
-      REGISTRATIONS_PER_HOUR: '3',
+    service = await startService({
+      kind: 'embedded',
+      env: {
+        TRUST_PROXY: 'loopback',
+        LOGIN_MAX_FAILURES: '2',
+        REGISTRATIONS_PER_HOUR: '3',
+      },
     })
     http = client(service.baseUrl)
   })

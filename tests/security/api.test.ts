@@ -4,12 +4,12 @@
 // (no request smuggling). No GraphQL and no WebSocket here (V4.3, V4.4: not applicable).
 import { describe, expect, it } from 'vitest'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
-import { CookieJar, parseSetCookie, rawRequest, type Reply } from '../helpers/http.ts'
+import { CookieJar, parseSetCookie, rawRequest, type Reply, rawExchange, statusLines } from '../helpers/http.ts'
 
-import { rawExchange, statusLines, useLoggedService } from '../helpers/logged-service.ts'
 import { expectProblem } from '../helpers/expect.ts'
+import { useService, credentialsOf, LOOSE_THROTTLE } from '../helpers/service.ts'
 
-const s = useLoggedService()
+const s = useService({ env: LOOSE_THROTTLE, captureLogs: true })
 
 const JSON_TYPES = /^application\/(problem\+)?json(; charset=utf-8)?$/i
 
@@ -30,9 +30,9 @@ function expectTruthfulType(label: string, reply: Pick<Reply, 'text' | 'contentT
 describe('V4.1 Generic web service security', () => {
   it('4.1.1 labels every body with its true Content-Type (charset for text) and takes only JSON or form bodies', async () => {
     const account = await s.register('ctype')
-    const token = (await s.http.postJson('/login', account)).json.access_token as string
+    const token = (await s.http.postJson('/login', credentialsOf(account))).json.access_token as string
     const jar = new CookieJar()
-    await s.http.postForm('/login', account, { jar })
+    await s.http.postForm('/login', credentialsOf(account), { jar })
     const big = JSON.stringify({ username: 'x', password: 'y'.repeat(20 * 1024) })
     const replies: [string, Reply][] = [
       ['GET / page', await s.http.getHtml('/')],
@@ -74,7 +74,7 @@ describe('V4.1 Generic web service security', () => {
       expect(reply.headers.get('x-content-type-options'), label).toBe('nosniff')
       expectTruthfulType(label, reply)
     }
-    const trace = await rawRequest(s.service.baseUrl, {
+    const trace = await rawRequest(s.baseUrl, {
       method: 'TRACE',
       path: '/',
       headers: { accept: 'application/json' },
@@ -98,7 +98,7 @@ describe('V4.1 Generic web service security', () => {
       })
       expectProblem(reply, 415, 'unsupported_media_type')
     }
-    const undeclared = await rawRequest(s.service.baseUrl, {
+    const undeclared = await rawRequest(s.baseUrl, {
       method: 'POST',
       path: '/login',
       headers: { accept: 'application/json' },
@@ -122,8 +122,11 @@ describe('V4.1 Generic web service security', () => {
       ['GET /', s.http.getJson('/')],
       ['GET /health', s.http.getJson('/health')],
       ['POST /register', s.http.postJson('/register', { username: uniqueUsername('nr'), password: strongPassword() })],
-      ['POST /login', s.http.postJson('/login', account)],
-      ['POST /login (proto http)', s.http.postJson('/login', account, { headers: { 'x-forwarded-proto': 'http' } })],
+      ['POST /login', s.http.postJson('/login', credentialsOf(account))],
+      [
+        'POST /login (proto http)',
+        s.http.postJson('/login', credentialsOf(account), { headers: { 'x-forwarded-proto': 'http' } }),
+      ],
       ['GET /dashboard', s.http.getJson(`/dashboard/${account.username}`)],
       ['POST /logout', s.http.postJson('/logout', {})],
     ]
@@ -132,7 +135,7 @@ describe('V4.1 Generic web service security', () => {
       expect([301, 302, 307, 308], label).not.toContain(reply.status)
       expect(reply.location ?? '', label).not.toMatch(/^https:/i)
     }
-    expect((await s.http.postJson('/login', account)).json.access_token).toEqual(expect.any(String))
+    expect((await s.http.postJson('/login', credentialsOf(account))).json.access_token).toEqual(expect.any(String))
   })
 
   it('4.1.3 believes no intermediary header from a client: forwarded address, protocol, host, user or method', async () => {
@@ -145,19 +148,19 @@ describe('V4.1 Generic web service security', () => {
       'cf-connecting-ip': '203.0.113.13',
       'x-client-ip': '203.0.113.14',
     }
-    const before = s.service.logs().length
+    const before = s.logs().length
     const account = { username: uniqueUsername('hdr'), password: strongPassword() }
     expect((await s.http.postJson('/register', account, { headers: spoofed })).status).toBe(201)
-    const lines = s.service
+    const lines = s
       .logs()
       .slice(before)
       .filter((line) => 'clientIp' in line)
     expect(lines.length).toBeGreaterThan(0)
     for (const line of lines) expect(line.clientIp).toBe('127.0.0.1')
-    expect(JSON.stringify(s.service.logs().slice(before))).not.toContain('203.0.113.')
+    expect(JSON.stringify(s.logs().slice(before))).not.toContain('203.0.113.')
 
     // over what: X-Forwarded-Proto / Forwarded proto=https from a client do not make the cookie __Host-/Secure
-    const login = await s.http.postForm('/login', account, {
+    const login = await s.http.postForm('/login', credentialsOf(account), {
       headers: { ...spoofed, 'x-forwarded-proto': 'https', 'x-forwarded-ssl': 'on' },
     })
     expect(login.status).toBe(303)
@@ -191,7 +194,7 @@ describe('V4.1 Generic web service security', () => {
     // which method: override headers and fields do not turn a GET into a POST or a POST into anything else
     const overrides = { 'x-http-method-override': 'POST', 'x-http-method': 'POST', 'x-method-override': 'POST' }
     expectProblem(await s.http.getJson('/logout', { headers: overrides }), 405, 'method_not_allowed')
-    const token = (await s.http.postJson('/login', account)).json.access_token as string
+    const token = (await s.http.postJson('/login', credentialsOf(account))).json.access_token as string
     const asDelete = await s.http.call('/password?_method=DELETE', {
       method: 'POST',
       json: { current_password: account.password, new_password: strongPassword(), _method: 'DELETE' },
@@ -204,7 +207,7 @@ describe('V4.1 Generic web service security', () => {
   // ASVS 4.1.4 is Level 3; issue #3 asks for it all the same ("TRACE and unknown methods: 405").
   it('4.1.4 answers only the methods a route has: TRACE, PROPFIND, PATCH, PUT, DELETE get 405 with Allow', async () => {
     for (const method of ['TRACE', 'PROPFIND', 'PATCH', 'PUT', 'DELETE', 'MKCOL', 'LOCK']) {
-      const reply = await rawRequest(s.service.baseUrl, {
+      const reply = await rawRequest(s.baseUrl, {
         method,
         path: '/login',
         headers: { accept: 'application/json', 'x-echo': 'do-not-echo' },
@@ -215,9 +218,7 @@ describe('V4.1 Generic web service security', () => {
     }
     // methods the HTTP parser does not know are refused before any route runs
     expect(
-      statusLines(
-        await rawExchange(s.service.baseUrl, 'FOO /login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n'),
-      ),
+      statusLines(await rawExchange(s.baseUrl, 'FOO /login HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n')),
     ).toEqual([400])
   })
 })
@@ -226,7 +227,7 @@ describe('V4.2 HTTP message structure validation', () => {
   /** A POST whose framing headers are given raw, with a second request behind it in the same bytes. */
   const smuggle = (framing: string, body: string) =>
     rawExchange(
-      s.service.baseUrl,
+      s.baseUrl,
       `POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAccept: application/json\r\n${framing}\r\n` +
         `${body}GET /smuggled HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\n\r\n`,
     )
@@ -246,18 +247,16 @@ describe('V4.2 HTTP message structure validation', () => {
       expect(answer).not.toContain('not_found') // the hidden GET /smuggled was never served
     }
     // bare LF line ends are not HTTP/1.1 either
-    expect(statusLines(await rawExchange(s.service.baseUrl, 'GET /health HTTP/1.1\nHost: 127.0.0.1\n\n'))).toEqual([
-      400,
-    ])
+    expect(statusLines(await rawExchange(s.baseUrl, 'GET /health HTTP/1.1\nHost: 127.0.0.1\n\n'))).toEqual([400])
     // well-framed pipelined requests are two requests, answered in order
     const pipelined = await rawExchange(
-      s.service.baseUrl,
+      s.baseUrl,
       'GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\nGET /nope HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\nConnection: close\r\n\r\n',
     )
     expect(statusLines(pipelined)).toEqual([200, 404])
     // a chunked body is measured as it arrives: over 16 KiB is 413 even without Content-Length
     const chunk = Buffer.from(`{"username":"a","password":"${'p'.repeat(17 * 1024)}"}`)
-    const chunked = await rawRequest(s.service.baseUrl, {
+    const chunked = await rawRequest(s.baseUrl, {
       method: 'POST',
       path: '/login',
       headers: { 'content-type': 'application/json', accept: 'application/json', 'transfer-encoding': 'chunked' },

@@ -31,16 +31,21 @@ async function tableRows(): Promise<Row[]> {
     })
 }
 
-/** Every `it('…')` / `test('…')` title in the test files under tests/. */
+/**
+ * Every test title under tests/ (any depth), by file: `it('…')` / `test('…')` titles, the `name: '…'`
+ * of scenario rows (tests/helpers/scenarios.ts), and the labels opening table rows that become names.
+ */
 async function testTitles(): Promise<Map<string, string[]>> {
   const titles = new Map<string, string[]>()
-  for (const dir of ['tests/security', 'tests/fuzz', 'tests/http', 'tests/lib', 'tests/functions', 'tests/browser']) {
-    const files = await readdir(new URL(dir, ROOT)).catch(() => [] as string[])
-    for (const file of files.filter((name) => name.endsWith('.test.ts'))) {
-      const text = await readFile(new URL(`${dir}/${file}`, ROOT), 'utf8')
-      const found = [...text.matchAll(/\b(?:it|test)(?:\.\w+)*\(\s*(['"`])((?:\\.|(?!\1).)*)\1/g)].map((m) => m[2]!)
-      titles.set(`${dir}/${file}`, found)
-    }
+  const files = (await readdir(new URL('tests', ROOT), { recursive: true })).filter((f) => f.endsWith('.test.ts'))
+  for (const file of files) {
+    const text = await readFile(new URL(`tests/${file}`, ROOT), 'utf8')
+    // an it()/test() title, a scenario's name, or the label opening a table row (['label', …)
+    const title = /(?:\b(?:(?:it|test)(?:\.\w+)*\(|name:)|^\s*\[)\s*(['"`])((?:\\.|(?!\1).)*)\1/gm
+    titles.set(
+      `tests/${file}`,
+      [...text.matchAll(title)].map((m) => m[2]!),
+    )
   }
   return titles
 }
@@ -77,6 +82,12 @@ describe('docs/security.md ASVS table', () => {
         ).toBe(true)
       }
     }
+  })
+
+  it('sees every test file, nested folders included', async () => {
+    const titles = await testTitles()
+    for (const file of ['tests/http/contract/routing.test.ts', 'tests/functions/logout.test.ts'])
+      expect(titles.get(file)?.length, file).toBeGreaterThan(0)
   })
 
   it('lists every requirement the security suite tests', async () => {

@@ -6,21 +6,22 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { CookieJar, type Reply } from '../helpers/http.ts'
 
-import { resign, startSecurityService, type Account, type SecurityService } from '../helpers/accounts.ts'
+import { resign } from '../helpers/tokens.ts'
 import { expectProblem } from '../helpers/expect.ts'
+import { startService, type TestService, type Account } from '../helpers/service.ts'
 
-let s: SecurityService
+let s: TestService
 let alice: Account
 let bob: Account
 let aliceToken: string
 beforeAll(async () => {
-  s = await startSecurityService()
+  s = await startService()
   alice = await s.register('Alice')
   bob = await s.register('Bob')
   aliceToken = await s.apiLogin(alice)
 })
 afterAll(async () => {
-  await s?.service.stop()
+  await s?.stop()
 })
 
 const docs = () => readFile(new URL('../../docs/api.md', import.meta.url), 'utf8')
@@ -161,7 +162,7 @@ describe('V8.3 Operation level authorization', () => {
       expectNothingOf(bob, reply)
     }
     // Alice's own, validly signed token claiming to be Bob: the user comes from the session row
-    const claimsBob = resign(s.service, aliceToken, { preferred_username: bob.username })
+    const claimsBob = resign(s, aliceToken, { preferred_username: bob.username })
     expectProblem(await s.dashboard(bob.username, claimsBob), 403, 'forbidden')
     // the pages' client-side checks (required, minlength) are not what enforces the rules
     const page = await s.http.getHtml('/register')

@@ -5,16 +5,10 @@
 import { readFile } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
-import { CookieJar, jwtParts, parseSetCookie, type Reply } from '../helpers/http.ts'
+import { CookieJar, jwtParts, parseSetCookie, type Reply, rawExchange, statusLines } from '../helpers/http.ts'
 
-import {
-  rawExchange,
-  startLoggedService,
-  statusLines,
-  useLoggedService,
-  type LoggedService,
-} from '../helpers/logged-service.ts'
 import { expectProblem } from '../helpers/expect.ts'
+import { startService, useService, credentialsOf, LOOSE_THROTTLE, type TestService } from '../helpers/service.ts'
 import { filesTheCodeNeeds, topLevelOf } from '../deploy/code-files.ts'
 
 const root = (file: string) => new URL(`../../${file}`, import.meta.url)
@@ -25,7 +19,7 @@ function expectInvalid(reply: Reply, fields: string[]) {
   expect((reply.json.errors as { field: string }[]).map((e) => e.field).sort(), reply.text).toEqual([...fields].sort())
 }
 
-const loginAs = (s: LoggedService, account: { username: string; password: string }, headers?: Record<string, string>) =>
+const loginAs = (s: TestService, account: { username: string; password: string }, headers?: Record<string, string>) =>
   s.http.postJson('/login', { username: account.username, password: account.password }, { headers })
 
 describe('V15.1 Secure coding and architecture documentation', () => {
@@ -66,13 +60,13 @@ describe('V15.1 Secure coding and architecture documentation', () => {
 })
 
 describe('V15.2 Security architecture and dependencies', () => {
-  const s = useLoggedService()
+  const s = useService({ env: LOOSE_THROTTLE, captureLogs: true })
 
   it('15.2.2 bounds costly work: oversized bodies are refused before they are read, no bcrypt for oversized passwords', async () => {
     // a 10 MB body is announced but never sent: the answer comes at once, without waiting for it
     const started = Date.now()
     const answer = await rawExchange(
-      s.service.baseUrl,
+      s.baseUrl,
       'POST /register HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: 10000000\r\n\r\n{"username":',
       3000,
     )
@@ -95,7 +89,7 @@ describe('V15.2 Security architecture and dependencies', () => {
       '/package-lock.json',
       '/.env',
       '/.git/config',
-      '/tests/helpers/server.ts',
+      '/tests/helpers/service.ts',
       '/bench/run.ts',
       '/docs/api.md',
       '/lib/config.ts',
@@ -131,7 +125,7 @@ describe('V15.2 Security architecture and dependencies', () => {
 })
 
 describe('V15.3 Defensive coding', () => {
-  const s = useLoggedService()
+  const s = useService({ env: LOOSE_THROTTLE, captureLogs: true })
 
   it('15.3.1 returns only the documented fields: no hash, no internal columns, no extra claims', async () => {
     const account = { username: uniqueUsername('fields'), password: strongPassword() }
@@ -162,6 +156,7 @@ describe('V15.3 Defensive coding', () => {
       'disk',
       'hostname',
       'load_average',
+      'lorawan',
       'memory',
       'read_at',
       'service',
@@ -305,7 +300,7 @@ describe('V15.3 Defensive coding', () => {
         const reply = await s.http.call(path, {
           method: 'POST',
           body,
-          headers: { 'content-type': 'application/x-www-form-urlencoded', origin: s.service.baseUrl },
+          headers: { 'content-type': 'application/x-www-form-urlencoded', origin: s.baseUrl },
         })
         expect(reply.status, `${path} ${body}`).toBeLessThan(500)
       }
@@ -343,7 +338,7 @@ describe('V15.3 Defensive coding', () => {
   it('15.3.7 has no HTTP parameter pollution: repeated fields are refused, the query never supplies body fields', async () => {
     const form = {
       'content-type': 'application/x-www-form-urlencoded',
-      origin: s.service.baseUrl,
+      origin: s.baseUrl,
       accept: 'application/json',
     }
     const account = await s.register('hpp')
@@ -368,7 +363,7 @@ describe('V15.3 Defensive coding', () => {
       expect(reply.text).toMatch(new RegExp(`id="${field}-error"`))
     }
     const jar = new CookieJar()
-    await s.http.postForm('/login', account, { jar })
+    await s.http.postForm('/login', credentialsOf(account), { jar })
     const twice = await s.http.call('/password', {
       method: 'POST',
       body: `current_password=${encodeURIComponent(account.password)}&current_password=x&new_password=${encodeURIComponent(strongPassword())}`,
@@ -412,11 +407,11 @@ describe('V15.3 Defensive coding', () => {
 describe('V15.3.4 the client address', () => {
   it('15.3.4 takes the client address from the socket, or from a TRUST_PROXY proxy only, for logs and throttling', async () => {
     const spoofed = (n: number) => ({ 'x-forwarded-for': `198.51.100.${n}`, 'x-forwarded-proto': 'https' })
-    const direct = await startLoggedService({})
+    const direct = await startService({ captureLogs: true })
     try {
       // no trusted proxy: X-Forwarded-For is the client's own claim and changes nothing
       const s = direct
-      const before = s.service.logs().length
+      const before = s.logs().length
       const account = await s.register('peer')
       expect(
         (
@@ -427,7 +422,7 @@ describe('V15.3.4 the client address', () => {
           )
         ).status,
       ).toBe(201)
-      const lines = s.service
+      const lines = s
         .logs()
         .slice(before)
         .filter((line) => 'clientIp' in line)
@@ -444,18 +439,20 @@ describe('V15.3.4 the client address', () => {
       expectProblem(await loginAs(s, account, spoofed(99)), 429, 'rate_limited')
       // and its X-Forwarded-Proto is not believed: plain cookie, no Secure
       const other = await s.register('peer2')
-      const cookie = parseSetCookie((await s.http.postForm('/login', other, { headers: spoofed(7) })).setCookies[0]!)
+      const cookie = parseSetCookie(
+        (await s.http.postForm('/login', credentialsOf(other), { headers: spoofed(7) })).setCookies[0]!,
+      )
       expect(cookie.name).toBe('session')
       expect(cookie.attributes).not.toHaveProperty('secure')
     } finally {
-      await direct.service.stop()
+      await direct.stop()
     }
 
-    const proxied = await startLoggedService({ TRUST_PROXY: '127.0.0.1' })
+    const proxied = await startService({ env: { TRUST_PROXY: '127.0.0.1' }, captureLogs: true })
     try {
       // behind the trusted proxy: the address it appended is the client; what the client wrote before is not
       const s = proxied
-      const before = s.service.logs().length
+      const before = s.logs().length
       const account = await s.register('proxied')
       const via = (client: string) => ({ 'x-forwarded-for': `203.0.113.66, ${client}` })
       expect(
@@ -467,7 +464,7 @@ describe('V15.3.4 the client address', () => {
           )
         ).status,
       ).toBe(201)
-      const addresses = s.service
+      const addresses = s
         .logs()
         .slice(before)
         .filter((line) => 'clientIp' in line)
@@ -485,8 +482,8 @@ describe('V15.3.4 the client address', () => {
       expectProblem(await loginAs(s, account, via('198.51.100.7')), 429, 'rate_limited')
       expect((await loginAs(s, account, via('198.51.100.8'))).status).toBe(200)
       // the proxy's X-Forwarded-Proto is believed: HTTPS gets the __Host- cookie with Secure
-      const https = s.service.baseUrl.replace(/^http:/, 'https:')
-      const login = await s.http.postForm('/login', account, {
+      const https = s.baseUrl.replace(/^http:/, 'https:')
+      const login = await s.http.postForm('/login', credentialsOf(account), {
         headers: { ...via('198.51.100.9'), 'x-forwarded-proto': 'https', origin: https },
       })
       expect(login.status).toBe(303)
@@ -494,7 +491,7 @@ describe('V15.3.4 the client address', () => {
       expect(cookie.name).toBe('__Host-session')
       expect(cookie.attributes).toHaveProperty('secure')
     } finally {
-      await proxied.service.stop()
+      await proxied.stop()
     }
   })
 })

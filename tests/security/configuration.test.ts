@@ -8,12 +8,12 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startService, type TestService } from '../helpers/server.ts'
 import { databaseKinds } from '../helpers/runtime.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { client, rawRequest, type Client } from '../helpers/http.ts'
 import { expectProblem, expectNoSecrets } from '../helpers/expect.ts'
 import { ROUTES } from '#lib/http/routes.ts'
+import { startService, type TestService } from '../helpers/service.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '../..')
 const mode = async (file: string) => (await stat(file)).mode & 0o777
@@ -53,7 +53,7 @@ describe('V13 Configuration', () => {
 
   beforeAll(async () => {
     // JWT_SECRET unset: the service generates its own secret into DATA_DIR
-    service = await startService(kind)
+    service = await startService({ kind })
     http = client(service.baseUrl)
   })
   afterAll(async () => {

@@ -5,11 +5,12 @@
 import { describe, expect, it } from 'vitest'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { USERNAME_PATTERN } from '#lib/auth/validation.ts'
-import { rawExchange, statusLines, useLoggedService } from '../helpers/logged-service.ts'
 import { htmlEscaped, inputValue } from '../helpers/pages.ts'
 import { expectProblem } from '../helpers/expect.ts'
+import { rawExchange, statusLines } from '../helpers/http.ts'
+import { useService, credentialsOf, LOOSE_THROTTLE } from '../helpers/service.ts'
 
-const s = useLoggedService()
+const s = useService({ env: LOOSE_THROTTLE, captureLogs: true })
 
 const TEMPLATE_PAYLOADS = [
   '{{7*7}}',
@@ -32,7 +33,7 @@ describe('V1.1 Encoding and sanitization architecture', () => {
     const reply = await s.http.call('/register', {
       method: 'POST',
       body: `username=dbl%2541${suffix}&password=${encodeURIComponent(password)}`,
-      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: s.service.baseUrl },
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: s.baseUrl },
     })
     expect(reply.status).toBe(400)
     expect(reply.text).toContain('Username may only contain')
@@ -42,7 +43,7 @@ describe('V1.1 Encoding and sanitization architecture', () => {
 
     // the path is decoded once too: /dashboard/%2561… is the dashboard of "%61…", not of "a…"
     const account = await s.register('abc')
-    const token = (await s.http.postJson('/login', account)).json.access_token as string
+    const token = (await s.http.postJson('/login', credentialsOf(account))).json.access_token as string
     const doubled = await s.http.getJson(`/dashboard/%25${'61'}${account.username.slice(1)}`, { bearer: token })
     expectProblem(doubled, 404, 'not_found') // "%61…" is no name an account can have
     const once = await s.http.getJson(`/dashboard/%61${account.username.slice(1)}`, { bearer: token })
@@ -148,7 +149,7 @@ describe('V1.2 Injection prevention', () => {
     }
 
     const victim = await s.register('victim')
-    const token = (await s.http.postJson('/login', victim)).json.access_token as string
+    const token = (await s.http.postJson('/login', credentialsOf(victim))).json.access_token as string
     // lookups are parameterized and exact: neither quotes nor LIKE wildcards match the victim
     const guesses = [
       { username: "' OR '1'='1", password: "' OR '1'='1" },
@@ -168,7 +169,7 @@ describe('V1.2 Injection prevention', () => {
     expectProblem(dashboard, 404, 'not_found')
 
     // the tables are intact: the victim still signs in and sees their dashboard
-    const again = await s.http.postJson('/login', victim)
+    const again = await s.http.postJson('/login', credentialsOf(victim))
     expect(again.status).toBe(200)
     const own = await s.http.getJson(`/dashboard/${victim.username}`, { bearer: again.json.access_token })
     expect(own.status).toBe(200)
@@ -200,7 +201,7 @@ describe('V1.2 Injection prevention', () => {
       if (USERNAME_PATTERN.test(username)) expectProblem(reply, 401, 'invalid_credentials')
       else expectProblem(reply, 400, 'validation_failed')
     }
-    expect((await s.http.postJson('/login', account)).status).toBe(200)
+    expect((await s.http.postJson('/login', credentialsOf(account))).status).toBe(200)
   })
 })
 
@@ -237,7 +238,7 @@ describe('V1.3 Sanitization', () => {
 
     // a name made to forge a log line is refused or logged as one value without control
     // characters; a long one is cut short; never a 5xx (a NUL byte once reached PostgreSQL as 503)
-    const before = s.service.logs().length
+    const before = s.logs().length
     for (const username of [
       `ghost\n{"level":60,"msg":"admin logged in"}\r\u001b[2J`,
       `ghost\u0000${'z'.repeat(20)}`,
@@ -247,11 +248,11 @@ describe('V1.3 Sanitization', () => {
       expect([400, 401]).toContain(reply.status)
       expectProblem(reply, reply.status, reply.status === 400 ? 'validation_failed' : 'invalid_credentials')
     }
-    for (const line of s.service.rawLogs().split('\n').filter(Boolean)) expect(() => JSON.parse(line)).not.toThrow()
-    expect(s.service.logs().some((entry) => entry.msg === 'admin logged in')).toBe(false)
+    for (const line of s.rawLogs().split('\n').filter(Boolean)) expect(() => JSON.parse(line)).not.toThrow()
+    expect(s.logs().some((entry) => entry.msg === 'admin logged in')).toBe(false)
     // none of them can be a name (the login rules are the registration rules), so none reaches the
     // log as a value: the refusals name the field only
-    const written = s.service.logs().slice(before)
+    const written = s.logs().slice(before)
     expect(
       written.filter((entry) => entry.event === 'request_refused' && String(entry.fields) === 'username'),
     ).toHaveLength(3)
@@ -279,7 +280,7 @@ describe('V1.3 Sanitization', () => {
 
   it('1.3.10 keeps format specifiers in input literal (no printf-style interpolation in logs or pages)', async () => {
     const payload = '%s%d%j%o%O%%%n%x%c'
-    const before = s.service.logs().length
+    const before = s.logs().length
     expectProblem(
       await s.http.postJson('/login', { username: payload, password: 'whatever whatever' }),
       400,
@@ -287,7 +288,7 @@ describe('V1.3 Sanitization', () => {
     )
     // a path is logged as it came: the specifiers stay literal there
     expectProblem(await s.http.getJson(`/${payload}`), 404, 'not_found')
-    const entries = s.service.logs().slice(before)
+    const entries = s.logs().slice(before)
     expect(entries.some((entry) => entry.path === `/${payload}`)).toBe(true)
     for (const entry of entries) expect(String(entry.msg ?? '')).not.toContain('%')
     const page = await s.http.postForm('/login', { username: payload, password: 'whatever whatever' })
@@ -301,7 +302,7 @@ describe('V1.4 Memory, string and unmanaged code', () => {
     // never a negative or wrapped number that lets a body through
     const withLength = (length: string) =>
       rawExchange(
-        s.service.baseUrl,
+        s.baseUrl,
         'POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: application/json\r\nContent-Type: application/json\r\n' +
           `Content-Length: ${length}\r\nConnection: close\r\n\r\n{}`,
       )
@@ -309,7 +310,7 @@ describe('V1.4 Memory, string and unmanaged code', () => {
     expect(statusLines(await withLength('18446744073709551617'))).toEqual([400])
     expect(statusLines(await withLength('99999999999999999999999'))).toEqual([400])
     const negative = await rawExchange(
-      s.service.baseUrl,
+      s.baseUrl,
       'POST /login HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: -1\r\nConnection: close\r\n\r\n{}',
     )
     expect(statusLines(negative)).toEqual([400])

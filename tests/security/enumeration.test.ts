@@ -2,11 +2,11 @@
 // user and a wrong password are answered alike, in status, body, page and time. Its own file so the
 // service runs at the production bcrypt cost, where the comparison is what a sign-in's time is made of.
 import { describe, expect, it } from 'vitest'
-import { median, useSecurityService } from '../helpers/accounts.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { expectProblem } from '../helpers/expect.ts'
+import { useService } from '../helpers/service.ts'
 
-const s = useSecurityService({ LOGIN_MAX_FAILURES: '1000', LOGIN_CLIENT_MAX_FAILURES: '100000', BCRYPT_COST: '10' })
+const s = useService({ env: { LOGIN_MAX_FAILURES: '1000', LOGIN_CLIENT_MAX_FAILURES: '100000', BCRYPT_COST: '10' } })
 const login = (username: string, password: string) => s.http.postJson('/login', { username, password })
 
 describe('V6.3 General authentication security', () => {
@@ -49,3 +49,10 @@ describe('V6.3 General authentication security', () => {
     expect(formUnknown.text.replaceAll(ghost, 'NAME')).toBe(formWrong.text.replaceAll(account.username, 'NAME'))
   })
 })
+
+/** Median of a list of numbers. */
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}

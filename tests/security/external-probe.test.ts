@@ -11,11 +11,11 @@ import { hostname, tmpdir } from 'node:os'
 import path from 'node:path'
 import pgPromise from 'pg-promise'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startService, type TestService } from '../helpers/server.ts'
-import { databaseKinds, serverDatabaseUrl } from '../helpers/runtime.ts'
+import { serverDatabaseUrl } from '../helpers/runtime.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { client, expectHtmlSafety, rawRequest, type Client, type Reply } from '../helpers/http.ts'
 import { expectProblem } from '../helpers/expect.ts'
+import { startService, type TestService } from '../helpers/service.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '../..')
 const MAX_FAILURES = 5
@@ -76,9 +76,11 @@ describe('external probe: lockout bypass through Unicode case folding', () => {
   let alice: Awaited<ReturnType<typeof lockedOutAlice>>
 
   beforeAll(async () => {
-    service = await startService(databaseKinds()[0]!, {
-      TRUST_PROXY: '127.0.0.1',
-      LOGIN_MAX_FAILURES: String(MAX_FAILURES),
+    service = await startService({
+      env: {
+        TRUST_PROXY: '127.0.0.1',
+        LOGIN_MAX_FAILURES: String(MAX_FAILURES),
+      },
     })
     http = client(service.baseUrl)
     alice = await lockedOutAlice()
@@ -165,7 +167,7 @@ describe('external probe: Host, Expect, Content-Encoding and the security header
   let port: number
 
   beforeAll(async () => {
-    service = await startService(databaseKinds()[0]!, { ALLOWED_HOSTS: 'auth.example.com,.lan.example' })
+    service = await startService({ env: { ALLOWED_HOSTS: 'auth.example.com,.lan.example' } })
     http = client(service.baseUrl)
     port = Number(new URL(service.baseUrl).port)
   })

@@ -2,11 +2,11 @@
 // nothing is half-written. The failures are real PostgreSQL errors, raised by a trigger at the
 // exact step under test, in the service's own schema.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { startService, type TestService } from '../helpers/server.ts'
 import { databaseKinds } from '../helpers/runtime.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { client, type Client } from '../helpers/http.ts'
 import { expectNoSecrets } from '../helpers/expect.ts'
+import { startService, type TestService } from '../helpers/service.ts'
 
 // a full disk is a bug-shaped failure (500); an administrator shutdown means "database gone" (503)
 const FAILURES = [
@@ -26,7 +26,7 @@ describe.skipIf(databaseKinds()[0] !== 'server')('fail closed (ASVS 16.5.3)', ()
   const account = { username: uniqueUsername('fc'), password: strongPassword() }
 
   beforeAll(async () => {
-    service = await startService('server', {}, undefined, { captureLogs: true })
+    service = await startService({ kind: 'server', env: {}, captureLogs: true })
     http = client(service.baseUrl)
     expect((await http.postJson('/register', account)).status).toBe(201)
   })

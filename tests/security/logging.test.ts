@@ -2,11 +2,11 @@
 // against the running service, and the JSON lines its real logger (pino, with the real redaction)
 // writes for them. 16.5.3 (fail closed) lives in tests/security/fail-closed.test.ts.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startService, type TestService } from '../helpers/server.ts'
 import { databaseKinds } from '../helpers/runtime.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { client, CookieJar, type Client, type Reply } from '../helpers/http.ts'
 import { expectProblem, expectNoSecrets } from '../helpers/expect.ts'
+import { startService, type TestService } from '../helpers/service.ts'
 
 type LogLine = Record<string, unknown>
 type Account = { username: string; password: string }
@@ -21,7 +21,7 @@ describe('V16 Security logging and error handling', () => {
   let http: Client
 
   beforeAll(async () => {
-    service = await startService(kind, { LOGIN_MAX_FAILURES: String(MAX_FAILURES) }, undefined, { captureLogs: true })
+    service = await startService({ kind, env: { LOGIN_MAX_FAILURES: String(MAX_FAILURES) }, captureLogs: true })
     http = client(service.baseUrl)
   })
   afterAll(async () => {

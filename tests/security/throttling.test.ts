@@ -4,11 +4,10 @@
 import { readFile } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { loadConfig } from '#lib/platform/config.ts'
-import { startService, type TestService } from '../helpers/server.ts'
-import { databaseKinds } from '../helpers/runtime.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { client, type Client } from '../helpers/http.ts'
 import { expectProblem } from '../helpers/expect.ts'
+import { startService, type TestService } from '../helpers/service.ts'
 
 /** The production defaults: what an operator gets without setting anything. */
 const DEFAULTS = loadConfig({}).throttle
@@ -57,7 +56,7 @@ describe('throttling of sign-in guesses (ASVS 6.3.1)', () => {
   const { register, login } = accounts(() => http)
 
   beforeAll(async () => {
-    service = await startService(databaseKinds()[0]!, PRODUCTION_LIMITS)
+    service = await startService({ env: PRODUCTION_LIMITS })
     http = client(service.baseUrl)
   })
   afterAll(() => service?.stop())
@@ -194,11 +193,13 @@ describe('throttling of sign-in guesses (ASVS 6.3.1)', () => {
 
 describe('lockouts back off and survive a restart (ASVS 6.3.1)', () => {
   it('6.3.1 doubles the lockout on each repeat, up to the longest', async () => {
-    const service = await startService(databaseKinds()[0]!, {
-      ...PRODUCTION_LIMITS,
-      LOGIN_LOCKOUT_SECONDS: '1',
-      LOGIN_LOCKOUT_MAX_SECONDS: '2',
-      LOGIN_MAX_FAILURES: '2',
+    const service = await startService({
+      env: {
+        ...PRODUCTION_LIMITS,
+        LOGIN_LOCKOUT_SECONDS: '1',
+        LOGIN_LOCKOUT_MAX_SECONDS: '2',
+        LOGIN_MAX_FAILURES: '2',
+      },
     })
     try {
       const http = client(service.baseUrl)
@@ -220,7 +221,7 @@ describe('lockouts back off and survive a restart (ASVS 6.3.1)', () => {
   })
 
   it('6.3.1 keeps the counters in the database across a restart', async () => {
-    const first = await startService('embedded', PRODUCTION_LIMITS)
+    const first = await startService({ kind: 'embedded', env: PRODUCTION_LIMITS })
     const dataDir = first.dataDir
     const account = { username: uniqueUsername('thr'), password: strongPassword() }
     const ip = newClient()
@@ -231,7 +232,7 @@ describe('lockouts back off and survive a restart (ASVS 6.3.1)', () => {
     } finally {
       await first.stop({ keepDataDir: true })
     }
-    const second = await startService('embedded', PRODUCTION_LIMITS, dataDir)
+    const second = await startService({ kind: 'embedded', env: PRODUCTION_LIMITS, dataDir })
     try {
       const http = client(second.baseUrl)
       expectProblem(await accounts(() => http).login(account, ip), 429, 'rate_limited')
@@ -246,7 +247,7 @@ describe('registration limit (ASVS 2.4.1)', () => {
   let http: Client
 
   beforeAll(async () => {
-    service = await startService(databaseKinds()[0]!, PRODUCTION_LIMITS)
+    service = await startService({ env: PRODUCTION_LIMITS })
     http = client(service.baseUrl)
   })
   afterAll(() => service?.stop())

@@ -7,19 +7,20 @@ import jwt from 'jsonwebtoken'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { jwtParts } from '../helpers/http.ts'
 
-import { resign, startSecurityService, type Account, type SecurityService } from '../helpers/accounts.ts'
+import { resign } from '../helpers/tokens.ts'
 import { expectProblem } from '../helpers/expect.ts'
+import { startService, type TestService, type Account } from '../helpers/service.ts'
 
-let s: SecurityService
+let s: TestService
 let account: Account
 let token: string
 beforeAll(async () => {
-  s = await startSecurityService()
+  s = await startService()
   account = await s.register('tokens')
   token = await s.apiLogin(account)
 })
 afterAll(async () => {
-  await s?.service.stop()
+  await s?.stop()
 })
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url')
@@ -31,7 +32,7 @@ async function expectRefused(forged: Record<string, string>) {
   for (const [label, bad] of Object.entries(forged)) {
     const reply = await s.dashboard(account.username, bad)
     expect(reply.status, `${label}: ${reply.text}`).toBe(401)
-    expectProblem(reply, 401, 'unauthorized', [bad, s.service.runtime.jwtSecret])
+    expectProblem(reply, 401, 'unauthorized', [bad, s.runtime.jwtSecret])
   }
 }
 
@@ -56,7 +57,7 @@ describe('V9.1 Token source and integrity', () => {
       'signature removed': `${header}.${token.split('.')[1]}.`,
       'two parts only': `${header}.${token.split('.')[1]}`,
       'other secret': jwt.sign(payloadOf(token), randomBytes(48).toString('hex'), { algorithm: 'HS256' }),
-      'secret with a byte flipped': jwt.sign(payloadOf(token), `${s.service.runtime.jwtSecret}x`, {
+      'secret with a byte flipped': jwt.sign(payloadOf(token), `${s.runtime.jwtSecret}x`, {
         algorithm: 'HS256',
       }),
     })
@@ -64,7 +65,7 @@ describe('V9.1 Token source and integrity', () => {
 
   it('9.1.2 accepts HS256 only: alg none, other HMAC sizes and asymmetric algorithms are refused', async () => {
     const payload = payloadOf(token)
-    const secret = s.service.runtime.jwtSecret
+    const secret = s.runtime.jwtSecret
     const unsigned = (alg: string) => `${b64({ alg, typ: 'JWT' })}.${b64(payload)}.`
     const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 })
     const ec = generateKeyPairSync('ec', { namedCurve: 'P-256' })
@@ -92,10 +93,10 @@ describe('V9.1 Token source and integrity', () => {
     const payload = payloadOf(token)
     await expectRefused({
       // signed with the real secret: only the header differs from an accepted token
-      jku: resign(s.service, token, {}, { jku: 'https://evil.example/jwks.json' }),
-      jwk: resign(s.service, token, {}, { jwk }),
-      x5u: resign(s.service, token, {}, { x5u: 'https://evil.example/cert.pem' }),
-      x5c: resign(s.service, token, {}, { x5c: ['MIIBszCCAVmgAwIBAgIUQ'] }),
+      jku: resign(s, token, {}, { jku: 'https://evil.example/jwks.json' }),
+      jwk: resign(s, token, {}, { jwk }),
+      x5u: resign(s, token, {}, { x5u: 'https://evil.example/cert.pem' }),
+      x5c: resign(s, token, {}, { x5c: ['MIIBszCCAVmgAwIBAgIUQ'] }),
       // the attacker's own key, embedded and used
       'jwk + RS256 with that key': jwt.sign(payload, rsa.privateKey, {
         algorithm: 'RS256',
@@ -107,33 +108,33 @@ describe('V9.1 Token source and integrity', () => {
       }),
     })
     // the same re-signing without a foreign header is accepted: the header alone is refused
-    expect((await s.dashboard(account.username, resign(s.service, token, {}, { kid: 'main' }))).status).toBe(200)
+    expect((await s.dashboard(account.username, resign(s, token, {}, { kid: 'main' }))).status).toBe(200)
   })
 })
 
 describe('V9.2 Token content', () => {
   it('9.2.1 accepts a token only within exp and nbf, allowing the documented 30 s of clock drift', async () => {
-    const expired = resign(s.service, token, { exp: now() - 120 })
+    const expired = resign(s, token, { exp: now() - 120 })
     const reply = await s.dashboard(account.username, expired)
     expectProblem(reply, 401, 'session_expired', [expired])
     await expectRefused({
-      'nbf two minutes ahead': resign(s.service, token, { nbf: now() + 120 }),
-      'no exp at all': resign(s.service, token, { exp: undefined }),
-      'exp not a number': resign(s.service, token, { exp: 'never' }),
+      'nbf two minutes ahead': resign(s, token, { nbf: now() + 120 }),
+      'no exp at all': resign(s, token, { exp: undefined }),
+      'exp not a number': resign(s, token, { exp: 'never' }),
     })
     // within the tolerance (docs/api.md#sessions): a gateway clock a few seconds off is not an attack
-    expect((await s.dashboard(account.username, resign(s.service, token, { exp: now() - 10 }))).status).toBe(200)
-    expect((await s.dashboard(account.username, resign(s.service, token, { nbf: now() + 10 }))).status).toBe(200)
+    expect((await s.dashboard(account.username, resign(s, token, { exp: now() - 10 }))).status).toBe(200)
+    expect((await s.dashboard(account.username, resign(s, token, { nbf: now() + 10 }))).status).toBe(200)
   })
 
   it('9.2.2 accepts only session tokens: a signed token that is not one (no jti, wrong shapes) is refused', async () => {
     await expectRefused({
-      'no jti (an ID-token-like assertion)': resign(s.service, token, { jti: undefined }),
-      'no sub': resign(s.service, token, { sub: undefined }),
-      'numeric sub': resign(s.service, token, { sub: Number(account.id) }),
-      'no preferred_username': resign(s.service, token, { preferred_username: undefined }),
-      'jti not a string': resign(s.service, token, { jti: 1 }),
-      'a JSON array payload': jwt.sign(JSON.stringify([payloadOf(token)]), s.service.runtime.jwtSecret, {
+      'no jti (an ID-token-like assertion)': resign(s, token, { jti: undefined }),
+      'no sub': resign(s, token, { sub: undefined }),
+      'numeric sub': resign(s, token, { sub: Number(account.id) }),
+      'no preferred_username': resign(s, token, { preferred_username: undefined }),
+      'jti not a string': resign(s, token, { jti: 1 }),
+      'a JSON array payload': jwt.sign(JSON.stringify([payloadOf(token)]), s.runtime.jwtSecret, {
         algorithm: 'HS256',
       }),
     })
@@ -141,20 +142,20 @@ describe('V9.2 Token content', () => {
 
   it('9.2.3 accepts only tokens for this service: aud and iss must be the configured ones', async () => {
     await expectRefused({
-      'other aud': resign(s.service, token, { aud: 'another-service' }),
-      'no aud': resign(s.service, token, { aud: undefined }),
-      'aud list without ours': resign(s.service, token, { aud: ['another-service', 'gateway'] }),
-      'other iss': resign(s.service, token, { iss: 'https://evil.example' }),
-      'no iss': resign(s.service, token, { iss: undefined }),
+      'other aud': resign(s, token, { aud: 'another-service' }),
+      'no aud': resign(s, token, { aud: undefined }),
+      'aud list without ours': resign(s, token, { aud: ['another-service', 'gateway'] }),
+      'other iss': resign(s, token, { iss: 'https://evil.example' }),
+      'no iss': resign(s, token, { iss: undefined }),
     })
     await expectGenuineAccepted()
   })
 
   it('9.2.4 issues tokens restricted to one audience, so a sibling service sharing the key cannot reuse them', async () => {
-    const { config } = s.service.runtime
+    const { config } = s.runtime
     expect(payloadOf(token)).toMatchObject({ aud: config.jwt.audience, iss: config.jwt.issuer })
     expect(typeof payloadOf(token).aud).toBe('string')
     // what a second service with the same secret but its own JWT_AUDIENCE would issue
-    await expectRefused({ 'sibling audience': resign(s.service, token, { aud: `${config.jwt.audience}-sibling` }) })
+    await expectRefused({ 'sibling audience': resign(s, token, { aud: `${config.jwt.audience}-sibling` }) })
   })
 })

@@ -4,12 +4,12 @@
 // The header requirements are checked on every kind of response the service makes, errors included
 // (429 is covered by tests/security/throttling.test.ts, 503 by tests/http/health.test.ts).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startService, type TestService } from '../helpers/server.ts'
 import { databaseKinds } from '../helpers/runtime.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { client, CookieJar, parseSetCookie, type Client, type Reply } from '../helpers/http.ts'
 import { expectProblem } from '../helpers/expect.ts'
 import { withoutOwnScript } from '../helpers/page-script.ts'
+import { startService, type TestService } from '../helpers/service.ts'
 
 const FOREIGN_ORIGIN = 'http://evil.example'
 const ONE_YEAR = 365 * 24 * 3600
@@ -57,7 +57,7 @@ describe('V3 Web Frontend Security', () => {
   let secure: [string, Reply][]
 
   beforeAll(async () => {
-    service = await startService(kind, { TRUST_PROXY: '127.0.0.1' })
+    service = await startService({ kind, env: { TRUST_PROXY: '127.0.0.1' } })
     http = client(service.baseUrl)
     httpsOrigin = service.baseUrl.replace(/^http:/, 'https:')
     plain = await everyKindOfResponse({}, service.baseUrl)

@@ -6,10 +6,10 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
-import { startService, type TestService } from '../helpers/server.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { expectExit, runCli } from '../helpers/cli.ts'
 import { client, type Client } from '../helpers/http.ts'
+import { startService, type TestService } from '../helpers/service.ts'
 
 const signIn = (http: Client, username: string, password: string) => http.postJson('/login', { username, password })
 
@@ -34,7 +34,7 @@ describe('gateway-auth on the embedded database', () => {
 
   it('works through the socket of the service running on the same DATA_DIR, and exports', async () => {
     // the production cost: `import` accepts only costs 10 to 15, and this export is imported below
-    service = await startService('embedded', { REGISTRATION: 'closed', BCRYPT_COST: '10' })
+    service = await startService({ kind: 'embedded', env: { REGISTRATION: 'closed', BCRYPT_COST: '10' } })
     const env = { DATA_DIR: service.dataDir }
     dirs.push(service.dataDir)
     expectExit(await runCli(['users', 'create', bob], env, `${password}\n`), 0)
@@ -64,7 +64,7 @@ describe('gateway-auth on the embedded database', () => {
     service = undefined
     expectExit(await runCli(['users', 'set-password', bob], { DATA_DIR: dataDir }, `${newPassword}\n`), 0)
     // the service starts again on the same DATA_DIR (nothing left running) and sees the change
-    service = await startService('embedded', {}, dataDir)
+    service = await startService({ kind: 'embedded', env: {}, dataDir })
     const http = client(service.baseUrl)
     expect((await signIn(http, bob, password)).status).toBe(401)
     expect((await signIn(http, bob, newPassword)).status).toBe(200)
@@ -84,7 +84,7 @@ describe('gateway-auth on the embedded database', () => {
     const again = await runCli(['import', exportFile], env)
     expect(again.stdout).toBe(`1 account in ${exportFile}: 0 created, 1 unchanged, 0 skipped, 0 overwritten\n`)
 
-    service = await startService('embedded', {}, env.DATA_DIR)
+    service = await startService({ kind: 'embedded', env: {}, dataDir: env.DATA_DIR })
     const row = await service.runtime.db.one('SELECT created_at, last_login_time FROM users WHERE username = $1', [bob])
     expect({ created_at: row.created_at.toISOString(), last_login_time: row.last_login_time.toISOString() }).toEqual({
       created_at: exported.created_at,

@@ -17,15 +17,22 @@ import { floodService, probeHealth } from '../helpers/connection-flood.ts'
 import { createServerSchema, spawnService, type ServiceProcess } from '../helpers/service-process.ts'
 import { serverDatabaseUrl } from '../helpers/runtime.ts'
 import { startCommandArgs } from '../../bench/process.ts'
+import { LOG_BUDGET } from '#lib/platform/log-budget.ts'
 
 const CONNECTIONS = 6_000
 const HOLD_MS = 3_000
 /** The memory target of a 1 GB gateway (README "Numbers"): the flood must not take the process past it. */
 const PEAK_RSS_LIMIT_KB = 150 * 1024
-/** Log lines a flood phase may cost: the refusal kinds' first lines of an interval and their summaries. */
-const LOG_LINES_PER_PHASE = 60
 /** A phase is bounded by the generator (connections, then HOLD_MS); this only stops a hang. */
 const PHASE_TIMEOUT_MS = 180_000
+/**
+ * Log lines a flood phase may cost, by the stated bound (docs/security.md#a-bounded-log): the log
+ * budget's burst, then, for as long as a phase may last, a line per refill and a summary per interval.
+ */
+const LOG_LINES_PER_PHASE =
+  LOG_BUDGET.burstLines +
+  Math.ceil(PHASE_TIMEOUT_MS / LOG_BUDGET.refillMs) +
+  Math.ceil(PHASE_TIMEOUT_MS / LOG_BUDGET.intervalMs)
 
 /** The service as `npm start` runs it, on the server database when there is one; stop() cleans up. */
 async function startFloodedService(settings: Record<string, string>): Promise<ServiceProcess> {

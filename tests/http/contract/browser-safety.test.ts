@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest'
 import { expectHtmlSafety, type Reply } from '../../helpers/http.ts'
 import { expectProblem } from '../../helpers/expect.ts'
 import { strongPassword, uniqueUsername } from '../../helpers/factories.ts'
-import { useSecurityService, type Account } from '../../helpers/accounts.ts'
+import { useService, type Account } from '../../helpers/service.ts'
 
 /** Only the fields a sign-in form has. */
 const creds = (account: Pick<Account, 'username' | 'password'>) => ({
@@ -13,7 +13,7 @@ const creds = (account: Pick<Account, 'username' | 'password'>) => ({
 })
 const FOREIGN_ORIGIN = 'http://evil.example'
 
-const s = useSecurityService()
+const s = useService()
 
 describe('browser safety', () => {
   it('every HTML page carries CSP, nosniff, Referrer-Policy and denies framing; account pages are no-store', async () => {
@@ -56,7 +56,7 @@ describe('browser safety', () => {
   it.each([
     ['a foreign Origin', () => ({ origin: FOREIGN_ORIGIN })],
     ['Origin: null', () => ({ origin: 'null' })],
-    ['its own host and port over https', () => ({ origin: s.service.baseUrl.replace(/^http:/, 'https:') })],
+    ['its own host and port over https', () => ({ origin: s.baseUrl.replace(/^http:/, 'https:') })],
     ['another port of its host', () => ({ origin: 'http://127.0.0.1:1' })],
     ['Sec-Fetch-Site: cross-site', () => ({ 'sec-fetch-site': 'cross-site' })],
   ])('a login form with %s: 403 cross_origin_rejected, no cookie', async (_label, makeHeaders) => {
@@ -122,7 +122,7 @@ describe('browser safety', () => {
     const viaOrigin = await s.http.call('/login', {
       method: 'POST',
       form: creds(account),
-      headers: { origin: s.service.baseUrl },
+      headers: { origin: s.baseUrl },
     })
     expect(viaOrigin.status).toBe(303)
     const viaFetchMetadata = await s.http.call('/login', {

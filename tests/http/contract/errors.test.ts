@@ -4,11 +4,11 @@ import { beforeAll, describe, expect, it } from 'vitest'
 import type { CookieJar, Reply } from '../../helpers/http.ts'
 import { expectProblem } from '../../helpers/expect.ts'
 import { strongPassword, uniqueUsername } from '../../helpers/factories.ts'
-import { useSecurityService, type Account } from '../../helpers/accounts.ts'
+import { useService, type Account } from '../../helpers/service.ts'
 
 const FOREIGN_ORIGIN = 'http://evil.example'
 
-const s = useSecurityService()
+const s = useService()
 
 describe('error scenarios (JSON problem details, nothing secret)', () => {
   let account: Account & { id: string }

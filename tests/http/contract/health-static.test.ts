@@ -2,9 +2,9 @@
 // adapter, against the first database kind (what differs by database: tests/http/databases.test.ts).
 import { describe, expect, it } from 'vitest'
 import { expectProblem } from '../../helpers/expect.ts'
-import { useSecurityService } from '../../helpers/accounts.ts'
+import { useService } from '../../helpers/service.ts'
 
-const s = useSecurityService()
+const s = useService()
 
 describe('GET /health and /static', () => {
   it('GET /health: 200 {"status":"ok","database":"ok"}, JSON whatever Accept says', async () => {

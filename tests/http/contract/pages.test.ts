@@ -2,9 +2,9 @@
 // adapter, against the first database kind (what differs by database: tests/http/databases.test.ts).
 import { describe, expect, it } from 'vitest'
 import { expectHtmlSafety } from '../../helpers/http.ts'
-import { useSecurityService } from '../../helpers/accounts.ts'
+import { useService } from '../../helpers/service.ts'
 
-const s = useSecurityService()
+const s = useService()
 
 describe('GET / and GET /login', () => {
   it.each(['/', '/login'])(

@@ -2,7 +2,7 @@
 // adapter, against the first database kind (what differs by database: tests/http/databases.test.ts).
 import { beforeAll, describe, expect, it } from 'vitest'
 import { CookieJar, parseSetCookie } from '../../helpers/http.ts'
-import { useSecurityService, type Account } from '../../helpers/accounts.ts'
+import { useService, type Account } from '../../helpers/service.ts'
 
 /** Only the fields a sign-in form has. */
 const creds = (account: Pick<Account, 'username' | 'password'>) => ({
@@ -11,12 +11,12 @@ const creds = (account: Pick<Account, 'username' | 'password'>) => ({
 })
 const TTL = 3600
 
-const s = useSecurityService({ TRUST_PROXY: '127.0.0.1' })
+const s = useService({ env: { TRUST_PROXY: '127.0.0.1' } })
 
 describe('behind a trusted proxy (TRUST_PROXY=127.0.0.1)', () => {
   let https: string
   beforeAll(() => {
-    https = s.service.baseUrl.replace(/^http:/, 'https:')
+    https = s.baseUrl.replace(/^http:/, 'https:')
   })
 
   it('X-Forwarded-Proto: https → __Host-session with Secure; the service accepts that name; logout clears both', async () => {
@@ -56,7 +56,7 @@ describe('behind a trusted proxy (TRUST_PROXY=127.0.0.1)', () => {
     const reply = await s.http.call('/login', {
       method: 'POST',
       form: creds(account),
-      headers: { 'x-forwarded-proto': 'https', origin: s.service.baseUrl },
+      headers: { 'x-forwarded-proto': 'https', origin: s.baseUrl },
     })
     expect(reply.status).toBe(403)
   })

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest'
 import { rawRequest } from '../../helpers/http.ts'
 import { expectProblem } from '../../helpers/expect.ts'
-import { useSecurityService } from '../../helpers/accounts.ts'
+import { useService } from '../../helpers/service.ts'
 
 /** The Allow header as a set of methods. */
 const allowSet = (reply: { headers: Headers }) =>
@@ -14,7 +14,7 @@ const allowSet = (reply: { headers: Headers }) =>
       .filter(Boolean),
   )
 
-const s = useSecurityService()
+const s = useService()
 
 describe('404, 405 and request bodies', () => {
   it.each(['/nope', '/dashboard', '/dashboard/a/b', '/api/login', '/static', '/health/x'])(
@@ -47,7 +47,7 @@ describe('404, 405 and request bodies', () => {
   })
 
   it('TRACE on a known path: 405 with Allow, the request not echoed', async () => {
-    const reply = await rawRequest(s.service.baseUrl, {
+    const reply = await rawRequest(s.baseUrl, {
       method: 'TRACE',
       path: '/login',
       headers: { accept: 'application/json', 'x-secret-header': 'do-not-echo' },
@@ -86,7 +86,7 @@ describe('404, 405 and request bodies', () => {
   it('a 20 KiB chunked body without Content-Length: 413 payload_too_large', async () => {
     const body = Buffer.from(big(20 * 1024))
     const chunks = Array.from({ length: 20 }, (_, i) => body.subarray(i * 1024, (i + 1) * 1024))
-    const reply = await rawRequest(s.service.baseUrl, {
+    const reply = await rawRequest(s.baseUrl, {
       method: 'POST',
       path: '/register',
       headers: { 'content-type': 'application/json', accept: 'application/json', 'transfer-encoding': 'chunked' },
@@ -144,7 +144,7 @@ describe('404, 405 and request bodies', () => {
     const reply = await s.http.call('/login', {
       method: 'POST',
       body: 'username=a&username=b&password=c',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: s.service.baseUrl },
+      headers: { 'content-type': 'application/x-www-form-urlencoded', origin: s.baseUrl },
     })
     expect(reply.status).toBe(400)
     expect(reply.contentType).toMatch(/^text\/html/)
