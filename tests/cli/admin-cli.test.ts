@@ -129,7 +129,7 @@ describe.skipIf(!serverDatabaseUrl())('gateway-auth on a PostgreSQL server, next
     )
   }, 120_000) // eleven CLI runs, one after the other
 
-  it('access: allowed or why not, by the rules file; exit 0 or 7; a bad file names its line (exit 3)', async () => {
+  it('access: allowed or why not, by the rules file; exit 0 or 8; a bad file names its line (exit 3)', async () => {
     const rules = await writeRules(rulesFor('gateway.local'))
     const bob = (await runCli(['users', 'list', '--json'], env)).stdout
       .trim()
@@ -144,7 +144,7 @@ describe.skipIf(!serverDatabaseUrl())('gateway-auth on a PostgreSQL server, next
     expectExit(denied, 8, /access denied/)
     expect(denied.stdout).toMatch(/denied: ChirpStack is only for the group admins \(line 2\)/)
     const unlisted = await runCli(['access', bob, 'https://gateway.local/other'], { ...env, ACCESS_RULES: rules })
-    expect([unlisted.code, unlisted.stdout]).toEqual([7, expect.stringMatching(/no access rule names this address/)])
+    expect([unlisted.code, unlisted.stdout]).toEqual([8, expect.stringMatching(/no access rule names this address/)])
     const bad = await writeRules('rules:\n  - host: gateway.local\n    allow: all\n')
     expectExit(await runCli(['access', bob, app, '--rules', bad], env), 3, /line 3: rules\[0\]\.allow/)
     expectExit(await runCli(['access', bob, 'javascript:alert(1)', '--rules', rules], env), 3, /not an http/)
