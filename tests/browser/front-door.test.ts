@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import { HAS_CHROMIUM, launchChromium } from '../helpers/browser.ts'
 import { serverDatabaseUrl } from '../helpers/runtime.ts'
-import { startService, type TestService } from '../helpers/server.ts'
+import { startService, type TestService } from '../helpers/service.ts'
 import { freePort } from '../helpers/service-process.ts'
 import { rulesFor, writeRules } from '../helpers/front-door.ts'
 import { skipNotice, startCaddy, startEchoApp, type EchoApp, type RunningProxy } from '../helpers/proxies.ts'
@@ -27,9 +27,12 @@ describe.skipIf(missing)('the front door in Chromium through Caddy', () => {
   beforeAll(async () => {
     const port = await freePort()
     app = await startEchoApp()
-    service = await startService('server', {
-      ACCESS_RULES: await writeRules(rulesFor(`127.0.0.1:${port}`)),
-      TRUST_PROXY: 'loopback',
+    service = await startService({
+      kind: 'server',
+      env: {
+        ACCESS_RULES: await writeRules(rulesFor(`127.0.0.1:${port}`)),
+        TRUST_PROXY: 'loopback',
+      },
     })
     proxy = await startCaddy({ auth: new URL(service.baseUrl).host, app: app.address }, port)
     browser = await launchChromium()

@@ -8,7 +8,7 @@ import { findUserByUsername, deleteUser } from '#lib/auth/users.ts'
 import { serverDatabaseUrl } from '../helpers/runtime.ts'
 import { client, type Client } from '../helpers/http.ts'
 import { signedInAccount, startFrontDoor, type Account } from '../helpers/front-door.ts'
-import { startService, type TestService } from '../helpers/server.ts'
+import { startService, type TestService } from '../helpers/service.ts'
 import { expectConforms } from '../helpers/openapi.ts'
 
 const APP = 'gateway.local'
@@ -171,7 +171,7 @@ describe.skipIf(!serverDatabaseUrl())('forward-auth', () => {
 describe.skipIf(!serverDatabaseUrl())('forward-auth from an address not in TRUST_PROXY', () => {
   let service: TestService
   beforeAll(async () => {
-    service = await startService('server', { TRUST_PROXY: '10.0.0.1' })
+    service = await startService({ kind: 'server', env: { TRUST_PROXY: '10.0.0.1' } })
   })
   afterAll(() => service?.stop())
 

@@ -4,7 +4,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { expect } from 'vitest'
-import { startService, type TestService } from './server.ts'
+import { startService, type TestService } from './service.ts'
 import { client, CookieJar } from './http.ts'
 import { strongPassword, uniqueUsername } from './factories.ts'
 
@@ -51,10 +51,13 @@ export async function signedInAccount(baseUrl: string, prefix: string): Promise<
 
 /** The service with the rules for `app`, trusting loopback proxies, plus an admin and a viewer. */
 export async function startFrontDoor(app: string, env: Record<string, string> = {}) {
-  const service: TestService = await startService('server', {
-    ACCESS_RULES: await writeRules(rulesFor(app)),
-    TRUST_PROXY: 'loopback',
-    ...env,
+  const service: TestService = await startService({
+    kind: 'server',
+    env: {
+      ACCESS_RULES: await writeRules(rulesFor(app)),
+      TRUST_PROXY: 'loopback',
+      ...env,
+    },
   })
   const admin = await signedInAccount(service.baseUrl, 'admin')
   const viewer = await signedInAccount(service.baseUrl, 'viewer')

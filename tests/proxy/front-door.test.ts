@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { serverDatabaseUrl } from '../helpers/runtime.ts'
 import { client, CookieJar, type Client } from '../helpers/http.ts'
 import { signedInAccount, writeRules, rulesFor, type Account } from '../helpers/front-door.ts'
-import { startService, type TestService } from '../helpers/server.ts'
+import { startService, type TestService } from '../helpers/service.ts'
 import { freePort } from '../helpers/service-process.ts'
 import {
   proxyBinary,
@@ -33,9 +33,12 @@ describe.each(['caddy', 'nginx'] as const)('the front door through %s', (name) =
     if (missing || !proxyBinary(name)) return
     const port = await freePort()
     app = await startEchoApp()
-    service = await startService('server', {
-      ACCESS_RULES: await writeRules(rulesFor(`127.0.0.1:${port}`)),
-      TRUST_PROXY: 'loopback',
+    service = await startService({
+      kind: 'server',
+      env: {
+        ACCESS_RULES: await writeRules(rulesFor(`127.0.0.1:${port}`)),
+        TRUST_PROXY: 'loopback',
+      },
     })
     proxy = await PROXIES[name]({ auth: new URL(service.baseUrl).host, app: app.address }, port)
     http = client(proxy.baseUrl)
