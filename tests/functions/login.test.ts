@@ -123,6 +123,16 @@ runScenarios(
         ['a number as username', { username: 42, password: 'harbor lantern quartz' }, 'username'],
         ['an array as password', { username: 'someone', password: ['harbor lantern quartz'] }, 'password'],
         ['null as password', { username: 'someone', password: null }, 'password'],
+        [
+          'a number as return_to',
+          { username: 'someone', password: 'harbor lantern quartz', return_to: 42 },
+          'return_to',
+        ],
+        [
+          'a return_to of 2049 characters',
+          { username: 'someone', password: 'harbor lantern quartz', return_to: `/${'a'.repeat(2048)}` },
+          'return_to',
+        ],
       ] as const
     ).map(
       ([label, json, field]): Scenario => ({
@@ -159,6 +169,28 @@ runScenarios(
           'max-age': String(SESSION_TTL_SECONDS),
           ...secure,
         })
+      },
+    },
+    {
+      name: 'return_to: a form goes back to an accepted one (303), JSON echoes it, another site is 400 on the field',
+      request: (ctx) => loginForm(ctx, { ...credentials(ctx), return_to: '/account?tab=1' }),
+      expect: { status: 303, location: '/account?tab=1' },
+      async after(ctx) {
+        const json = await ctx.service.http.postJson('/login', { ...credentials(ctx), return_to: '/account' })
+        expect(json.json.return_to).toBe('/account')
+        // the hidden field of a sign-in page without a destination sends it empty: no destination
+        const empty = await ctx.service.http.postJson('/login', { ...credentials(ctx), return_to: '' })
+        expect(empty.json).not.toHaveProperty('return_to')
+        // the schema takes any string; which may be followed is the access rules' and the origin's
+        const evil = await ctx.service.http.postJson('/login', {
+          ...credentials(ctx),
+          return_to: 'https://evil.example/',
+        })
+        expect([evil.status, evil.json.code, evil.json.errors?.[0]?.field]).toEqual([
+          400,
+          'validation_failed',
+          'return_to',
+        ])
       },
     },
     {
