@@ -12,6 +12,7 @@
 import { appName, decideAccess, explainDecision, type Member } from '../auth/access.ts'
 import type { Config } from '../platform/config.ts'
 import type { Runtime } from '../platform/runtime.ts'
+import { logBudgetFor } from '../platform/log-budget.ts'
 import { Problem } from '../problem.ts'
 import { isTrustedProxy } from './client.ts'
 import type { RouteEvent, RouteResult } from './event.ts'
@@ -116,14 +117,17 @@ export function signInRequired(event: RouteEvent, kind: ProxyKind, url: URL, con
 export function answerForwardAuth(
   event: RouteEvent,
   kind: ProxyKind,
-  { config, accessRules }: Pick<Runtime, 'config' | 'accessRules'>,
+  { config, accessRules, log, now }: Pick<Runtime, 'config' | 'accessRules' | 'log'> & { now: Date },
 ): RouteResult {
   const url = originalUrl(event, kind, config)
   const member = event.auth ? { username: event.auth.user.username, groups: event.auth.user.groups } : null
   const decision = decideAccess(accessRules, member, url)
   if (decision.allowed) return identityHeaders(member)
   if (!member && decision.reason === 'not_signed_in') return signInRequired(event, kind, url, config)
-  event.log.warn({ event: 'app_refused', userId: event.auth?.user.id, reason: decision.reason }, 'app refused')
+  // every request to a closed app asks: a flood of them writes a bounded number of lines, then counts
+  if (logBudgetFor(log).admit('app_refused', now.getTime())) {
+    event.log.warn({ event: 'app_refused', userId: event.auth?.user.id, reason: decision.reason }, 'app refused')
+  }
   const app = decision.rule ? appName(decision.rule) : 'this address'
   throw new Problem('forbidden', {
     detail: member
