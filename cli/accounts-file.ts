@@ -49,14 +49,8 @@ const AccountLine = z.strictObject({
   groups: z.array(GroupName).max(32).optional(),
 })
 
-export interface ExportedAccount {
-  readonly username: string
-  readonly passwordHash: string
-  readonly createdAt: Date
-  readonly lastLoginTime: Date | null
-  readonly previousLoginTime: Date | null
-  readonly groups: readonly string[]
-}
+/** An account as the file carries it: everything but its id (the importing database makes its own). */
+export type ExportedAccount = Omit<User, 'id'>
 
 /** Every problem found in an export file, one line each (`line 3: …`); nothing was written. */
 export class ExportFileError extends Error {

@@ -5,10 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, Page } from 'playwright-core'
 import { HAS_CHROMIUM, launchChromium } from '../helpers/browser.ts'
 import { serverDatabaseUrl } from '../helpers/runtime.ts'
-import { startService, type TestService } from '../helpers/service.ts'
-import { freePort } from '../helpers/service-process.ts'
-import { rulesFor, writeRules } from '../helpers/front-door.ts'
-import { skipNotice, startCaddy, startEchoApp, type EchoApp, type RunningProxy } from '../helpers/proxies.ts'
+import { startBehindProxy, type FrontDoor } from '../helpers/front-door.ts'
+import { skipNotice, startCaddy, type RunningProxy } from '../helpers/proxies.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 
 declare const document: { body: { innerText: string } }
@@ -16,8 +14,7 @@ declare const document: { body: { innerText: string } }
 const missing = !HAS_CHROMIUM || !serverDatabaseUrl() || skipNotice('caddy')
 
 describe.skipIf(missing)('the front door in Chromium through Caddy', () => {
-  let service: TestService
-  let app: EchoApp
+  let door: FrontDoor
   let proxy: RunningProxy
   let browser: Browser
   let page: Page
@@ -25,24 +22,14 @@ describe.skipIf(missing)('the front door in Chromium through Caddy', () => {
   const password = strongPassword()
 
   beforeAll(async () => {
-    const port = await freePort()
-    app = await startEchoApp()
-    service = await startService({
-      kind: 'server',
-      env: {
-        ACCESS_RULES: await writeRules(rulesFor(`127.0.0.1:${port}`)),
-        TRUST_PROXY: 'loopback',
-      },
-    })
-    proxy = await startCaddy({ auth: new URL(service.baseUrl).host, app: app.address }, port)
+    door = await startBehindProxy(startCaddy)
+    proxy = door.proxy
     browser = await launchChromium()
     page = await (await browser.newContext()).newPage()
   })
   afterAll(async () => {
     await browser?.close()
-    await proxy?.stop()
-    await service?.stop()
-    await app?.stop()
+    await door?.stop()
   })
 
   const seenByApp = async () => JSON.parse(await page.evaluate(() => document.body.innerText))

@@ -7,6 +7,8 @@ import { expect } from 'vitest'
 import { startService, type TestService } from './service.ts'
 import { client, CookieJar } from './http.ts'
 import { strongPassword, uniqueUsername } from './factories.ts'
+import { freePort } from './service-process.ts'
+import { startEchoApp, type EchoApp, type RunningProxy, type startCaddy } from './proxies.ts'
 
 /** The rules the front-door tests share; `app` is the protected app's host (with its port). */
 export const rulesFor = (app: string) => `rules:
@@ -27,6 +29,35 @@ export async function writeRules(text: string): Promise<string> {
   const file = path.join(await mkdtemp(path.join(tmpdir(), 'rules-')), 'access-rules.yml')
   await writeFile(file, text)
   return file
+}
+
+/** The service (server database, the shared rules) behind a proxy, in front of an echo app. */
+export interface FrontDoor {
+  readonly service: TestService
+  readonly app: EchoApp
+  readonly proxy: RunningProxy
+  stop(): Promise<void>
+}
+
+/** Starts an echo app, the service with rulesFor(that app) and TRUST_PROXY loopback, then the proxy. */
+export async function startBehindProxy(startProxy: typeof startCaddy): Promise<FrontDoor> {
+  const port = await freePort()
+  const app = await startEchoApp()
+  const service = await startService({
+    kind: 'server',
+    env: { ACCESS_RULES: await writeRules(rulesFor(`127.0.0.1:${port}`)), TRUST_PROXY: 'loopback' },
+  })
+  const proxy = await startProxy({ auth: new URL(service.baseUrl).host, app: app.address }, port)
+  return {
+    service,
+    app,
+    proxy,
+    async stop() {
+      await proxy.stop()
+      await service.stop()
+      await app.stop()
+    },
+  }
 }
 
 export interface Account {

@@ -4,26 +4,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { serverDatabaseUrl } from '../helpers/runtime.ts'
 import { client, CookieJar, type Client } from '../helpers/http.ts'
-import { signedInAccount, writeRules, rulesFor, type Account } from '../helpers/front-door.ts'
-import { startService, type TestService } from '../helpers/service.ts'
-import { freePort } from '../helpers/service-process.ts'
-import {
-  proxyBinary,
-  skipNotice,
-  startCaddy,
-  startEchoApp,
-  startNginx,
-  type EchoApp,
-  type RunningProxy,
-} from '../helpers/proxies.ts'
+import { signedInAccount, startBehindProxy, type Account, type FrontDoor } from '../helpers/front-door.ts'
+import { proxyBinary, skipNotice, startCaddy, startNginx, type RunningProxy } from '../helpers/proxies.ts'
 
 const BROWSER = { accept: 'text/html,application/xhtml+xml,*/*;q=0.8' }
 const PROXIES = { caddy: startCaddy, nginx: startNginx }
 
 describe.each(['caddy', 'nginx'] as const)('the front door through %s', (name) => {
   const missing = skipNotice(name) || !serverDatabaseUrl()
-  let service: TestService
-  let app: EchoApp
+  let door: FrontDoor
   let proxy: RunningProxy
   let http: Client
   let admin: Account
@@ -31,24 +20,14 @@ describe.each(['caddy', 'nginx'] as const)('the front door through %s', (name) =
 
   beforeAll(async () => {
     if (missing || !proxyBinary(name)) return
-    const port = await freePort()
-    app = await startEchoApp()
-    service = await startService({
-      kind: 'server',
-      env: {
-        ACCESS_RULES: await writeRules(rulesFor(`127.0.0.1:${port}`)),
-        TRUST_PROXY: 'loopback',
-      },
-    })
-    proxy = await PROXIES[name]({ auth: new URL(service.baseUrl).host, app: app.address }, port)
+    door = await startBehindProxy(PROXIES[name])
+    proxy = door.proxy
     http = client(proxy.baseUrl)
     admin = await signedInAccount(proxy.baseUrl, 'admin')
     viewer = await signedInAccount(proxy.baseUrl, 'viewer')
   })
   afterAll(async () => {
-    await proxy?.stop()
-    await service?.stop()
-    await app?.stop()
+    await door?.stop()
   })
 
   const seenByApp = async (path: string, headers: Record<string, string>) => {
