@@ -102,7 +102,8 @@ export async function buildImageDirectory(dir: string, npmEnv: Record<string, st
         if (last) {
           const names = destination.endsWith('/')
             ? parts.map((part) => path.basename(part))
-            : [path.basename(destination)]
+            : // the top-level entry it lands in (./proxy/access-rules.yml: proxy)
+              [path.normalize(destination).split(path.sep)[0]!]
           image = { ...image, copied: [...image.copied, ...names] }
         }
         if (from) {

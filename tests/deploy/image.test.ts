@@ -101,8 +101,9 @@ describe('the image built from the Dockerfile', () => {
     const token = await signIn(service.base, account)
     const concrete = (template: string) =>
       template.replace('{username}', account.username).replace('{file}', 'style.css').replace('{code}', 'not_found')
-    // the image runs REGISTRATION=first: with its owner registered, the registration page is closed
-    const answers: Record<string, number> = { 'GET /register': 403 }
+    // the image runs REGISTRATION=first: with its owner registered, the registration page is closed;
+    // forward-auth answers only the proxies named in TRUST_PROXY, and this client is none
+    const answers: Record<string, number> = { 'GET /register': 403, 'GET /auth/verify': 403, 'GET /auth/nginx': 403 }
     const gets = Object.keys(ROUTES).filter((key) => key.startsWith('GET '))
     expect(gets).toContain('GET /openapi.json')
     for (const key of gets) {
