@@ -46,7 +46,7 @@ describe('gateway-auth on the embedded database', () => {
     expect(run.stderr).toBe(`exported 1 account to ${exportFile}\n`)
     expect((await stat(exportFile)).mode & 0o777).toBe(0o600)
     const [header, line, ...rest] = (await readFile(exportFile, 'utf8')).trimEnd().split('\n')
-    expect(JSON.parse(header!)).toMatchObject({ format: 'gateway-auth/accounts', version: 1, accounts: 1 })
+    expect(JSON.parse(header!)).toMatchObject({ format: 'gateway-auth/accounts', version: 2, accounts: 1 })
     exported = JSON.parse(line!)
     expect(exported).toEqual({
       username: bob,
@@ -54,6 +54,8 @@ describe('gateway-auth on the embedded database', () => {
       created_at: expect.any(String),
       last_login_time: expect.any(String),
       previous_login_time: null,
+      // format 2 carries the groups (the first account of a gateway is in admins)
+      groups: expect.any(Array),
     })
     expect(rest).toEqual([])
   })
