@@ -179,12 +179,15 @@ function admitBody(req: IncomingMessage, res: ServerResponse, guards: Guards & {
     event: 'body_refused',
     reason: refusal,
     method: req.method,
-    path: req.url?.split('?')[0]?.slice(0, 256),
+    path: loggedPath(req),
     clientIp: req.socket.remoteAddress,
   }
   guards.note(`body_refused:${refusal}`, line, `request refused before its body: ${REFUSALS[refusal]}`)
   return false
 }
+
+/** The request's path as the log shows it: no query (it may carry a secret), at most 256 characters. */
+const loggedPath = (req: IncomingMessage) => req.url?.split('?')[0]?.slice(0, 256)
 
 const declaredLength = (req: IncomingMessage) => Number(req.headers['content-length'] ?? 0)
 
@@ -221,7 +224,7 @@ export async function logAbortedRequest(req: IncomingMessage, arrival: Arrival):
   const line = {
     event: 'request_aborted',
     method: req.method,
-    path: req.url?.split('?')[0]?.slice(0, 256),
+    path: loggedPath(req),
     clientIp: arrival.peer,
     durationMs: Date.now() - arrival.at,
   }
