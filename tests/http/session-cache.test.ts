@@ -147,11 +147,24 @@ describe.skipIf(!serverDatabaseUrl())(
         })
       }
     }
+    /**
+     * Returns once both processes have heard every NOTIFY committed so far. PostgreSQL delivers
+     * notifications in commit order, so a fresh sentinel revocation refused by both is the barrier:
+     * without it, the sign-in's own NOTIFY may reach B late and drop an entry the test just filled.
+     */
+    async function heardEverything() {
+      const sentinel = await register()
+      const token = await signIn(a, sentinel)
+      await servedByBoth(sentinel, token)
+      await db.none('UPDATE sessions SET revoked_at = now() WHERE user_id = $1', [sentinel.id])
+      await refusedByBothSoon(sentinel, token)
+    }
     const cli = (args: string[], input = '') => runCli(args, { DATABASE_URL: schema.url, DATA_DIR: dataDir }, input)
 
     it('serves a signed-in request from memory: with the trigger switched off, a revocation goes unheard', async () => {
       const account = await register()
       const token = await signIn(a, account)
+      await heardEverything()
       await servedByBoth(account, token)
       await db.tx(async (tx) => {
         await tx.none('ALTER TABLE sessions DISABLE TRIGGER sessions_notify')
