@@ -73,14 +73,16 @@ describe.skipIf(!serverDatabaseUrl())('forward-auth', () => {
     expect(reply.location).toBe(`https://${APP}/login?return_to=${back}`)
   })
 
-  it('answers programs (JSON, a bearer token) and nginx with 401 and a problem; nginx gets the Location', async () => {
+  it('answers programs and nginx with a 401 problem; only a browser behind nginx gets the Location', async () => {
     const json = await verify(caddy('/chirpstack/', { accept: 'application/json' }))
     const bearer = await verify(caddy('/chirpstack/', { authorization: 'Bearer not-ours' }))
     const fromNginx = await verifyNginx(nginx(`http://${APP}/nodered/`))
-    for (const reply of [json, bearer, fromNginx]) {
+    const programFromNginx = await verifyNginx(nginx(`http://${APP}/nodered/`, { accept: 'application/json' }))
+    for (const reply of [json, bearer, fromNginx, programFromNginx]) {
       expect([reply.status, reply.json?.code ?? JSON.parse(reply.text).code]).toEqual([401, 'unauthorized'])
     }
     expect(fromNginx.location).toBe(`http://${APP}/login?return_to=${encodeURIComponent(`http://${APP}/nodered/`)}`)
+    expect([json.location, bearer.location, programFromNginx.location]).toEqual([null, null, null])
   })
 
   it('refuses a viewer on an admins app with 403: the page names the account and says it may not open it', async () => {
