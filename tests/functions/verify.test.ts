@@ -100,7 +100,7 @@ describe.skipIf(!serverDatabaseUrl())('forward-auth', () => {
     expect([other.status, otherHost.status]).toEqual([403, 403])
   })
 
-  it('the portal: the dashboard links the apps each account may open', async () => {
+  it('the portal: the dashboard links the apps each account may open, on the page and in its JSON', async () => {
     const links = async (who: Account) => {
       const page = await http.getHtml(`/dashboard/${who.username}`, { jar: who.jar })
       return [...page.text.matchAll(/<a class="button secondary" href="([^"]+)">([^<]+)<\/a>/g)].map((m) => [
@@ -108,11 +108,20 @@ describe.skipIf(!serverDatabaseUrl())('forward-auth', () => {
         m[1],
       ])
     }
-    expect(await links(admin)).toEqual([
+    const listed = async (who: Account) => {
+      const reply = await http.get(`/dashboard/${who.username}`, {
+        jar: who.jar,
+        headers: { accept: 'application/json' },
+      })
+      return reply.json.apps.map((app: { name: string; url: string }) => [app.name, app.url])
+    }
+    const adminApps = [
       ['ChirpStack', `http://${APP}/chirpstack/`],
       ['Node-RED', `http://${APP}/nodered/`],
-    ])
-    expect(await links(viewer)).toEqual([['Node-RED', `http://${APP}/nodered/`]])
+    ]
+    expect([await links(admin), await listed(admin)]).toEqual([adminApps, adminApps])
+    const viewerApps = [['Node-RED', `http://${APP}/nodered/`]]
+    expect([await links(viewer), await listed(viewer)]).toEqual([viewerApps, viewerApps])
   })
 
   it('keeps its own cookie before an app’s bearer token (ChirpStack’s UI sends its own)', async () => {
