@@ -102,7 +102,7 @@ const scenarios: Scenario[] = [
       const codes = reply.json.recovery_codes as string[]
       expect(codes).toHaveLength(10)
       expect(new Set(codes).size).toBe(10)
-      for (const code of codes) expect(code).toMatch(/^[0-9a-hjkmnp-tv-z]{4}(-[0-9a-hjkmnp-tv-z]{4}){3}$/)
+      for (const code of codes) expect(code).toMatch(/^[0-9a-hjkmnp-tv-z]{4}(-[0-9a-hjkmnp-tv-z]{4}){5}$/)
       const stored = await ctx.service.runtime.db.any<{ code_hash: Buffer }>(
         'SELECT code_hash FROM recovery_codes WHERE user_id = $1',
         [ctx.account.id],
@@ -115,7 +115,7 @@ const scenarios: Scenario[] = [
       const state = await ctx.service.http.getJson('/security', { bearer: ctx.token })
       expect(state.json).toEqual({ totp: 'on', recovery_codes_left: 10, second_factor_required: false })
       const logged = ctx.service.logs().find((line) => line.event === 'second_factor_enrolled')
-      expect(logged).toMatchObject({ userId: ctx.account.id, method: 'totp' })
+      expect(logged).toMatchObject({ userId: ctx.account.id, factor: 'totp' })
       expect(ctx.service.rawLogs()).not.toContain(ctx.kept.secret)
       for (const code of codes) expect(ctx.service.rawLogs()).not.toContain(code)
     },

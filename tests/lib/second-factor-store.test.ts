@@ -91,7 +91,7 @@ describe('second-factor stores', () => {
     expect(await useRecoveryCode(db, userId, sloppy, T)).toBe(9)
     expect(await useRecoveryCode(db, userId, codes[0]!, T)).toBeNull()
     expect(await useRecoveryCode(db, userId, codes[1]!, T)).toBe(8)
-    expect(await useRecoveryCode(db, userId, 'aaaa-bbbb-cccc-dddd', T)).toBeNull()
+    expect(await useRecoveryCode(db, userId, 'aaaa-bbbb-cccc-dddd-eeee-ffff', T)).toBeNull()
     await replaceRecoveryCodes(db, userId, T)
     expect(await useRecoveryCode(db, userId, codes[2]!, T)).toBeNull()
   })
