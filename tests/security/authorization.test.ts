@@ -144,7 +144,11 @@ describe('V8.2 General authorization design', () => {
       'previous_login_time',
       'username',
     ])
-    expect(dashboard.text).not.toMatch(/admin|password|hash/i)
+    // "password" appears once, as how the session signed in; nowhere else
+    expect(dashboard.json.sessions.map((listed: { sign_in_method: string }) => listed.sign_in_method)).toEqual([
+      'password',
+    ])
+    expect(dashboard.text.replace('"sign_in_method":"password"', '')).not.toMatch(/admin|password|hash/i)
   })
 })
 
