@@ -138,7 +138,7 @@ describe('V15.3 Defensive coding', () => {
     const claims = Object.keys(jwtParts(login.json.access_token).payload).sort()
     expect(claims).toEqual(['aud', 'exp', 'iat', 'iss', 'jti', 'preferred_username', 'sub'])
     const dashboard = await s.http.getJson(`/dashboard/${account.username}`, { bearer: login.json.access_token })
-    expect(Object.keys(dashboard.json).sort()).toEqual(['gateway', 'session', 'sessions', 'user'])
+    expect(Object.keys(dashboard.json).sort()).toEqual(['apps', 'gateway', 'session', 'sessions', 'user'])
     for (const listed of dashboard.json.sessions)
       expect(Object.keys(listed).sort()).toEqual(['created_at', 'current', 'expires_at', 'id', 'sign_in_method'])
     expect(Object.keys(dashboard.json.user).sort()).toEqual([
