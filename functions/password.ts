@@ -2,11 +2,12 @@
 // revoked; the one that asked stays.
 import { defineRoute, route } from '#lib/http/route.ts'
 import { containsUsername, passwordChangeInput } from '#lib/auth/validation.ts'
-import { findUserById, updatePasswordHash } from '#lib/auth/users.ts'
-import { hashPassword, verifyPassword } from '#lib/auth/password.ts'
+import { updatePasswordHash } from '#lib/auth/users.ts'
+import { hashPassword } from '#lib/auth/password.ts'
+import { confirmPassword } from '#lib/http/confirm-password.ts'
 import { revokeUserSessions } from '#lib/auth/sessions.ts'
 import { noticeCookie, seeOther } from '#lib/http/pages.ts'
-import { invalidFields, Problem } from '#lib/problem.ts'
+import { invalidFields } from '#lib/problem.ts'
 
 export const spec = defineRoute({
   keys: ['POST /password'],
@@ -35,17 +36,11 @@ export const handler = route(spec, async (event, { db, hashing, now, throttle })
     throw invalidFields([{ field: 'new_password', message: 'New password must not contain the username.' }])
   }
 
-  const user = await findUserById(db, auth.user.id)
-  if (!user) throw new Problem('unauthorized')
-  // a wrong current password is a guess at it, like a failed sign-in, and counted with them
-  const attempt = await throttle.startLoginAttempt(user.username)
-  // a comparison the pool refused (503, 429) checked nothing, so it counts nothing
-  if (!(await verifyPassword(hashing, input.current_password, user.passwordHash).catch(attempt.withdraw))) {
-    const lockoutSeconds = await attempt.failed()
-    event.log.warn({ event: 'password_change_failed', userId: user.id, lockoutSeconds }, 'wrong current password')
-    throw invalidFields([{ field: 'current_password', message: 'The current password is wrong.' }])
-  }
-  await attempt.succeeded()
+  const user = await confirmPassword(
+    event,
+    { db, hashing, throttle },
+    { field: 'current_password', password: input.current_password, failureEvent: 'password_change_failed' },
+  )
   if (input.new_password === input.current_password) {
     throw invalidFields([{ field: 'new_password', message: 'The new password must differ from the current one.' }])
   }

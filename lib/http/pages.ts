@@ -8,6 +8,8 @@ import type { GatewayView } from '../gateway/view.ts'
 import type { PortalApp } from '../auth/access.ts'
 import { PROBLEMS, type Problem } from '../problem.ts'
 import { renderHtml } from './render.ts'
+import { passkeysPage } from './passkey-view.ts'
+import { passkeyContextOf } from './passkey-context.ts'
 import { clearSessionCookies, readCookie } from './session-cookie.ts'
 import { stringifySetCookie } from 'cookie'
 import type { Config } from '../platform/config.ts'
@@ -19,6 +21,9 @@ export const NOTICES = {
   signed_out: 'You are signed out.',
   password_changed: 'Your password was changed. Other sessions were signed out.',
   sessions_ended: 'The sessions you chose were signed out.',
+  passkey_added: 'Your passkey was added. Other sessions were signed out.',
+  passkey_renamed: 'Your passkey was renamed.',
+  passkey_removed: 'Your passkey was removed. Other sessions were signed out.',
 } as const
 export type Notice = keyof typeof NOTICES
 
@@ -88,7 +93,7 @@ export const seeOther = (location: string, cookies?: string[]): RouteResult => (
 })
 
 // Only what the user typed into non-secret fields (and where to go after) comes back into the form.
-const KEPT_FIELDS = ['username', 'return_to']
+const KEPT_FIELDS = ['username', 'return_to', 'name']
 
 /** The HTML answer for a problem raised while serving `event`. */
 export function renderErrorPage(
@@ -119,7 +124,8 @@ export function renderErrorPage(
   return result
 }
 
-function pageFor({ page, auth }: RouteEvent, config: Pick<Config, 'password' | 'registration'> | undefined) {
+function pageFor(event: RouteEvent, config: Pick<Config, 'password' | 'registration'> | undefined) {
+  const { page, auth } = event
   // without a query here, the link shows on a re-rendered sign-in page only under REGISTRATION=open
   if (page === 'login') {
     return (view: PageView, status: number) =>
@@ -133,6 +139,10 @@ function pageFor({ page, auth }: RouteEvent, config: Pick<Config, 'password' | '
   if (page === 'dashboard' && auth && config) {
     const passwordMinLength = config.password.minLength
     return (view: PageView, status: number) => dashboardPage(auth, { ...view, passwordMinLength }, status)
+  }
+  if (page === 'passkeys' && auth) {
+    const here = passkeyContextOf({ secure: event.secure, host: event.headers.host })
+    return (view: PageView, status: number) => passkeysPage(auth, { ...view, here }, status)
   }
   return undefined
 }
