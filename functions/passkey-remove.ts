@@ -38,7 +38,7 @@ export const handler = route(spec, async (event, { db, hashing, now, throttle })
     {
       field: 'current_password',
       password: input.current_password,
-      failureEvent: 'passkey_remove_failed',
+      purpose: 'passkey_removal',
       detail: 'The current password is wrong; the passkey was not removed.',
     },
   )

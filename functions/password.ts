@@ -39,7 +39,7 @@ export const handler = route(spec, async (event, { db, hashing, now, throttle })
   const user = await confirmPassword(
     event,
     { db, hashing, throttle },
-    { field: 'current_password', password: input.current_password, failureEvent: 'password_change_failed' },
+    { field: 'current_password', password: input.current_password, purpose: 'password_change' },
   )
   if (input.new_password === input.current_password) {
     throw invalidFields([{ field: 'new_password', message: 'The new password must differ from the current one.' }])

@@ -5,7 +5,8 @@
 CREATE TABLE passkeys (
   id             bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
   user_id        bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
-  credential_id  text NOT NULL UNIQUE CHECK (credential_id ~ '^[A-Za-z0-9_-]+$' AND length(credential_id) BETWEEN 16 AND 1364),
+  credential_id  text NOT NULL UNIQUE
+    CHECK (credential_id ~ '^[A-Za-z0-9_-]+$' AND length(credential_id) BETWEEN 16 AND 1364),
   public_key     bytea NOT NULL,
   -- the authenticator's signature counter: a use that does not raise it (when it counts) is a clone
   counter        bigint NOT NULL DEFAULT 0 CHECK (counter >= 0),

@@ -19,7 +19,8 @@ export interface Passkey {
 export const PASSKEY_NAME_MAX = 64
 
 const COLUMNS = `id::text, user_id::text AS "userId", credential_id AS "credentialId", public_key AS "publicKey",
-  counter::float8 AS counter, transports, rp_id AS "rpId", name, created_at AS "createdAt", last_used_at AS "lastUsedAt"`
+  counter::float8 AS counter, transports, rp_id AS "rpId", name, created_at AS "createdAt",
+  last_used_at AS "lastUsedAt"`
 
 /** The account's passkeys, oldest first. */
 export function listPasskeys(db: Queryable, userId: string): Promise<Passkey[]> {

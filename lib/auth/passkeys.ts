@@ -124,7 +124,10 @@ export async function authenticationOptions(
   return options
 }
 
-/** Checks a sign-in answer (used up first, like registration's): the holder's challenge, one of its account's passkeys, a rising counter. */
+/**
+ * Checks a sign-in answer (its challenge used up first, as for registration): the holder's
+ * challenge, one of its account's passkeys at that RP ID, a rising counter. Records the use.
+ */
 export async function verifyPasskeySignIn(
   db: Queryable,
   holder: CeremonyHolder,

@@ -26,7 +26,8 @@ import {
   schemaAt,
   seen,
 } from '../helpers/openapi.ts'
-import { client, CookieJar, rawRequest, type Call, type Client, type Reply } from '../helpers/http.ts'
+import { client, clientAt, CookieJar, rawRequest, type Call, type Client, type Reply } from '../helpers/http.ts'
+import { createCredential } from '../helpers/soft-authenticator.ts'
 import { startService, type TestService } from '../helpers/service.ts'
 
 // Documented, but no real request to this service here can produce them; each says why.
@@ -51,6 +52,13 @@ const UNREACHABLE: Record<string, string> = {
 }
 
 const FOREIGN_ORIGIN = 'http://evil.example'
+/** The passkey routes' POSTs and a body each takes (for the 500 and 503 rounds). */
+const PASSKEY_POSTS = [
+  ['/security/passkeys/options', { name: 'Key' }],
+  ['/security/passkeys', { name: 'Key', response: '{}' }],
+  ['/security/passkeys/{passkey}/name', { name: 'Key' }],
+  ['/security/passkeys/{passkey}/remove', { current_password: 'a current password' }],
+] as const
 const OVERSIZED_JSON = JSON.stringify({ username: 'x'.repeat(17 * 1024), password: 'y' })
 
 describe('the OpenAPI document is a valid OpenAPI 3.1 document of exactly this service', () => {
@@ -172,16 +180,23 @@ describe('real responses of every route match the document (embedded database)',
   const html = { accept: 'text/html' }
 
   /** The body refusals every POST route shares: 413 over 16 KiB, 415 for a media type it does not take. */
-  async function expectBodyRefusals(path: string, unsupported: [body: string, type: string], bearer?: string) {
-    const as = bearer ? { bearer } : {}
-    const oversized = await check('POST', path, {
+  async function expectBodyRefusals(
+    template: string,
+    unsupported: [body: string, type: string],
+    bearer?: string,
+    path = template,
+  ) {
+    const as = bearer ? { bearer, path } : { path }
+    const oversized = await check('POST', template, {
       body: OVERSIZED_JSON,
       headers: { 'content-type': 'application/json' },
       ...as,
     })
     expect(oversized.status).toBe(413)
     const [body, type] = unsupported
-    expect((await check('POST', path, { body, headers: { 'content-type': type, ...json }, ...as })).status).toBe(415)
+    expect((await check('POST', template, { body, headers: { 'content-type': type, ...json }, ...as })).status).toBe(
+      415,
+    )
   }
 
   async function account(prefix: string) {
@@ -445,6 +460,95 @@ describe('real responses of every route match the document (embedded database)',
     ).toBe(`/dashboard/${user.username}`)
   })
 
+  it('the passkey routes: 200, 201, 204, 303, 400, 401, 403, 404, 413, 415, 429', async () => {
+    const user = await account('keys')
+    // passkeys need a name: the ceremony runs at http://localhost:<port>, a secure context
+    const local = `localhost:${new URL(service.baseUrl).port}`
+    const atLocalhost = clientAt(service.baseUrl, local)
+    const checkLocal = async (method: string, template: string, call: Call & { path?: string }) => {
+      const reply = await atLocalhost.call(call.path ?? template, {
+        ...call,
+        method,
+        headers: { ...from(), ...call.headers },
+      })
+      expectConforms(method, template, reply)
+      return reply
+    }
+    const name = { name: 'Key' }
+    const options = await checkLocal('POST', '/security/passkeys/options', { json: name, bearer: user.token })
+    expect(options.status).toBe(200)
+    const { answer } = createCredential(options.json.options, { origin: `http://${local}` })
+    const added = await checkLocal('POST', '/security/passkeys', {
+      json: { name: 'Key', response: answer },
+      bearer: user.token,
+    })
+    expect(added.status).toBe(201)
+    const id = added.json.passkey.id as string
+    // the add ended the account's other sessions: this one stays
+    const jar = await browser(user)
+    const own = { jar, sameOrigin: true }
+    const foreign = { jar, headers: { origin: FOREIGN_ORIGIN, ...json } }
+    expect((await check('POST', '/security/passkeys/options', { json: name, bearer: user.token })).status).toBe(403)
+    expect((await check('POST', '/security/passkeys/options', { json: { name: '' }, bearer: user.token })).status).toBe(
+      400,
+    )
+    expect(
+      (await check('POST', '/security/passkeys', { json: { ...name, response: answer }, bearer: user.token })).json
+        .code,
+    ).toBe('passkey_rejected')
+    expect((await check('GET', '/security/passkeys', { headers: html })).location).toBe('/')
+    const rename = `/security/passkeys/${id}/name`
+    const remove = `/security/passkeys/${id}/remove`
+    const renameAt = (path: string, call: Call) => check('POST', '/security/passkeys/{passkey}/name', { path, ...call })
+    const removeAt = (path: string, call: Call) =>
+      check('POST', '/security/passkeys/{passkey}/remove', { path, ...call })
+    expect((await renameAt(rename, { json: { name: 'Blue' }, bearer: user.token })).status).toBe(204)
+    expect((await renameAt(rename, { form: { name: 'Red' }, ...own })).location).toBe('/security/passkeys')
+    expect((await renameAt(rename, { json: { name: '' }, bearer: user.token })).status).toBe(400)
+    expect((await renameAt('/security/passkeys/999999/name', { json: name, bearer: user.token })).status).toBe(404)
+    const password = { current_password: user.password }
+    expect((await removeAt('/security/passkeys/999999/remove', { json: password, bearer: user.token })).status).toBe(
+      404,
+    )
+    for (const [template, path, body] of [
+      ['/security/passkeys/options', '/security/passkeys/options', name],
+      ['/security/passkeys', '/security/passkeys', { ...name, response: '{}' }],
+      ['/security/passkeys/{passkey}/name', rename, name],
+      ['/security/passkeys/{passkey}/remove', remove, password],
+    ] as const) {
+      expect((await check('POST', template, { path, json: body })).json.code, template).toBe('unauthorized')
+      expect((await check('POST', template, { path, form: body, sameOrigin: true })).location, template).toBe('/')
+      expect((await check('POST', template, { path, form: body, ...foreign })).status, template).toBe(403)
+      await expectBodyRefusals(template, ['x', 'text/plain'], user.token, path)
+    }
+    // a wrong current password counts as a failed sign-in: LOGIN_MAX_FAILURES=2
+    const one = from('203.0.113.254')
+    const wrong = { current_password: 'a wrong current password' }
+    const statuses = []
+    for (let i = 0; i < 3; i++)
+      statuses.push((await removeAt(remove, { json: wrong, bearer: user.token, headers: one })).status)
+    expect(statuses).toEqual([400, 400, 429])
+    expect((await removeAt(remove, { form: password, ...own })).location).toBe('/security/passkeys')
+    // the form flow's own answers: the page that runs the authenticator, and the 303 after adding
+    const localJar = new CookieJar()
+    const localOwn = { jar: localJar, headers: { origin: `http://${local}` } }
+    expect((await checkLocal('POST', '/login', { form: user, ...localOwn })).status).toBe(303)
+    const page = await checkLocal('POST', '/security/passkeys/options', { form: name, ...localOwn })
+    expect(page.text).toMatch(/data-passkey="create"/)
+    const pageOptions = JSON.parse(/data-options="([^"]*)"/.exec(page.text)![1]!.replaceAll('&quot;', '"'))
+    const fromPage = createCredential(pageOptions, { origin: `http://${local}` }).answer
+    const form = { name: 'Laptop', response: JSON.stringify(fromPage) }
+    expect((await checkLocal('POST', '/security/passkeys', { form, ...localOwn })).location).toBe('/security/passkeys')
+    const listed = await checkLocal('GET', '/security/passkeys', { jar: localJar, headers: json })
+    const laptop = listed.json.passkeys.find((p: { name: string }) => p.name === 'Laptop').id
+    const removed = await checkLocal('POST', '/security/passkeys/{passkey}/remove', {
+      path: `/security/passkeys/${laptop}/remove`,
+      json: password,
+      ...localOwn,
+    })
+    expect(removed.status).toBe(204)
+  })
+
   it('every signed-in GET route: 200 with a session, 401 without one', async () => {
     const user = await account('reader')
     for (const template of signedInGets()) {
@@ -537,6 +641,9 @@ describe('real responses of every route match the document (embedded database)',
         })
         await expect500('POST', '/logout', { json: {}, bearer: user.token })
         await expect500('POST', '/sessions/end', { form: { session: 'others' }, jar, sameOrigin: true })
+        for (const [template, body] of PASSKEY_POSTS) {
+          await expect500('POST', template, { path: concretePath(template), json: body, bearer: user.token })
+        }
         await expect500('GET', '/auth/verify', { jar })
         await expect500('GET', '/auth/nginx', { jar })
       }
@@ -572,6 +679,9 @@ describe('real responses of every route match the document (embedded database)',
       })
       await expect503('POST', '/logout', { json: {}, bearer: user.token })
       await expect503('POST', '/sessions/end', { json: { session: 'others' }, bearer: user.token })
+      for (const [template, body] of PASSKEY_POSTS) {
+        await expect503('POST', template, { path: concretePath(template), json: body, bearer: user.token })
+      }
       await expect503('GET', '/auth/verify', { bearer: user.token })
       await expect503('GET', '/auth/nginx', { bearer: user.token })
     }
@@ -591,7 +701,11 @@ describe('real responses of every route match the document (embedded database)',
 
 /** A real path for a template: its parameters filled in. */
 const concretePath = (template: string, username = 'alice') =>
-  template.replace('{username}', username).replace('{file}', 'style.css').replace('{code}', 'not_found')
+  template
+    .replace('{username}', username)
+    .replace('{file}', 'style.css')
+    .replace('{code}', 'not_found')
+    .replace('{passkey}', '1')
 
 /** The GET routes that need a session (security without the anonymous `{}`): each is checked the same way. */
 const signedInGets = () =>
