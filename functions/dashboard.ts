@@ -32,6 +32,9 @@ const DashboardJson = z.object({
         created_at: Timestamp,
         expires_at: Timestamp,
         current: z.boolean(),
+        sign_in_method: z.enum(['password', 'totp', 'recovery', 'passkey']).meta({
+          description: 'How it signed in: the password alone, or with a TOTP code, recovery code or passkey.',
+        }),
       }),
     )
     .min(1)
@@ -97,6 +100,7 @@ export const handler = route(spec, async (event, { config, db, now, accessRules 
       created_at: s.createdAt.toISOString(),
       expires_at: s.endsAt.toISOString(),
       current: s.current,
+      sign_in_method: s.signInMethod,
     })),
     gateway: gateway ? gatewayJson(gateway) : null,
   }

@@ -26,8 +26,10 @@ export const spec = defineRoute({
     'Asking again replaces the open challenge.',
   tag: 'session',
   auth: 'required',
+  // adding a passkey is setting up a second factor: open to an account the policy sends to enrol
+  beforeEnrolment: true,
   answers: 'page',
-  page: 'passkeys',
+  page: 'security',
   input: passkeyOptionsInput,
   responses: { 200: { description: 'The options (HTML: the page that uses them).', json: OptionsJson, html: true } },
   problems: ['forbidden', 'internal_error', 'service_unavailable'],

@@ -22,12 +22,14 @@ export const spec = defineRoute({
     '`POST /security/passkeys/options`, as an object or as JSON text. The challenge is used up either way.',
   tag: 'session',
   auth: 'required',
+  // adding a passkey is setting up a second factor: open to an account the policy sends to enrol
+  beforeEnrolment: true,
   answers: 'page',
-  page: 'passkeys',
+  page: 'security',
   input: passkeyRegistrationInput,
   responses: {
     201: { description: 'Added.', json: CreatedJson },
-    303: { description: 'Form: added; to the passkeys page, which says so.', headers: ['Location', 'Set-Cookie'] },
+    303: { description: 'Form: added; to `/security`, which says so.', headers: ['Location', 'Set-Cookie'] },
   },
   problems: ['passkey_rejected', 'internal_error', 'service_unavailable'],
 })
@@ -48,6 +50,6 @@ export const handler = route(spec, async (event, { db, now }) => {
     return added
   })
   event.log.info({ event: 'passkey_added', userId: auth.user.id, passkeyId: passkey.id }, 'passkey added')
-  if (event.wantsHtml) return seeOther('/security/passkeys', [noticeCookie('passkey_added', event.secure)])
+  if (event.wantsHtml) return seeOther('/security', [noticeCookie('passkey_added', event.secure)])
   return jsonResult(201, { passkey: passkeyJson(passkey) } satisfies z.output<typeof CreatedJson>)
 })

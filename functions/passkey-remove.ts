@@ -6,7 +6,7 @@ import { noticeCookie, seeOther } from '#lib/http/pages.ts'
 import { passkeyRemovalInput } from '#lib/auth/passkey-input.ts'
 import { removePasskey } from '#lib/auth/passkey-store.ts'
 import { revokeUserSessions } from '#lib/auth/sessions.ts'
-import { confirmPassword } from '#lib/http/confirm-password.ts'
+import { requireCurrentPassword } from '#lib/http/current-password.ts'
 import { PASSKEY_HANDLE } from '#lib/http/passkey-view.ts'
 import { Problem } from '#lib/problem.ts'
 
@@ -17,36 +17,29 @@ export const spec = defineRoute({
   tag: 'session',
   auth: 'required',
   answers: 'page',
-  page: 'passkeys',
+  page: 'security',
   params: { passkey: { description: 'The passkey’s `id` from `GET /security/passkeys`.', schema: { type: 'string' } } },
   input: passkeyRemovalInput,
   responses: {
     204: { description: 'Removed.' },
-    303: { description: 'Form: removed; to the passkeys page, which says so.', headers: ['Location', 'Set-Cookie'] },
+    303: { description: 'Form: removed; to `/security`, which says so.', headers: ['Location', 'Set-Cookie'] },
   },
   problems: ['not_found', 'rate_limited', 'internal_error', 'service_unavailable'],
 })
 
-export const handler = route(spec, async (event, { db, hashing, now, throttle }) => {
+export const handler = route(spec, async (event, ctx) => {
+  const { db, now } = ctx
   const { auth, input } = event
   const id = event.pathParameters?.passkey ?? ''
   const missing = () => new Problem('not_found', { detail: 'You have no such passkey; it may have been removed.' })
   if (!PASSKEY_HANDLE.test(id)) throw missing()
-  await confirmPassword(
-    event,
-    { db, hashing, throttle },
-    {
-      field: 'current_password',
-      password: input.current_password,
-      purpose: 'passkey_removal',
-      detail: 'The current password is wrong; the passkey was not removed.',
-    },
-  )
+  // a wrong one is a guess at it, counted with failed sign-ins
+  await requireCurrentPassword(event, ctx, auth.user.id, input.current_password, 'second_factor_change_failed')
   await db.tx(async (tx) => {
     if ((await removePasskey(tx, auth.user.id, id)) === null) throw missing()
     await revokeUserSessions(tx, auth.user.id, auth.session.id, now)
   })
   event.log.info({ event: 'passkey_removed', userId: auth.user.id, passkeyId: id }, 'passkey removed')
-  if (event.wantsHtml) return seeOther('/security/passkeys', [noticeCookie('passkey_removed', event.secure)])
+  if (event.wantsHtml) return seeOther('/security', [noticeCookie('passkey_removed', event.secure)])
   return { statusCode: 204 }
 })

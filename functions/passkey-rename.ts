@@ -13,12 +13,12 @@ export const spec = defineRoute({
   tag: 'session',
   auth: 'required',
   answers: 'page',
-  page: 'passkeys',
+  page: 'security',
   params: { passkey: { description: 'The passkey’s `id` from `GET /security/passkeys`.', schema: { type: 'string' } } },
   input: passkeyRenameInput,
   responses: {
     204: { description: 'Renamed.' },
-    303: { description: 'Form: renamed; to the passkeys page, which says so.', headers: ['Location', 'Set-Cookie'] },
+    303: { description: 'Form: renamed; to `/security`, which says so.', headers: ['Location', 'Set-Cookie'] },
   },
   problems: ['not_found', 'internal_error', 'service_unavailable'],
 })
@@ -27,6 +27,6 @@ export const handler = route(spec, async (event, { db }) => {
   const id = event.pathParameters?.passkey ?? ''
   const renamed = PASSKEY_HANDLE.test(id) && (await renamePasskey(db, event.auth.user.id, id, event.input.name))
   if (!renamed) throw new Problem('not_found', { detail: 'You have no such passkey; it may have been removed.' })
-  if (event.wantsHtml) return seeOther('/security/passkeys', [noticeCookie('passkey_renamed', event.secure)])
+  if (event.wantsHtml) return seeOther('/security', [noticeCookie('passkey_renamed', event.secure)])
   return { statusCode: 204 }
 })

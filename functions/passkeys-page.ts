@@ -20,6 +20,8 @@ export const spec = defineRoute({
   summary: "The signed-in user's passkeys, with the forms to add, rename and remove them",
   tag: 'session',
   auth: 'required',
+  // adding a passkey is setting up a second factor: open to an account the policy sends to enrol
+  beforeEnrolment: true,
   answers: 'page',
   responses: { 200: { description: 'The passkeys.', json: PasskeysJson, html: true } },
   problems: ['internal_error', 'service_unavailable'],
@@ -30,7 +32,7 @@ export const handler = route(spec, async (event, { db }) => {
   const here = passkeyContextOf({ secure: event.secure, host: event.headers.host })
   if (event.wantsHtml) {
     const { notice, cookies } = takeNotice(event)
-    return withCookies(passkeysPage(event.auth, { passkeys, here, notice }), cookies)
+    return withCookies(passkeysPage(event.auth, { passkeys: passkeys.map(passkeyJson), here, notice }), cookies)
   }
   const body: z.output<typeof PasskeysJson> = {
     passkeys: passkeys.map(passkeyJson),

@@ -4,7 +4,7 @@ import { defineRoute, route } from '#lib/http/route.ts'
 import { containsUsername, passwordChangeInput } from '#lib/auth/validation.ts'
 import { updatePasswordHash } from '#lib/auth/users.ts'
 import { hashPassword } from '#lib/auth/password.ts'
-import { confirmPassword } from '#lib/http/confirm-password.ts'
+import { requireCurrentPassword } from '#lib/http/current-password.ts'
 import { revokeUserSessions } from '#lib/auth/sessions.ts'
 import { noticeCookie, seeOther } from '#lib/http/pages.ts'
 import { invalidFields } from '#lib/problem.ts'
@@ -30,17 +30,15 @@ export const spec = defineRoute({
   problems: ['rate_limited', 'internal_error', 'service_unavailable'],
 })
 
-export const handler = route(spec, async (event, { db, hashing, now, throttle }) => {
+export const handler = route(spec, async (event, ctx) => {
+  const { db, hashing, now } = ctx
   const { auth, input } = event
   if (containsUsername(input.new_password, auth.user.username)) {
     throw invalidFields([{ field: 'new_password', message: 'New password must not contain the username.' }])
   }
 
-  const user = await confirmPassword(
-    event,
-    { db, hashing, throttle },
-    { field: 'current_password', password: input.current_password, purpose: 'password_change' },
-  )
+  // a wrong current password is a guess at it, like a failed sign-in, and counted with them
+  const user = await requireCurrentPassword(event, ctx, auth.user.id, input.current_password, 'password_change_failed')
   if (input.new_password === input.current_password) {
     throw invalidFields([{ field: 'new_password', message: 'The new password must differ from the current one.' }])
   }

@@ -35,6 +35,22 @@ CREATE TABLE webauthn_challenges (
 CREATE UNIQUE INDEX webauthn_challenges_bound_idx ON webauthn_challenges (bound_to, purpose);
 CREATE INDEX webauthn_challenges_expires_at_idx ON webauthn_challenges (expires_at);
 
+-- A passkey is a second factor (migrations/1770000000000_second-factors.sql): the sign-in asks for
+-- one, and REQUIRE_SECOND_FACTOR counts it.
+CREATE OR REPLACE VIEW second_factors AS
+  SELECT user_id, 'totp'::text AS method FROM totp_factors WHERE confirmed_at IS NOT NULL
+  UNION ALL
+  SELECT DISTINCT user_id, 'passkey'::text AS method FROM passkeys;
+
+-- Cached sessions carry whether the account has a second factor (ADR 014): adding or removing a
+-- passkey tells the caches; renaming one or signing in with it changes nothing they hold.
+CREATE TRIGGER passkeys_notify AFTER INSERT OR DELETE ON passkeys
+  FOR EACH ROW EXECUTE FUNCTION notify_session_change();
+CREATE TRIGGER passkeys_truncate_notify AFTER TRUNCATE ON passkeys
+  FOR EACH STATEMENT EXECUTE FUNCTION notify_session_change();
+
 -- Down Migration
+CREATE OR REPLACE VIEW second_factors AS
+  SELECT user_id, 'totp'::text AS method FROM totp_factors WHERE confirmed_at IS NOT NULL;
 DROP TABLE webauthn_challenges;
 DROP TABLE passkeys;

@@ -62,4 +62,8 @@ export const passkeyOptionsInput = z.object({ name: PasskeyName })
 export const passkeyRegistrationInput = z.object({ name: PasskeyName, response: answer(RegistrationAnswer) })
 export const passkeyRenameInput = z.object({ name: PasskeyName })
 export const passkeyRemovalInput = z.object({ current_password: givenPassword('Current password') })
-export const passkeySignInAnswer = answer(AuthenticationAnswer)
+const Pending = z.string().max(64, 'pending is not a pending sign-in.').optional().meta({
+  description: 'The handle from `second_factor.pending` (programs); a browser sends its cookie instead.',
+})
+export const passkeySignInOptionsInput = z.object({ pending: Pending })
+export const passkeySignInInput = z.object({ pending: Pending, response: answer(AuthenticationAnswer) })

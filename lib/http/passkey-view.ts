@@ -28,7 +28,7 @@ export const passkeyJson = (passkey: Passkey): z.output<typeof PasskeyJson> => (
 
 export interface PasskeysView {
   /** Left out when an error re-renders the page. */
-  passkeys?: readonly Passkey[]
+  passkeys?: readonly z.output<typeof PasskeyJson>[]
   here: PasskeyContext
   notice?: string
   error?: { title: string; detail?: string }

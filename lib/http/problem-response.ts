@@ -27,6 +27,7 @@ export function problemJson(problem: Problem): RouteResult {
       ...(status < 500 && detail ? { detail } : {}),
       code: problem.code,
       ...(errors?.length ? { errors } : {}),
+      ...(problem.extra.secondFactor ? { second_factor: problem.extra.secondFactor } : {}),
     }),
   }
 }
@@ -34,6 +35,9 @@ export function problemJson(problem: Problem): RouteResult {
 // refusals an operator watching for attacks wants to see: guessing, probing, forged requests
 const SECURITY_RELEVANT = new Set<ProblemCode>([
   'invalid_credentials',
+  'invalid_second_factor',
+  'pending_sign_in_expired',
+  'second_factor_enrolment_required',
   'unauthorized',
   'session_expired',
   'forbidden',
@@ -53,7 +57,7 @@ const isFault = (problem: Problem) =>
 /** Middy onError step, registered last so it runs first: turns request.error into the response. */
 export function problemResponder(): MiddlewareObj<RouteEvent, RouteResult> {
   return {
-    onError: (request) => {
+    onError: async (request) => {
       const problem = toProblem(request.error)
       const event = request.event
       // before the request logger exists (the runtime failed to start) the process one stands in
@@ -80,7 +84,7 @@ export function problemResponder(): MiddlewareObj<RouteEvent, RouteResult> {
         )
       }
       request.response = event.wantsHtml
-        ? renderErrorPage(event, problem, startedRuntime()?.config)
+        ? await renderErrorPage(event, problem, startedRuntime())
         : problemJson(problem)
     },
   }

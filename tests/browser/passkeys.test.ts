@@ -1,7 +1,8 @@
 // Passkeys in a real Chromium with its virtual authenticator (the DevTools protocol's WebAuthn
-// domain, through playwright-core): at http://localhost, a secure context, a person adds a passkey,
-// renames it, signs out and in, and removes it. The passkey pages pass axe in light and dark and
-// fit 360 px; at 127.0.0.1 the page offers no passkey and says why.
+// domain, through playwright-core): at http://localhost, a secure context, a person adds a passkey on
+// the security page, renames it, signs out, signs in with password + passkey, and removes it. The
+// passkey pages pass axe in light and dark and fit 360 px; at 127.0.0.1 the page offers no passkey
+// and says why.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { Browser, BrowserContext, CDPSession, Page } from 'playwright-core'
 import { databaseKinds } from '../helpers/runtime.ts'
@@ -69,9 +70,9 @@ describe.skipIf(!HAS_CHROMIUM)(`passkeys in Chromium (${kind} database)`, () => 
     expect(width, `${label} at 360 px`).toBeLessThanOrEqual(360)
   }
 
-  it('adds a passkey from the passkeys page: the browser creates it, the page lists it and says so', async () => {
+  it('adds a passkey from the security page: the browser creates it, the page lists it and says so', async () => {
     await signIn()
-    await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Passkeys' }).click()])
+    await Promise.all([page.waitForNavigation(), page.getByRole('link', { name: 'Sign-in security' }).click()])
     expect(await page.getByText('You have no passkeys yet.').count()).toBe(1)
     await expectAccessible('passkeys, none yet')
     await page.locator('#name').fill('Laptop')
@@ -79,7 +80,7 @@ describe.skipIf(!HAS_CHROMIUM)(`passkeys in Chromium (${kind} database)`, () => 
     expect(await page.locator('h1').innerText()).toContain('Laptop')
     await expectAccessible('passkey creation')
     await click('Create the passkey')
-    await page.waitForURL('**/security/passkeys')
+    await page.waitForURL('**/security')
     await expect.poll(() => page.getByRole('status').textContent()).toContain('Your passkey was added')
     expect(await page.locator('.passkey-list').innerText()).toContain('Laptop')
     const [credential] = await credentials()
@@ -95,19 +96,32 @@ describe.skipIf(!HAS_CHROMIUM)(`passkeys in Chromium (${kind} database)`, () => 
     expect(await page.locator('.passkey-list strong').innerText()).toBe('Work laptop')
   })
 
-  it('signs out and in again with the password; the passkey is still there', async () => {
+  it('signs out, then in with the password and the passkey: the second step offers it', async () => {
     await click('Sign out')
-    await signIn()
-    await page.goto('/security/passkeys')
+    await page.goto('/')
+    await page.locator('#username').fill(account.username)
+    await page.locator('#password').fill(account.password)
+    await click('Sign in')
+    await page.waitForURL('**/login/second-factor')
+    await expectAccessible('second step with a passkey')
+    await click('Use a passkey')
+    expect(await page.locator('h1').innerText()).toBe('Use your passkey')
+    await expectAccessible('passkey sign-in')
+    await click('Use the passkey')
+    await page.waitForURL(`**/dashboard/${account.username}`)
+    const [credential] = await credentials()
+    expect(credential!.signCount).toBeGreaterThan(0)
+    await page.goto('/security')
     expect(await page.locator('.passkey-list strong').innerText()).toBe('Work laptop')
+    expect(await page.locator('.passkey-list').innerText()).not.toContain('last used never')
   })
 
   it('removing it asks for the current password: a wrong one keeps it, the right one removes it', async () => {
     await page.locator('.passkey-list summary', { hasText: 'Remove' }).click()
     await page.locator('.passkey-list input[name="current_password"]').fill('not the password at all')
     await click('Remove Work laptop')
-    expect(await page.getByRole('alert').innerText()).toContain('the passkey was not removed')
-    await page.goto('/security/passkeys')
+    expect(await page.getByRole('alert').innerText()).toContain('Some fields are invalid')
+    expect(await page.locator('.passkey-list strong').innerText()).toBe('Work laptop')
     await page.locator('.passkey-list summary', { hasText: 'Remove' }).click()
     await page.locator('.passkey-list input[name="current_password"]').fill(account.password)
     await click('Remove Work laptop')
@@ -122,7 +136,7 @@ describe.skipIf(!HAS_CHROMIUM)(`passkeys in Chromium (${kind} database)`, () => 
     await other.locator('#username').fill(account.username)
     await other.locator('#password').fill(account.password)
     await Promise.all([other.waitForNavigation(), other.getByRole('button', { name: 'Sign in', exact: true }).click()])
-    await other.goto(`${service.baseUrl}/security/passkeys`)
+    await other.goto(`${service.baseUrl}/security`)
     expect(await other.getByRole('note').innerText()).toMatch(/opened by its address/)
     expect(await other.getByRole('button', { name: 'Add a passkey' }).count()).toBe(0)
     const previous = page

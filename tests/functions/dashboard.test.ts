@@ -96,6 +96,7 @@ runScenarios('GET /dashboard/{username}', [
             created_at: expect.any(String),
             expires_at: new Date(exp * 1000).toISOString(),
             current: true,
+            sign_in_method: 'password',
           },
         ],
         gateway: expect.objectContaining({

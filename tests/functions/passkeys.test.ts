@@ -6,8 +6,8 @@ import { expect } from 'vitest'
 import { listPasskeys } from '#lib/auth/passkey-store.ts'
 import type { Call } from '../helpers/http.ts'
 import { runScenarios, type Scenario, type ScenarioContext } from '../helpers/scenarios.ts'
-import { API_HOST } from '../helpers/service.ts'
-import { createCredential } from '../helpers/soft-authenticator.ts'
+import { API_HOST, credentialsOf } from '../helpers/service.ts'
+import { createCredential, getAssertion, type SoftCredential } from '../helpers/soft-authenticator.ts'
 
 const ORIGIN = `https://${API_HOST}`
 type Request = Call & { path: string }
@@ -47,19 +47,43 @@ async function answerViaForm(ctx: ScenarioContext) {
   return createCredential(options, { origin: ORIGIN }).answer
 }
 
+const credentials = new WeakMap<ScenarioContext, SoftCredential>()
+
 /** A passkey added over JSON; its id is kept as ctx.kept.passkey. */
 async function withPasskey(ctx: ScenarioContext) {
-  const reply = await ctx.service.http.call(
-    '/security/passkeys',
-    api(ctx, '', { name: 'YubiKey', response: await answerFor(ctx) }),
-  )
-  expect(reply.status, reply.text).toBe(201)
-  ctx.kept.passkey = reply.json.passkey.id
+  const reply = await ctx.service.http.call('/security/passkeys/options', api(ctx, '', { name: 'YubiKey' }))
+  const { credential, answer } = createCredential(reply.json.options, { origin: ORIGIN })
+  const added = await ctx.service.http.call('/security/passkeys', api(ctx, '', { name: 'YubiKey', response: answer }))
+  expect(added.status, added.text).toBe(201)
+  ctx.kept.passkey = added.json.passkey.id
+  credentials.set(ctx, credential)
+}
+
+/** POST /login: the pending sign-in's handle (the account has a passkey). */
+async function pendingSignIn(ctx: ScenarioContext) {
+  const reply = await ctx.service.http.call('/login', { json: { ...credentialsOf(ctx.account) } })
+  expect(reply.json, reply.text).toMatchObject({ code: 'second_factor_required' })
+  return reply.json.second_factor.pending as string
+}
+
+/** The second step's options and the passkey's answer to them, from `origin`. */
+async function passkeyAnswer(ctx: ScenarioContext, pending: string, origin = ORIGIN) {
+  const options = await ctx.service.http.call('/login/second-factor/passkey/options', { json: { pending } })
+  expect(options.status, options.text).toBe(200)
+  return getAssertion(credentials.get(ctx)!, options.json.options, { origin })
 }
 
 /** Another session of the same account, which the change must end (kept as ctx.kept.other). */
 async function withOtherSession(ctx: ScenarioContext) {
-  ctx.kept.other = await ctx.service.apiLogin(ctx.account)
+  if (!credentials.has(ctx)) {
+    ctx.kept.other = await ctx.service.apiLogin(ctx.account)
+    return
+  }
+  const pending = await pendingSignIn(ctx)
+  const json = { pending, response: await passkeyAnswer(ctx, pending) }
+  const reply = await ctx.service.http.call('/login/second-factor/passkey', { json })
+  expect(reply.status, reply.text).toBe(200)
+  ctx.kept.other = reply.json.access_token
 }
 const otherSessionEnded = async (ctx: ScenarioContext) =>
   expect((await ctx.service.dashboard(ctx.account.username, ctx.kept.other!)).status).toBe(401)
@@ -148,7 +172,7 @@ const scenarios: Scenario[] = [
       ctx.kept.answer = JSON.stringify(await answerViaForm(ctx))
     },
     request: (ctx) => form(ctx, '/security/passkeys', { name: 'Laptop', response: ctx.kept.answer! }),
-    expect: { status: 303, location: '/security/passkeys', cookies: { '__Host-notice': /passkey_added/ } },
+    expect: { status: 303, location: '/security', cookies: { '__Host-notice': /passkey_added/ } },
   },
   {
     name: 'add, answer from another origin → 400 passkey_rejected, nothing stored, other sessions live',
@@ -249,4 +273,72 @@ const scenarios: Scenario[] = [
   },
 ]
 
-runScenarios('passkeys', scenarios)
+const secondStep: Scenario[] = [
+  {
+    name: 'sign-in of an account with a passkey → 401 second_factor_required, the passkey step named',
+    as: 'api',
+    only: 'lambda',
+    given: withPasskey,
+    request: (ctx) => ({ path: '/login', method: 'POST', json: credentialsOf(ctx.account) }),
+    expect: {
+      status: 401,
+      code: 'second_factor_required',
+      json: { second_factor: { methods: ['passkey'] } },
+      text: /POST \/login\/second-factor\/passkey/,
+    },
+  },
+  {
+    name: 'second step with the passkey → 200 and a session that signed in with a passkey, counter recorded',
+    as: 'api',
+    only: 'lambda',
+    given: async (ctx) => {
+      await withPasskey(ctx)
+      const pending = await pendingSignIn(ctx)
+      ctx.kept.step = JSON.stringify({ pending, response: await passkeyAnswer(ctx, pending) })
+    },
+    request: (ctx) => ({ path: '/login/second-factor/passkey', method: 'POST', json: JSON.parse(ctx.kept.step!) }),
+    expect: { status: 200, json: { token_type: 'Bearer', access_token: expect.any(String) } },
+    after: async (ctx) => {
+      const db = ctx.service.runtime.db
+      const [latest] = await db.any(
+        'SELECT sign_in_method FROM sessions WHERE user_id = $1 ORDER BY created_at DESC LIMIT 1',
+        [ctx.account.id],
+      )
+      expect(latest.sign_in_method).toBe('passkey')
+      expect((await passkeysOf(ctx))[0]).toMatchObject({ counter: 1, lastUsedAt: expect.any(Date) })
+    },
+  },
+  {
+    name: 'second step with an answer from another origin → 400 passkey_rejected, no session',
+    as: 'api',
+    only: 'lambda',
+    given: async (ctx) => {
+      await withPasskey(ctx)
+      const pending = await pendingSignIn(ctx)
+      ctx.kept.step = JSON.stringify({ pending, response: await passkeyAnswer(ctx, pending, 'https://evil.example') })
+    },
+    request: (ctx) => ({ path: '/login/second-factor/passkey', method: 'POST', json: JSON.parse(ctx.kept.step!) }),
+    expect: { status: 400, code: 'passkey_rejected', absent: ['access_token'] },
+  },
+  {
+    name: 'second step with the same answer twice → 401 pending_sign_in_expired (the sign-in is used up)',
+    as: 'api',
+    only: 'lambda',
+    given: async (ctx) => {
+      await withPasskey(ctx)
+      const pending = await pendingSignIn(ctx)
+      ctx.kept.step = JSON.stringify({ pending, response: await passkeyAnswer(ctx, pending) })
+      const first = await ctx.service.http.call('/login/second-factor/passkey', { json: JSON.parse(ctx.kept.step) })
+      expect(first.status).toBe(200)
+    },
+    request: (ctx) => ({ path: '/login/second-factor/passkey', method: 'POST', json: JSON.parse(ctx.kept.step!) }),
+    expect: { status: 401, code: 'pending_sign_in_expired' },
+  },
+  {
+    name: 'second step options without a pending sign-in → 401 pending_sign_in_expired',
+    request: () => ({ path: '/login/second-factor/passkey/options', method: 'POST', json: {} }),
+    expect: { status: 401, code: 'pending_sign_in_expired' },
+  },
+]
+
+runScenarios('passkeys', [...scenarios, ...secondStep])

@@ -26,8 +26,9 @@ import {
   schemaAt,
   seen,
 } from '../helpers/openapi.ts'
+import { totpCode } from '../helpers/second-factor.ts'
 import { client, clientAt, CookieJar, rawRequest, type Call, type Client, type Reply } from '../helpers/http.ts'
-import { createCredential } from '../helpers/soft-authenticator.ts'
+import { createCredential, getAssertion } from '../helpers/soft-authenticator.ts'
 import { startService, type TestService } from '../helpers/service.ts'
 
 // Documented, but no real request to this service here can produce them; each says why.
@@ -49,11 +50,15 @@ const UNREACHABLE: Record<string, string> = {
   'GET /auth/verify 401': 'as GET /auth/verify 200',
   'GET /auth/nginx 200': 'as GET /auth/verify 200',
   'GET /auth/nginx 401': 'as GET /auth/verify 200',
+  // a session that must set up a second factor first exists only under REQUIRE_SECOND_FACTOR
+  'GET /account 403': 'needs REQUIRE_SECOND_FACTOR: tests/functions/second-factor-policy.test.ts',
 }
 
 const FOREIGN_ORIGIN = 'http://evil.example'
 /** The passkey routes' POSTs and a body each takes (for the 500 and 503 rounds). */
 const PASSKEY_POSTS = [
+  ['/login/second-factor/passkey/options', { pending: 'A'.repeat(43) }],
+  ['/login/second-factor/passkey', { pending: 'A'.repeat(43), response: '{}' }],
   ['/security/passkeys/options', { name: 'Key' }],
   ['/security/passkeys', { name: 'Key', response: '{}' }],
   ['/security/passkeys/{passkey}/name', { name: 'Key' }],
@@ -460,93 +465,243 @@ describe('real responses of every route match the document (embedded database)',
     ).toBe(`/dashboard/${user.username}`)
   })
 
-  it('the passkey routes: 200, 201, 204, 303, 400, 401, 403, 404, 413, 415, 429', async () => {
+  it('the second factor: /login/second-factor and /security/*, each answer they document', async () => {
+    const user = await account('factor')
+    // a pending sign-in answers only the address it was given to
+    const me = from('203.0.113.240')
+    const totp = { json: {}, bearer: user.token }
+    const key = (await check('POST', '/security/totp', totp)).json.totp_key as string
+    const confirm = (code: string, password = user.password) => ({
+      json: { code, current_password: password },
+      bearer: user.token,
+    })
+    expect((await check('POST', '/security/totp/confirm', confirm('000000', 'not the password'))).status).toBe(400)
+    const confirmed = await check('POST', '/security/totp/confirm', confirm(totpCode(key, Date.now())))
+    const codes = confirmed.json.recovery_codes as string[]
+    expect((await check('POST', '/security/totp', totp)).json.code).toBe('second_factor_exists')
+    expect((await check('POST', '/security/totp/confirm', confirm('000000'))).status).toBe(409)
+
+    const pending = (await check('POST', '/login', { json: user, headers: me })).json.second_factor.pending as string
+    const second = { pending, code: totpCode(key, Date.now() + 30_000) }
+    expect((await check('POST', '/login/second-factor', { json: second, headers: me })).status).toBe(200)
+    expect((await check('POST', '/login/second-factor', { json: second, headers: me })).status).toBe(401)
+    expect((await check('POST', '/login/second-factor', { json: {} })).status).toBe(400)
+    await expectBodyRefusals('/login/second-factor', ['x', 'text/plain'])
+    const jar = new CookieJar()
+    expect((await check('POST', '/login', { form: user, sameOrigin: true, jar, headers: me })).status).toBe(303)
+    expect((await check('GET', '/login/second-factor', { jar, headers: { ...html, ...me } })).status).toBe(200)
+    expect((await check('GET', '/login/second-factor', { headers: html })).status).toBe(303)
+    expect((await check('GET', '/login/second-factor', { headers: json })).status).toBe(401)
+    const foreign = { origin: FOREIGN_ORIGIN, ...json, ...me }
+    const recovery = { code: codes[0]! }
+    expect((await check('POST', '/login/second-factor', { form: recovery, jar, headers: foreign })).status).toBe(403)
+    expect(
+      (await check('POST', '/login/second-factor', { form: recovery, jar, sameOrigin: true, headers: me })).status,
+    ).toBe(303)
+    // LOGIN_MAX_FAILURES=2 wrong codes for one account from one address
+    const one = from('203.0.113.254')
+    const again = (await check('POST', '/login', { json: user, headers: one })).json.second_factor.pending
+    const statuses = []
+    for (let i = 0; i < 3; i++) {
+      const guess = { json: { pending: again, code: 'wrong-code-0000' }, headers: one }
+      statuses.push((await check('POST', '/login/second-factor', guess)).status)
+    }
+    expect(statuses).toEqual([401, 401, 429])
+
+    // the forms that change the factors: 200/204 and 303, 400, 401, 403, 413, 415, 429
+    const password = { current_password: user.password }
+    const other = await account('nofactor')
+    const otherJar = await browser(other)
+    expect((await check('POST', '/security/totp', { form: {}, jar: otherJar, sameOrigin: true })).status).toBe(303)
+    expect((await check('GET', '/security', { jar: otherJar, headers: html })).status).toBe(200)
+    expect((await check('GET', '/security', { headers: html })).status).toBe(303)
+    const asOther = { json: { current_password: other.password }, bearer: other.token }
+    expect((await check('POST', '/security/recovery-codes', asOther)).json.code).toBe('forbidden')
+    const sessionJar = new CookieJar()
+    await check('POST', '/login', { form: user, sameOrigin: true, jar: sessionJar, headers: me })
+    await check('POST', '/login/second-factor', {
+      form: { code: codes[1]! },
+      jar: sessionJar,
+      sameOrigin: true,
+      headers: me,
+    })
+    for (const path of [
+      '/security/totp',
+      '/security/totp/confirm',
+      '/security/totp/remove',
+      '/security/recovery-codes',
+    ]) {
+      expect((await check('POST', path, { json: password })).status, path).toBe(401)
+      expect((await check('POST', path, { form: password, jar: sessionJar, headers: foreign })).status, path).toBe(403)
+      const form = path === '/security/totp' ? {} : path.endsWith('confirm') ? { ...password, code: '1' } : password
+      expect((await check('POST', path, { form, sameOrigin: true })).status, path).toBe(303)
+      expect((await check('POST', path, { body: '{', headers: { 'content-type': 'application/json' } })).status).toBe(
+        400,
+      )
+      await expectBodyRefusals(path, ['x', 'text/plain'], other.token)
+    }
+    const wrongPassword = { json: { code: '000000', current_password: 'not the password' }, bearer: other.token }
+    for (const path of ['/security/totp/confirm', '/security/totp/remove', '/security/recovery-codes']) {
+      const wrong = []
+      for (let i = 0; i < 3; i++) wrong.push((await check('POST', path, { ...wrongPassword, headers: from() })).status)
+      expect(wrong, path).toContain(400)
+    }
+    const locked = []
+    for (let i = 0; i < 3; i++) {
+      locked.push((await check('POST', '/security/totp/remove', { ...wrongPassword, headers: one })).status)
+      locked.push((await check('POST', '/security/totp/confirm', { ...wrongPassword, headers: one })).status)
+      locked.push((await check('POST', '/security/recovery-codes', { ...wrongPassword, headers: one })).status)
+    }
+    expect(locked).toContain(429)
+    const fresh = { form: password, jar: sessionJar, sameOrigin: true }
+    expect((await check('POST', '/security/recovery-codes', fresh)).status).toBe(200)
+    // the recovery codes ended the other sessions (user.token among them): the jar's is the one left
+    const asJson = { json: password, jar: sessionJar, sameOrigin: true }
+    expect((await check('POST', '/security/recovery-codes', asJson)).status).toBe(200)
+    expect((await check('POST', '/security/totp/remove', asJson)).status).toBe(204)
+    expect(
+      (
+        await check('POST', '/security/totp/remove', {
+          form: { current_password: other.password },
+          jar: otherJar,
+          sameOrigin: true,
+        })
+      ).status,
+    ).toBe(303)
+  })
+
+  it('the passkeys: /security/passkeys/* and /login/second-factor/passkey*, each answer they document', async () => {
     const user = await account('keys')
-    // passkeys need a name: the ceremony runs at http://localhost:<port>, a secure context
+    // passkeys need a name: the ceremonies run at http://localhost:<port>, a secure context
     const local = `localhost:${new URL(service.baseUrl).port}`
+    const localOrigin = `http://${local}`
     const atLocalhost = clientAt(service.baseUrl, local)
     const checkLocal = async (method: string, template: string, call: Call & { path?: string }) => {
-      const reply = await atLocalhost.call(call.path ?? template, {
-        ...call,
-        method,
-        headers: { ...from(), ...call.headers },
-      })
+      const headers = { ...from(), ...call.headers }
+      const reply = await atLocalhost.call(call.path ?? template, { ...call, method, headers })
       expectConforms(method, template, reply)
       return reply
     }
+    // a pending sign-in answers only the address it was given to
+    const me = from('203.0.113.241')
     const name = { name: 'Key' }
-    const options = await checkLocal('POST', '/security/passkeys/options', { json: name, bearer: user.token })
-    expect(options.status).toBe(200)
-    const { answer } = createCredential(options.json.options, { origin: `http://${local}` })
-    const added = await checkLocal('POST', '/security/passkeys', {
-      json: { name: 'Key', response: answer },
-      bearer: user.token,
-    })
-    expect(added.status).toBe(201)
-    const id = added.json.passkey.id as string
-    // the add ended the account's other sessions: this one stays
-    const jar = await browser(user)
-    const own = { jar, sameOrigin: true }
-    const foreign = { jar, headers: { origin: FOREIGN_ORIGIN, ...json } }
+    const addPasskey = async () => {
+      const options = await checkLocal('POST', '/security/passkeys/options', { json: name, bearer: user.token })
+      expect(options.status).toBe(200)
+      const { credential, answer } = createCredential(options.json.options, { origin: localOrigin })
+      const json = { ...name, response: answer }
+      const added = await checkLocal('POST', '/security/passkeys', { json, bearer: user.token })
+      expect(added.status).toBe(201)
+      return { credential, answer, id: added.json.passkey.id as string }
+    }
     expect((await check('POST', '/security/passkeys/options', { json: name, bearer: user.token })).status).toBe(403)
     expect((await check('POST', '/security/passkeys/options', { json: { name: '' }, bearer: user.token })).status).toBe(
       400,
     )
-    expect(
-      (await check('POST', '/security/passkeys', { json: { ...name, response: answer }, bearer: user.token })).json
-        .code,
-    ).toBe('passkey_rejected')
-    expect((await check('GET', '/security/passkeys', { headers: html })).location).toBe('/')
-    const rename = `/security/passkeys/${id}/name`
-    const remove = `/security/passkeys/${id}/remove`
-    const renameAt = (path: string, call: Call) => check('POST', '/security/passkeys/{passkey}/name', { path, ...call })
-    const removeAt = (path: string, call: Call) =>
-      check('POST', '/security/passkeys/{passkey}/remove', { path, ...call })
-    expect((await renameAt(rename, { json: { name: 'Blue' }, bearer: user.token })).status).toBe(204)
-    expect((await renameAt(rename, { form: { name: 'Red' }, ...own })).location).toBe('/security/passkeys')
-    expect((await renameAt(rename, { json: { name: '' }, bearer: user.token })).status).toBe(400)
-    expect((await renameAt('/security/passkeys/999999/name', { json: name, bearer: user.token })).status).toBe(404)
-    const password = { current_password: user.password }
-    expect((await removeAt('/security/passkeys/999999/remove', { json: password, bearer: user.token })).status).toBe(
-      404,
+    const first = await addPasskey()
+    const again = { json: { ...name, response: first.answer }, bearer: user.token }
+    expect((await check('POST', '/security/passkeys', again)).json.code).toBe('passkey_rejected')
+
+    // the second step with it, JSON: 200, then the used pending sign-in 401; 400, 403
+    const signInOptions = async (pending: string, headers = me) =>
+      checkLocal('POST', '/login/second-factor/passkey/options', { json: { pending }, headers })
+    const pendingFor = async (headers = me) =>
+      (await check('POST', '/login', { json: user, headers })).json.second_factor.pending as string
+    let pending = await pendingFor()
+    const answer = async (origin = localOrigin, headers = me) =>
+      getAssertion(first.credential, (await signInOptions(pending, headers)).json.options, { origin })
+    const signIn = { json: { pending, response: await answer() }, headers: me }
+    expect((await checkLocal('POST', '/login/second-factor/passkey', signIn)).status).toBe(200)
+    expect((await checkLocal('POST', '/login/second-factor/passkey', signIn)).status).toBe(401)
+    expect((await checkLocal('POST', '/login/second-factor/passkey/options', { json: {}, headers: me })).status).toBe(
+      401,
     )
+    expect((await checkLocal('POST', '/login/second-factor/passkey', { json: {}, headers: me })).status).toBe(400)
+    const notAHandle = { json: { pending: 5 }, headers: me }
+    expect((await checkLocal('POST', '/login/second-factor/passkey/options', notAHandle)).status).toBe(400)
+    pending = await pendingFor()
+    const atAddress = { json: { pending }, headers: me }
+    expect((await check('POST', '/login/second-factor/passkey/options', atAddress)).status).toBe(403)
+    // a refused answer counts like a wrong code: LOGIN_MAX_FAILURES=2
+    const one = from('203.0.113.242')
+    const statuses = []
+    for (let i = 0; i < 3; i++) {
+      pending = await pendingFor(one)
+      const refused = { json: { pending, response: await answer('http://evil.example', one) }, headers: one }
+      statuses.push((await checkLocal('POST', '/login/second-factor/passkey', refused)).status)
+    }
+    expect(statuses).toEqual([400, 400, 429])
+
+    // a second passkey (which ends the other sessions) before the browser signs in
+    const second = await addPasskey()
+    // the same in a browser at localhost: the pages, and the 303 that signs in
+    const jar = new CookieJar()
+    const localOwn = { jar, headers: { origin: localOrigin, ...me } }
+    expect((await checkLocal('POST', '/login', { form: user, ...localOwn })).location).toBe('/login/second-factor')
+    const page = await checkLocal('POST', '/login/second-factor/passkey/options', { form: {}, ...localOwn })
+    const pageOptions = JSON.parse(/data-options="([^"]*)"/.exec(page.text)![1]!.replaceAll('&quot;', '"'))
+    const fromPage = getAssertion(first.credential, pageOptions, { origin: localOrigin })
+    const signedIn = await checkLocal('POST', '/login/second-factor/passkey', {
+      form: { response: JSON.stringify(fromPage) },
+      ...localOwn,
+    })
+    expect(signedIn.status).toBe(303)
+    expect((await check('POST', '/login/second-factor/passkey/options', { form: {}, sameOrigin: true })).status).toBe(
+      303,
+    )
+
+    // rename and remove: 204, 303, 400, 404, 429
+    const renameAt = (id: string, call: Call) =>
+      check('POST', '/security/passkeys/{passkey}/name', { path: `/security/passkeys/${id}/name`, ...call })
+    const removeAt = (id: string, call: Call) =>
+      check('POST', '/security/passkeys/{passkey}/remove', { path: `/security/passkeys/${id}/remove`, ...call })
+    expect((await renameAt(first.id, { json: { name: 'Blue' }, bearer: user.token })).status).toBe(204)
+    expect((await renameAt(first.id, { json: { name: '' }, bearer: user.token })).status).toBe(400)
+    expect((await renameAt('999999', { json: name, bearer: user.token })).status).toBe(404)
+    const password = { current_password: user.password }
+    expect((await removeAt('999999', { json: password, bearer: user.token })).status).toBe(404)
+    const wrong = { current_password: 'a wrong current password' }
+    const locked = []
+    for (let i = 0; i < 3; i++)
+      locked.push((await removeAt(first.id, { json: wrong, bearer: user.token, headers: one })).status)
+    expect(locked).toEqual([400, 400, 429])
+
+    // without a session 401 (a form: 303 to /), from another site 403, and the body's 413, 415
+    const foreign = { jar, headers: { origin: FOREIGN_ORIGIN, ...json } }
     for (const [template, path, body] of [
       ['/security/passkeys/options', '/security/passkeys/options', name],
       ['/security/passkeys', '/security/passkeys', { ...name, response: '{}' }],
-      ['/security/passkeys/{passkey}/name', rename, name],
-      ['/security/passkeys/{passkey}/remove', remove, password],
+      ['/security/passkeys/{passkey}/name', `/security/passkeys/${first.id}/name`, name],
+      ['/security/passkeys/{passkey}/remove', `/security/passkeys/${first.id}/remove`, password],
+      ['/login/second-factor/passkey/options', '/login/second-factor/passkey/options', {}],
+      ['/login/second-factor/passkey', '/login/second-factor/passkey', { response: '{}' }],
     ] as const) {
-      expect((await check('POST', template, { path, json: body })).json.code, template).toBe('unauthorized')
-      expect((await check('POST', template, { path, form: body, sameOrigin: true })).location, template).toBe('/')
+      if (template.startsWith('/security')) {
+        expect((await check('POST', template, { path, json: body })).json.code, template).toBe('unauthorized')
+        expect((await check('POST', template, { path, form: body, sameOrigin: true })).location, template).toBe('/')
+      }
       expect((await check('POST', template, { path, form: body, ...foreign })).status, template).toBe(403)
       await expectBodyRefusals(template, ['x', 'text/plain'], user.token, path)
     }
-    // a wrong current password counts as a failed sign-in: LOGIN_MAX_FAILURES=2
-    const one = from('203.0.113.254')
-    const wrong = { current_password: 'a wrong current password' }
-    const statuses = []
-    for (let i = 0; i < 3; i++)
-      statuses.push((await removeAt(remove, { json: wrong, bearer: user.token, headers: one })).status)
-    expect(statuses).toEqual([400, 400, 429])
-    expect((await removeAt(remove, { form: password, ...own })).location).toBe('/security/passkeys')
-    // the form flow's own answers: the page that runs the authenticator, and the 303 after adding
-    const localJar = new CookieJar()
-    const localOwn = { jar: localJar, headers: { origin: `http://${local}` } }
-    expect((await checkLocal('POST', '/login', { form: user, ...localOwn })).status).toBe(303)
-    const page = await checkLocal('POST', '/security/passkeys/options', { form: name, ...localOwn })
-    expect(page.text).toMatch(/data-passkey="create"/)
-    const pageOptions = JSON.parse(/data-options="([^"]*)"/.exec(page.text)![1]!.replaceAll('&quot;', '"'))
-    const fromPage = createCredential(pageOptions, { origin: `http://${local}` }).answer
-    const form = { name: 'Laptop', response: JSON.stringify(fromPage) }
-    expect((await checkLocal('POST', '/security/passkeys', { form, ...localOwn })).location).toBe('/security/passkeys')
-    const listed = await checkLocal('GET', '/security/passkeys', { jar: localJar, headers: json })
-    const laptop = listed.json.passkeys.find((p: { name: string }) => p.name === 'Laptop').id
-    const removed = await checkLocal('POST', '/security/passkeys/{passkey}/remove', {
-      path: `/security/passkeys/${laptop}/remove`,
+    expect((await check('GET', '/security/passkeys', { headers: html })).location).toBe('/')
+
+    // the browser's session (a form: 303 to /security), the last removal from JSON with its cookie
+    const formAt = (template: string, path: string, form: Record<string, string>) =>
+      checkLocal('POST', template, { path, form, ...localOwn })
+    const renamed = await formAt('/security/passkeys/{passkey}/name', `/security/passkeys/${first.id}/name`, name)
+    expect(renamed.location).toBe('/security')
+    const removed = await formAt(
+      '/security/passkeys/{passkey}/remove',
+      `/security/passkeys/${second.id}/remove`,
+      password,
+    )
+    expect(removed.location).toBe('/security')
+    const lastOne = await checkLocal('POST', '/security/passkeys/{passkey}/remove', {
+      path: `/security/passkeys/${first.id}/remove`,
       json: password,
       ...localOwn,
     })
-    expect(removed.status).toBe(204)
+    expect(lastOne.status).toBe(204)
   })
 
   it('every signed-in GET route: 200 with a session, 401 without one', async () => {
@@ -641,6 +796,12 @@ describe('real responses of every route match the document (embedded database)',
         })
         await expect500('POST', '/logout', { json: {}, bearer: user.token })
         await expect500('POST', '/sessions/end', { form: { session: 'others' }, jar, sameOrigin: true })
+        await expect500('GET', '/login/second-factor', { headers: { cookie: `pending_sign_in=${'A'.repeat(43)}` } })
+        await expect500('POST', '/login/second-factor', { json: { pending: 'A'.repeat(43), code: '123456' } })
+        for (const path of ['/security/totp', '/security/totp/confirm', '/security/totp/remove']) {
+          await expect500('POST', path, { json: { current_password: user.password, code: '1' }, bearer: user.token })
+        }
+        await expect500('POST', '/security/recovery-codes', { json: { current_password: 'x' }, bearer: user.token })
         for (const [template, body] of PASSKEY_POSTS) {
           await expect500('POST', template, { path: concretePath(template), json: body, bearer: user.token })
         }
@@ -679,6 +840,12 @@ describe('real responses of every route match the document (embedded database)',
       })
       await expect503('POST', '/logout', { json: {}, bearer: user.token })
       await expect503('POST', '/sessions/end', { json: { session: 'others' }, bearer: user.token })
+      await expect503('GET', '/login/second-factor', { headers: { cookie: `pending_sign_in=${'A'.repeat(43)}` } })
+      await expect503('POST', '/login/second-factor', { json: { pending: 'A'.repeat(43), code: '123456' } })
+      for (const path of ['/security/totp', '/security/totp/confirm', '/security/totp/remove']) {
+        await expect503('POST', path, { json: { current_password: user.password, code: '1' }, bearer: user.token })
+      }
+      await expect503('POST', '/security/recovery-codes', { json: { current_password: 'x' }, bearer: user.token })
       for (const [template, body] of PASSKEY_POSTS) {
         await expect503('POST', template, { path: concretePath(template), json: body, bearer: user.token })
       }
