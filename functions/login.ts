@@ -87,6 +87,6 @@ export const handler = route(spec, async (event, ctx) => {
       secondFactor: { pending: pending.handle, methods: offered, expires_in: pending.expiresIn },
     })
   }
-  event.log.info({ event: 'login_succeeded', userId: user.id, method: 'password' }, 'login succeeded')
+  event.log.info({ event: 'login_succeeded', userId: user.id, signInMethod: 'password' }, 'login succeeded')
   return signedInAnswer(event, ctx, signedIn!, { returnTo })
 })

@@ -38,7 +38,7 @@ export const handler = route(spec, async (event, ctx) => {
   }
 
   // a wrong current password is a guess at it, like a failed sign-in, and counted with them
-  const user = await requireCurrentPassword(event, ctx, auth.user.id, input.current_password, 'password_change_failed')
+  const user = await requireCurrentPassword(event, ctx, auth.user.id, input.current_password, 'password')
   if (input.new_password === input.current_password) {
     throw invalidFields([{ field: 'new_password', message: 'The new password must differ from the current one.' }])
   }

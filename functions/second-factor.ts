@@ -58,6 +58,6 @@ export const handler = route(spec, async (event, ctx) => {
   if (check.method === 'recovery') {
     event.log.warn({ event: 'recovery_code_used', userId: pending.userId, left }, 'recovery code used')
   }
-  event.log.info({ event: 'login_succeeded', userId: pending.userId, method: check.method }, 'login succeeded')
+  event.log.info({ event: 'login_succeeded', userId: pending.userId, signInMethod: check.method }, 'login succeeded')
   return signedInAnswer(event, ctx, signedIn, { returnTo: pending.returnTo, recoveryCodesLeft: left })
 })

@@ -25,7 +25,7 @@ export const spec = defineRoute({
 export const handler = route(spec, async (event, ctx) => {
   const { db, now } = ctx
   const { auth, input } = event
-  await requireCurrentPassword(event, ctx, auth.user.id, input.current_password, 'second_factor_change_failed')
+  await requireCurrentPassword(event, ctx, auth.user.id, input.current_password, 'second factor')
   if (!(await findTotp(db, auth.user.id))?.confirmed) {
     throw new Problem('forbidden', { detail: 'Recovery codes come with the authenticator app: turn it on first.' })
   }

@@ -30,7 +30,7 @@ const wrongCode = () =>
 export const handler = route(spec, async (event, ctx) => {
   const { db, now } = ctx
   const { auth, input } = event
-  await requireCurrentPassword(event, ctx, auth.user.id, input.current_password, 'second_factor_change_failed')
+  await requireCurrentPassword(event, ctx, auth.user.id, input.current_password, 'second factor')
   const factor = await findTotp(db, auth.user.id)
   if (factor?.confirmed) throw new Problem('second_factor_exists', { detail: 'The authenticator app is on already.' })
   if (!factor) throw invalidFields([{ field: 'code', message: 'Set up the authenticator app first.' }])
@@ -43,6 +43,6 @@ export const handler = route(spec, async (event, ctx) => {
     return replaceRecoveryCodes(tx, auth.user.id, now)
   })
   if (!codes) throw wrongCode()
-  event.log.info({ event: 'second_factor_enrolled', userId: auth.user.id, method: 'totp' }, 'TOTP turned on')
+  event.log.info({ event: 'second_factor_enrolled', userId: auth.user.id, factor: 'totp' }, 'TOTP turned on')
   return freshCodesAnswer(event, ctx, codes)
 })

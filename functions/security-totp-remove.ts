@@ -28,14 +28,14 @@ export const spec = defineRoute({
 export const handler = route(spec, async (event, ctx) => {
   const { db, now } = ctx
   const { auth, input } = event
-  await requireCurrentPassword(event, ctx, auth.user.id, input.current_password, 'second_factor_change_failed')
+  await requireCurrentPassword(event, ctx, auth.user.id, input.current_password, 'second factor')
   const removed = await db.tx(async (tx) => {
     const removed = await deleteTotp(tx, auth.user.id)
     await deleteRecoveryCodes(tx, auth.user.id)
     if (removed) await revokeUserSessions(tx, auth.user.id, auth.session.id, now)
     return removed
   })
-  if (removed) event.log.info({ event: 'second_factor_removed', userId: auth.user.id, method: 'totp' }, 'TOTP removed')
+  if (removed) event.log.info({ event: 'second_factor_removed', userId: auth.user.id, factor: 'totp' }, 'TOTP removed')
   if (event.wantsHtml) return seeOther('/security', [noticeCookie('totp_removed', event.secure)])
   return { statusCode: 204 }
 })

@@ -26,7 +26,7 @@ export const handler = route(spec, async (event, { config, db, now }) => {
   const secret = await startTotpEnrolment(db, event.auth.user.id, now)
   if (!secret) throw new Problem('second_factor_exists', { detail: 'Remove the authenticator app you have first.' })
   event.log.info(
-    { event: 'second_factor_enrolment_started', userId: event.auth.user.id, method: 'totp' },
+    { event: 'second_factor_enrolment_started', userId: event.auth.user.id, factor: 'totp' },
     'TOTP key made',
   )
   if (event.wantsHtml) return seeOther('/security')

@@ -13,8 +13,8 @@ CREATE TABLE totp_factors (
   last_used_step bigint
 );
 
--- Recovery codes: 80 random bits each, stored as their SHA-256 (high entropy: no slow hash needed,
--- ADR 019). A used code keeps its row (used_at) so that "n left" counts what is left of this set.
+-- Recovery codes: 120 random bits each, stored as their SHA-256 (112 bits or more: no slow hash
+-- needed, ADR 019). A used code keeps its row (used_at) so that "n left" counts what is left of this set.
 CREATE TABLE recovery_codes (
   user_id     bigint NOT NULL REFERENCES users (id) ON DELETE CASCADE,
   code_hash   bytea NOT NULL CHECK (octet_length(code_hash) = 32),

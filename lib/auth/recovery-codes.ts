@@ -1,7 +1,8 @@
 // Recovery codes: the way in when the phone is lost or the gateway's clock is wrong. Ten codes of
-// 80 random bits, shown once, each usable once; a new set voids the old one. They are stored as
-// SHA-256 digests: a guess at 80 bits is hopeless, so a slow hash would add bcrypt's cost to every
-// second step for nothing, and an unkeyed digest survives an export to another gateway (ADR 019).
+// 120 random bits, shown once, each usable once; a new set voids the old one. They are stored as
+// SHA-256 digests: at 112 bits or more a plain digest is enough (ASVS 6.5.2) and a guess is
+// hopeless, so a slow hash would add bcrypt's cost to every second step for nothing; an unkeyed
+// digest also survives an export to another gateway (ADR 019).
 import { createHash, randomBytes } from 'node:crypto'
 import type { Queryable } from '../platform/database.ts'
 
@@ -9,13 +10,13 @@ export const RECOVERY_CODE_COUNT = 10
 // Crockford's base32: no i, l, o or u, so a code read aloud or typed from paper is not misread
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz'
 
-/** A fresh code: 16 characters (80 bits) in groups of four, e.g. `7kq2-m9xa-…`. */
+/** A fresh code: 24 characters (120 bits) in groups of four, e.g. `7kq2-m9xa-…`. */
 function newRecoveryCode(): string {
-  const bytes = randomBytes(10)
+  const bytes = randomBytes(15)
   let bits = 0n
   for (const byte of bytes) bits = (bits << 8n) | BigInt(byte)
   let text = ''
-  for (let i = 15; i >= 0; i--) text += ALPHABET[Number((bits >> BigInt(i * 5)) & 31n)]
+  for (let i = 23; i >= 0; i--) text += ALPHABET[Number((bits >> BigInt(i * 5)) & 31n)]
   return text.match(/.{4}/g)!.join('-')
 }
 

@@ -3,8 +3,8 @@
 // join the `second_factors` view (migrations/1770000000000_second-factors.sql) and this list.
 import type { SecondFactorPolicy } from '../platform/config.ts'
 import type { Queryable } from '../platform/database.ts'
-import { useRecoveryCode } from './recovery-codes.ts'
-import { findTotp, looksLikeTotpCode, matchingStep, useTotpStep } from './totp.ts'
+import { deleteRecoveryCodes, useRecoveryCode } from './recovery-codes.ts'
+import { deleteTotp, findTotp, looksLikeTotpCode, matchingStep, useTotpStep } from './totp.ts'
 
 /** How a session signed in (sessions.sign_in_method). */
 export type SignInMethod = 'password' | 'totp' | 'recovery' | 'passkey'
@@ -51,4 +51,12 @@ export async function checkSecondFactorCode(
   const step = matchingStep(factor?.confirmed ? factor.secret : undefined, code, now)
   if (step === null || !(await useTotpStep(tx, userId, step, now))) return null
   return { method: 'totp' }
+}
+
+/** Removes every second factor of the account (the admin CLI's last resort); returns the kinds it had. */
+export async function removeSecondFactors(tx: Queryable, userId: string): Promise<SecondFactorMethod[]> {
+  const had = await secondFactorsOf(tx, userId)
+  await deleteTotp(tx, userId)
+  await deleteRecoveryCodes(tx, userId)
+  return had
 }

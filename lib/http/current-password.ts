@@ -13,7 +13,7 @@ export async function requireCurrentPassword(
   { db, hashing, throttle }: Pick<HandlerContext, 'db' | 'hashing' | 'throttle'>,
   userId: string,
   password: string,
-  failedEvent: 'password_change_failed' | 'second_factor_change_failed',
+  changing: 'password' | 'second factor',
 ): Promise<User> {
   const user = await findUserById(db, userId)
   if (!user) throw new Problem('unauthorized')
@@ -21,7 +21,14 @@ export async function requireCurrentPassword(
   // a comparison the pool refused (503, 429) checked nothing, so it counts nothing
   if (!(await verifyPassword(hashing, password, user.passwordHash).catch(attempt.withdraw))) {
     const lockoutSeconds = await attempt.failed()
-    event.log.warn({ event: failedEvent, userId: user.id, lockoutSeconds }, 'wrong current password')
+    event.log.warn(
+      {
+        event: changing === 'password' ? 'password_change_failed' : 'second_factor_change_failed',
+        userId: user.id,
+        lockoutSeconds,
+      },
+      'wrong current password',
+    )
     throw invalidFields([{ field: 'current_password', message: 'The current password is wrong.' }])
   }
   await attempt.succeeded()

@@ -110,14 +110,20 @@ export function identityHeaders(member: Member | null): RouteResult {
   }
 }
 
-/** Programs (JSON, bearer tokens) and nginx get 401; a browser behind Caddy or Traefik a 302. */
+/**
+ * Programs (JSON, bearer tokens) get a 401 problem; a browser behind Caddy or Traefik a 302, and
+ * behind nginx a 401 with a Location: nginx understands no 302 from auth_request, and its
+ * error_page redirects only when there is a Location, passing a program's problem on as it is.
+ */
 export function signInRequired(event: RouteEvent, kind: ProxyKind, url: URL, config: Pick<Config, 'frontDoor'>) {
-  const location = `${config.frontDoor.authOrigin ?? url.origin}/login?return_to=${encodeURIComponent(url.href)}`
-  const program = !event.wantsHtml || /^Bearer\s/i.test(event.headers.authorization ?? '')
-  if (kind === 'forwarded' && !program) return { statusCode: 302, headers: { location } }
   const problem = problemJson(new Problem('unauthorized', { detail: 'Sign in to open this app.' }))
+  const program = !event.wantsHtml || /^Bearer\s/i.test(event.headers.authorization ?? '')
+  if (program) return problem
+  const location = `${config.frontDoor.authOrigin ?? url.origin}/login?return_to=${encodeURIComponent(url.href)}`
   // nginx's error_page follows this Location (auth_request_set … $upstream_http_location)
-  return kind === 'nginx' ? { ...problem, headers: { ...problem.headers, location } } : problem
+  return kind === 'nginx'
+    ? { ...problem, headers: { ...problem.headers, location } }
+    : { statusCode: 302, headers: { location } }
 }
 
 /** A session that must set up a second factor: a browser behind Caddy or Traefik to /security, others 403. */

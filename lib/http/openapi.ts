@@ -49,7 +49,7 @@ export const operationId = (key: string) => {
 const headerEntry = (header: DocumentedHeader | OwnHeader): [string, object] =>
   typeof header === 'string'
     ? [header, HEADERS[header]]
-    : [header.name, { required: true, description: header.description, schema: { type: 'string' } }]
+    : [header.name, { required: !header.optional, description: header.description, schema: { type: 'string' } }]
 
 function successResponse(response: ResponseSpec): object {
   const content: Record<string, object> = {}

@@ -22,6 +22,8 @@ export type DocumentedHeader = 'Location' | 'Set-Cookie' | 'Retry-After' | 'Cach
 export interface OwnHeader {
   readonly name: string
   readonly description: string
+  /** Sent with only some answers of its status (documented in `description`); required otherwise. */
+  readonly optional?: boolean
 }
 
 export interface ResponseSpec {
