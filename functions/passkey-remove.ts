@@ -34,7 +34,7 @@ export const handler = route(spec, async (event, ctx) => {
   const missing = () => new Problem('not_found', { detail: 'You have no such passkey; it may have been removed.' })
   if (!PASSKEY_HANDLE.test(id)) throw missing()
   // a wrong one is a guess at it, counted with failed sign-ins
-  await requireCurrentPassword(event, ctx, auth.user.id, input.current_password, 'second_factor_change_failed')
+  await requireCurrentPassword(event, ctx, auth.user.id, input.current_password, 'second factor')
   await db.tx(async (tx) => {
     if ((await removePasskey(tx, auth.user.id, id)) === null) throw missing()
     await revokeUserSessions(tx, auth.user.id, auth.session.id, now)

@@ -13,6 +13,8 @@ import {
 import { addPasskey, listPasskeys } from '#lib/auth/passkey-store.ts'
 import { CEREMONY_TIMEOUT_MS } from '#lib/auth/webauthn-challenges.ts'
 import { createUser } from '#lib/auth/users.ts'
+import { secondFactorsOf } from '#lib/auth/second-factors.ts'
+import { resetSecondFactorCommand } from '../../cli/users.ts'
 import type { Database } from '#lib/platform/database.ts'
 import { databaseKinds, startTestRuntime, type TestRuntime } from '../helpers/runtime.ts'
 import { uniqueUsername } from '../helpers/factories.ts'
@@ -170,5 +172,18 @@ describe('signing in with a passkey', () => {
     expect(options.allowCredentials).toEqual([])
     const answer = getAssertion(credential, options, { origin: localhost.origin, rpId: 'localhost' })
     await rejected(signIn(who, answer), /not a passkey of this account here/)
+  })
+})
+
+describe('the admin’s last resort', () => {
+  it('users reset-2fa removes the passkeys with the other second factors', async () => {
+    const who = await holder()
+    await registered(who)
+    const lines: string[] = []
+    const { config, log } = t.runtime
+    await resetSecondFactorCommand({ config, db, log, now: T, out: (line) => lines.push(line) }, who.username)
+    expect(lines).toEqual([expect.stringMatching(/^second factors of .* removed \(passkey\)/)])
+    expect(await listPasskeys(db, who.userId)).toEqual([])
+    expect(await secondFactorsOf(db, who.userId)).toEqual([])
   })
 })
