@@ -6,6 +6,7 @@ import { findPendingSignIn } from '#lib/auth/pending-sign-ins.ts'
 import { readPendingSignInCookie } from '#lib/http/pending-cookie.ts'
 import { renderHtml } from '#lib/http/render.ts'
 import { passkeyOffer } from '#lib/http/passkey-offer.ts'
+import { secondFactorsOf } from '#lib/auth/second-factors.ts'
 
 export const spec = defineRoute({
   keys: ['GET /login/second-factor'],
@@ -25,5 +26,9 @@ export const spec = defineRoute({
 
 export const handler = route(spec, async (event, { db, now }) => {
   const pending = await findPendingSignIn(db, readPendingSignInCookie(event), event.clientIp, now)
-  return renderHtml('second-factor', { passkey: await passkeyOffer(db, pending.userId, event) })
+  const [passkey, methods] = await Promise.all([
+    passkeyOffer(db, pending.userId, event),
+    secondFactorsOf(db, pending.userId),
+  ])
+  return renderHtml('second-factor', { passkey, passkeysOnly: !methods.includes('totp') })
 })

@@ -335,6 +335,25 @@ const secondStep: Scenario[] = [
     expect: { status: 401, code: 'pending_sign_in_expired' },
   },
   {
+    name: 'second-factor page of an account with only a passkey → “Use a passkey”, no code to type',
+    as: 'api',
+    only: 'lambda',
+    given: async (ctx) => {
+      await withPasskey(ctx)
+      const signedIn = await ctx.service.http.call('/login', {
+        form: credentialsOf(ctx.account),
+        jar: ctx.jar,
+        headers: { origin: ctx.service.origin },
+      })
+      expect(signedIn.location).toBe('/login/second-factor')
+    },
+    request: () => ({ path: '/login/second-factor', headers: { accept: 'text/html' } }),
+    expect: {
+      status: 200,
+      text: /^(?![\s\S]*name="code")[\s\S]*action="\/login\/second-factor\/passkey\/options"[\s\S]*Use a passkey/,
+    },
+  },
+  {
     name: 'second step options without a pending sign-in → 401 pending_sign_in_expired',
     request: () => ({ path: '/login/second-factor/passkey/options', method: 'POST', json: {} }),
     expect: { status: 401, code: 'pending_sign_in_expired' },
