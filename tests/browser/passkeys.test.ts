@@ -109,6 +109,8 @@ describe.skipIf(!HAS_CHROMIUM)(`passkeys in Chromium (${kind} database)`, () => 
     await expectAccessible('passkey sign-in')
     await click('Use the passkey')
     await page.waitForURL(`**/dashboard/${account.username}`)
+    // the sessions list says how this one signed in
+    expect(await page.locator('.sessions').innerText()).toContain('with the password and a passkey')
     const [credential] = await credentials()
     expect(credential!.signCount).toBeGreaterThan(0)
     await page.goto('/security')
