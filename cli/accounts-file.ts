@@ -7,7 +7,9 @@
 // Version 3 added `second_factors` (an account that has one): the TOTP key in the clear and the
 // recovery codes' SHA-256 digests (lib/auth/second-factor-transfer.ts). The file is secret material:
 // it is written 0600, and whoever reads it can sign in as any account whose password they guess or
-// know. Versions 1 and 2 are still read (no second factors). Passkeys will go beside `totp` there.
+// know. Versions 1 and 2 are still read (no second factors). `passkeys` (when the account has any)
+// carries their public keys (base64url), counters, transports, the name (RP ID) each works at, and
+// its label.
 //
 //   {"format":"gateway-auth/accounts","version":3,"exported_at":"2026-12-01T04:00:00.000Z","accounts":1}
 //   {"username":"alice","password_hash":"$2b$10$…","created_at":"2026-11-02T09:15:00.000Z",
@@ -18,7 +20,7 @@
 // Import (cli/accounts-import.ts) reads the file line by line, each line checked here.
 import { z } from 'zod'
 import type { User } from '#lib/auth/users.ts'
-import type { CarriedSecondFactors } from '#lib/auth/second-factor-transfer.ts'
+import type { CarriedPasskey, CarriedSecondFactors } from '#lib/auth/second-factor-transfer.ts'
 import { USERNAME_PATTERN } from '#lib/auth/validation.ts'
 import { GroupName } from '#lib/auth/groups.ts'
 import { hashCost, MAX_BCRYPT_COST, MIN_BCRYPT_COST } from '#lib/platform/bcrypt-costs.ts'
@@ -72,6 +74,21 @@ const AccountLine = z.strictObject({
           }),
         )
         .max(100),
+      passkeys: z
+        .array(
+          z.strictObject({
+            credential_id: z.string().regex(/^[A-Za-z0-9_-]{16,1364}$/, 'must be a base64url credential id'),
+            public_key: z.string().regex(/^[A-Za-z0-9_-]{16,2048}$/, 'must be a base64url COSE public key'),
+            counter: z.number().int().nonnegative(),
+            transports: z.array(z.string().regex(/^[a-z-]{1,32}$/)).max(8),
+            rp_id: z.string().min(1).max(253),
+            name: z.string().min(1).max(64),
+            created_at: timestamp,
+            last_used_at: timestamp.nullable(),
+          }),
+        )
+        .max(100)
+        .optional(),
     })
     .optional(),
 })
@@ -129,9 +146,21 @@ const secondFactorsLine = (factors: CarriedSecondFactors | undefined) =>
             created_at: code.createdAt.toISOString(),
             used_at: code.usedAt?.toISOString() ?? null,
           })),
+          ...(factors.passkeys?.length ? { passkeys: factors.passkeys.map(passkeyLine) } : {}),
         },
       }
     : {}
+
+const passkeyLine = (passkey: CarriedPasskey) => ({
+  credential_id: passkey.credentialId,
+  public_key: Buffer.from(passkey.publicKey).toString('base64url'),
+  counter: passkey.counter,
+  transports: passkey.transports,
+  rp_id: passkey.rpId,
+  name: passkey.name,
+  created_at: passkey.createdAt.toISOString(),
+  last_used_at: passkey.lastUsedAt?.toISOString() ?? null,
+})
 
 function carriedSecondFactors(line: z.infer<typeof AccountLine>): { secondFactors?: CarriedSecondFactors } {
   const factors = line.second_factors
@@ -146,7 +175,17 @@ function carriedSecondFactors(line: z.infer<typeof AccountLine>): { secondFactor
     createdAt: new Date(code.created_at),
     usedAt: dateOrNull(code.used_at),
   }))
-  return { secondFactors: { totp, recoveryCodes } }
+  const passkeys = factors.passkeys?.map((passkey) => ({
+    credentialId: passkey.credential_id,
+    publicKey: new Uint8Array(Buffer.from(passkey.public_key, 'base64url')),
+    counter: passkey.counter,
+    transports: passkey.transports,
+    rpId: passkey.rp_id,
+    name: passkey.name,
+    createdAt: new Date(passkey.created_at),
+    lastUsedAt: dateOrNull(passkey.last_used_at),
+  }))
+  return { secondFactors: { totp, recoveryCodes, ...(passkeys?.length ? { passkeys } : {}) } }
 }
 
 // a file with more bad lines names the first ones and counts the rest

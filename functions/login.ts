@@ -77,9 +77,14 @@ export const handler = route(spec, async (event, ctx) => {
     if (event.wantsHtml) {
       return seeOther('/login/second-factor', [pendingSignInCookie(pending.handle, event.secure, pending.expiresIn)])
     }
+    // recovery codes come with the authenticator app; a passkey has none
+    const offered = methods.includes('totp') ? [...methods, 'recovery'] : methods
     throw new Problem('second_factor_required', {
-      detail: 'Send a code from your authenticator app, or a recovery code, to POST /login/second-factor.',
-      secondFactor: { pending: pending.handle, methods: [...methods, 'recovery'], expires_in: pending.expiresIn },
+      detail: methods.includes('passkey')
+        ? 'Send a code to POST /login/second-factor, or a passkey to POST /login/second-factor/passkey/options ' +
+          'and then POST /login/second-factor/passkey.'
+        : 'Send a code from your authenticator app, or a recovery code, to POST /login/second-factor.',
+      secondFactor: { pending: pending.handle, methods: offered, expires_in: pending.expiresIn },
     })
   }
   event.log.info({ event: 'login_succeeded', userId: user.id, signInMethod: 'password' }, 'login succeeded')

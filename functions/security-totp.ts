@@ -27,5 +27,5 @@ export const handler = route(spec, async (event, { config, db, now }) => {
   )
   if (event.wantsHtml) return seeOther('/security')
   const host = event.headers.host ?? event.requestContext.domainName
-  return jsonResult(201, await securityState(db, config, event.auth, host))
+  return jsonResult(201, await securityState(db, config, event.auth, host, event.secure))
 })

@@ -17,8 +17,9 @@ export const spec = defineRoute({
 })
 
 export const handler = route(spec, async (event, { config, db }) => {
-  const state = await securityState(db, config, event.auth, event.headers.host ?? event.requestContext.domainName)
+  const host = event.headers.host ?? event.requestContext.domainName
+  const state = await securityState(db, config, event.auth, host, event.secure)
   if (!event.wantsHtml) return jsonResult(200, state)
   const { notice, cookies } = takeNotice(event)
-  return withCookies(await securityPage(event.auth, state, { notice }), cookies)
+  return withCookies(await securityPage(event.auth, state, host, { notice }), cookies)
 })

@@ -35,6 +35,13 @@ export const PROBLEMS = {
     'Session expired',
     'The session reached its end (SESSION_TTL_SECONDS after its sign-in). Sign in again.',
   ],
+  // an extension of the contract's list (docs/api.md#passkeys, ADR 020)
+  passkey_rejected: [
+    400,
+    'Passkey not accepted',
+    'The passkey’s answer did not match an open request of this session: it expired, was used already, came from ' +
+      'another site, or the passkey is unknown. Start again.',
+  ],
   forbidden: [403, 'Forbidden', 'The session is valid, but it may not see or change this resource.'],
   second_factor_enrolment_required: [
     403,

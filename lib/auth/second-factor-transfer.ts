@@ -2,17 +2,24 @@
 // key in the clear (a sign-in needs it) and the recovery codes as their SHA-256 digests. An export
 // is therefore secret material: with it, the password hashes are the only thing between a reader
 // and the accounts. A key still waiting for its first code is not carried (no factor yet).
-// Passkeys, when they exist, go beside `totp` and `recoveryCodes` here and in the file.
+// Passkeys go beside them: public keys only (the private keys never leave the authenticators), each
+// still bound to the name (RP ID) it was added at.
 import type { Queryable } from '../platform/database.ts'
+import type { Passkey } from './passkey-store.ts'
+
+/** A passkey as an export carries it: all but its row id and account. */
+export type CarriedPasskey = Omit<Passkey, 'id' | 'userId'>
 
 export interface CarriedSecondFactors {
   readonly totp: { readonly secret: string; readonly confirmedAt: Date; readonly lastUsedStep: number | null } | null
   readonly recoveryCodes: readonly { readonly sha256: string; readonly createdAt: Date; readonly usedAt: Date | null }[]
+  /** Left out when the account has none. */
+  readonly passkeys?: readonly CarriedPasskey[]
 }
 
 /** user id → its second factors, for every account that has any. */
 export async function secondFactorsForExport(db: Queryable): Promise<Map<string, CarriedSecondFactors>> {
-  const [keys, codes] = await Promise.all([
+  const [keys, codes, passkeys] = await Promise.all([
     db.any<{ userId: string; secret: string; confirmedAt: Date; lastUsedStep: number | null }>(
       `SELECT user_id::text AS "userId", secret, confirmed_at AS "confirmedAt", last_used_step::float8 AS "lastUsedStep"
          FROM totp_factors WHERE confirmed_at IS NOT NULL`,
@@ -21,10 +28,19 @@ export async function secondFactorsForExport(db: Queryable): Promise<Map<string,
       `SELECT user_id::text AS "userId", encode(code_hash, 'hex') AS sha256, created_at AS "createdAt",
          used_at AS "usedAt" FROM recovery_codes ORDER BY user_id, created_at, code_hash`,
     ),
+    db.any<CarriedPasskey & { userId: string }>(
+      `SELECT user_id::text AS "userId", credential_id AS "credentialId", public_key AS "publicKey",
+         counter::float8 AS counter, transports, rp_id AS "rpId", name, created_at AS "createdAt",
+         last_used_at AS "lastUsedAt" FROM passkeys ORDER BY user_id, created_at, id`,
+    ),
   ])
   const factors = new Map<
     string,
-    { totp: CarriedSecondFactors['totp']; recoveryCodes: CarriedSecondFactors['recoveryCodes'][number][] }
+    {
+      totp: CarriedSecondFactors['totp']
+      recoveryCodes: CarriedSecondFactors['recoveryCodes'][number][]
+      passkeys?: CarriedPasskey[]
+    }
   >()
   const of = (userId: string) => {
     let entry = factors.get(userId)
@@ -33,6 +49,11 @@ export async function secondFactorsForExport(db: Queryable): Promise<Map<string,
   }
   for (const { userId, ...totp } of keys) of(userId).totp = totp
   for (const { userId, ...code } of codes) of(userId).recoveryCodes.push(code)
+  for (const { userId, ...passkey } of passkeys) {
+    const entry = of(userId)
+    entry.passkeys ??= []
+    entry.passkeys.push(passkey)
+  }
   return factors
 }
 
@@ -45,6 +66,8 @@ export async function restoreSecondFactors(
   const ids = accounts.map((account) => account.userId)
   await tx.none('DELETE FROM totp_factors WHERE user_id = ANY($1::bigint[])', [ids])
   await tx.none('DELETE FROM recovery_codes WHERE user_id = ANY($1::bigint[])', [ids])
+  await tx.none('DELETE FROM passkeys WHERE user_id = ANY($1::bigint[])', [ids])
+  await restorePasskeys(tx, accounts)
   const keys = accounts.flatMap(({ userId, factors }) => (factors.totp ? [{ userId, ...factors.totp }] : []))
   if (keys.length) {
     await tx.none(
@@ -72,4 +95,33 @@ export async function restoreSecondFactors(
       ],
     )
   }
+}
+
+// a credential another account of this database holds already is not carried over: one
+// authenticator's credential signs in to one account
+async function restorePasskeys(
+  tx: Queryable,
+  accounts: readonly { readonly userId: string; readonly factors: CarriedSecondFactors }[],
+): Promise<void> {
+  const rows = accounts.flatMap(({ userId, factors }) => (factors.passkeys ?? []).map((p) => ({ userId, ...p })))
+  if (!rows.length) return
+  await tx.none(
+    `INSERT INTO passkeys (user_id, credential_id, public_key, counter, transports, rp_id, name, created_at,
+       last_used_at)
+     SELECT u, c, decode(k, 'base64'), n, string_to_array(t, ' ')::text[], r, m, a, l
+       FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], $6::text[], $7::text[],
+         $8::timestamptz[], $9::timestamptz[]) AS p(u, c, k, n, t, r, m, a, l)
+     ON CONFLICT (credential_id) DO NOTHING`,
+    [
+      rows.map((p) => p.userId),
+      rows.map((p) => p.credentialId),
+      rows.map((p) => Buffer.from(p.publicKey).toString('base64')),
+      rows.map((p) => p.counter),
+      rows.map((p) => p.transports.join(' ')),
+      rows.map((p) => p.rpId),
+      rows.map((p) => p.name),
+      rows.map((p) => p.createdAt),
+      rows.map((p) => p.lastUsedAt),
+    ],
+  )
 }

@@ -3,6 +3,7 @@
 // join the `second_factors` view (migrations/1770000000000_second-factors.sql) and this list.
 import type { SecondFactorPolicy } from '../platform/config.ts'
 import type { Queryable } from '../platform/database.ts'
+import { removeAllPasskeys } from './passkey-store.ts'
 import { deleteRecoveryCodes, useRecoveryCode } from './recovery-codes.ts'
 import { deleteTotp, findTotp, looksLikeTotpCode, matchingStep, useTotpStep } from './totp.ts'
 
@@ -58,5 +59,6 @@ export async function removeSecondFactors(tx: Queryable, userId: string): Promis
   const had = await secondFactorsOf(tx, userId)
   await deleteTotp(tx, userId)
   await deleteRecoveryCodes(tx, userId)
+  await removeAllPasskeys(tx, userId)
   return had
 }

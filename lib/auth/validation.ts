@@ -60,7 +60,7 @@ export function newPassword(label: string, minLength: number) {
 }
 
 /** A password being checked, not chosen: present, text, and within bcrypt's 72 bytes. */
-const givenPassword = (label: string) =>
+export const givenPassword = (label: string) =>
   text(label)
     .min(1, `${label} is required.`)
     .refine(

@@ -22,6 +22,9 @@ export const NOTICES = {
   signed_out: 'You are signed out.',
   password_changed: 'Your password was changed. Other sessions were signed out.',
   sessions_ended: 'The sessions you chose were signed out.',
+  passkey_added: 'Your passkey was added. Other sessions were signed out.',
+  passkey_renamed: 'Your passkey was renamed.',
+  passkey_removed: 'Your passkey was removed. Other sessions were signed out.',
   recovery_code_used:
     'You signed in with a recovery code; it cannot be used again. Other sessions were signed out. ' +
     'Make new codes below if few are left.',
@@ -105,7 +108,7 @@ export const seeOther = (location: string, cookies?: string[]): RouteResult => (
 })
 
 // Only what the user typed into non-secret fields (and where to go after) comes back into the form.
-const KEPT_FIELDS = ['username', 'return_to']
+const KEPT_FIELDS = ['username', 'return_to', 'name']
 
 type ErrorPageConfig = Pick<Config, 'password' | 'registration' | 'frontDoor' | 'requireSecondFactor'>
 
@@ -155,7 +158,8 @@ function pageFor(event: RouteEvent, runtime: { config: ErrorPageConfig; db: Quer
   if (page === 'security' && auth && runtime) {
     return async (view: PageView, status: number) => {
       const host = event.headers.host ?? event.requestContext.domainName
-      return securityPage(auth, await securityState(runtime.db, runtime.config, auth, host), view, status)
+      const state = await securityState(runtime.db, runtime.config, auth, host, event.secure)
+      return securityPage(auth, state, host, view, status)
     }
   }
   // without a query here, the link shows on a re-rendered sign-in page only under REGISTRATION=open

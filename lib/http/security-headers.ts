@@ -28,6 +28,8 @@ export const securityHeaders = () =>
       sandbox: OFF,
       'upgrade-insecure-requests': OFF,
     },
+    // every feature Middy lists stays off but passkeys, for this origin's own pages (ADR 020)
+    permissionsPolicy: { 'publickey-credentials-get': 'self', 'publickey-credentials-create': 'self' },
     referrerPolicy: { policy: 'same-origin' },
     strictTransportSecurity: { maxAge: 365 * 24 * 3600, includeSubDomains: false, preload: false },
     reportTo: false,

@@ -11,6 +11,16 @@ import type { Config } from '../platform/config.ts'
 import type { Queryable } from '../platform/database.ts'
 import type { RouteResult } from './event.ts'
 import { renderHtml } from './render.ts'
+import { listPasskeys } from '../auth/passkey-store.ts'
+import { passkeyContextOf } from './passkey-context.ts'
+import { hostOf } from './host-check.ts'
+import { PasskeyJson, passkeyJson } from './passkey-view.ts'
+
+/** The passkey section's view of where the page is (templates/_passkeys.njk). */
+const passkeyHere = (state: SecurityState, host: string | undefined) =>
+  state.passkeys_here === 'available'
+    ? { available: true, rpId: hostOf(host ?? '') }
+    : { available: false, reason: state.passkeys_here }
 
 /** What every route of the security page declares: signed in, served before enrolment, errors on this page. */
 export const SECURITY_ROUTE = {
@@ -27,6 +37,10 @@ export const SecurityJson = z.object({
   totp_uri: z.string().optional().meta({ description: 'While `pending`: the `otpauth://` URI (the QR code).' }),
   recovery_codes_left: z.number().int().min(0),
   second_factor_required: z.boolean().meta({ description: 'REQUIRE_SECOND_FACTOR applies and none is set up.' }),
+  passkeys: z.array(PasskeyJson).meta({ description: 'Oldest first; each works only at its `rp_id`.' }),
+  passkeys_here: z
+    .enum(['available', 'insecure', 'address'])
+    .meta({ description: 'Whether passkeys work at this address, or why not: plain HTTP, or an address.' }),
 })
 export type SecurityState = z.output<typeof SecurityJson>
 
@@ -35,20 +49,31 @@ export async function securityState(
   db: Queryable,
   config: Pick<Config, 'requireSecondFactor'>,
   auth: Pick<Auth, 'user'>,
-  host: string,
+  host: string | undefined,
+  secure: boolean,
 ): Promise<SecurityState> {
-  const [factor, left] = await Promise.all([findTotp(db, auth.user.id), countRecoveryCodesLeft(db, auth.user.id)])
+  const [factor, left, passkeys] = await Promise.all([
+    findTotp(db, auth.user.id),
+    countRecoveryCodesLeft(db, auth.user.id),
+    listPasskeys(db, auth.user.id),
+  ])
   const totp = !factor ? 'off' : factor.confirmed ? 'on' : 'pending'
+  const here = passkeyContextOf({ secure, host })
   return {
     totp,
     ...(factor && !factor.confirmed
-      ? { totp_key: factor.secret, totp_uri: totpUri(factor.secret, `${auth.user.username}@${host}`, 'gateway-auth') }
+      ? {
+          totp_key: factor.secret,
+          totp_uri: totpUri(factor.secret, `${auth.user.username}@${host ?? ''}`, 'gateway-auth'),
+        }
       : {}),
     recovery_codes_left: left,
     second_factor_required: mustEnrol(
-      { groups: auth.user.groups, hasSecondFactor: totp === 'on' },
+      { groups: auth.user.groups, hasSecondFactor: totp === 'on' || passkeys.length > 0 },
       config.requireSecondFactor,
     ),
+    passkeys: passkeys.map(passkeyJson),
+    passkeys_here: here.available ? 'available' : here.reason,
   }
 }
 
@@ -64,6 +89,7 @@ interface PageExtras {
 export async function securityPage(
   auth: Pick<Auth, 'user'>,
   state: SecurityState,
+  host: string | undefined,
   extras: PageExtras = {},
   status = 200,
 ): Promise<RouteResult> {
@@ -83,6 +109,8 @@ export async function securityPage(
       secretGroups: state.totp_key?.match(/.{1,4}/g)?.join(' '),
       recoveryCodesLeft: state.recovery_codes_left,
       mustEnrol: state.second_factor_required,
+      passkeys: state.passkeys,
+      here: passkeyHere(state, host),
     },
     status,
   )
@@ -94,7 +122,7 @@ export const RecoveryCodesJson = z.object({
 
 /** The answer that shows a fresh set of recovery codes: the page with them, or JSON. */
 export async function freshCodesAnswer(
-  event: { wantsHtml: boolean; auth: Pick<Auth, 'user'>; headers: Record<string, string | undefined> },
+  event: { wantsHtml: boolean; auth: Pick<Auth, 'user'>; headers: Record<string, string | undefined>; secure: boolean },
   { db, config }: { db: Queryable; config: Pick<Config, 'requireSecondFactor'> },
   codes: string[],
 ): Promise<RouteResult> {
@@ -102,6 +130,6 @@ export async function freshCodesAnswer(
     const body: z.output<typeof RecoveryCodesJson> = { recovery_codes: codes }
     return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }
   }
-  const state = await securityState(db, config, event.auth, event.headers.host ?? '')
-  return securityPage(event.auth, state, { recoveryCodes: codes })
+  const state = await securityState(db, config, event.auth, event.headers.host, event.secure)
+  return securityPage(event.auth, state, event.headers.host, { recoveryCodes: codes })
 }

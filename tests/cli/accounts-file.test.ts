@@ -8,9 +8,17 @@ import { hashPassword } from '#lib/auth/password.ts'
 import { hashPoolFor } from '#lib/auth/hash-pool.ts'
 import { loadConfig } from '#lib/platform/config.ts'
 import { createSession, validateSession } from '#lib/auth/sessions.ts'
-import { createUser, findUserByUsername, listUsers } from '#lib/auth/users.ts'
+import { createUser, deleteUser, findUserByUsername, listUsers } from '#lib/auth/users.ts'
 import { checkSecondFactorCode, secondFactorsOf } from '#lib/auth/second-factors.ts'
 import { secondFactorsForExport } from '#lib/auth/second-factor-transfer.ts'
+import { addPasskey } from '#lib/auth/passkey-store.ts'
+import {
+  authenticationOptions,
+  registrationOptions,
+  verifyPasskeySignIn,
+  verifyRegistration,
+} from '#lib/auth/passkeys.ts'
+import { createCredential, getAssertion } from '../helpers/soft-authenticator.ts'
 import { findTotp, startTotpEnrolment, useTotpStep } from '#lib/auth/totp.ts'
 import { replaceRecoveryCodes } from '#lib/auth/recovery-codes.ts'
 import { databaseKinds, startTestRuntime, type TestRuntime } from '../helpers/runtime.ts'
@@ -240,5 +248,29 @@ describe.each(databaseKinds().slice(0, 1))('importAccounts (%s database)', (kind
     const { secondFactors: _, ...withoutFactors } = moved
     await importAccounts(db, [{ ...withoutFactors, passwordHash: OTHER_HASH }], 'overwrite', now)
     expect(await secondFactorsOf(db, imported.id)).toEqual([])
+  })
+
+  it('carries passkeys, public keys only: the moved account signs in with the same authenticator', async () => {
+    const db = t.runtime.db
+    const site = { rpId: 'gateway.example', origin: 'https://gateway.example' }
+    const source = await createUser(db, uniqueUsername('keys'), HASH, now)
+    const holder = { userId: source.id, username: source.username, boundTo: 'session:export' }
+    const options = await registrationOptions(db, holder, site, now)
+    const { credential, answer } = createCredential(options, { origin: site.origin })
+    await addPasskey(db, { ...(await verifyRegistration(db, holder, answer, now)), name: 'YubiKey' }, now)
+    const text = formatExport([source], now, await secondFactorsForExport(db))
+    expect(text).not.toContain(credential.privateKey.export({ format: 'der', type: 'pkcs8' }).toString('base64url'))
+    const [exported] = parseExport(text)
+    expect(exported!.secondFactors?.passkeys).toMatchObject([{ name: 'YubiKey', rpId: 'gateway.example', counter: 0 }])
+    // another database: the credential is not there yet
+    await deleteUser(db, source.id)
+    const moved = { ...exported!, username: uniqueUsername('moved') }
+    await importAccounts(db, [moved], 'refuse', now)
+    const imported = (await findUserByUsername(db, moved.username))!
+    expect(await secondFactorsOf(db, imported.id)).toEqual(['passkey'])
+    const signingIn = { userId: imported.id, username: imported.username, boundTo: 'pending:export' }
+    const request = await authenticationOptions(db, signingIn, site, now)
+    const signed = getAssertion(credential, request, { origin: site.origin })
+    expect((await verifyPasskeySignIn(db, signingIn, signed, now)).name).toBe('YubiKey')
   })
 })

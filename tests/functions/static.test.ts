@@ -31,6 +31,15 @@ describe('GET /static/<file>', () => {
     expect((await asset(file)).statusCode).toBe(200)
   })
 
+  it('serves webauthn.js as the pinned @simplewebauthn/browser package has it, byte for byte', async () => {
+    const pinned = readFileSync('node_modules/@simplewebauthn/browser/dist/bundle/index.umd.min.js', 'utf8')
+    const result = await asset('webauthn.js')
+    expect(header(result, 'content-type')).toBe('text/javascript; charset=utf-8')
+    // after `npm update @simplewebauthn/browser`: cp node_modules/@simplewebauthn/browser/dist/bundle/index.umd.min.js
+    // templates/static/webauthn.js
+    expect(result.body).toBe(pinned)
+  })
+
   it.each([
     ['an unknown file', 'nope.css'],
     ['a file type it does not serve', 'style.css.map'],

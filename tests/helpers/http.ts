@@ -232,3 +232,39 @@ export function rawExchange(baseUrl: string, request: string, waitMs = 1500): Pr
 
 /** The status codes of the HTTP/1.1 responses in a raw answer, in order (a status line may follow a body directly). */
 export const statusLines = (raw: string) => [...raw.matchAll(/HTTP\/1\.1 (\d{3}) /g)].map((m) => Number(m[1]))
+
+/**
+ * A client whose requests name `host` in Host while going to baseUrl's port (fetch always sends
+ * the URL's own): a page at http://localhost:<port>, or a name a proxy forwards.
+ */
+export function clientAt(baseUrl: string, host: string) {
+  const send = (url: URL, init: RequestInit) =>
+    new Promise<Response>((resolve, reject) => {
+      const headers = { ...(init.headers as Record<string, string>), host }
+      const request = httpRequest(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: url.pathname + url.search,
+          method: init.method,
+          headers,
+          agent: false,
+        },
+        (response) => {
+          const chunks: Buffer[] = []
+          response.on('data', (chunk: Buffer) => chunks.push(chunk))
+          response.on('end', () => {
+            const replyHeaders = new Headers()
+            for (const [name, value] of Object.entries(response.headers))
+              for (const one of [value ?? []].flat()) replyHeaders.append(name, one)
+            const status = response.statusCode!
+            const body = status === 204 || status === 304 ? null : Buffer.concat(chunks)
+            resolve(new Response(body, { status, headers: replyHeaders }))
+          })
+        },
+      )
+      request.on('error', reject)
+      request.end(init.body as string | undefined)
+    })
+  return client(baseUrl, send)
+}

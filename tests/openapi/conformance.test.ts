@@ -27,7 +27,8 @@ import {
   seen,
 } from '../helpers/openapi.ts'
 import { totpCode } from '../helpers/second-factor.ts'
-import { client, CookieJar, rawRequest, type Call, type Client, type Reply } from '../helpers/http.ts'
+import { client, clientAt, CookieJar, rawRequest, type Call, type Client, type Reply } from '../helpers/http.ts'
+import { createCredential, getAssertion } from '../helpers/soft-authenticator.ts'
 import { startService, type TestService } from '../helpers/service.ts'
 
 // Documented, but no real request to this service here can produce them; each says why.
@@ -54,6 +55,15 @@ const UNREACHABLE: Record<string, string> = {
 }
 
 const FOREIGN_ORIGIN = 'http://evil.example'
+/** The passkey routes' POSTs and a body each takes (for the 500 and 503 rounds). */
+const PASSKEY_POSTS = [
+  ['/login/second-factor/passkey/options', { pending: 'A'.repeat(43) }],
+  ['/login/second-factor/passkey', { pending: 'A'.repeat(43), response: '{}' }],
+  ['/security/passkeys/options', { name: 'Key' }],
+  ['/security/passkeys', { name: 'Key', response: '{}' }],
+  ['/security/passkeys/{passkey}/name', { name: 'Key' }],
+  ['/security/passkeys/{passkey}/remove', { current_password: 'a current password' }],
+] as const
 const OVERSIZED_JSON = JSON.stringify({ username: 'x'.repeat(17 * 1024), password: 'y' })
 
 describe('the OpenAPI document is a valid OpenAPI 3.1 document of exactly this service', () => {
@@ -175,16 +185,23 @@ describe('real responses of every route match the document (embedded database)',
   const html = { accept: 'text/html' }
 
   /** The body refusals every POST route shares: 413 over 16 KiB, 415 for a media type it does not take. */
-  async function expectBodyRefusals(path: string, unsupported: [body: string, type: string], bearer?: string) {
-    const as = bearer ? { bearer } : {}
-    const oversized = await check('POST', path, {
+  async function expectBodyRefusals(
+    template: string,
+    unsupported: [body: string, type: string],
+    bearer?: string,
+    path = template,
+  ) {
+    const as = bearer ? { bearer, path } : { path }
+    const oversized = await check('POST', template, {
       body: OVERSIZED_JSON,
       headers: { 'content-type': 'application/json' },
       ...as,
     })
     expect(oversized.status).toBe(413)
     const [body, type] = unsupported
-    expect((await check('POST', path, { body, headers: { 'content-type': type, ...json }, ...as })).status).toBe(415)
+    expect((await check('POST', template, { body, headers: { 'content-type': type, ...json }, ...as })).status).toBe(
+      415,
+    )
   }
 
   async function account(prefix: string) {
@@ -553,6 +570,140 @@ describe('real responses of every route match the document (embedded database)',
     ).toBe(303)
   })
 
+  it('the passkeys: /security/passkeys/* and /login/second-factor/passkey*, each answer they document', async () => {
+    const user = await account('keys')
+    // passkeys need a name: the ceremonies run at http://localhost:<port>, a secure context
+    const local = `localhost:${new URL(service.baseUrl).port}`
+    const localOrigin = `http://${local}`
+    const atLocalhost = clientAt(service.baseUrl, local)
+    const checkLocal = async (method: string, template: string, call: Call & { path?: string }) => {
+      const headers = { ...from(), ...call.headers }
+      const reply = await atLocalhost.call(call.path ?? template, { ...call, method, headers })
+      expectConforms(method, template, reply)
+      return reply
+    }
+    // a pending sign-in answers only the address it was given to
+    const me = from('203.0.113.241')
+    const name = { name: 'Key' }
+    const addPasskey = async () => {
+      const options = await checkLocal('POST', '/security/passkeys/options', { json: name, bearer: user.token })
+      expect(options.status).toBe(200)
+      const { credential, answer } = createCredential(options.json.options, { origin: localOrigin })
+      const json = { ...name, response: answer }
+      const added = await checkLocal('POST', '/security/passkeys', { json, bearer: user.token })
+      expect(added.status).toBe(201)
+      return { credential, answer, id: added.json.passkey.id as string }
+    }
+    expect((await check('POST', '/security/passkeys/options', { json: name, bearer: user.token })).status).toBe(403)
+    expect((await check('POST', '/security/passkeys/options', { json: { name: '' }, bearer: user.token })).status).toBe(
+      400,
+    )
+    const first = await addPasskey()
+    const again = { json: { ...name, response: first.answer }, bearer: user.token }
+    expect((await check('POST', '/security/passkeys', again)).json.code).toBe('passkey_rejected')
+
+    // the second step with it, JSON: 200, then the used pending sign-in 401; 400, 403
+    const signInOptions = async (pending: string, headers = me) =>
+      checkLocal('POST', '/login/second-factor/passkey/options', { json: { pending }, headers })
+    const pendingFor = async (headers = me) =>
+      (await check('POST', '/login', { json: user, headers })).json.second_factor.pending as string
+    let pending = await pendingFor()
+    const answer = async (origin = localOrigin, headers = me) =>
+      getAssertion(first.credential, (await signInOptions(pending, headers)).json.options, { origin })
+    const signIn = { json: { pending, response: await answer() }, headers: me }
+    expect((await checkLocal('POST', '/login/second-factor/passkey', signIn)).status).toBe(200)
+    expect((await checkLocal('POST', '/login/second-factor/passkey', signIn)).status).toBe(401)
+    expect((await checkLocal('POST', '/login/second-factor/passkey/options', { json: {}, headers: me })).status).toBe(
+      401,
+    )
+    expect((await checkLocal('POST', '/login/second-factor/passkey', { json: {}, headers: me })).status).toBe(400)
+    const notAHandle = { json: { pending: 5 }, headers: me }
+    expect((await checkLocal('POST', '/login/second-factor/passkey/options', notAHandle)).status).toBe(400)
+    pending = await pendingFor()
+    const atAddress = { json: { pending }, headers: me }
+    expect((await check('POST', '/login/second-factor/passkey/options', atAddress)).status).toBe(403)
+    // a refused answer counts like a wrong code: LOGIN_MAX_FAILURES=2
+    const one = from('203.0.113.242')
+    const statuses = []
+    for (let i = 0; i < 3; i++) {
+      pending = await pendingFor(one)
+      const refused = { json: { pending, response: await answer('http://evil.example', one) }, headers: one }
+      statuses.push((await checkLocal('POST', '/login/second-factor/passkey', refused)).status)
+    }
+    expect(statuses).toEqual([400, 400, 429])
+
+    // a second passkey (which ends the other sessions) before the browser signs in
+    const second = await addPasskey()
+    // the same in a browser at localhost: the pages, and the 303 that signs in
+    const jar = new CookieJar()
+    const localOwn = { jar, headers: { origin: localOrigin, ...me } }
+    expect((await checkLocal('POST', '/login', { form: user, ...localOwn })).location).toBe('/login/second-factor')
+    const page = await checkLocal('POST', '/login/second-factor/passkey/options', { form: {}, ...localOwn })
+    const pageOptions = JSON.parse(/data-options="([^"]*)"/.exec(page.text)![1]!.replaceAll('&quot;', '"'))
+    const fromPage = getAssertion(first.credential, pageOptions, { origin: localOrigin })
+    const signedIn = await checkLocal('POST', '/login/second-factor/passkey', {
+      form: { response: JSON.stringify(fromPage) },
+      ...localOwn,
+    })
+    expect(signedIn.status).toBe(303)
+    expect((await check('POST', '/login/second-factor/passkey/options', { form: {}, sameOrigin: true })).status).toBe(
+      303,
+    )
+
+    // rename and remove: 204, 303, 400, 404, 429
+    const renameAt = (id: string, call: Call) =>
+      check('POST', '/security/passkeys/{passkey}/name', { path: `/security/passkeys/${id}/name`, ...call })
+    const removeAt = (id: string, call: Call) =>
+      check('POST', '/security/passkeys/{passkey}/remove', { path: `/security/passkeys/${id}/remove`, ...call })
+    expect((await renameAt(first.id, { json: { name: 'Blue' }, bearer: user.token })).status).toBe(204)
+    expect((await renameAt(first.id, { json: { name: '' }, bearer: user.token })).status).toBe(400)
+    expect((await renameAt('999999', { json: name, bearer: user.token })).status).toBe(404)
+    const password = { current_password: user.password }
+    expect((await removeAt('999999', { json: password, bearer: user.token })).status).toBe(404)
+    const wrong = { current_password: 'a wrong current password' }
+    const locked = []
+    for (let i = 0; i < 3; i++)
+      locked.push((await removeAt(first.id, { json: wrong, bearer: user.token, headers: one })).status)
+    expect(locked).toEqual([400, 400, 429])
+
+    // without a session 401 (a form: 303 to /), from another site 403, and the body's 413, 415
+    const foreign = { jar, headers: { origin: FOREIGN_ORIGIN, ...json } }
+    for (const [template, path, body] of [
+      ['/security/passkeys/options', '/security/passkeys/options', name],
+      ['/security/passkeys', '/security/passkeys', { ...name, response: '{}' }],
+      ['/security/passkeys/{passkey}/name', `/security/passkeys/${first.id}/name`, name],
+      ['/security/passkeys/{passkey}/remove', `/security/passkeys/${first.id}/remove`, password],
+      ['/login/second-factor/passkey/options', '/login/second-factor/passkey/options', {}],
+      ['/login/second-factor/passkey', '/login/second-factor/passkey', { response: '{}' }],
+    ] as const) {
+      if (template.startsWith('/security')) {
+        expect((await check('POST', template, { path, json: body })).json.code, template).toBe('unauthorized')
+        expect((await check('POST', template, { path, form: body, sameOrigin: true })).location, template).toBe('/')
+      }
+      expect((await check('POST', template, { path, form: body, ...foreign })).status, template).toBe(403)
+      await expectBodyRefusals(template, ['x', 'text/plain'], user.token, path)
+    }
+    expect((await check('GET', '/security/passkeys', { headers: html })).location).toBe('/')
+
+    // the browser's session (a form: 303 to /security), the last removal from JSON with its cookie
+    const formAt = (template: string, path: string, form: Record<string, string>) =>
+      checkLocal('POST', template, { path, form, ...localOwn })
+    const renamed = await formAt('/security/passkeys/{passkey}/name', `/security/passkeys/${first.id}/name`, name)
+    expect(renamed.location).toBe('/security')
+    const removed = await formAt(
+      '/security/passkeys/{passkey}/remove',
+      `/security/passkeys/${second.id}/remove`,
+      password,
+    )
+    expect(removed.location).toBe('/security')
+    const lastOne = await checkLocal('POST', '/security/passkeys/{passkey}/remove', {
+      path: `/security/passkeys/${first.id}/remove`,
+      json: password,
+      ...localOwn,
+    })
+    expect(lastOne.status).toBe(204)
+  })
+
   it('every signed-in GET route: 200 with a session, 401 without one', async () => {
     const user = await account('reader')
     for (const template of signedInGets()) {
@@ -651,6 +802,9 @@ describe('real responses of every route match the document (embedded database)',
           await expect500('POST', path, { json: { current_password: user.password, code: '1' }, bearer: user.token })
         }
         await expect500('POST', '/security/recovery-codes', { json: { current_password: 'x' }, bearer: user.token })
+        for (const [template, body] of PASSKEY_POSTS) {
+          await expect500('POST', template, { path: concretePath(template), json: body, bearer: user.token })
+        }
         await expect500('GET', '/auth/verify', { jar })
         await expect500('GET', '/auth/nginx', { jar })
       }
@@ -692,6 +846,9 @@ describe('real responses of every route match the document (embedded database)',
         await expect503('POST', path, { json: { current_password: user.password, code: '1' }, bearer: user.token })
       }
       await expect503('POST', '/security/recovery-codes', { json: { current_password: 'x' }, bearer: user.token })
+      for (const [template, body] of PASSKEY_POSTS) {
+        await expect503('POST', template, { path: concretePath(template), json: body, bearer: user.token })
+      }
       await expect503('GET', '/auth/verify', { bearer: user.token })
       await expect503('GET', '/auth/nginx', { bearer: user.token })
     }
@@ -711,7 +868,11 @@ describe('real responses of every route match the document (embedded database)',
 
 /** A real path for a template: its parameters filled in. */
 const concretePath = (template: string, username = 'alice') =>
-  template.replace('{username}', username).replace('{file}', 'style.css').replace('{code}', 'not_found')
+  template
+    .replace('{username}', username)
+    .replace('{file}', 'style.css')
+    .replace('{code}', 'not_found')
+    .replace('{passkey}', '1')
 
 /** The GET routes that need a session (security without the anonymous `{}`): each is checked the same way. */
 const signedInGets = () =>

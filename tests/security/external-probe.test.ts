@@ -323,15 +323,18 @@ describe('external probe: Host, Expect, Content-Encoding and the security header
       expect([...sent.keys()].sort(), `headers of a ${reply.status}`).toEqual([...documented.keys()].sort())
       for (const [name, { value, rest }] of documented) {
         if (name === 'permissions-policy') {
-          // documented as its first feature and a count: every feature switched off
+          // documented as its first feature and a count: every feature switched off but passkeys, which
+          // only this origin's pages may use
           const features = sent
             .get(name)!
             .split(',')
             .map((f) => f.trim())
+          const passkeys = /^publickey-credentials-(get|create)=\(self\)$/
           expect(
-            features.every((f) => /^[a-z-]+=\(\)$/.test(f)),
+            features.every((f) => /^[a-z-]+=\(\)$/.test(f) || passkeys.test(f)),
             name,
           ).toBe(true)
+          expect(features.filter((f) => passkeys.test(f))).toHaveLength(2)
           expect(features[0]).toBe(value.replace(/, …$/, ''))
           expect(`(${features.length} features`).toBe(/\(\d+ features/.exec(rest)?.[0])
         } else {
