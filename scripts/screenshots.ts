@@ -53,7 +53,8 @@ const env = {
 const runtime = await startRuntime(loadConfig(env))
 const server = (await createApp()).listen(0, '127.0.0.1')
 await new Promise((resolve) => server.once('listening', resolve))
-const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+// localhost, not 127.0.0.1: a secure context at a name, where the security page offers passkeys
+const baseUrl = `http://localhost:${(server.address() as AddressInfo).port}`
 const browser = await launchChromium()
 try {
   await mkdir(OUT, { recursive: true })
