@@ -27,13 +27,18 @@ const loadHandler = (name: FunctionName) => {
   return handler
 }
 
+/** Imports /health's handler, and with it the Middy chain and the modules every route shares. */
+export async function loadRouteChain(): Promise<void> {
+  await loadHandler('health')
+}
+
 /**
  * Imports every route's handler, so that no user's first request pays for it: first /health's,
  * which loads the chain every route shares (and is what a supervisor asks first), then, after
  * `pauseMs` in which that first request is answered without the others' imports in its way, the rest.
  */
 export async function warmUp(pauseMs = 0): Promise<void> {
-  await loadHandler('health')
+  await loadRouteChain()
   if (pauseMs) await new Promise((resolve) => setTimeout(resolve, pauseMs).unref())
   await Promise.all(FUNCTION_NAMES.map(loadHandler))
 }
