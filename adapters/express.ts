@@ -66,6 +66,8 @@ async function main(): Promise<void> {
     const now = new Date()
     const { deleteExpiredSessions } = await import('#lib/auth/sessions.ts')
     deleteExpiredSessions(runtime.db, now).catch((error) => log.warn({ err: error }, 'session sweep failed'))
+    const { deleteExpiredPendingSignIns } = await import('#lib/auth/pending-sign-ins.ts')
+    deleteExpiredPendingSignIns(runtime.db, now).catch((error) => log.warn({ err: error }, 'pending sweep failed'))
     throttleFor(runtime)
       .deleteExpired(now)
       .catch((error) => log.warn({ err: error }, 'throttle sweep failed'))

@@ -14,7 +14,6 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { freePort, inFreshDatabase, memoryOf, startCommandArgs, startProcess, stopProcess } from './process.ts'
 import { type FrontDoorLoad, load } from './front-door.ts'
 
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 6)
 const STARTS = Number(process.env.BENCH_STARTS ?? 3)
 const PASSWORD = 'harbor lantern quartz meadow'
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits

@@ -4,21 +4,28 @@
 // accounts (so a cut-off file is noticed), then one account a line with its bcrypt hash and its
 // times and groups. Sessions and throttling counters are not carried: they are short-lived state.
 // Version 2 added `groups`; a version 1 file (no groups) is still read, its accounts in none.
+// Version 3 added `second_factors` (an account that has one): the TOTP key in the clear and the
+// recovery codes' SHA-256 digests (lib/auth/second-factor-transfer.ts). The file is secret material:
+// it is written 0600, and whoever reads it can sign in as any account whose password they guess or
+// know. Versions 1 and 2 are still read (no second factors). Passkeys will go beside `totp` there.
 //
-//   {"format":"gateway-auth/accounts","version":2,"exported_at":"2026-12-01T04:00:00.000Z","accounts":1}
+//   {"format":"gateway-auth/accounts","version":3,"exported_at":"2026-12-01T04:00:00.000Z","accounts":1}
 //   {"username":"alice","password_hash":"$2b$10$…","created_at":"2026-11-02T09:15:00.000Z",
-//    "last_login_time":null,"previous_login_time":null,"groups":["admins"]}   (one line in the file)
+//    "last_login_time":null,"previous_login_time":null,"groups":["admins"],
+//    "second_factors":{"totp":{"secret":"JBSW…","confirmed_at":"…","last_used_step":59000000},
+//      "recovery_codes":[{"sha256":"9f86…","created_at":"…","used_at":null}]}}   (one line in the file)
 //
 // Import (cli/accounts-import.ts) reads the file line by line, each line checked here.
 import { z } from 'zod'
 import type { User } from '#lib/auth/users.ts'
+import type { CarriedSecondFactors } from '#lib/auth/second-factor-transfer.ts'
 import { USERNAME_PATTERN } from '#lib/auth/validation.ts'
 import { GroupName } from '#lib/auth/groups.ts'
 import { hashCost, MAX_BCRYPT_COST, MIN_BCRYPT_COST } from '#lib/platform/bcrypt-costs.ts'
 
 export const EXPORT_FORMAT = 'gateway-auth/accounts'
-export const EXPORT_VERSION = 2
-const READABLE_VERSIONS = [1, EXPORT_VERSION]
+export const EXPORT_VERSION = 3
+const READABLE_VERSIONS = [1, 2, EXPORT_VERSION]
 
 // $2a$/$2b$/$2y$, a two-digit cost, 22 characters of salt and 31 of hash (bcrypt's base64)
 const BCRYPT_HASH = /^\$2[aby]\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/
@@ -47,10 +54,30 @@ const AccountLine = z.strictObject({
   last_login_time: timestamp.nullable(),
   previous_login_time: timestamp.nullable(),
   groups: z.array(GroupName).max(32).optional(),
+  second_factors: z
+    .strictObject({
+      totp: z
+        .strictObject({
+          secret: z.string().regex(/^[A-Z2-7]{32,}$/, 'must be a base32 key of 160 bits or more'),
+          confirmed_at: timestamp,
+          last_used_step: z.number().int().nonnegative().nullable(),
+        })
+        .nullable(),
+      recovery_codes: z
+        .array(
+          z.strictObject({
+            sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 digest in hex'),
+            created_at: timestamp,
+            used_at: timestamp.nullable(),
+          }),
+        )
+        .max(100),
+    })
+    .optional(),
 })
 
 /** An account as the file carries it: everything but its id (the importing database makes its own). */
-export type ExportedAccount = Omit<User, 'id'>
+export type ExportedAccount = Omit<User, 'id'> & { readonly secondFactors?: CarriedSecondFactors }
 
 /** Every problem found in an export file, one line each (`line 3: …`); nothing was written. */
 export class ExportFileError extends Error {
@@ -63,7 +90,11 @@ export class ExportFileError extends Error {
 }
 
 /** The export of `users`, ready to write: the header line, then one line per account. */
-export function formatExport(users: readonly User[], now: Date): string {
+export function formatExport(
+  users: readonly User[],
+  now: Date,
+  factors: ReadonlyMap<string, CarriedSecondFactors> = new Map(),
+): string {
   const header = {
     format: EXPORT_FORMAT,
     version: EXPORT_VERSION,
@@ -78,9 +109,44 @@ export function formatExport(users: readonly User[], now: Date): string {
       last_login_time: user.lastLoginTime?.toISOString() ?? null,
       previous_login_time: user.previousLoginTime?.toISOString() ?? null,
       groups: user.groups,
+      ...secondFactorsLine(factors.get(user.id)),
     }),
   )
   return [JSON.stringify(header), ...lines].map((line) => `${line}\n`).join('')
+}
+
+const secondFactorsLine = (factors: CarriedSecondFactors | undefined) =>
+  factors
+    ? {
+        second_factors: {
+          totp: factors.totp && {
+            secret: factors.totp.secret,
+            confirmed_at: factors.totp.confirmedAt.toISOString(),
+            last_used_step: factors.totp.lastUsedStep,
+          },
+          recovery_codes: factors.recoveryCodes.map((code) => ({
+            sha256: code.sha256,
+            created_at: code.createdAt.toISOString(),
+            used_at: code.usedAt?.toISOString() ?? null,
+          })),
+        },
+      }
+    : {}
+
+function carriedSecondFactors(line: z.infer<typeof AccountLine>): { secondFactors?: CarriedSecondFactors } {
+  const factors = line.second_factors
+  if (!factors) return {}
+  const totp = factors.totp && {
+    secret: factors.totp.secret,
+    confirmedAt: new Date(factors.totp.confirmed_at),
+    lastUsedStep: factors.totp.last_used_step,
+  }
+  const recoveryCodes = factors.recovery_codes.map((code) => ({
+    sha256: code.sha256,
+    createdAt: new Date(code.created_at),
+    usedAt: dateOrNull(code.used_at),
+  }))
+  return { secondFactors: { totp, recoveryCodes } }
 }
 
 // a file with more bad lines names the first ones and counts the rest
@@ -121,6 +187,7 @@ class ExportChecker {
       lastLoginTime: dateOrNull(parsed.last_login_time),
       previousLoginTime: dateOrNull(parsed.previous_login_time),
       groups: [...new Set(parsed.groups ?? [])].sort(),
+      ...carriedSecondFactors(parsed),
     }
   }
 
@@ -186,7 +253,7 @@ function readHeader(text: string): z.infer<typeof Header> {
   if (!READABLE_VERSIONS.includes(header.version)) {
     throw new ExportFileError([
       `line 1: format version ${header.version} is not readable by this gateway-auth ` +
-        `(it reads versions ${READABLE_VERSIONS.join(' and ')}); use a newer one`,
+        `(it reads versions ${READABLE_VERSIONS.join(', ')}); use a newer one`,
     ])
   }
   return header

@@ -3,9 +3,12 @@
 // sign-ups; if any line of the file is wrong the transaction is rolled back, so nothing is written.
 // Importing the same file twice changes nothing: an account whose name (any case) and hash are
 // already there is left as it is. The same name with another hash is a conflict: refused unless
-// the caller chose skip or overwrite.
+// the caller chose skip or overwrite. Second factors (version 3) come with a created or overwritten
+// account (an overwritten one takes the file's, none from a version 1 or 2 file); an unchanged
+// one keeps its own.
 import type { Queryable } from '#lib/platform/database.ts'
 import { revokeAllUserSessions } from '#lib/auth/sessions.ts'
+import { restoreSecondFactors } from '#lib/auth/second-factor-transfer.ts'
 import type { ExportedAccount } from './accounts-file.ts'
 
 export type ConflictChoice = 'refuse' | 'skip' | 'overwrite'
@@ -74,10 +77,14 @@ async function importBatch(
     else if (choice === 'refuse') report.conflicts.push(there.username)
     else {
       await overwriteAccount(tx, there.id, account, now)
+      // the file's account replaces this one whole: its second factors too (none in a version 1 or 2 file)
+      const factors = account.secondFactors ?? { totp: null, recoveryCodes: [] }
+      await restoreSecondFactors(tx, [{ userId: there.id, factors }])
       report.overwritten.push(account.username)
     }
   }
   await insertAccounts(tx, fresh)
+  await restoreFreshFactors(tx, fresh)
   // one push per name: a spread of 150,000 arguments overflows the stack
   for (const account of fresh) report.created.push(account.username)
 }
@@ -96,6 +103,24 @@ async function insertAccounts(db: Queryable, accounts: readonly ExportedAccount[
       accounts.map((account) => account.previousLoginTime),
       accounts.map((account) => JSON.stringify(account.groups)),
     ],
+  )
+}
+
+const carried = (userId: string, account: ExportedAccount) =>
+  account.secondFactors ? [{ userId, factors: account.secondFactors }] : []
+
+/** The new accounts' second factors, once their rows (and ids) exist. */
+async function restoreFreshFactors(tx: Queryable, fresh: readonly ExportedAccount[]): Promise<void> {
+  const withFactors = fresh.filter((account) => account.secondFactors)
+  if (!withFactors.length) return
+  const ids = await tx.any<{ id: string; name: string }>(
+    'SELECT id::text AS id, lower(username) AS name FROM users WHERE lower(username) = ANY($1)',
+    [withFactors.map((account) => account.username.toLowerCase())],
+  )
+  const idOf = new Map(ids.map((row) => [row.name, row.id]))
+  await restoreSecondFactors(
+    tx,
+    withFactors.flatMap((account) => carried(idOf.get(account.username.toLowerCase())!, account)),
   )
 }
 

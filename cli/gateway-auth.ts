@@ -69,6 +69,11 @@ function buildProgram(): Command {
     .description("forget the account's failed sign-ins and lockouts, from every address")
     .argument('<name>', 'username, in any letter case')
     .action((name: string) => withDatabase(async (ctx) => (await users()).unlockCommand(ctx, name)))
+  usersCommand
+    .command('reset-2fa')
+    .description("remove the account's second factors (authenticator app, recovery codes) and end its sessions")
+    .argument('<name>', 'username, in any letter case')
+    .action((name: string) => withDatabase(async (ctx) => (await users()).resetSecondFactorCommand(ctx, name)))
 
   usersCommand
     .command('groups')

@@ -7,6 +7,7 @@ import { migrate } from '#lib/platform/database.ts'
 import { ExportFileError, formatExport, readExport } from './accounts-file.ts'
 import { importAccounts, type ConflictChoice, type ImportReport } from './accounts-import.ts'
 import { listUsers } from '#lib/auth/users.ts'
+import { secondFactorsForExport } from '#lib/auth/second-factor-transfer.ts'
 import type { AdminContext } from './context.ts'
 import { CliError, EXIT } from './exit-codes.ts'
 
@@ -16,13 +17,16 @@ export async function migrateCommand({ db, log, out }: AdminContext): Promise<vo
   out(applied.length ? `applied ${applied.join(', ')}` : 'the database schema is up to date')
 }
 
-/** export [--output <file> [--force]]: every account, to stdout or to a 0600 file. */
+/**
+ * export [--output <file> [--force]]: every account, to stdout or to a 0600 file. Secret material:
+ * password hashes, and the TOTP keys of accounts with a second factor.
+ */
 export async function exportCommand(
   { db, now }: AdminContext,
   options: { output?: string; force?: boolean },
 ): Promise<void> {
-  const users = await listUsers(db)
-  const text = formatExport(users, now)
+  const [users, factors] = await Promise.all([listUsers(db), secondFactorsForExport(db)])
+  const text = formatExport(users, now, factors)
   if (options.output) await writePrivateFile(options.output, text, options.force ?? false)
   else
     await new Promise<void>((resolve, reject) =>
@@ -32,7 +36,8 @@ export async function exportCommand(
 }
 
 /**
- * The file appears whole or not at all, readable by its owner only: it holds password hashes. An
+ * The file appears whole or not at all, readable by its owner only: it holds password hashes
+ * and TOTP keys. An
  * existing file is replaced only with `replace` (--force): a link, unlike a rename, fails if it is there.
  */
 async function writePrivateFile(file: string, text: string, replace: boolean): Promise<void> {

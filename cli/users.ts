@@ -7,6 +7,7 @@ import { confirm, readNewPassword } from './terminal.ts'
 import { hashPassword } from '#lib/auth/password.ts'
 import { hashPoolFor } from '#lib/auth/hash-pool.ts'
 import { countLiveSessions, revokeAllUserSessions } from '#lib/auth/sessions.ts'
+import { removeSecondFactors } from '#lib/auth/second-factors.ts'
 import { clearUserThrottling } from '#lib/auth/throttle.ts'
 import {
   createUser,
@@ -117,6 +118,21 @@ export async function unlockCommand({ db, out }: AdminContext, name: string): Pr
     cleared
       ? `unlocked ${user.username} (${cleared} throttling counter${cleared === 1 ? '' : 's'} cleared)`
       : `${user.username} was not throttled`,
+  )
+}
+
+/** users reset-2fa <name>: removes its second factors and ends its sessions (lost phone and codes). */
+export async function resetSecondFactorCommand({ db, now, out, log }: AdminContext, name: string): Promise<void> {
+  const user = await requireUser(db, name)
+  const { had, revoked } = await db.tx(async (tx) => ({
+    had: await removeSecondFactors(tx, user.id),
+    revoked: await revokeAllUserSessions(tx, user.id, now),
+  }))
+  log.warn({ event: 'second_factor_reset', userId: user.id, methods: had }, 'second factors reset by the admin CLI')
+  out(
+    had.length
+      ? `second factors of ${user.username} removed (${had.join(', ')}); ${sessionCount(revoked)} revoked`
+      : `${user.username} had no second factor; ${sessionCount(revoked)} revoked`,
   )
 }
 

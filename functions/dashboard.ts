@@ -32,10 +32,16 @@ const DashboardJson = z.object({
         created_at: Timestamp,
         expires_at: Timestamp,
         current: z.boolean(),
+        sign_in_method: z.enum(['password', 'totp', 'recovery', 'passkey']).meta({
+          description: 'How it signed in: the password alone, or with a TOTP code, recovery code or passkey.',
+        }),
       }),
     )
     .min(1)
     .meta({ description: "The user's live sessions, newest first; exactly one is `current`." }),
+  apps: z
+    .array(z.object({ name: z.string(), url: z.url() }))
+    .meta({ description: 'The portal: the named apps of `ACCESS_RULES` this account may open, in the file’s order.' }),
   gateway: GatewayJson.nullable().meta({
     description: 'The gateway, for members of `admins` only; others get `null`.',
   }),
@@ -43,14 +49,18 @@ const DashboardJson = z.object({
 
 export const spec = defineRoute({
   keys: ['GET /dashboard/{username}'],
-  summary: "The signed-in user's dashboard: the gateway, sign-ins, sessions, password form",
+  summary: "The signed-in user's dashboard: the portal's apps, the gateway, sign-ins, sessions, password form",
   description: 'Only the own dashboard: another name, existing or not, is `403 forbidden`.',
   tag: 'session',
   auth: 'required',
   answers: 'page',
   params: { username: { description: "The signed-in user's name, in any letter case.", schema: { type: 'string' } } },
   responses: {
-    200: { description: 'The user, this session, the live sessions and the gateway.', json: DashboardJson, html: true },
+    200: {
+      description: 'The user, this session, the live sessions, the apps and the gateway.',
+      json: DashboardJson,
+      html: true,
+    },
   },
   problems: ['forbidden', 'not_found', 'internal_error', 'service_unavailable'],
 })
@@ -97,7 +107,9 @@ export const handler = route(spec, async (event, { config, db, now, accessRules 
       created_at: s.createdAt.toISOString(),
       expires_at: s.endsAt.toISOString(),
       current: s.current,
+      sign_in_method: s.signInMethod,
     })),
+    apps: apps.map(({ name, url }) => ({ name, url })),
     gateway: gateway ? gatewayJson(gateway) : null,
   }
   return jsonResult(200, body)

@@ -1,51 +1,42 @@
-// POST /login: check the credentials, record the login time, start a session.
-import { z } from 'zod'
+// POST /login: check the credentials; an account without a second factor is signed in here, one
+// with a second factor gets a pending sign-in and goes on to POST /login/second-factor.
 import { defineRoute, route } from '#lib/http/route.ts'
 import { loginInput } from '#lib/auth/validation.ts'
-import { findUserByUsername, recordLogin, updatePasswordHash } from '#lib/auth/users.ts'
+import { findUserByUsername, updatePasswordHash } from '#lib/auth/users.ts'
 import { hashPassword, needsRehash, verifyPassword } from '#lib/auth/password.ts'
-import { createSession, revokeSession } from '#lib/auth/sessions.ts'
-import { sessionCookie } from '#lib/http/session-cookie.ts'
+import { secondFactorsOf } from '#lib/auth/second-factors.ts'
+import { startPendingSignIn } from '#lib/auth/pending-sign-ins.ts'
+import { pendingSignInCookie } from '#lib/http/pending-cookie.ts'
 import { seeOther } from '#lib/http/pages.ts'
-import { jsonResult, userJson, UserJson } from '#lib/http/json.ts'
+import { SIGNED_IN_RESPONSES, signedInAnswer, startSignedInSession } from '#lib/http/signed-in-answer.ts'
 import { pseudonym } from '#lib/platform/log.ts'
 import { returnToFromInput } from '#lib/http/return-to.ts'
 import { Problem } from '#lib/problem.ts'
 
-const LoginJson = z.object({
-  access_token: z.string().regex(/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/),
-  token_type: z.literal('Bearer'),
-  expires_in: z.number().int().min(1).meta({ description: 'Seconds: `SESSION_TTL_SECONDS`.' }),
-  user: UserJson,
-  return_to: z.string().optional().meta({ description: 'The accepted `return_to`, when one was sent.' }),
-})
-
 export const spec = defineRoute({
   keys: ['POST /login'],
-  summary: 'Sign in: check the credentials, record the login time, start a session',
+  summary: 'Sign in: check the credentials, then start a session or the second step',
   description:
     'Unknown user and wrong password get one answer (`401 invalid_credentials`) after the same work. Failed ' +
     'sign-ins are throttled per username and client and per client (`429 rate_limited` with `Retry-After`). ' +
-    'A session the request already carries is ended and replaced. A form with an accepted `return_to` goes there.',
+    'A session the request already carries is ended and replaced. A form with an accepted `return_to` goes there. ' +
+    'An account with a second factor gets no session yet: JSON `401 second_factor_required` with ' +
+    '`second_factor.pending`, a form a 303 to `/login/second-factor` (docs/decisions/019-second-factor.md).',
   tag: 'account',
   auth: 'optional',
   answers: 'page',
   page: 'login',
   input: loginInput,
   responses: {
-    200: { description: 'Signed in.', json: LoginJson },
+    ...SIGNED_IN_RESPONSES,
     303: {
-      description: 'Form: signed in; to `return_to`, else `/dashboard/<username>`.',
-      headers: [
-        {
-          name: 'Location',
-          description: '`/dashboard/<username>`, or the accepted `return_to` (a path or an app URL).',
-        },
-        'Set-Cookie',
-      ],
+      ...SIGNED_IN_RESPONSES[303],
+      description:
+        `${SIGNED_IN_RESPONSES[303].description} ` +
+        'An account with a second factor: to `/login/second-factor`, with the pending sign-in’s cookie.',
     },
   },
-  problems: ['invalid_credentials', 'rate_limited', 'internal_error', 'service_unavailable'],
+  problems: ['invalid_credentials', 'second_factor_required', 'rate_limited', 'internal_error', 'service_unavailable'],
 })
 
 export const handler = route(spec, async (event, ctx) => {
@@ -72,27 +63,25 @@ export const handler = route(spec, async (event, ctx) => {
     ? await hashPassword(hashing, input.password)
     : undefined
 
-  const { token, signedIn } = await db.tx(async (tx) => {
-    const signedIn = await recordLogin(tx, user.id, now)
+  const { signedIn, pending, methods } = await db.tx(async (tx) => {
     if (rehash) await updatePasswordHash(tx, user.id, rehash)
-    // signing in again replaces the session this client held: the old token ends here (ASVS 7.2.4)
-    if (event.auth) await revokeSession(tx, event.auth.session.id, now)
-    return { ...(await createSession(tx, signedIn, now, ctx)), signedIn }
+    const methods = await secondFactorsOf(tx, user.id)
+    if (methods.length) {
+      const pending = await startPendingSignIn(tx, { userId: user.id, clientIp: event.clientIp, returnTo, now })
+      return { pending, methods }
+    }
+    return { signedIn: await startSignedInSession(tx, event, ctx, user.id, 'password'), methods }
   })
-  event.log.info({ event: 'login_succeeded', userId: user.id }, 'login succeeded')
-
-  if (event.wantsHtml) {
-    return seeOther(returnTo ?? `/dashboard/${encodeURIComponent(user.username)}`, [
-      sessionCookie(token, event.secure, config.session.ttlSeconds, config.frontDoor.cookieDomain),
-    ])
+  if (pending) {
+    event.log.info({ event: 'login_password_accepted', userId: user.id, methods }, 'second factor asked')
+    if (event.wantsHtml) {
+      return seeOther('/login/second-factor', [pendingSignInCookie(pending.handle, event.secure, pending.expiresIn)])
+    }
+    throw new Problem('second_factor_required', {
+      detail: 'Send a code from your authenticator app, or a recovery code, to POST /login/second-factor.',
+      secondFactor: { pending: pending.handle, methods: [...methods, 'recovery'], expires_in: pending.expiresIn },
+    })
   }
-  const body: z.output<typeof LoginJson> = {
-    access_token: token,
-    token_type: 'Bearer',
-    // the contract's number, not the time left computed back from a start floored to whole seconds
-    expires_in: config.session.ttlSeconds,
-    user: userJson(signedIn),
-    ...(returnTo ? { return_to: returnTo } : {}),
-  }
-  return jsonResult(200, body)
+  event.log.info({ event: 'login_succeeded', userId: user.id, signInMethod: 'password' }, 'login succeeded')
+  return signedInAnswer(event, ctx, signedIn!, { returnTo })
 })

@@ -2,11 +2,12 @@
 // revoked; the one that asked stays.
 import { defineRoute, route } from '#lib/http/route.ts'
 import { containsUsername, passwordChangeInput } from '#lib/auth/validation.ts'
-import { findUserById, updatePasswordHash } from '#lib/auth/users.ts'
-import { hashPassword, verifyPassword } from '#lib/auth/password.ts'
+import { updatePasswordHash } from '#lib/auth/users.ts'
+import { hashPassword } from '#lib/auth/password.ts'
+import { requireCurrentPassword } from '#lib/http/current-password.ts'
 import { revokeUserSessions } from '#lib/auth/sessions.ts'
 import { noticeCookie, seeOther } from '#lib/http/pages.ts'
-import { invalidFields, Problem } from '#lib/problem.ts'
+import { invalidFields } from '#lib/problem.ts'
 
 export const spec = defineRoute({
   keys: ['POST /password'],
@@ -29,23 +30,15 @@ export const spec = defineRoute({
   problems: ['rate_limited', 'internal_error', 'service_unavailable'],
 })
 
-export const handler = route(spec, async (event, { db, hashing, now, throttle }) => {
+export const handler = route(spec, async (event, ctx) => {
+  const { db, hashing, now } = ctx
   const { auth, input } = event
   if (containsUsername(input.new_password, auth.user.username)) {
     throw invalidFields([{ field: 'new_password', message: 'New password must not contain the username.' }])
   }
 
-  const user = await findUserById(db, auth.user.id)
-  if (!user) throw new Problem('unauthorized')
   // a wrong current password is a guess at it, like a failed sign-in, and counted with them
-  const attempt = await throttle.startLoginAttempt(user.username)
-  // a comparison the pool refused (503, 429) checked nothing, so it counts nothing
-  if (!(await verifyPassword(hashing, input.current_password, user.passwordHash).catch(attempt.withdraw))) {
-    const lockoutSeconds = await attempt.failed()
-    event.log.warn({ event: 'password_change_failed', userId: user.id, lockoutSeconds }, 'wrong current password')
-    throw invalidFields([{ field: 'current_password', message: 'The current password is wrong.' }])
-  }
-  await attempt.succeeded()
+  const user = await requireCurrentPassword(event, ctx, auth.user.id, input.current_password, 'password')
   if (input.new_password === input.current_password) {
     throw invalidFields([{ field: 'new_password', message: 'The new password must differ from the current one.' }])
   }

@@ -1,7 +1,7 @@
 // GET /auth/nginx: forward-auth for nginx's auth_request. nginx reports the request in
 // X-Original-URL (our configuration sets it) and understands only 2xx, 401 and 403: a browser that
-// must sign in gets 401 with a Location the configuration's error_page follows
-// (lib/http/forward-auth.ts, docs/front-door.md).
+// must sign in gets 401 with a Location the configuration's error_page follows, a program the same
+// 401 without one, which the configuration passes on (lib/http/forward-auth.ts, docs/front-door.md).
 import { defineRoute, route } from '#lib/http/route.ts'
 import {
   answerForwardAuth,
@@ -17,13 +17,15 @@ export const spec = defineRoute({
   summary: 'Forward-auth for nginx (auth_request)',
   description:
     `${FORWARD_AUTH_TRUST} The original request is read from \`X-Original-URL\`. nginx understands only 2xx, ` +
-    '401 and 403, so browsers get 401 too, with a `Location` for `error_page`.',
+    '401 and 403, so browsers get 401 too, with a `Location` for `error_page`; programs get it without one.',
   ...FORWARD_AUTH_ROUTE,
   responses: {
     200: { description: 'Allowed: the proxy copies these headers onto the request.', headers: IDENTITY_HEADERS },
     401: {
-      description: 'Nobody signed in (JSON clients, bearer tokens, and every browser).',
-      headers: [SIGN_IN_LOCATION],
+      description: 'Nobody signed in. A browser: with the `Location` of the sign-in page; a program: without.',
+      headers: [
+        { ...SIGN_IN_LOCATION, description: `A browser only. ${SIGN_IN_LOCATION.description}`, optional: true },
+      ],
       content: UNAUTHORIZED_BODY,
     },
   },

@@ -23,7 +23,9 @@ export const spec = defineRoute({
   responses: {
     200: { description: 'Allowed: the proxy copies these headers onto the request.', headers: IDENTITY_HEADERS },
     302: {
-      description: 'A browser nobody signed in: to the sign-in page with `return_to` (the proxy passes it on).',
+      description:
+        'A browser nobody signed in: to the sign-in page with `return_to` (the proxy passes it on); a session ' +
+        'that must set up a second factor first (REQUIRE_SECOND_FACTOR): to `/security`.',
       headers: [SIGN_IN_LOCATION],
     },
     401: { description: 'Nobody signed in (JSON clients, bearer tokens).', content: UNAUTHORIZED_BODY },

@@ -2,6 +2,7 @@
 // Express adapter does this on an hourly timer; Lambda has no process that lives that long.
 import type { Context } from 'aws-lambda'
 import { deleteExpiredSessions } from '#lib/auth/sessions.ts'
+import { deleteExpiredPendingSignIns } from '#lib/auth/pending-sign-ins.ts'
 import { throttleFor } from '#lib/auth/throttle.ts'
 import { getRuntime } from '#lib/platform/runtime.ts'
 
@@ -10,6 +11,7 @@ export async function handler(_event: unknown, _context?: Context): Promise<{ se
   const runtime = await getRuntime()
   const now = new Date()
   const sessions = await deleteExpiredSessions(runtime.db, now)
+  await deleteExpiredPendingSignIns(runtime.db, now)
   await throttleFor(runtime).deleteExpired(now)
   runtime.log.info({ sessions }, 'sweep done')
   return { sessions }

@@ -10,6 +10,25 @@ export const PROBLEMS = {
     'Invalid username or password',
     'The username or the password is wrong. Check both and try again.',
   ],
+  // extensions: the second factor (docs/decisions/019-second-factor.md)
+  second_factor_required: [
+    401,
+    'Second factor required',
+    'The password was right and the account has a second factor: send a code with `second_factor.pending` to ' +
+      'POST /login/second-factor before `second_factor.expires_in` seconds pass.',
+  ],
+  invalid_second_factor: [
+    401,
+    'Invalid code',
+    'The code is wrong, was used already, or is outside the time window (check the clock of the device ' +
+      'that shows it). Try the next code, or a recovery code.',
+  ],
+  pending_sign_in_expired: [
+    401,
+    'Sign-in expired',
+    'The password step is missing, expired, already used or came from another client: sign in with the ' +
+      'password again.',
+  ],
   unauthorized: [401, 'Not signed in', 'No valid session came with the request, or it was signed out. Sign in again.'],
   session_expired: [
     401,
@@ -17,6 +36,11 @@ export const PROBLEMS = {
     'The session reached its end (SESSION_TTL_SECONDS after its sign-in). Sign in again.',
   ],
   forbidden: [403, 'Forbidden', 'The session is valid, but it may not see or change this resource.'],
+  second_factor_enrolment_required: [
+    403,
+    'Second factor required by policy',
+    'REQUIRE_SECOND_FACTOR requires a second factor for this account: set one up at /security first.',
+  ],
   cross_origin_rejected: [
     403,
     'Cross-origin request rejected',
@@ -32,6 +56,11 @@ export const PROBLEMS = {
     409,
     'Username already taken',
     'An account with this name exists (names are compared case-insensitively).',
+  ],
+  second_factor_exists: [
+    409,
+    'Second factor already set up',
+    'This account has a TOTP key already; remove it before setting up another.',
   ],
   payload_too_large: [413, 'Request body too large', 'The body is over 16 KiB.'],
   unsupported_media_type: [
@@ -63,6 +92,8 @@ export interface ProblemExtra {
   detail?: string
   errors?: FieldError[]
   headers?: Record<string, string>
+  /** What the second step needs (second_factor_required only): the pending handle, the methods, its lifetime. */
+  secondFactor?: { pending: string; methods: string[]; expires_in: number }
   cause?: unknown
 }
 

@@ -20,6 +20,8 @@ export interface SessionSummary {
   readonly createdAt: Date
   readonly endsAt: Date
   readonly current: boolean
+  /** How it signed in: 'password', 'totp', 'recovery' or 'passkey' (the second factor after the password). */
+  readonly signInMethod: Session['signInMethod']
 }
 
 /** 128 bits of the id's SHA-256: names a session in a list without revealing its token's jti. */
@@ -69,6 +71,7 @@ export function summarizeSessions(
       createdAt: session.createdAt,
       endsAt: sessionEndsAt(session, ttlSeconds),
       current: session.id === currentId,
+      signInMethod: session.signInMethod,
     }))
 }
 

@@ -11,6 +11,7 @@ import { Problem } from '../problem.ts'
 import { forgetAfterCommit, SessionCache } from './session-cache.ts'
 import { signToken, verifyToken } from './tokens.ts'
 import type { User } from './users.ts'
+import type { SignInMethod } from './second-factors.ts'
 
 export interface Session {
   readonly id: string
@@ -18,8 +19,13 @@ export interface Session {
   /** The login time that started this session. */
   readonly createdAt: Date
   readonly expiresAt: Date
+  /** How it signed in: the password alone, or the password and a second factor. */
+  readonly signInMethod: SignInMethod
 }
-export type SessionUser = Omit<User, 'passwordHash'>
+export type SessionUser = Omit<User, 'passwordHash'> & {
+  /** Whether the account has a second factor (REQUIRE_SECOND_FACTOR reads it on every request). */
+  readonly hasSecondFactor: boolean
+}
 
 /** A validated session: who is asking, the session row, and the token that proved it. */
 export interface Auth {
@@ -52,7 +58,7 @@ export function isSessionExpired(
 }
 
 export const SESSION_COLUMNS = `sessions.id, sessions.user_id::text AS "userId", sessions.created_at AS "createdAt",
-  sessions.expires_at AS "expiresAt"`
+  sessions.expires_at AS "expiresAt", sessions.sign_in_method AS "signInMethod"`
 
 /** A session row joined with its user; the user's columns are null when the account is gone. */
 interface SessionWithUserRow extends Session {
@@ -62,6 +68,7 @@ interface SessionWithUserRow extends Session {
   readonly lastLoginTime: Date | null
   readonly previousLoginTime: Date | null
   readonly groups: readonly string[] | null
+  readonly hasSecondFactor: boolean
 }
 
 /** Starts a session at `now` (whole seconds, as the token carries them) and returns it with its token. */
@@ -70,13 +77,15 @@ export async function createSession(
   user: Pick<User, 'id' | 'username'>,
   now: Date,
   runtime: Pick<Runtime, 'config' | 'jwtSecret'>,
+  method: SignInMethod = 'password',
 ): Promise<{ session: Session; token: string }> {
   const iat = Math.floor(now.getTime() / 1000)
   const exp = iat + runtime.config.session.ttlSeconds
   await endOldestSessions(db, user.id, runtime.config.session.maxPerUser - 1, now)
   const session: Session = await db.one(
-    `INSERT INTO sessions (id, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4) RETURNING ${SESSION_COLUMNS}`,
-    [randomBytes(32).toString('base64url'), user.id, new Date(iat * 1000), new Date(exp * 1000)],
+    `INSERT INTO sessions (id, user_id, created_at, expires_at, sign_in_method) VALUES ($1, $2, $3, $4, $5)
+     RETURNING ${SESSION_COLUMNS}`,
+    [randomBytes(32).toString('base64url'), user.id, new Date(iat * 1000), new Date(exp * 1000), method],
   )
   // a sign-in changes the user's cached login times, and the cap may end their oldest session
   forgetAfterCommit(sessionCache, db, [user.id])
@@ -116,7 +125,8 @@ async function readSession(
   // the dashboard alone reads the user's other sessions, lib/auth/session-list.ts, never cached)
   const row: SessionWithUserRow | null = await db.oneOrNone(
     `SELECT ${SESSION_COLUMNS}, sessions.revoked_at AS "revokedAt", u.username, u.created_at AS "userCreatedAt",
-       u.last_login_time AS "lastLoginTime", u.previous_login_time AS "previousLoginTime", u.groups
+       u.last_login_time AS "lastLoginTime", u.previous_login_time AS "previousLoginTime", u.groups,
+       EXISTS (SELECT 1 FROM second_factors f WHERE f.user_id = sessions.user_id) AS "hasSecondFactor"
      FROM sessions LEFT JOIN users u ON u.id = sessions.user_id WHERE sessions.id = $1`,
     [claims.jti],
   )
@@ -130,8 +140,10 @@ async function readSession(
     lastLoginTime: row.lastLoginTime,
     previousLoginTime: row.previousLoginTime,
     groups: row.groups ?? [],
+    hasSecondFactor: row.hasSecondFactor,
   }
-  const session: Session = { id: row.id, userId: row.userId, createdAt: row.createdAt, expiresAt: row.expiresAt }
+  const { id, userId, createdAt, expiresAt, signInMethod } = row
+  const session: Session = { id, userId, createdAt, expiresAt, signInMethod }
   const found = { user, session }
   sessionCache.store(ticket, token, found)
   return found

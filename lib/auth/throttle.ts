@@ -38,6 +38,11 @@ export interface LoginAttempt {
 export interface Throttle {
   /** Counts an attempt for `username` from `clientIp`, or refuses it with 429 rate_limited. */
   startLoginAttempt(username: string, clientIp: string): Promise<LoginAttempt>
+  /**
+   * The same for a second-factor code (TOTP or recovery code): counters of their own, under the
+   * same rules, so a correct password (which clears the password's counters) gives no new guesses.
+   */
+  startSecondFactorAttempt(username: string, clientIp: string): Promise<LoginAttempt>
   /** Counts a registration from `clientIp`, or refuses it with 429 rate_limited. */
   countRegistration(clientIp: string): Promise<void>
   /** Deletes expired counters (the Express adapter's hourly sweep). */
@@ -92,8 +97,9 @@ function rateLimited(ms: number, detail: string): Problem {
 const describeWait = (seconds: number) =>
   seconds < 90 ? `${seconds} second${seconds === 1 ? '' : 's'}` : `${Math.ceil(seconds / 60)} minutes`
 
-// the counters kept per (username, client): failures in the window, and lockouts in the day
-const USER_COUNTERS = ['login', 'lockouts'] as const
+// the counters kept per (username, client): failures in the window, and lockouts in the day, for
+// passwords and for second-factor codes
+const USER_COUNTERS = ['login', 'lockouts', 'factor', 'factor-lockouts'] as const
 
 /** Forgets the failed sign-ins and lockouts of `username` from every client; returns how many counters went. */
 export async function clearUserThrottling(db: Queryable, username: string): Promise<number> {
@@ -133,54 +139,68 @@ export function createThrottle(db: Database, policy: ThrottlePolicy): Throttle {
   const clientFailures = counter('client', policy.clientMaxFailuresPerHour, HOUR)
   const registrations = counter('register', policy.registrationsPerHour, HOUR)
   const successes = counter('success', policy.successesPerMinute, MINUTE)
+
+  const factorFailures = counter(USER_COUNTERS[2], policy.maxFailures, FAILURE_WINDOW_SECONDS)
+  const factorLockouts = counter(USER_COUNTERS[3], Number.MAX_SAFE_INTEGER, LOCKOUT_MEMORY_SECONDS)
   const tooManySuccesses = (ms: number) => rateLimited(ms, 'Too many sign-ins to this account from your address.')
 
   const over = (res: RateLimiterRes, limit: number) => res.consumedPoints > limit
 
+  /** One guess at a secret of `username` (password or code), counted in `failures` and `lockoutsOf`. */
+  async function startAttempt(
+    username: string,
+    clientIp: string,
+    failures: RateLimiterPostgres,
+    lockoutsOf: RateLimiterPostgres,
+    countSuccesses: boolean,
+  ): Promise<LoginAttempt> {
+    const userKey = userClientKey(username, clientIp)
+    const client = digest(clientKey(clientIp))
+    // a client over its sign-ins for the minute is refused before the bcrypt comparison
+    const [forUser, succeededBefore] = await Promise.all([
+      failures.penalty(userKey),
+      countSuccesses ? successes.get(userKey) : null,
+    ])
+    if (succeededBefore && succeededBefore.consumedPoints >= policy.successesPerMinute) {
+      await failures.reward(userKey)
+      throw tooManySuccesses(succeededBefore.msBeforeNext)
+    }
+    if (over(forUser, policy.maxFailures)) {
+      throw rateLimited(forUser.msBeforeNext, 'Too many failed sign-ins for this account from your address.')
+    }
+    const forClient = await clientFailures.penalty(client)
+    if (over(forClient, policy.clientMaxFailuresPerHour)) {
+      await failures.reward(userKey) // refused before the check: not a guess at this account
+      throw rateLimited(forClient.msBeforeNext, 'Too many failed sign-ins from your address.')
+    }
+    return {
+      async succeeded() {
+        const [counted] = await Promise.all([
+          countSuccesses ? successes.penalty(userKey) : null,
+          failures.delete(userKey),
+          lockoutsOf.delete(userKey),
+          clientFailures.reward(client),
+        ])
+        // the check above let a burst through together: the atomic count decides
+        if (counted && over(counted, policy.successesPerMinute)) throw tooManySuccesses(counted.msBeforeNext)
+      },
+      async failed() {
+        if (forUser.consumedPoints < policy.maxFailures) return undefined
+        const lockout = lockoutSeconds((await lockoutsOf.penalty(userKey)).consumedPoints, policy)
+        await failures.block(userKey, lockout)
+        return lockout
+      },
+      withdraw: async (reason) => {
+        await Promise.all([failures.reward(userKey), clientFailures.reward(client)])
+        throw reason
+      },
+    }
+  }
+
   return {
-    async startLoginAttempt(username, clientIp) {
-      const userKey = userClientKey(username, clientIp)
-      const client = digest(clientKey(clientIp))
-      // a client over its sign-ins for the minute is refused before the bcrypt comparison
-      const [forUser, succeededBefore] = await Promise.all([
-        userClientFailures.penalty(userKey),
-        successes.get(userKey),
-      ])
-      if (succeededBefore && succeededBefore.consumedPoints >= policy.successesPerMinute) {
-        await userClientFailures.reward(userKey)
-        throw tooManySuccesses(succeededBefore.msBeforeNext)
-      }
-      if (over(forUser, policy.maxFailures)) {
-        throw rateLimited(forUser.msBeforeNext, 'Too many failed sign-ins for this account from your address.')
-      }
-      const forClient = await clientFailures.penalty(client)
-      if (over(forClient, policy.clientMaxFailuresPerHour)) {
-        await userClientFailures.reward(userKey) // refused before the check: not a guess at this account
-        throw rateLimited(forClient.msBeforeNext, 'Too many failed sign-ins from your address.')
-      }
-      return {
-        async succeeded() {
-          const [counted] = await Promise.all([
-            successes.penalty(userKey),
-            userClientFailures.delete(userKey),
-            lockouts.delete(userKey),
-            clientFailures.reward(client),
-          ])
-          // the check above let a burst through together: the atomic count decides
-          if (over(counted, policy.successesPerMinute)) throw tooManySuccesses(counted.msBeforeNext)
-        },
-        async failed() {
-          if (forUser.consumedPoints < policy.maxFailures) return undefined
-          const lockout = lockoutSeconds((await lockouts.penalty(userKey)).consumedPoints, policy)
-          await userClientFailures.block(userKey, lockout)
-          return lockout
-        },
-        withdraw: async (reason) => {
-          await Promise.all([userClientFailures.reward(userKey), clientFailures.reward(client)])
-          throw reason
-        },
-      }
-    },
+    startLoginAttempt: (username, clientIp) => startAttempt(username, clientIp, userClientFailures, lockouts, true),
+    startSecondFactorAttempt: (username, clientIp) =>
+      startAttempt(username, clientIp, factorFailures, factorLockouts, false),
 
     async countRegistration(clientIp) {
       const counted = await registrations.penalty(digest(clientKey(clientIp)))

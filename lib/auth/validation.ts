@@ -13,7 +13,7 @@ export { USERNAME_PATTERN, usernameKey } from './username.ts'
 // truncated, so it is refused instead (https://github.com/dcodeIO/bcrypt.js#security-considerations).
 export const PASSWORD_MAX_BYTES = 72
 
-const text = (label: string) =>
+export const text = (label: string) =>
   z.string({ error: (issue) => (issue.input === undefined ? `${label} is required.` : `${label} must be text.`) })
 
 export const Username = text('Username')
@@ -117,3 +117,24 @@ export const OTHER_SESSIONS = 'others'
 export const endSessionInput = z.object({
   session: text('Session').min(1, 'Session is required.').max(64, 'Session is not one of yours.'),
 })
+
+// the second factor (docs/decisions/019): a code is six digits (TOTP) or a recovery code; which one
+// is decided by its shape when it is checked, so one field takes both
+const Code = text('Code')
+  .trim()
+  .min(1, 'Code is required.')
+  .max(64, 'Code is not a code from your app or a recovery code.')
+
+/** The second step: the code, and (programs) the pending sign-in's handle; browsers carry it in a cookie. */
+export const secondStepInput = z.object({
+  code: Code,
+  pending: text('pending').max(64, 'pending is not a pending sign-in.').optional().meta({
+    description: 'The handle from `second_factor.pending` (programs); a browser sends its cookie instead.',
+  }),
+})
+
+/** Changing the account's factors takes the current password again (a session alone is not enough). */
+export const currentPasswordInput = z.object({ current_password: givenPassword('Current password') })
+
+/** Confirming a new TOTP key: its first code, and the current password. */
+export const totpConfirmInput = currentPasswordInput.extend({ code: Code })

@@ -6,7 +6,7 @@ import type { Auth } from '../auth/sessions.ts'
 
 export type { Auth } from '../auth/sessions.ts'
 
-export type PageName = 'login' | 'register' | 'dashboard'
+export type PageName = 'login' | 'register' | 'dashboard' | 'second-factor' | 'security'
 
 export interface RouteEvent extends Omit<APIGatewayProxyEventV2, 'body'> {
   /** Raw string from API Gateway; after parsing, a plain object of the JSON or form fields. */

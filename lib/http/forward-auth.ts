@@ -10,6 +10,7 @@
 // Each endpoint reads only its proxy's header: a client's own X-Original-URL sent through Caddy
 // (which passes it on) cannot name another URL than the one Caddy reports.
 import { appName, decideAccess, explainDecision, type Member } from '../auth/access.ts'
+import { mustEnrol } from '../auth/second-factors.ts'
 import type { Config } from '../platform/config.ts'
 import type { Runtime } from '../platform/runtime.ts'
 import { logBudgetFor } from '../platform/log-budget.ts'
@@ -50,7 +51,13 @@ export const FORWARD_AUTH_ROUTE = {
   auth: 'optional',
   forwardAuth: true,
   answers: 'page',
-  problems: ['validation_failed', 'forbidden', 'internal_error', 'service_unavailable'],
+  problems: [
+    'validation_failed',
+    'forbidden',
+    'second_factor_enrolment_required',
+    'internal_error',
+    'service_unavailable',
+  ],
 } as const satisfies Partial<RouteSpec>
 
 const HOST = /^(?:\[[0-9a-f:.]+\]|[a-z0-9_.-]+)(?::\d{1,5})?$/i
@@ -103,14 +110,30 @@ export function identityHeaders(member: Member | null): RouteResult {
   }
 }
 
-/** Programs (JSON, bearer tokens) and nginx get 401; a browser behind Caddy or Traefik a 302. */
+/**
+ * Programs (JSON, bearer tokens) get a 401 problem; a browser behind Caddy or Traefik a 302, and
+ * behind nginx a 401 with a Location: nginx understands no 302 from auth_request, and its
+ * error_page redirects only when there is a Location, passing a program's problem on as it is.
+ */
 export function signInRequired(event: RouteEvent, kind: ProxyKind, url: URL, config: Pick<Config, 'frontDoor'>) {
+  const problem = problemJson(new Problem('unauthorized', { detail: 'Sign in to open this app.' }))
+  const program = !event.wantsHtml || /^Bearer\s/i.test(event.headers.authorization ?? '')
+  if (program) return problem
   const location = `${config.frontDoor.authOrigin ?? url.origin}/login?return_to=${encodeURIComponent(url.href)}`
+  // nginx's error_page follows this Location (auth_request_set … $upstream_http_location)
+  return kind === 'nginx'
+    ? { ...problem, headers: { ...problem.headers, location } }
+    : { statusCode: 302, headers: { location } }
+}
+
+/** A session that must set up a second factor: a browser behind Caddy or Traefik to /security, others 403. */
+function enrolFirst(event: RouteEvent, kind: ProxyKind, url: URL, config: Pick<Config, 'frontDoor'>): RouteResult {
+  const location = `${config.frontDoor.authOrigin ?? url.origin}/security`
   const program = !event.wantsHtml || /^Bearer\s/i.test(event.headers.authorization ?? '')
   if (kind === 'forwarded' && !program) return { statusCode: 302, headers: { location } }
-  const problem = problemJson(new Problem('unauthorized', { detail: 'Sign in to open this app.' }))
-  // nginx's error_page follows this Location (auth_request_set … $upstream_http_location)
-  return kind === 'nginx' ? { ...problem, headers: { ...problem.headers, location } } : problem
+  return problemJson(
+    new Problem('second_factor_enrolment_required', { detail: 'Set up a second factor at /security first.' }),
+  )
 }
 
 /** The whole answer to a proxy's question: through (2xx + identity), sign in first, or 403. */
@@ -120,6 +143,8 @@ export function answerForwardAuth(
   { config, accessRules, log, now }: Pick<Runtime, 'config' | 'accessRules' | 'log'> & { now: Date },
 ): RouteResult {
   const url = originalUrl(event, kind, config)
+  // an account the policy requires a second factor of opens nothing before it has one
+  if (event.auth && mustEnrol(event.auth.user, config.requireSecondFactor)) return enrolFirst(event, kind, url, config)
   const member = event.auth ? { username: event.auth.user.username, groups: event.auth.user.groups } : null
   const decision = decideAccess(accessRules, member, url)
   if (decision.allowed) return identityHeaders(member)

@@ -49,7 +49,7 @@ export const operationId = (key: string) => {
 const headerEntry = (header: DocumentedHeader | OwnHeader): [string, object] =>
   typeof header === 'string'
     ? [header, HEADERS[header]]
-    : [header.name, { required: true, description: header.description, schema: { type: 'string' } }]
+    : [header.name, { required: !header.optional, description: header.description, schema: { type: 'string' } }]
 
 function successResponse(response: ResponseSpec): object {
   const content: Record<string, object> = {}
@@ -81,6 +81,7 @@ function operation(key: string, spec: RouteSpec, rules: { passwordMinLength: num
   const problems = new Set<ProblemCode>([
     ...(method === 'POST' ? EVERY_POST : []),
     ...(spec.auth === 'required' ? SIGNED_IN : []),
+    ...(spec.auth === 'required' && !spec.beforeEnrolment ? ['second_factor_enrolment_required' as const] : []),
     ...(spec.problems ?? []),
     ...EVERY_ROUTE,
   ])
@@ -146,13 +147,26 @@ function problemComponents() {
         detail: { type: 'string' },
         code: ref('schemas', 'ProblemCode'),
         errors: { type: 'array', minItems: 1, items: ref('schemas', 'FieldError') },
+        second_factor: {
+          type: 'object',
+          description: 'Only with `second_factor_required`: what the second step (POST /login/second-factor) needs.',
+          required: ['pending', 'methods', 'expires_in'],
+          properties: {
+            pending: { type: 'string', description: 'The pending sign-in: send it back as `pending`. Single use.' },
+            methods: { type: 'array', items: { type: 'string', enum: ['totp', 'recovery', 'passkey'] } },
+            expires_in: { type: 'integer', minimum: 1, description: 'Seconds the pending sign-in lives.' },
+          },
+          additionalProperties: false,
+        },
       },
       additionalProperties: false,
     },
   }
   const responses: Record<string, object> = {
     SignInFirst: {
-      description: 'HTML without a valid session: to `/`, clearing the session cookie.',
+      description:
+        'HTML without a valid session: to `/`, clearing the session cookie; a session that must set up a ' +
+        'second factor first (REQUIRE_SECOND_FACTOR): to `/security`.',
       headers: { Location: ref('headers', 'Location'), 'Set-Cookie': ref('headers', 'SetCookie') },
     },
   }

@@ -11,6 +11,9 @@ import { renderHtml } from './render.ts'
 import { clearSessionCookies, readCookie } from './session-cookie.ts'
 import { stringifySetCookie } from 'cookie'
 import type { Config } from '../platform/config.ts'
+import type { Queryable } from '../platform/database.ts'
+import { clearPendingSignInCookie } from './pending-cookie.ts'
+import { securityPage, securityState } from './security-page.ts'
 
 /** Fixed texts a redirect can leave for the next page (cookie `notice`): only these keys are ever shown. */
 export const NOTICES = {
@@ -19,6 +22,12 @@ export const NOTICES = {
   signed_out: 'You are signed out.',
   password_changed: 'Your password was changed. Other sessions were signed out.',
   sessions_ended: 'The sessions you chose were signed out.',
+  recovery_code_used:
+    'You signed in with a recovery code; it cannot be used again. Other sessions were signed out. ' +
+    'Make new codes below if few are left.',
+  totp_removed: 'The authenticator app was removed, with its recovery codes. Other sessions were signed out.',
+  enrol_second_factor: 'This gateway requires a second factor for your account: set one up to continue.',
+  sign_in_expired: 'That sign-in expired or was already used. Please sign in again.',
 } as const
 export type Notice = keyof typeof NOTICES
 
@@ -74,10 +83,19 @@ interface DashboardView {
   apps?: readonly PortalApp[]
 }
 
+// how a session signed in, as the sessions list says it
+const SIGN_IN_METHODS = {
+  password: 'with the password',
+  totp: 'with the password and the app',
+  recovery: 'with the password and a recovery code',
+  passkey: 'with the password and a passkey',
+} as const
+
 /** The dashboard; `sessions` and `gateway` are left out when an error re-renders it. */
 export function dashboardPage(auth: Auth, view: PageView & DashboardView, status = 200) {
   const signIns = signInsOf(auth.user, auth.session)
-  return renderHtml('dashboard', { ...view, user: auth.user, session: auth.session, signIns }, status)
+  const signInMethods = SIGN_IN_METHODS
+  return renderHtml('dashboard', { ...view, user: auth.user, session: auth.session, signIns, signInMethods }, status)
 }
 
 /** A 303 to `location`, optionally with Set-Cookie values. */
@@ -90,13 +108,22 @@ export const seeOther = (location: string, cookies?: string[]): RouteResult => (
 // Only what the user typed into non-secret fields (and where to go after) comes back into the form.
 const KEPT_FIELDS = ['username', 'return_to']
 
+type ErrorPageConfig = Pick<Config, 'password' | 'registration' | 'frontDoor' | 'requireSecondFactor'>
+
 /** The HTML answer for a problem raised while serving `event`. */
-export function renderErrorPage(
+export async function renderErrorPage(
   event: RouteEvent,
   problem: Problem,
-  config?: Pick<Config, 'password' | 'registration' | 'frontDoor'>,
-): RouteResult {
+  runtime?: { config: ErrorPageConfig; db: Queryable },
+): Promise<RouteResult> {
+  const config = runtime?.config
   const [status, title] = PROBLEMS[problem.code]
+  if (problem.code === 'pending_sign_in_expired') {
+    return seeOther('/login', [clearPendingSignInCookie(event.secure), noticeCookie('sign_in_expired', event.secure)])
+  }
+  if (problem.code === 'second_factor_enrolment_required') {
+    return seeOther('/security', [noticeCookie('enrol_second_factor', event.secure)])
+  }
   if (problem.code === 'unauthorized' || problem.code === 'session_expired') {
     const cookies = clearSessionCookies(event.secure, config?.frontDoor.cookieDomain)
     if (problem.code === 'session_expired') cookies.push(noticeCookie('expired', event.secure))
@@ -113,13 +140,24 @@ export function renderErrorPage(
     values: keptValues(event.body),
     signedInAs: event.auth?.user.username,
   }
-  const page = pageFor(event, config)
-  const result = page ? page(view, status) : renderHtml('error', { ...view, status }, status)
+  const page = pageFor(event, runtime)
+  const generic = () => renderHtml('error', { ...view, status }, status)
+  // a page that reads the database cannot show an error of the database: the generic page does
+  const result = page ? await Promise.resolve(page(view, status)).catch(generic) : generic()
   result.headers = { ...result.headers, ...problem.extra.headers }
   return result
 }
 
-function pageFor({ page, auth }: RouteEvent, config: Pick<Config, 'password' | 'registration'> | undefined) {
+function pageFor(event: RouteEvent, runtime: { config: ErrorPageConfig; db: Queryable } | undefined) {
+  const { page, auth } = event
+  const config = runtime?.config
+  if (page === 'second-factor') return (view: PageView, status: number) => renderHtml('second-factor', view, status)
+  if (page === 'security' && auth && runtime) {
+    return async (view: PageView, status: number) => {
+      const host = event.headers.host ?? event.requestContext.domainName
+      return securityPage(auth, await securityState(runtime.db, runtime.config, auth, host), view, status)
+    }
+  }
   // without a query here, the link shows on a re-rendered sign-in page only under REGISTRATION=open
   if (page === 'login') {
     return (view: PageView, status: number) =>

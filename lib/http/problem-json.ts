@@ -19,6 +19,7 @@ export function problemJson(problem: Problem): RouteResult {
       ...(status < 500 && detail ? { detail } : {}),
       code: problem.code,
       ...(errors?.length ? { errors } : {}),
+      ...(problem.extra.secondFactor ? { second_factor: problem.extra.secondFactor } : {}),
     }),
   }
 }

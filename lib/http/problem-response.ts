@@ -8,7 +8,7 @@ import { renderErrorPage } from './pages.ts'
 import { createLogger } from '../platform/log.ts'
 import { logBudgetFor } from '../platform/log-budget.ts'
 import { startedRuntime } from '../platform/runtime.ts'
-import { PROBLEMS, toProblem, type Problem, type ProblemCode } from '../problem.ts'
+import { toProblem, type Problem, type ProblemCode } from '../problem.ts'
 import { problemJson } from './problem-json.ts'
 
 export { problemJson } from './problem-json.ts'
@@ -18,6 +18,9 @@ let fallbackLog: Logger | undefined
 // refusals an operator watching for attacks wants to see: guessing, probing, forged requests
 const SECURITY_RELEVANT = new Set<ProblemCode>([
   'invalid_credentials',
+  'invalid_second_factor',
+  'pending_sign_in_expired',
+  'second_factor_enrolment_required',
   'unauthorized',
   'session_expired',
   'forbidden',
@@ -37,7 +40,7 @@ const isFault = (problem: Problem) =>
 /** Middy onError step, registered last so it runs first: turns request.error into the response. */
 export function problemResponder(): MiddlewareObj<RouteEvent, RouteResult> {
   return {
-    onError: (request) => {
+    onError: async (request) => {
       const problem = toProblem(request.error)
       const event = request.event
       // before the request logger exists (the runtime failed to start) the process one stands in
@@ -64,7 +67,7 @@ export function problemResponder(): MiddlewareObj<RouteEvent, RouteResult> {
         )
       }
       request.response = event.wantsHtml
-        ? renderErrorPage(event, problem, startedRuntime()?.config)
+        ? await renderErrorPage(event, problem, startedRuntime())
         : problemJson(problem)
     },
   }

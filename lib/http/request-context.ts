@@ -18,6 +18,8 @@ import type { VerifyContext } from '../auth/password.ts'
 export interface ClientThrottle {
   /** Counts an attempt for `username` from this client, or refuses it with 429 rate_limited. */
   startLoginAttempt(username: string): Promise<LoginAttempt>
+  /** Counts a second-factor code for `username` from this client (counters of their own, same rules). */
+  startSecondFactorAttempt(username: string): Promise<LoginAttempt>
   /** Counts a registration from this client, or refuses it with 429 rate_limited. */
   countRegistration(): Promise<void>
 }
@@ -75,6 +77,7 @@ class RequestHandlerContext implements HandlerContext {
       const client = this.#event.clientIp
       this.#throttle = {
         startLoginAttempt: (username) => throttle.startLoginAttempt(username, client),
+        startSecondFactorAttempt: (username) => throttle.startSecondFactorAttempt(username, client),
         countRegistration: () => throttle.countRegistration(client),
       }
     }

@@ -22,6 +22,8 @@ export type DocumentedHeader = 'Location' | 'Set-Cookie' | 'Retry-After' | 'Cach
 export interface OwnHeader {
   readonly name: string
   readonly description: string
+  /** Sent with only some answers of its status (documented in `description`); required otherwise. */
+  readonly optional?: boolean
 }
 
 export interface ResponseSpec {
@@ -44,6 +46,11 @@ export interface RouteSpec {
   readonly tag: 'account' | 'session' | 'service' | 'front-door'
   /** 'required': no valid session → unauthorized / session_expired. 'optional': event.auth may be unset. */
   readonly auth?: 'required' | 'optional'
+  /**
+   * With auth 'required': also serves a session whose account must still set up a second factor
+   * (REQUIRE_SECOND_FACTOR): the security page and its forms. Every other route refuses such a session.
+   */
+  readonly beforeEnrolment?: boolean
   /** The proxy's question (forward-auth): the session cookie before a bearer token (Authorization is the app's). */
   readonly forwardAuth?: boolean
   /** 'page': HTML for browsers, JSON for programs. 'json': JSON whatever Accept says. 'file': a static file. */

@@ -60,7 +60,7 @@ export function route<const S extends RouteSpec>(spec: S, fn: RouteHandler<S>) {
     .use(jsonParser)
     .use(formParser)
     .use(requireObjectBody())
-    .use(authenticate(spec.auth, { forwardAuth: spec.forwardAuth }))
+    .use(authenticate(spec.auth, { forwardAuth: spec.forwardAuth, beforeEnrolment: spec.beforeEnrolment }))
     .use(validateInput(spec))
     .use(noStoreByDefault())
     .use(securityHeaders())

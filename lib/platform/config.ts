@@ -116,6 +116,8 @@ const VARIABLES = {
   REGISTRATIONS_PER_HOUR: whole(10, 1, 1_000_000),
   // who may create accounts over HTTP (lib/auth/registration.ts); the CLI always may
   REGISTRATION: oneOf(['open', 'first', 'closed'] as const, 'first'),
+  // which accounts must have a second factor before they reach anything (docs/decisions/019)
+  REQUIRE_SECOND_FACTOR: oneOf(['off', 'admins', 'everyone'] as const, 'off'),
   LOGIN_SUCCESSES_PER_MINUTE: whole(10, 1, 1_000_000),
   SESSIONS_PER_USER: whole(10, 1, 1000),
   // validated sessions kept in memory (lib/auth/session-cache.ts); 0 turns the cache off
@@ -181,6 +183,8 @@ export interface Config {
   readonly limits: ConnectionLimits
   /** open: anyone; first: only while no account exists; closed: only the admin CLI. */
   readonly registration: RegistrationPolicy
+  /** Who must have a second factor: nobody, the `admins` group, or every account. */
+  readonly requireSecondFactor: SecondFactorPolicy
   /** Seconds between the sweeps of expired sessions and throttle counters (Express adapter). */
   readonly sweepIntervalSeconds: number
   /** Addresses/subnets whose X-Forwarded-* headers are believed; empty: none. */
@@ -199,6 +203,7 @@ export interface Config {
 }
 
 export type RegistrationPolicy = 'open' | 'first' | 'closed'
+export type SecondFactorPolicy = 'off' | 'admins' | 'everyone'
 
 export interface ThrottlePolicy {
   /** Failed sign-ins for one username from one client before a lockout. */
@@ -282,6 +287,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       heapShedPercent: e.HEAP_SHED_PERCENT,
     },
     registration: e.REGISTRATION,
+    requireSecondFactor: e.REQUIRE_SECOND_FACTOR,
     sweepIntervalSeconds: e.SWEEP_INTERVAL_SECONDS,
     trustProxy: trustList(e.TRUST_PROXY),
     allowedHosts: trustList(e.ALLOWED_HOSTS).map((entry) => entry.toLowerCase()),

@@ -1,6 +1,8 @@
 // docker-compose.yml (and the server-database variant) checked the way balena checks them: through
 // balena's own compose parser, @balena/compose 7 (balena-cli before v25; v25's parser is a Go binary
-// that cannot be installed here). Plus what a small shared gateway needs from them, and balena.yml.
+// that cannot be installed here), and through Docker Compose's own `config` (Debian's docker-compose,
+// which .ci/run installs: it needs no engine). Plus what a small shared gateway needs from them, and balena.yml.
+import { execFileSync } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { normalize, parse, type Composition } from '@balena/compose/dist/parse/index.js'
@@ -15,7 +17,30 @@ const bytes = (size: string) =>
   Number(size.slice(0, -1)) * { k: 1 << 10, m: 1 << 20, g: 1 << 30 }[size.at(-1)!.toLowerCase()]!
 const secondsOf = (duration: string) => Number(/^(\d+)s$/.exec(duration)![1])
 
+/** Docker Compose's command, if this machine has one: the plugin, else Debian's docker-compose. */
+function composeCommand(): string[] | undefined {
+  for (const command of [['docker', 'compose'], ['docker-compose']]) {
+    try {
+      execFileSync(command[0]!, [...command.slice(1), 'version'], { stdio: 'ignore' })
+      return command
+    } catch {}
+  }
+  return undefined
+}
+const compose = composeCommand()
+if (!compose) console.warn('no docker compose: its `config` check is skipped (.ci/run installs docker-compose)')
+
 describe.each(['docker-compose.yml', 'docker-compose.db.yml'])('%s through balena’s parser', (file) => {
+  it.skipIf(!compose)('is accepted by `docker compose config`, with the same services', async () => {
+    const config = execFileSync(compose![0]!, [...compose!.slice(1), '-f', file, 'config'], {
+      cwd: ROOT,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    })
+    const services = Object.keys((yaml.load(config) as { services: object }).services).sort()
+    expect(services).toEqual(Object.keys((await balenaParse(file)).services).sort())
+  })
+
   it('is accepted and parses into services balena can build', async () => {
     const composition = await balenaParse(file)
     expect(composition.version).toBe('2.4')

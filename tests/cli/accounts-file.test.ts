@@ -9,6 +9,10 @@ import { hashPoolFor } from '#lib/auth/hash-pool.ts'
 import { loadConfig } from '#lib/platform/config.ts'
 import { createSession, validateSession } from '#lib/auth/sessions.ts'
 import { createUser, findUserByUsername, listUsers } from '#lib/auth/users.ts'
+import { checkSecondFactorCode, secondFactorsOf } from '#lib/auth/second-factors.ts'
+import { secondFactorsForExport } from '#lib/auth/second-factor-transfer.ts'
+import { findTotp, startTotpEnrolment, useTotpStep } from '#lib/auth/totp.ts'
+import { replaceRecoveryCodes } from '#lib/auth/recovery-codes.ts'
 import { databaseKinds, startTestRuntime, type TestRuntime } from '../helpers/runtime.ts'
 import { uniqueUsername } from '../helpers/factories.ts'
 
@@ -65,16 +69,38 @@ describe('parseExport', () => {
       },
     ]
     const text = formatExport(users, new Date('2026-12-01T00:00:00Z'))
-    expect(text.split('\n')[0]).toBe(header(2, { version: 2 }))
+    expect(text.split('\n')[0]).toBe(header(2, { version: 3 }))
     expect(parseExport(text)).toEqual(users.map(({ id: _id, ...account }) => account))
+  })
+
+  it('version 3 carries the second factors: the TOTP key and the recovery codes as SHA-256 only', () => {
+    const user = {
+      id: '7',
+      username: 'carol',
+      passwordHash: HASH,
+      createdAt: new Date('2026-11-01T10:00:00Z'),
+      lastLoginTime: null,
+      previousLoginTime: null,
+      groups: [],
+    }
+    const secondFactors = {
+      totp: { secret: 'A'.repeat(32), confirmedAt: new Date('2026-11-03T10:00:00Z'), lastUsedStep: 59_000_000 },
+      recoveryCodes: [{ sha256: 'f'.repeat(64), createdAt: new Date('2026-11-03T10:00:00Z'), usedAt: null }],
+    }
+    const text = formatExport([user], new Date('2026-12-01T00:00:00Z'), new Map([['7', secondFactors]]))
+    const { id: _id, ...account } = user
+    expect(parseExport(text)).toEqual([{ ...account, secondFactors }])
+    expect(problemsOf(`${header(1, { version: 3 })}\n${line({ second_factors: { totp: { secret: 'x' } } })}`)).toEqual([
+      expect.stringMatching(/^line 2: second_factors\.totp\.secret must be a base32 key/),
+    ])
   })
 
   it.each([
     ['', /the file is empty/],
     ['{"hello":1}\n', /line 1 is not a gateway-auth\/accounts header/],
     [
-      `${header(1, { version: 3 })}\n${line()}\n`,
-      /format version 3 is not readable by this gateway-auth \(it reads versions 1 and 2\)/,
+      `${header(1, { version: 4 })}\n${line()}\n`,
+      /format version 4 is not readable by this gateway-auth \(it reads versions 1, 2, 3\)/,
     ],
     [`${header(2)}\n${line()}\n`, /announces 2 accounts but the file has 1 lines/],
   ])('refuses a bad file as a whole: %j', (text, reason) => {
@@ -194,5 +220,25 @@ describe.each(databaseKinds().slice(0, 1))('importAccounts (%s database)', (kind
     expect(await importAccounts(db, file, 'overwrite', now)).toMatchObject({ unchanged: [fresh], overwritten: [taken] })
     expect((await findUserByUsername(db, taken))?.passwordHash).toBe(OTHER_HASH)
     await expect(validateSession(db, token, now, t.runtime)).rejects.toMatchObject({ code: 'unauthorized' })
+  })
+
+  it('carries the second factors: the imported account signs in with its TOTP key and recovery codes', async () => {
+    const db = t.runtime.db
+    const source = await createUser(db, uniqueUsername('src'), HASH, now)
+    await startTotpEnrolment(db, source.id, now)
+    const { secret } = (await findTotp(db, source.id))!
+    await useTotpStep(db, source.id, 1, now, { confirming: true })
+    const codes = await replaceRecoveryCodes(db, source.id, now)
+    const exported = parseExport(formatExport([source], now, await secondFactorsForExport(db)))
+    const moved = { ...exported[0]!, username: uniqueUsername('moved') }
+    expect(await importAccounts(db, [moved], 'refuse', now)).toMatchObject({ created: [moved.username] })
+    const imported = (await findUserByUsername(db, moved.username))!
+    expect(await secondFactorsOf(db, imported.id)).toEqual(['totp'])
+    expect((await findTotp(db, imported.id))?.secret).toBe(secret)
+    expect(await checkSecondFactorCode(db, imported.id, codes[3]!, now)).toEqual({ method: 'recovery', left: 9 })
+    // overwritten by a version 2 line (no second factors): the file's account, without them
+    const { secondFactors: _, ...withoutFactors } = moved
+    await importAccounts(db, [{ ...withoutFactors, passwordHash: OTHER_HASH }], 'overwrite', now)
+    expect(await secondFactorsOf(db, imported.id)).toEqual([])
   })
 })

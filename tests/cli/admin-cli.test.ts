@@ -10,6 +10,7 @@ import { client, type Client } from '../helpers/http.ts'
 import { expectNoSecrets } from '../helpers/expect.ts'
 import { rulesFor, writeRules } from '../helpers/front-door.ts'
 import { startService, type TestService } from '../helpers/service.ts'
+import { enrolTotp, movableClock } from '../helpers/second-factor.ts'
 
 const signIn = (http: Client, username: string, password: string) => http.postJson('/login', { username, password })
 
@@ -74,6 +75,18 @@ describe.skipIf(!serverDatabaseUrl())('gateway-auth on a PostgreSQL server, next
     expectExit(unlock, 0)
     expect(unlock.stdout).toMatch(/^unlocked .*counters? cleared/)
     expect((await signIn(http, alice, password)).status).toBe(200)
+  })
+
+  it('users reset-2fa: the second factors go, every session ends, the password alone signs in again', async () => {
+    const token = (await signIn(http, alice, password)).json.access_token as string
+    await enrolTotp(service, { password }, token, movableClock(Date.now()))
+    expect((await signIn(http, alice, password)).json.code).toBe('second_factor_required')
+    const run = await runCli(['users', 'reset-2fa', alice.toUpperCase()], env)
+    expectExit(run, 0)
+    expect(run.stdout).toMatch(/^second factors of .* removed \(totp\); 1 session revoked\n$/)
+    expect((await http.getJson('/account', { bearer: token })).status).toBe(401)
+    expect((await signIn(http, alice, password)).status).toBe(200)
+    expectExit(await runCli(['users', 'reset-2fa', 'nobody-here'], env), 4, /no account named/)
   })
 
   it('users set-password: the new password signs in, the old one and every session stop working', async () => {

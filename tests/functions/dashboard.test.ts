@@ -81,7 +81,7 @@ const refusedTokens: [label: string, token: (ctx: ScenarioContext) => string | u
 
 runScenarios('GET /dashboard/{username}', [
   {
-    name: 'JSON: 200 with the user, this session, the live sessions and the gateway; no-store',
+    name: 'JSON: 200 with the user, this session, the live sessions, the apps and the gateway; no-store',
     as: 'api',
     request: (ctx) => asJson(ctx),
     expect: { status: 200, headers: { 'cache-control': 'no-store' } },
@@ -96,8 +96,10 @@ runScenarios('GET /dashboard/{username}', [
             created_at: expect.any(String),
             expires_at: new Date(exp * 1000).toISOString(),
             current: true,
+            sign_in_method: 'password',
           },
         ],
+        apps: [], // no ACCESS_RULES: no apps (tests/functions/verify.test.ts lists them)
         gateway: expect.objectContaining({
           hostname: expect.any(String),
           database: expect.objectContaining({ healthy: true }),

@@ -73,14 +73,16 @@ describe.skipIf(!serverDatabaseUrl())('forward-auth', () => {
     expect(reply.location).toBe(`https://${APP}/login?return_to=${back}`)
   })
 
-  it('answers programs (JSON, a bearer token) and nginx with 401 and a problem; nginx gets the Location', async () => {
+  it('answers programs and nginx with a 401 problem; only a browser behind nginx gets the Location', async () => {
     const json = await verify(caddy('/chirpstack/', { accept: 'application/json' }))
     const bearer = await verify(caddy('/chirpstack/', { authorization: 'Bearer not-ours' }))
     const fromNginx = await verifyNginx(nginx(`http://${APP}/nodered/`))
-    for (const reply of [json, bearer, fromNginx]) {
+    const programFromNginx = await verifyNginx(nginx(`http://${APP}/nodered/`, { accept: 'application/json' }))
+    for (const reply of [json, bearer, fromNginx, programFromNginx]) {
       expect([reply.status, reply.json?.code ?? JSON.parse(reply.text).code]).toEqual([401, 'unauthorized'])
     }
     expect(fromNginx.location).toBe(`http://${APP}/login?return_to=${encodeURIComponent(`http://${APP}/nodered/`)}`)
+    expect([json.location, bearer.location, programFromNginx.location]).toEqual([null, null, null])
   })
 
   it('refuses a viewer on an admins app with 403: the page names the account and says it may not open it', async () => {
@@ -98,7 +100,7 @@ describe.skipIf(!serverDatabaseUrl())('forward-auth', () => {
     expect([other.status, otherHost.status]).toEqual([403, 403])
   })
 
-  it('the portal: the dashboard links the apps each account may open', async () => {
+  it('the portal: the dashboard links the apps each account may open, on the page and in its JSON', async () => {
     const links = async (who: Account) => {
       const page = await http.getHtml(`/dashboard/${who.username}`, { jar: who.jar })
       return [...page.text.matchAll(/<a class="button secondary" href="([^"]+)">([^<]+)<\/a>/g)].map((m) => [
@@ -106,11 +108,20 @@ describe.skipIf(!serverDatabaseUrl())('forward-auth', () => {
         m[1],
       ])
     }
-    expect(await links(admin)).toEqual([
+    const listed = async (who: Account) => {
+      const reply = await http.get(`/dashboard/${who.username}`, {
+        jar: who.jar,
+        headers: { accept: 'application/json' },
+      })
+      return reply.json.apps.map((app: { name: string; url: string }) => [app.name, app.url])
+    }
+    const adminApps = [
       ['ChirpStack', `http://${APP}/chirpstack/`],
       ['Node-RED', `http://${APP}/nodered/`],
-    ])
-    expect(await links(viewer)).toEqual([['Node-RED', `http://${APP}/nodered/`]])
+    ]
+    expect([await links(admin), await listed(admin)]).toEqual([adminApps, adminApps])
+    const viewerApps = [['Node-RED', `http://${APP}/nodered/`]]
+    expect([await links(viewer), await listed(viewer)]).toEqual([viewerApps, viewerApps])
   })
 
   it('keeps its own cookie before an app’s bearer token (ChirpStack’s UI sends its own)', async () => {

@@ -2,6 +2,7 @@
 // (typing into the real forms) on a real service: the one list the screenshots and the browser
 // page checks (axe, console, CSP) both walk, so neither can forget a page.
 import type { Page } from 'playwright-core'
+import { TOTP } from 'otpauth'
 import type { Database } from '#lib/platform/database.ts'
 
 export interface TourStop {
@@ -63,6 +64,8 @@ export async function* tourPages(page: Page, options: TourOptions): AsyncGenerat
   await page.locator('#new_password').fill('short')
   yield { name: 'dashboard-password-errors', status: await submit('Change password') }
 
+  yield* secondFactorStops(page, baseUrl, account, submit)
+
   yield { name: 'error-403', status: await status(page.goto(`${baseUrl}/dashboard/${options.otherUsername}`)) }
   yield { name: 'error-404', status: await status(page.goto(`${baseUrl}/no/such/page`)) }
   yield { name: 'error-405', status: await status(page.goto(`${baseUrl}/logout`)) }
@@ -87,6 +90,34 @@ export async function* tourPages(page: Page, options: TourOptions): AsyncGenerat
     await options.stopDatabase()
     yield { name: 'error-503', status: await status(page.goto(`${baseUrl}/dashboard/${account.username}`)) }
   }
+}
+
+/**
+ * The authenticator app set up on the security page (the key read from the page, its codes computed
+ * here as an app would), then the second step of the next sign-in: a wrong code, then the right one.
+ */
+async function* secondFactorStops(
+  page: Page,
+  baseUrl: string,
+  account: { username: string; password: string },
+  submit: (button: string) => Promise<number>,
+): AsyncGenerator<TourStop> {
+  yield { name: 'security', status: (await page.goto(`${baseUrl}/security`))?.status() ?? 0 }
+  yield { name: 'security-enrol', status: await submit('Set up an authenticator app') }
+  const secret = (await page.locator('#totp-key').innerText()).replace(/\s/g, '')
+  const code = (offset: number) => new TOTP({ secret }).generate({ timestamp: Date.now() + offset })
+  await page.locator('#code').fill(code(0))
+  await page.locator('#current_password').fill(account.password)
+  yield { name: 'security-recovery-codes', status: await submit('Turn on') }
+  await submit('Sign out')
+  await page.locator('#username').fill(account.username)
+  await page.locator('#password').fill(account.password)
+  yield { name: 'second-factor', status: await submit('Sign in') }
+  await page.locator('#code').fill('000000')
+  yield { name: 'second-factor-error', status: await submit('Sign in') }
+  // the next step's code: the one shown now may be the one the setup used
+  await page.locator('#code').fill(code(30_000))
+  await submit('Sign in')
 }
 
 // The card's readings are cached for a few seconds: reload until the stopped forwarder shows.

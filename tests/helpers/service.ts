@@ -43,6 +43,8 @@ export interface ServiceOptions {
   dataDir?: string
   /** Keep the service's log lines (at info level, the real logger and redaction) for assertions. */
   captureLogs?: boolean
+  /** The service's clock (runtime.clock): a test moves time by moving it (tests/helpers/runtime.ts). */
+  clock?: () => Date
 }
 
 export interface Account {
@@ -88,6 +90,7 @@ export async function startService(options: ServiceOptions = {}): Promise<TestSe
   const transport = options.transport ?? 'http'
   const testRuntime = await startTestRuntime(options.kind ?? databaseKinds()[0]!, options.env ?? {}, options.dataDir, {
     captureLogs: options.captureLogs,
+    clock: options.clock,
   })
   const front = transport === 'http' ? await listen() : lambdaFront()
   const http = front.http

@@ -252,4 +252,22 @@ describe('the listener decides whether the cache is on', () => {
     await revocations.stop()
     expect(cache.on).toBe(false)
   })
+
+  it('hears a change of a TOTP key like one of the account: the cached "has a second factor" is dropped', async () => {
+    const { cache, revocations } = started()
+    expect(await until(() => cache.on)).toBe(true)
+    const user = await createUser(runtime().db, uniqueUsername('t'), `$2b$10$${'x'.repeat(53)}`, new Date())
+    const fill = (id: string) => cache.store(cache.startFill(), id, { user, session: { id, userId: user.id } } as never)
+    fill('before-key')
+    // written by another process: only the trigger's NOTIFY can tell this one
+    await runtime().db.none(
+      `INSERT INTO totp_factors (user_id, secret, created_at, confirmed_at) VALUES ($1, $2, now(), now())`,
+      [user.id, 'A'.repeat(32)],
+    )
+    expect(await until(() => cache.find('before-key') === undefined)).toBe(true)
+    fill('before-removal')
+    await runtime().db.none('DELETE FROM totp_factors WHERE user_id = $1', [user.id])
+    expect(await until(() => cache.find('before-removal') === undefined)).toBe(true)
+    await revocations.stop()
+  })
 })

@@ -26,6 +26,7 @@ import {
   schemaAt,
   seen,
 } from '../helpers/openapi.ts'
+import { totpCode } from '../helpers/second-factor.ts'
 import { client, CookieJar, rawRequest, type Call, type Client, type Reply } from '../helpers/http.ts'
 import { startService, type TestService } from '../helpers/service.ts'
 
@@ -48,6 +49,8 @@ const UNREACHABLE: Record<string, string> = {
   'GET /auth/verify 401': 'as GET /auth/verify 200',
   'GET /auth/nginx 200': 'as GET /auth/verify 200',
   'GET /auth/nginx 401': 'as GET /auth/verify 200',
+  // a session that must set up a second factor first exists only under REQUIRE_SECOND_FACTOR
+  'GET /account 403': 'needs REQUIRE_SECOND_FACTOR: tests/functions/second-factor-policy.test.ts',
 }
 
 const FOREIGN_ORIGIN = 'http://evil.example'
@@ -445,6 +448,111 @@ describe('real responses of every route match the document (embedded database)',
     ).toBe(`/dashboard/${user.username}`)
   })
 
+  it('the second factor: /login/second-factor and /security/*, each answer they document', async () => {
+    const user = await account('factor')
+    // a pending sign-in answers only the address it was given to
+    const me = from('203.0.113.240')
+    const totp = { json: {}, bearer: user.token }
+    const key = (await check('POST', '/security/totp', totp)).json.totp_key as string
+    const confirm = (code: string, password = user.password) => ({
+      json: { code, current_password: password },
+      bearer: user.token,
+    })
+    expect((await check('POST', '/security/totp/confirm', confirm('000000', 'not the password'))).status).toBe(400)
+    const confirmed = await check('POST', '/security/totp/confirm', confirm(totpCode(key, Date.now())))
+    const codes = confirmed.json.recovery_codes as string[]
+    expect((await check('POST', '/security/totp', totp)).json.code).toBe('second_factor_exists')
+    expect((await check('POST', '/security/totp/confirm', confirm('000000'))).status).toBe(409)
+
+    const pending = (await check('POST', '/login', { json: user, headers: me })).json.second_factor.pending as string
+    const second = { pending, code: totpCode(key, Date.now() + 30_000) }
+    expect((await check('POST', '/login/second-factor', { json: second, headers: me })).status).toBe(200)
+    expect((await check('POST', '/login/second-factor', { json: second, headers: me })).status).toBe(401)
+    expect((await check('POST', '/login/second-factor', { json: {} })).status).toBe(400)
+    await expectBodyRefusals('/login/second-factor', ['x', 'text/plain'])
+    const jar = new CookieJar()
+    expect((await check('POST', '/login', { form: user, sameOrigin: true, jar, headers: me })).status).toBe(303)
+    expect((await check('GET', '/login/second-factor', { jar, headers: { ...html, ...me } })).status).toBe(200)
+    expect((await check('GET', '/login/second-factor', { headers: html })).status).toBe(303)
+    expect((await check('GET', '/login/second-factor', { headers: json })).status).toBe(401)
+    const foreign = { origin: FOREIGN_ORIGIN, ...json, ...me }
+    const recovery = { code: codes[0]! }
+    expect((await check('POST', '/login/second-factor', { form: recovery, jar, headers: foreign })).status).toBe(403)
+    expect(
+      (await check('POST', '/login/second-factor', { form: recovery, jar, sameOrigin: true, headers: me })).status,
+    ).toBe(303)
+    // LOGIN_MAX_FAILURES=2 wrong codes for one account from one address
+    const one = from('203.0.113.254')
+    const again = (await check('POST', '/login', { json: user, headers: one })).json.second_factor.pending
+    const statuses = []
+    for (let i = 0; i < 3; i++) {
+      const guess = { json: { pending: again, code: 'wrong-code-0000' }, headers: one }
+      statuses.push((await check('POST', '/login/second-factor', guess)).status)
+    }
+    expect(statuses).toEqual([401, 401, 429])
+
+    // the forms that change the factors: 200/204 and 303, 400, 401, 403, 413, 415, 429
+    const password = { current_password: user.password }
+    const other = await account('nofactor')
+    const otherJar = await browser(other)
+    expect((await check('POST', '/security/totp', { form: {}, jar: otherJar, sameOrigin: true })).status).toBe(303)
+    expect((await check('GET', '/security', { jar: otherJar, headers: html })).status).toBe(200)
+    expect((await check('GET', '/security', { headers: html })).status).toBe(303)
+    const asOther = { json: { current_password: other.password }, bearer: other.token }
+    expect((await check('POST', '/security/recovery-codes', asOther)).json.code).toBe('forbidden')
+    const sessionJar = new CookieJar()
+    await check('POST', '/login', { form: user, sameOrigin: true, jar: sessionJar, headers: me })
+    await check('POST', '/login/second-factor', {
+      form: { code: codes[1]! },
+      jar: sessionJar,
+      sameOrigin: true,
+      headers: me,
+    })
+    for (const path of [
+      '/security/totp',
+      '/security/totp/confirm',
+      '/security/totp/remove',
+      '/security/recovery-codes',
+    ]) {
+      expect((await check('POST', path, { json: password })).status, path).toBe(401)
+      expect((await check('POST', path, { form: password, jar: sessionJar, headers: foreign })).status, path).toBe(403)
+      const form = path === '/security/totp' ? {} : path.endsWith('confirm') ? { ...password, code: '1' } : password
+      expect((await check('POST', path, { form, sameOrigin: true })).status, path).toBe(303)
+      expect((await check('POST', path, { body: '{', headers: { 'content-type': 'application/json' } })).status).toBe(
+        400,
+      )
+      await expectBodyRefusals(path, ['x', 'text/plain'], other.token)
+    }
+    const wrongPassword = { json: { code: '000000', current_password: 'not the password' }, bearer: other.token }
+    for (const path of ['/security/totp/confirm', '/security/totp/remove', '/security/recovery-codes']) {
+      const wrong = []
+      for (let i = 0; i < 3; i++) wrong.push((await check('POST', path, { ...wrongPassword, headers: from() })).status)
+      expect(wrong, path).toContain(400)
+    }
+    const locked = []
+    for (let i = 0; i < 3; i++) {
+      locked.push((await check('POST', '/security/totp/remove', { ...wrongPassword, headers: one })).status)
+      locked.push((await check('POST', '/security/totp/confirm', { ...wrongPassword, headers: one })).status)
+      locked.push((await check('POST', '/security/recovery-codes', { ...wrongPassword, headers: one })).status)
+    }
+    expect(locked).toContain(429)
+    const fresh = { form: password, jar: sessionJar, sameOrigin: true }
+    expect((await check('POST', '/security/recovery-codes', fresh)).status).toBe(200)
+    // the recovery codes ended the other sessions (user.token among them): the jar's is the one left
+    const asJson = { json: password, jar: sessionJar, sameOrigin: true }
+    expect((await check('POST', '/security/recovery-codes', asJson)).status).toBe(200)
+    expect((await check('POST', '/security/totp/remove', asJson)).status).toBe(204)
+    expect(
+      (
+        await check('POST', '/security/totp/remove', {
+          form: { current_password: other.password },
+          jar: otherJar,
+          sameOrigin: true,
+        })
+      ).status,
+    ).toBe(303)
+  })
+
   it('every signed-in GET route: 200 with a session, 401 without one', async () => {
     const user = await account('reader')
     for (const template of signedInGets()) {
@@ -537,6 +645,12 @@ describe('real responses of every route match the document (embedded database)',
         })
         await expect500('POST', '/logout', { json: {}, bearer: user.token })
         await expect500('POST', '/sessions/end', { form: { session: 'others' }, jar, sameOrigin: true })
+        await expect500('GET', '/login/second-factor', { headers: { cookie: `pending_sign_in=${'A'.repeat(43)}` } })
+        await expect500('POST', '/login/second-factor', { json: { pending: 'A'.repeat(43), code: '123456' } })
+        for (const path of ['/security/totp', '/security/totp/confirm', '/security/totp/remove']) {
+          await expect500('POST', path, { json: { current_password: user.password, code: '1' }, bearer: user.token })
+        }
+        await expect500('POST', '/security/recovery-codes', { json: { current_password: 'x' }, bearer: user.token })
         await expect500('GET', '/auth/verify', { jar })
         await expect500('GET', '/auth/nginx', { jar })
       }
@@ -572,6 +686,12 @@ describe('real responses of every route match the document (embedded database)',
       })
       await expect503('POST', '/logout', { json: {}, bearer: user.token })
       await expect503('POST', '/sessions/end', { json: { session: 'others' }, bearer: user.token })
+      await expect503('GET', '/login/second-factor', { headers: { cookie: `pending_sign_in=${'A'.repeat(43)}` } })
+      await expect503('POST', '/login/second-factor', { json: { pending: 'A'.repeat(43), code: '123456' } })
+      for (const path of ['/security/totp', '/security/totp/confirm', '/security/totp/remove']) {
+        await expect503('POST', path, { json: { current_password: user.password, code: '1' }, bearer: user.token })
+      }
+      await expect503('POST', '/security/recovery-codes', { json: { current_password: 'x' }, bearer: user.token })
       await expect503('GET', '/auth/verify', { bearer: user.token })
       await expect503('GET', '/auth/nginx', { bearer: user.token })
     }

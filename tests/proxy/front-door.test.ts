@@ -105,8 +105,16 @@ describe.each(['caddy', 'nginx'] as const)('the front door through %s', (name) =
     expect(afterSignOut.status).toBe(302)
   })
 
-  it.skipIf(missing || name === 'nginx')('answers a program that is not signed in with 401 and a problem', async () => {
-    const reply = await http.get('/chirpstack/', { headers: { accept: 'application/json' } })
-    expect([reply.status, reply.json?.code]).toEqual([401, 'unauthorized'])
+  it.skipIf(missing)('answers a program that is not signed in with a 401 problem, never a redirect', async () => {
+    const programs = [{ accept: 'application/json' }, { ...BROWSER, authorization: 'Bearer not.a.token' }]
+    for (const headers of programs) {
+      const reply = await fetch(`${proxy.baseUrl}/chirpstack/devices`, { headers, redirect: 'manual' })
+      expect(reply.headers.get('content-type')).toMatch(/^application\/problem\+json/)
+      expect([reply.status, reply.headers.get('location'), ((await reply.json()) as { code: string }).code]).toEqual([
+        401,
+        null,
+        'unauthorized',
+      ])
+    }
   })
 })
