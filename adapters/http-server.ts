@@ -90,6 +90,7 @@ export function createHttpServer(
     if (declared <= MAX_BODY_BYTES && !heap.isShort() && bodies.fits(bodyBytesToRead(req.headers))) res.writeContinue()
     server.emit('request', req, res)
   })
+  server.on('clientError', (error: Error & { code?: string }, socket: Socket) => answerClientError(error, socket))
   server.on('close', () => {
     logBudget.flush()
     if (!options.heap) heap.stop()
@@ -170,9 +171,8 @@ function admitBody(req: IncomingMessage, res: ServerResponse, guards: Guards & {
   )
   res.writeHead(answer.statusCode, {
     ...answer.headers,
+    ...OWN_ANSWER_HEADERS,
     'content-length': Buffer.byteLength(answer.body ?? ''),
-    'cache-control': 'no-store',
-    connection: 'close',
   })
   res.end(answer.body)
   const line = {
@@ -184,6 +184,42 @@ function admitBody(req: IncomingMessage, res: ServerResponse, guards: Guards & {
   }
   guards.note(`body_refused:${refusal}`, line, `request refused before its body: ${REFUSALS[refusal]}`)
   return false
+}
+
+/** What every answer the server writes itself carries (a JSON problem: nothing to render, frame or sniff). */
+const OWN_ANSWER_HEADERS = {
+  'cache-control': 'no-store',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  connection: 'close',
+}
+
+// Node's own answers to a request it could not parse, written when no listener takes the event
+const NODE_ANSWERS: Record<string, string> = {
+  ERR_HTTP_REQUEST_TIMEOUT: 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\n\r\n',
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: 'HTTP/1.1 413 Payload Too Large\r\nConnection: close\r\n\r\n',
+}
+
+/**
+ * A request Node could not parse. Headers over Node's 16 KiB get a problem with the headers every
+ * answer carries (a browser with a cookie jar grown too large deserves to be told why); anything
+ * else gets Node's own answer, as if no listener were here.
+ */
+function answerClientError(error: Error & { code?: string }, socket: Socket): void {
+  if (socket.writable && socket.bytesWritten === 0) {
+    if (error.code === 'HPE_HEADER_OVERFLOW') {
+      const answer = problemJson(new Problem('headers_too_large'))
+      const headers = { ...answer.headers, ...OWN_ANSWER_HEADERS }
+      const body = answer.body ?? ''
+      const lines = Object.entries({ ...headers, 'content-length': Buffer.byteLength(body) })
+        .map(([name, value]) => `${name}: ${value}\r\n`)
+        .join('')
+      socket.write(`HTTP/1.1 431 Request Header Fields Too Large\r\n${lines}\r\n${body}`)
+    } else {
+      socket.write(NODE_ANSWERS[error.code ?? ''] ?? 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')
+    }
+  }
+  socket.destroy(error)
 }
 
 /** The request's path as the log shows it: no query (it may carry a secret), at most 256 characters. */

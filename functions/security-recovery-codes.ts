@@ -5,18 +5,14 @@ import { currentPasswordInput } from '#lib/auth/validation.ts'
 import { findTotp } from '#lib/auth/totp.ts'
 import { replaceRecoveryCodes } from '#lib/auth/recovery-codes.ts'
 import { requireCurrentPassword } from '#lib/http/current-password.ts'
-import { freshCodesAnswer, RecoveryCodesJson } from '#lib/http/security-page.ts'
+import { freshCodesAnswer, RecoveryCodesJson, SECURITY_ROUTE } from '#lib/http/security-page.ts'
 import { Problem } from '#lib/problem.ts'
 
 export const spec = defineRoute({
   keys: ['POST /security/recovery-codes'],
   summary: 'Make new recovery codes (the old ones stop working); answers them, once',
   description: 'Takes the current password (a wrong one counts as a failed sign-in); only with the app on.',
-  tag: 'session',
-  auth: 'required',
-  beforeEnrolment: true,
-  answers: 'page',
-  page: 'security',
+  ...SECURITY_ROUTE,
   input: currentPasswordInput,
   responses: { 200: { description: 'The new codes.', json: RecoveryCodesJson, html: true } },
   problems: ['forbidden', 'rate_limited', 'internal_error', 'service_unavailable'],

@@ -7,18 +7,14 @@ import { findTotp, matchingStep, useTotpStep } from '#lib/auth/totp.ts'
 import { replaceRecoveryCodes } from '#lib/auth/recovery-codes.ts'
 import { revokeUserSessions } from '#lib/auth/sessions.ts'
 import { requireCurrentPassword } from '#lib/http/current-password.ts'
-import { freshCodesAnswer, RecoveryCodesJson } from '#lib/http/security-page.ts'
+import { freshCodesAnswer, RecoveryCodesJson, SECURITY_ROUTE } from '#lib/http/security-page.ts'
 import { invalidFields, Problem } from '#lib/problem.ts'
 
 export const spec = defineRoute({
   keys: ['POST /security/totp/confirm'],
   summary: 'Turn the authenticator app on with its first code; answers ten recovery codes, once',
   description: 'Takes the current password too (a wrong one counts as a failed sign-in). Other sessions end.',
-  tag: 'session',
-  auth: 'required',
-  beforeEnrolment: true,
-  answers: 'page',
-  page: 'security',
+  ...SECURITY_ROUTE,
   input: totpConfirmInput,
   responses: { 200: { description: 'On; the recovery codes.', json: RecoveryCodesJson, html: true } },
   problems: ['second_factor_exists', 'rate_limited', 'internal_error', 'service_unavailable'],

@@ -1,6 +1,7 @@
 // POST /security/totp/remove: turn the authenticator app off, with its recovery codes. Takes the
 // current password (not a code: the phone may be what was lost); the account's other sessions end.
 import { defineRoute, route } from '#lib/http/route.ts'
+import { SECURITY_ROUTE } from '#lib/http/security-page.ts'
 import { currentPasswordInput } from '#lib/auth/validation.ts'
 import { deleteTotp } from '#lib/auth/totp.ts'
 import { deleteRecoveryCodes } from '#lib/auth/recovery-codes.ts'
@@ -12,11 +13,7 @@ export const spec = defineRoute({
   keys: ['POST /security/totp/remove'],
   summary: 'Turn the authenticator app off (its recovery codes go too); other sessions end',
   description: 'Takes the current password (a wrong one counts as a failed sign-in). Removing nothing is no error.',
-  tag: 'session',
-  auth: 'required',
-  beforeEnrolment: true,
-  answers: 'page',
-  page: 'security',
+  ...SECURITY_ROUTE,
   input: currentPasswordInput,
   responses: {
     204: { description: 'Off.' },

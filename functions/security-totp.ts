@@ -4,17 +4,13 @@ import { defineRoute, route } from '#lib/http/route.ts'
 import { startTotpEnrolment } from '#lib/auth/totp.ts'
 import { seeOther } from '#lib/http/pages.ts'
 import { jsonResult } from '#lib/http/json.ts'
-import { SecurityJson, securityState } from '#lib/http/security-page.ts'
+import { SecurityJson, securityState, SECURITY_ROUTE } from '#lib/http/security-page.ts'
 import { Problem } from '#lib/problem.ts'
 
 export const spec = defineRoute({
   keys: ['POST /security/totp'],
   summary: 'Start setting up an authenticator app (TOTP): a new key, waiting for its first code',
-  tag: 'session',
-  auth: 'required',
-  beforeEnrolment: true,
-  answers: 'page',
-  page: 'security',
+  ...SECURITY_ROUTE,
   responses: {
     201: { description: 'The key, waiting for its first code (`totp_key`, `totp_uri`).', json: SecurityJson },
     303: { description: 'Form: to `/security`, which shows the key and its QR code.', headers: ['Location'] },

@@ -3,7 +3,7 @@
 import { defineRoute, route } from '#lib/http/route.ts'
 import { takeNotice, withCookies } from '#lib/http/pages.ts'
 import { jsonResult } from '#lib/http/json.ts'
-import { SecurityJson, securityPage, securityState } from '#lib/http/security-page.ts'
+import { SecurityJson, securityPage, securityState, SECURITY_ROUTE } from '#lib/http/security-page.ts'
 
 export const spec = defineRoute({
   keys: ['GET /security'],
@@ -11,11 +11,7 @@ export const spec = defineRoute({
   description:
     'While a key waits for its first code the answer carries it (`totp_key`, `totp_uri`; the page shows a QR ' +
     'code). Served to a session whose account must still set up a second factor (REQUIRE_SECOND_FACTOR).',
-  tag: 'session',
-  auth: 'required',
-  beforeEnrolment: true,
-  answers: 'page',
-  page: 'security',
+  ...SECURITY_ROUTE,
   responses: { 200: { description: 'The second factors.', json: SecurityJson, html: true } },
   problems: ['internal_error', 'service_unavailable'],
 })

@@ -74,6 +74,12 @@ export const PROBLEMS = {
     'Misdirected request',
     'The Host header names a name this service does not answer to; if it is one of its names, add it to ALLOWED_HOSTS.',
   ],
+  // an extension of the contract's list: answered by the HTTP server before any route (adapters/http-server.ts)
+  headers_too_large: [
+    431,
+    'Request headers too large',
+    'The request line and headers are over 16 KiB together; send fewer or shorter cookies and headers.',
+  ],
   rate_limited: [429, 'Too many attempts', 'Too many attempts from this client; wait as long as `Retry-After` says.'],
   internal_error: [500, 'Internal error', 'Something failed inside the service; the log has the request id.'],
   service_unavailable: [

@@ -26,7 +26,6 @@ export const NOTICES = {
     'You signed in with a recovery code; it cannot be used again. Other sessions were signed out. ' +
     'Make new codes below if few are left.',
   totp_removed: 'The authenticator app was removed, with its recovery codes. Other sessions were signed out.',
-  enrol_second_factor: 'This gateway requires a second factor for your account: set one up to continue.',
   sign_in_expired: 'That sign-in expired or was already used. Please sign in again.',
 } as const
 export type Notice = keyof typeof NOTICES
@@ -122,7 +121,8 @@ export async function renderErrorPage(
     return seeOther('/login', [clearPendingSignInCookie(event.secure), noticeCookie('sign_in_expired', event.secure)])
   }
   if (problem.code === 'second_factor_enrolment_required') {
-    return seeOther('/security', [noticeCookie('enrol_second_factor', event.secure)])
+    // the security page itself says why the account is there
+    return seeOther('/security')
   }
   if (problem.code === 'unauthorized' || problem.code === 'session_expired') {
     const cookies = clearSessionCookies(event.secure, config?.frontDoor.cookieDomain)

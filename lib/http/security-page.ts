@@ -11,6 +11,15 @@ import type { Queryable } from '../platform/database.ts'
 import type { RouteResult } from './event.ts'
 import { renderHtml } from './render.ts'
 
+/** What every route of the security page declares: signed in, served before enrolment, errors on this page. */
+export const SECURITY_ROUTE = {
+  tag: 'session',
+  auth: 'required',
+  beforeEnrolment: true,
+  answers: 'page',
+  page: 'security',
+} as const
+
 export const SecurityJson = z.object({
   totp: z.enum(['off', 'pending', 'on']).meta({ description: '`pending`: set up, waiting for its first code.' }),
   totp_key: z.string().optional().meta({ description: 'While `pending`: the key (base32), for the app.' }),

@@ -68,6 +68,17 @@ describe('adapter edges over HTTP', () => {
     }
   })
 
+  it('headers over Node’s 16 KiB are 431 headers_too_large, with our headers, and the connection closed', async () => {
+    const reply = await send('GET', '/health', { accept: 'application/json', cookie: `jar=${'x'.repeat(20 * 1024)}` })
+    expect([reply.status, JSON.parse(reply.text).code]).toEqual([431, 'headers_too_large'])
+    const headers = headersOf(reply)
+    expect(headers.get('content-type')).toBe('application/problem+json')
+    expect(headers.get('content-security-policy')).toContain("default-src 'none'")
+    expect([headers.get('x-content-type-options'), headers.get('connection')]).toEqual(['nosniff', 'close'])
+    // the service still answers the next request
+    expect((await send('GET', '/health', { accept: 'application/json' })).status).toBe(200)
+  })
+
   it('logged none of these as an error', () => {
     expect(service.logs().filter((line) => (line.level as number) >= 50)).toEqual([])
   })

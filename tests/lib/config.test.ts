@@ -42,6 +42,7 @@ describe('loadConfig', () => {
         heapShedPercent: 80,
       },
       registration: 'first',
+      requireSecondFactor: 'off',
       sweepIntervalSeconds: 3600,
       trustProxy: [],
       allowedHosts: [],

@@ -53,7 +53,7 @@ describe('V8.1 Authorization documentation', () => {
     const documented = document.paths['/dashboard/{username}'].get.responses['200'].content['application/json'].schema
     expect(documented.additionalProperties).toBe(false)
     const reply = await s.dashboard(alice.username, aliceToken)
-    expect(Object.keys(reply.json).sort()).toEqual(['gateway', 'session', 'sessions', 'user'])
+    expect(Object.keys(reply.json).sort()).toEqual(['apps', 'gateway', 'session', 'sessions', 'user'])
     expect(Object.keys(documented.properties).sort()).toEqual(Object.keys(reply.json).sort())
     expect(Object.keys(reply.json.session)).toEqual(['signed_in_at', 'expires_at'])
     expect(Object.keys(documented.properties.session.properties)).toEqual(Object.keys(reply.json.session))
@@ -144,7 +144,11 @@ describe('V8.2 General authorization design', () => {
       'previous_login_time',
       'username',
     ])
-    expect(dashboard.text).not.toMatch(/admin|password|hash/i)
+    // "password" appears once, as how the session signed in; nowhere else
+    expect(dashboard.json.sessions.map((listed: { sign_in_method: string }) => listed.sign_in_method)).toEqual([
+      'password',
+    ])
+    expect(dashboard.text.replace('"sign_in_method":"password"', '')).not.toMatch(/admin|password|hash/i)
   })
 })
 

@@ -46,7 +46,7 @@ describe('gateway-auth on the embedded database', () => {
     expect(run.stderr).toBe(`exported 1 account to ${exportFile}\n`)
     expect((await stat(exportFile)).mode & 0o777).toBe(0o600)
     const [header, line, ...rest] = (await readFile(exportFile, 'utf8')).trimEnd().split('\n')
-    expect(JSON.parse(header!)).toMatchObject({ format: 'gateway-auth/accounts', version: 2, accounts: 1 })
+    expect(JSON.parse(header!)).toMatchObject({ format: 'gateway-auth/accounts', version: 3, accounts: 1 })
     exported = JSON.parse(line!)
     expect(exported).toEqual({
       username: bob,
