@@ -7,9 +7,10 @@ import express, { type Request, type Response } from 'express'
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda'
 import { FUNCTION_NAMES, matchRoute, type FunctionName, type RouteMatch } from '#lib/http/routes.ts'
 import { LOCAL_API_ID } from '#lib/http/client.ts'
-import { MAX_BODY_BYTES, type RouteResult } from '#lib/http/route.ts'
+import type { RouteResult } from '#lib/http/event.ts'
+import { MAX_BODY_BYTES } from '#lib/http/body.ts'
 import { Problem } from '#lib/problem.ts'
-import { problemJson } from '#lib/http/problem-response.ts'
+import { problemJson } from '#lib/http/problem-json.ts'
 import { adapterLog, isClientGone, logAbortedRequest } from './http-server.ts'
 
 type LambdaHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<RouteResult>
@@ -26,8 +27,19 @@ const loadHandler = (name: FunctionName) => {
   return handler
 }
 
-/** Imports every route's handler, so that no user's first request pays for it. */
-export async function warmUp(): Promise<void> {
+/** Imports /health's handler, and with it the Middy chain and the modules every route shares. */
+export async function loadRouteChain(): Promise<void> {
+  await loadHandler('health')
+}
+
+/**
+ * Imports every route's handler, so that no user's first request pays for it: first /health's,
+ * which loads the chain every route shares (and is what a supervisor asks first), then, after
+ * `pauseMs` in which that first request is answered without the others' imports in its way, the rest.
+ */
+export async function warmUp(pauseMs = 0): Promise<void> {
+  await loadRouteChain()
+  if (pauseMs) await new Promise((resolve) => setTimeout(resolve, pauseMs).unref())
   await Promise.all(FUNCTION_NAMES.map(loadHandler))
 }
 

@@ -11,8 +11,9 @@ import { EmbeddedPostgresError } from '#lib/embedded-postgres/server.ts'
 import { createApp, warmUp } from './express-app.ts'
 import { createHttpServer } from './http-server.ts'
 
-// the routes are imported just after the port opens, so /health answers first (docs/decisions/011)
-const WARM_UP_DELAY_MS = 200
+// the routes are imported once the port is open: /health's (the chain all routes share) at once, the
+// others after this pause, so that a first request is not kept waiting by them (docs/decisions/011)
+const WARM_UP_PAUSE_MS = 200
 const SHUTDOWN_GRACE_MS = 5_000
 
 function fail(message: string): never {
@@ -56,12 +57,10 @@ async function main(): Promise<void> {
   const revocations = import('#lib/auth/session-revocations.ts')
     .then(({ listenForRevocations }) => listenForRevocations(runtime))
     .catch((error: unknown) => log.error({ err: error }, 'the session cache cannot start: it stays off'))
-  setTimeout(() => {
-    warmUp()
-      // the compile cache (adapters/compile-cache.mjs) is written now, not only at a clean exit
-      .then(() => module.flushCompileCache?.())
-      .catch((error: unknown) => log.error({ err: error }, 'loading the routes failed'))
-  }, WARM_UP_DELAY_MS).unref()
+  warmUp(WARM_UP_PAUSE_MS)
+    // the compile cache (adapters/compile-cache.mjs) is written now, not only at a clean exit
+    .then(() => module.flushCompileCache?.())
+    .catch((error: unknown) => log.error({ err: error }, 'loading the routes failed'))
 
   const sweep = setInterval(async () => {
     const now = new Date()

@@ -10,8 +10,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import autocannon from 'autocannon'
-import pgPromise from 'pg-promise'
-import { freePort, startCommandArgs, startProcess, stopProcess } from './process.ts'
+import { freePort, inFreshDatabase, startCommandArgs, startProcess, stopProcess } from './process.ts'
 import { startCaddy } from '../tests/helpers/proxies.ts'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6)
@@ -26,7 +25,8 @@ export interface FrontDoorLoad {
   errors: number
 }
 
-async function load(url: string, headers: Record<string, string>, connections: number): Promise<FrontDoorLoad> {
+/** autocannon at `connections` for BENCH_SECONDS: req/s, p50/p99, non-2xx and errors. */
+export async function load(url: string, headers: Record<string, string>, connections: number): Promise<FrontDoorLoad> {
   const result = await autocannon({ url, headers, connections, duration: SECONDS })
   return {
     rps: round(result.requests.average),
@@ -117,24 +117,15 @@ export function frontDoorLines(
 if (import.meta.main) {
   const url =
     process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
-  const pgp = pgPromise()
-  const admin = pgp(url)
-  const name = `gateway_auth_front_door_${process.pid}`
-  await admin.none('CREATE DATABASE $1:name', [name])
-  const database = new URL(url)
-  database.pathname = `/${name}`
-  try {
+  await inFreshDatabase(url, `gateway_auth_front_door_${process.pid}`, async (database) => {
     const hello = await startProcess(['bench/hello-express.mjs'], {}, await freePort(), '/')
     const helloLoad = await load(hello.baseUrl, {}, 16)
     await stopProcess(hello.child)
-    const figures = await frontDoor(await startCommandArgs(), { DATABASE_URL: database.toString() })
+    const figures = await frontDoor(await startCommandArgs(), { DATABASE_URL: database })
     const share = round((100 * figures.verify.rps) / helloLoad.rps)
     console.log(
       JSON.stringify({ loadAverage: os.loadavg().map((n) => round(n, 2)), hello: helloLoad, ...figures }, null, 2),
     )
     console.log(`verify: ${figures.verify.rps} req/s = ${share} % of the Express hello (${helloLoad.rps} req/s)`)
-  } finally {
-    await admin.none('DROP DATABASE IF EXISTS $1:name WITH (FORCE)', [name])
-    pgp.end()
-  }
+  })
 }

@@ -6,6 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { readFile, readdir } from 'node:fs/promises'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import pgPromise from 'pg-promise'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 
@@ -127,4 +128,23 @@ export async function postgresPss(dataDir: string): Promise<number> {
     }
   }
   return mb(totalKb)
+}
+
+/** Runs `use` with the URL of a new database `name` on the server at `serverUrl`, dropped after. */
+export async function inFreshDatabase<T>(
+  serverUrl: string,
+  name: string,
+  use: (databaseUrl: string) => Promise<T>,
+): Promise<T> {
+  const pgp = pgPromise()
+  const admin = pgp(serverUrl)
+  await admin.none('CREATE DATABASE $1:name', [name])
+  const database = new URL(serverUrl)
+  database.pathname = `/${name}`
+  try {
+    return await use(database.toString())
+  } finally {
+    await admin.none('DROP DATABASE IF EXISTS $1:name WITH (FORCE)', [name])
+    pgp.end()
+  }
 }

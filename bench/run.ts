@@ -5,12 +5,13 @@
 //   cold start (spawn → first 200), registrations/s, sign-ins/s against the physical limit
 //   (cores ÷ one bcrypt comparison, timed here) with the default pool and with a pool as large as
 //   the cores, /health while sign-ins saturate the pool and under a flood of 50 correct sign-ins,
-//   the authenticated dashboard (Bearer and cookie) at 16 connections against a bare Express 5
-//   hello (session cache on, and off: SESSION_CACHE_ENTRIES=0), the service's RSS idle / after load /
+//   the authenticated dashboard (Bearer and cookie) and GET /account at 16 connections against a bare
+//   Express 5 hello (session cache on, and off: SESSION_CACHE_ENTRIES=0), the service's RSS idle / after load /
 //   peak (the embedded PostgreSQL apart), and on the server database the revocation latency across two
 //   instances (sign-out at A, then the same token at B) and the front door (bench/front-door.ts):
 //   /auth/verify and a page through Caddy.
 // Prints a markdown table, writes bench/results.json. Exits non-zero on errors, never on timings.
+// BENCH_SECONDS sets each load's length (6); BENCH_ONLY=authenticated runs only bench/authenticated.ts.
 import { mkdtemp, rm, writeFile, chmod } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -31,6 +32,7 @@ import {
 } from './process.ts'
 import type { Started } from './process.ts'
 import { frontDoor, frontDoorLines } from './front-door.ts'
+import { runAuthenticated } from './authenticated.ts'
 
 const COST = 10
 const CORES = os.availableParallelism()
@@ -40,6 +42,12 @@ const SERVER_URL =
   process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'
 const PASSWORD = 'harbor lantern quartz meadow'
 const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits
+
+// BENCH_ONLY=authenticated: only the authenticated requests, start and footprint (bench/authenticated.ts)
+if (process.env.BENCH_ONLY === 'authenticated') {
+  await runAuthenticated(SERVER_URL)
+  process.exit(0)
+}
 
 // Every request comes from its own client address (X-Forwarded-For, believed from loopback only):
 // the per-client limits are for one client, and the bench stands for many.
@@ -197,7 +205,9 @@ async function dashboard(base: string, username: string) {
     headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
   })
   const cookie = await cannon({ url: base + path, headers: { cookie: `session=${token}`, accept: 'application/json' } })
-  return { bearer, cookie }
+  // the account alone: a cached session answers it without any query
+  const account = await cannon({ url: `${base}/account`, headers: { authorization: `Bearer ${token}` } })
+  return { bearer, cookie, account }
 }
 
 const TRIES = 100

@@ -14,7 +14,7 @@ type Db = {
   defaultPool: Logins
   coresPool: Logins
   flood: { signIns: Record<string, number>; health: Record<string, number>; healthP99Ms: number; healthMaxMs: number }
-  dashboard: { bearer: Load; cookie: Load }
+  dashboard: { bearer: Load; cookie: Load; account?: Load }
   dashboardUncached: Load
   revocation?: {
     tries: number
@@ -87,7 +87,18 @@ export function table(r: Results): string {
       '≥ 20 %, p99 ≤ 15 ms',
       (d) => fastView(d.dashboard.cookie),
     ],
-    ['… Bearer with the session cache off (SESSION_CACHE_ENTRIES=0)', (d) => view(d.dashboardUncached), '', none],
+    [
+      '`GET /account` JSON, Bearer: req/s (of Express hello), p99',
+      (d) => (d.dashboard.account ? view(d.dashboard.account) : '—'),
+      '',
+      none,
+    ],
+    [
+      '… dashboard, Bearer, with the session cache off (SESSION_CACHE_ENTRIES=0)',
+      (d) => view(d.dashboardUncached),
+      '',
+      none,
+    ],
     [
       'revocation: sign-out at A, then the token at B: refused within 50 ms / tries; p50, max; accepted after',
       (d) => {

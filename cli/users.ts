@@ -19,6 +19,7 @@ import {
   type User,
 } from '#lib/auth/users.ts'
 import { parseInput, registrationInput, Username } from '#lib/auth/validation.ts'
+import { loadCommonPasswords } from '#lib/auth/common-passwords.ts'
 
 const minute = (date: Date | null) =>
   date
@@ -67,6 +68,7 @@ export async function listCommand({ db, now, out }: AdminContext, options: { jso
 export async function createCommand({ db, config, now, out }: AdminContext, name: string): Promise<void> {
   parseInput(z.object({ username: Username }), { username: name })
   if (await findUserByUsername(db, name)) throw taken(name)
+  await loadCommonPasswords()
   const input = parseInput(registrationInput(config.password.minLength), {
     username: name,
     password: await readNewPassword(name),
@@ -82,6 +84,7 @@ export async function createCommand({ db, config, now, out }: AdminContext, name
 /** users set-password <name>: a new password by the web's rules; every session of the user ends. */
 export async function setPasswordCommand({ db, config, now, out }: AdminContext, name: string): Promise<void> {
   const user = await requireUser(db, name)
+  await loadCommonPasswords()
   const input = parseInput(registrationInput(config.password.minLength), {
     username: user.username,
     password: await readNewPassword(user.username),

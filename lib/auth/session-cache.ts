@@ -1,11 +1,12 @@
 // Validated sessions held in memory (docs/decisions/014-session-cache.md). After a session has been
 // read once, later requests for it are answered from here without a query. The model:
-// - an entry is what authentication returns (the session and its user without the hash; never the
-//   dashboard's list of live sessions, which it reads itself), keyed by the token that was fully
-//   verified when it was stored (a session has exactly one token: its jti is the session id), at
-//   most `maxEntries`, least recently used first;
-// - any change to a user's sessions or account drops all of that user's entries: in this process
-//   right after the write commits, in every process through the trigger's NOTIFY;
+// - an entry is what authentication returns (the session and its user without the hash), keyed by
+//   the token that was fully verified when it was stored (a session has exactly one token: its jti
+//   is the session id), at most `maxEntries`, least recently used first;
+// - beside a user's entries, one list per user: the dashboard's live sessions (lib/auth/session-list.ts),
+//   kept only while the user has an entry, so there are never more lists than entries;
+// - any change to a user's sessions or account drops all of that user's entries and list: in this
+//   process right after the write commits, in every process through the trigger's NOTIFY;
 // - expiry is not cached: the caller checks it against the request's clock on every hit;
 // - the cache is off (every request reads the database) until the listener is up, and is emptied
 //   whenever it goes on or off, since notifications may have been missed in between.
@@ -22,9 +23,10 @@ interface Entry {
 /** A read in progress: storing its result is allowed only if nothing was dropped since it began. */
 export type FillTicket = number | undefined
 
-export class SessionCache<CachedSession extends Entry> {
+export class SessionCache<CachedSession extends Entry, UserList = unknown> {
   readonly #entries = new Map<string, CachedSession>()
   readonly #byUser = new Map<string, Set<string>>()
+  readonly #lists = new Map<string, UserList>()
   #epoch = 0
   #maxEntries = 0
 
@@ -72,6 +74,17 @@ export class SessionCache<CachedSession extends Entry> {
     if (this.#entries.size > this.#maxEntries) this.#drop(this.#entries.keys().next().value as string)
   }
 
+  /** The list stored for this user, if the user still has an entry. */
+  findList(userId: string): UserList | undefined {
+    return this.#lists.get(userId)
+  }
+
+  /** Keeps the user's list, on the terms of `store`, and only while the user has an entry. */
+  storeList(ticket: FillTicket, userId: string, list: UserList): void {
+    if (ticket === undefined || ticket !== this.#epoch || !this.on || !this.#byUser.has(userId)) return
+    this.#lists.set(userId, Object.freeze(list))
+  }
+
   /** Drops every entry of these users; '*' drops all. */
   forgetUsers(userIds: Iterable<string>): void {
     this.#epoch++
@@ -82,6 +95,7 @@ export class SessionCache<CachedSession extends Entry> {
       }
       for (const key of this.#byUser.get(userId) ?? []) this.#entries.delete(key)
       this.#byUser.delete(userId)
+      this.#lists.delete(userId)
     }
   }
 
@@ -91,18 +105,26 @@ export class SessionCache<CachedSession extends Entry> {
     this.#entries.delete(key)
     const keys = this.#byUser.get(entry.session.userId)
     keys?.delete(key)
-    if (keys?.size === 0) this.#byUser.delete(entry.session.userId)
+    if (keys?.size === 0) {
+      this.#byUser.delete(entry.session.userId)
+      this.#lists.delete(entry.session.userId)
+    }
   }
 
   #reset(maxEntries: number): void {
     this.#epoch++
     this.#entries.clear()
     this.#byUser.clear()
+    this.#lists.clear()
     this.#maxEntries = maxEntries
   }
 }
 
 /** After a write to these users' sessions or accounts commits, their entries in `cache` go (others: NOTIFY). */
-export function forgetAfterCommit(cache: SessionCache<Entry>, db: Queryable, userIds: readonly string[]): void {
+export function forgetAfterCommit(
+  cache: SessionCache<Entry, unknown>,
+  db: Queryable,
+  userIds: readonly string[],
+): void {
   afterCommit(db, () => cache.forgetUsers(userIds))
 }

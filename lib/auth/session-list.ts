@@ -4,7 +4,15 @@
 // POST /sessions/end read the list, so no other request pays for it.
 import { createHash } from 'node:crypto'
 import type { Queryable } from '../platform/database.ts'
-import { isSessionExpired, revokeSession, SESSION_COLUMNS, sessionEndsAt, type Session } from './sessions.ts'
+import {
+  isSessionExpired,
+  type LiveSessionsRead,
+  revokeSession,
+  SESSION_COLUMNS,
+  sessionCache,
+  sessionEndsAt,
+  type Session,
+} from './sessions.ts'
 
 /** A session as its owner sees it in a list: an opaque handle, never the id its token carries. */
 export interface SessionSummary {
@@ -19,19 +27,34 @@ export interface SessionSummary {
 /** 128 bits of the id's SHA-256: names a session in a list without revealing its token's jti. */
 export const sessionHandle = (id: string) => createHash('sha256').update(id).digest('base64url').slice(0, 22)
 
-/** The user's live sessions at `now`, newest first (at most SESSIONS_PER_USER). */
+/**
+ * The user's live sessions at `now`, newest first (at most SESSIONS_PER_USER). Served from the
+ * session cache while the user has a cached session (ADR 014): the list changes only by writes to
+ * the user's sessions, which drop it as they drop the user's entries, and by time, which is applied
+ * here to every answer. A list read at a later clock than `now` is not used (its rows were filtered
+ * by that later time).
+ */
 export async function listLiveSessions(
   db: Queryable,
   userId: string,
   now: Date,
   ttlSeconds: number,
 ): Promise<Session[]> {
-  const rows: Session[] = await db.any(
+  const cached = sessionCache.findList(userId)
+  const read = cached && cached.readAt.getTime() <= now.getTime() ? cached : await readLiveSessions(db, userId, now)
+  return read.sessions.filter((row) => !isSessionExpired(row, now, ttlSeconds))
+}
+
+async function readLiveSessions(db: Queryable, userId: string, now: Date): Promise<LiveSessionsRead> {
+  const ticket = sessionCache.startFill()
+  const sessions: Session[] = await db.any(
     `SELECT ${SESSION_COLUMNS} FROM sessions WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 ORDER BY ` +
       `created_at DESC, id`,
     [userId, now],
   )
-  return rows.filter((row) => !isSessionExpired(row, now, ttlSeconds))
+  const read = { readAt: now, sessions }
+  sessionCache.storeList(ticket, userId, read)
+  return read
 }
 
 /** The sessions of `liveSessions` still live at `now`, newest first, the one asking marked as current. */

@@ -32,7 +32,7 @@ export function usersNamed(payload: string, schema: string): string[] {
 /** Starts listening; the cache goes on once the first LISTEN succeeds. */
 export function listenForRevocations(
   runtime: { readonly db: Database; readonly config: Config; readonly log: Logger },
-  cache: typeof sessionCache = sessionCache,
+  cache: Pick<typeof sessionCache, 'switchOn' | 'switchOff' | 'forgetUsers'> = sessionCache,
 ): SessionRevocations {
   const { db, config, log } = runtime
   const maxEntries = config.session.cacheEntries

@@ -36,7 +36,12 @@ export interface Auth {
 
 /** Authentication minus the token: what the session cache keeps (off until the listener is up). */
 export type CachedSession = Omit<Auth, 'token'>
-export const sessionCache = new SessionCache<CachedSession>()
+/** A user's sessions that were live at `readAt` (lib/auth/session-list.ts), cached beside the user's entries. */
+export interface LiveSessionsRead {
+  readonly readAt: Date
+  readonly sessions: readonly Session[]
+}
+export const sessionCache = new SessionCache<CachedSession, LiveSessionsRead>()
 
 /** When the session ends: its token's exp, or TTL after its login, whichever comes first. */
 export function sessionEndsAt(session: Pick<Session, 'createdAt' | 'expiresAt'>, ttlSeconds: number): Date {

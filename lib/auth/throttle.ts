@@ -12,11 +12,13 @@
 // many times a second is not a user, and each success costs a bcrypt comparison and a session.
 import { createHash } from 'node:crypto'
 import ipaddr from 'ipaddr.js'
-import { RateLimiterPostgres, type RateLimiterRes } from 'rate-limiter-flexible'
+// the one limiter used, not the package's index, which loads every store it supports (Redis, Mongo…)
+import RateLimiterPostgres from 'rate-limiter-flexible/lib/RateLimiterPostgres.js'
+import type { RateLimiterRes } from 'rate-limiter-flexible'
 import type { Database, Queryable } from '../platform/database.ts'
 import type { ThrottlePolicy } from '../platform/config.ts'
 import { Problem } from '../problem.ts'
-import { usernameKey } from './validation.ts'
+import { usernameKey } from './username.ts'
 
 const FAILURE_WINDOW_SECONDS = 15 * 60
 const LOCKOUT_MEMORY_SECONDS = 24 * 3600

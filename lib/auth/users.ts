@@ -1,6 +1,6 @@
 // Users: the account row. SQL lives here; every function takes the db or a transaction first.
 import type { Queryable } from '../platform/database.ts'
-import { usernameKey } from './validation.ts'
+import { usernameKey } from './username.ts'
 
 export interface User {
   readonly id: string

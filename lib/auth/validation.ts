@@ -5,11 +5,13 @@ import { z } from 'zod'
 import { invalidFields } from '../problem.ts'
 import { isCommonPassword } from './common-passwords.ts'
 import { RETURN_TO_MAX_LENGTH } from './return-to.ts'
+import { USERNAME_PATTERN } from './username.ts'
+
+export { USERNAME_PATTERN, usernameKey } from './username.ts'
 
 // NOTE: bcrypt only reads the first 72 bytes of its input; a longer password would be silently
 // truncated, so it is refused instead (https://github.com/dcodeIO/bcrypt.js#security-considerations).
 export const PASSWORD_MAX_BYTES = 72
-export const USERNAME_PATTERN = /^[A-Za-z0-9._-]{3,32}$/
 
 export const text = (label: string) =>
   z.string({ error: (issue) => (issue.input === undefined ? `${label} is required.` : `${label} must be text.`) })
@@ -18,17 +20,6 @@ export const Username = text('Username')
   .min(3, 'Username must be at least 3 characters.')
   .max(32, 'Username must be at most 32 characters.')
   .regex(USERNAME_PATTERN, 'Username may only contain letters A–Z, digits, “.”, “_” and “-”.')
-
-/**
- * The one form of a username that is counted by the throttle, looked up in the database and
- * compared: its ASCII lower case, or null for a name that cannot exist under USERNAME_PATTERN.
- * Names are ASCII by rule, so nothing here depends on Unicode case folding, where JavaScript and
- * PostgreSQL disagree ('İ'.toLowerCase() is "i̇", PostgreSQL's lower('İ') is "i"; K, ſ, ı, fullwidth
- * letters and combining marks differ too): such a name is refused before it is counted or looked up.
- */
-export function usernameKey(username: string): string | null {
-  return USERNAME_PATTERN.test(username) ? username.toLowerCase() : null
-}
 
 /**
  * Words an attacker tries first against this device (ASVS 6.1.2): the service's and the product's

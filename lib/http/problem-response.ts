@@ -8,29 +8,12 @@ import { renderErrorPage } from './pages.ts'
 import { createLogger } from '../platform/log.ts'
 import { logBudgetFor } from '../platform/log-budget.ts'
 import { startedRuntime } from '../platform/runtime.ts'
-import { PROBLEMS, problemTypeUri, toProblem, type Problem, type ProblemCode } from '../problem.ts'
+import { toProblem, type Problem, type ProblemCode } from '../problem.ts'
+import { problemJson } from './problem-json.ts'
+
+export { problemJson } from './problem-json.ts'
 
 let fallbackLog: Logger | undefined
-
-/** The RFC 9457 JSON response for a problem. */
-export function problemJson(problem: Problem): RouteResult {
-  const [status, title] = PROBLEMS[problem.code]
-  const { detail, errors } = problem.extra
-  return {
-    statusCode: status,
-    headers: { 'content-type': 'application/problem+json', ...problem.extra.headers },
-    body: JSON.stringify({
-      type: problemTypeUri(problem.code),
-      title,
-      status,
-      // 5xx details are internal: only the generic title goes out
-      ...(status < 500 && detail ? { detail } : {}),
-      code: problem.code,
-      ...(errors?.length ? { errors } : {}),
-      ...(problem.extra.secondFactor ? { second_factor: problem.extra.secondFactor } : {}),
-    }),
-  }
-}
 
 // refusals an operator watching for attacks wants to see: guessing, probing, forged requests
 const SECURITY_RELEVANT = new Set<ProblemCode>([

@@ -5,10 +5,11 @@ import { randomUUID } from 'node:crypto'
 import type { MiddlewareObj } from '@middy/core'
 import type { Context } from 'aws-lambda'
 import { parseCookie } from 'cookie'
+import type { Logger } from 'pino'
 import type { RouteEvent, RouteResult, PageName } from './event.ts'
 import { identifyClient } from './client.ts'
 import { mediaTypeOf, FORM_MEDIA_TYPE, JSON_MEDIA_TYPE } from './body.ts'
-import { getRuntime, type Runtime } from '../platform/runtime.ts'
+import { getRuntime, startedRuntime, type Runtime } from '../platform/runtime.ts'
 import { throttleFor, type LoginAttempt } from '../auth/throttle.ts'
 import { hashPoolFor } from '../auth/hash-pool.ts'
 import type { VerifyContext } from '../auth/password.ts'
@@ -41,6 +42,81 @@ export function contextOf(event: RouteEvent): HandlerContext {
   return context
 }
 
+/**
+ * The context of one request. What only some routes use (the throttle, the bcrypt pool) is made on
+ * first use, not for every request: most requests are authenticated reads that use neither.
+ */
+class RequestHandlerContext implements HandlerContext {
+  readonly config: Runtime['config']
+  readonly db: Runtime['db']
+  readonly healthDb: Runtime['healthDb']
+  readonly jwtSecret: string
+  readonly log: Runtime['log']
+  readonly accessRules: Runtime['accessRules']
+  readonly clock: Runtime['clock']
+  readonly now: Date
+  readonly #event: RouteEvent
+  #throttle: ClientThrottle | undefined
+  #hashing: VerifyContext | undefined
+
+  constructor(runtime: Runtime, event: RouteEvent) {
+    this.config = runtime.config
+    this.db = runtime.db
+    this.healthDb = runtime.healthDb
+    this.jwtSecret = runtime.jwtSecret
+    this.log = runtime.log
+    this.accessRules = runtime.accessRules
+    this.clock = runtime.clock
+    this.now = event.receivedAt
+    this.#event = event
+  }
+
+  get throttle(): ClientThrottle {
+    if (!this.#throttle) {
+      const throttle = throttleFor(this)
+      const client = this.#event.clientIp
+      this.#throttle = {
+        startLoginAttempt: (username) => throttle.startLoginAttempt(username, client),
+        startSecondFactorAttempt: (username) => throttle.startSecondFactorAttempt(username, client),
+        countRegistration: () => throttle.countRegistration(client),
+      }
+    }
+    return this.#throttle
+  }
+
+  get hashing(): VerifyContext {
+    this.#hashing ??= {
+      pool: hashPoolFor(this),
+      cost: this.config.password.bcryptCost,
+      client: this.#event.clientIp,
+      log: this.#event.log,
+    }
+    return this.#hashing
+  }
+}
+
+/**
+ * event.log: the process logger's child for this request, made when the request first logs (a
+ * child logger serialises its bindings at once, and most requests log nothing).
+ */
+function defineRequestLog(event: RouteEvent, runtime: Runtime): void {
+  let log: Logger | undefined
+  Object.defineProperty(event, 'log', {
+    configurable: true,
+    enumerable: true,
+    get: () =>
+      (log ??= runtime.log.child({
+        requestId: event.requestId,
+        method: event.requestContext.http.method,
+        path: event.rawPath,
+        clientIp: event.clientIp,
+      })),
+    set: (value: Logger) => {
+      log = value
+    },
+  })
+}
+
 /** Middy step: reads what every later step needs from the event and the runtime, once. */
 export function requestContext(page: PageName | undefined): MiddlewareObj<RouteEvent, RouteResult, Error, Context> {
   return {
@@ -57,7 +133,7 @@ export function requestContext(page: PageName | undefined): MiddlewareObj<RouteE
       event.page = page
       event.requestId = event.requestContext?.requestId || randomUUID()
       event.cookieValues = parseCookie(event.cookies?.length ? event.cookies.join('; ') : (headers.cookie ?? ''))
-      const runtime = await getRuntime()
+      const runtime = startedRuntime() ?? (await getRuntime())
       event.receivedAt = runtime.clock()
       const client = identifyClient(
         { sourceIp: event.requestContext.http.sourceIp, apiId: event.requestContext.apiId, headers },
@@ -65,28 +141,8 @@ export function requestContext(page: PageName | undefined): MiddlewareObj<RouteE
       )
       event.clientIp = client.ip
       event.secure = client.secure
-      event.log = runtime.log.child({
-        requestId: event.requestId,
-        method: event.requestContext.http.method,
-        path: event.rawPath,
-        clientIp: client.ip,
-      })
-      const throttle = throttleFor(runtime)
-      contexts.set(event, {
-        ...runtime,
-        now: event.receivedAt,
-        throttle: {
-          startLoginAttempt: (username) => throttle.startLoginAttempt(username, client.ip),
-          startSecondFactorAttempt: (username) => throttle.startSecondFactorAttempt(username, client.ip),
-          countRegistration: () => throttle.countRegistration(client.ip),
-        },
-        hashing: {
-          pool: hashPoolFor(runtime),
-          cost: runtime.config.password.bcryptCost,
-          client: client.ip,
-          log: event.log,
-        },
-      })
+      defineRequestLog(event, runtime)
+      contexts.set(event, new RequestHandlerContext(runtime, event))
     },
   }
 }

@@ -1,7 +1,6 @@
 // The security page (GET /security): the account's second factors as they stand, for a browser
 // (templates/security.njk) or a program (SecurityJson). A key waiting for its first code is shown
 // as a QR code drawn here (an SVG in the page: no third-party service, no script) and as text.
-import QRCode from 'qrcode'
 import { z } from 'zod'
 import { countRecoveryCodesLeft } from '../auth/recovery-codes.ts'
 import { mustEnrol } from '../auth/second-factors.ts'
@@ -86,6 +85,13 @@ interface PageExtras {
 }
 
 /** The page for `state`; what the QR code says is the otpauth URI (the SVG carries no script). */
+/** The key's URI as an inline SVG QR code; qrcode is imported here, when a key is being set up, not with the routes. */
+async function qrCodeSvg(uri: string): Promise<string> {
+  const { default: QRCode } = await import('qrcode')
+  const svg = await QRCode.toString(uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 })
+  return svg.replace('<svg ', '<svg role="img" aria-label="QR code of the key below" width="220" height="220" ')
+}
+
 export async function securityPage(
   auth: Pick<Auth, 'user'>,
   state: SecurityState,
@@ -93,12 +99,7 @@ export async function securityPage(
   extras: PageExtras = {},
   status = 200,
 ): Promise<RouteResult> {
-  const qrSvg = state.totp_uri
-    ? (await QRCode.toString(state.totp_uri, { type: 'svg', errorCorrectionLevel: 'M', margin: 2 })).replace(
-        '<svg ',
-        '<svg role="img" aria-label="QR code of the key below" width="220" height="220" ',
-      )
-    : undefined
+  const qrSvg = state.totp_uri ? await qrCodeSvg(state.totp_uri) : undefined
   return renderHtml(
     'security',
     {

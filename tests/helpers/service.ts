@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net'
 import type { Server } from 'node:http'
 import { afterAll, beforeAll, expect } from 'vitest'
 import { matchRoute } from '#lib/http/routes.ts'
-import { createApp, lambdaContext } from '../../adapters/express-app.ts'
+import { createApp, lambdaContext, loadRouteChain } from '../../adapters/express-app.ts'
 import { createHttpServer } from '../../adapters/http-server.ts'
 import { apiGatewayEvent } from './events.ts'
 import { strongPassword, uniqueUsername } from './factories.ts'
@@ -155,6 +155,8 @@ export function useStarted<T extends object>(start: () => Promise<T>, stop: (sta
 }
 
 async function listen() {
+  // as `npm start` does right after the port opens: the first request does not pay for the chain
+  await loadRouteChain()
   const server: Server = createHttpServer(await createApp()).listen(0, '127.0.0.1')
   await new Promise((resolve) => server.once('listening', resolve))
   const origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`

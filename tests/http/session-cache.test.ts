@@ -221,6 +221,22 @@ describe.skipIf(!serverDatabaseUrl())(
       for (const token of tokens.slice(1)) expect((await dashboard(b, account, token)).status).toBe(200)
     })
 
+    it("B's dashboard lists the sessions A starts and ends: the cached list goes with the entries", async () => {
+      const account = await register()
+      const token = await signIn(a, account)
+      await servedByBoth(account, token)
+      const listedAtB = (count: number) =>
+        eventually(
+          () => dashboard(b, account, token),
+          (answer) => answer.sessions === count,
+        )
+      expect(await listedAtB(1)).toEqual({ status: 200, sessions: 1 })
+      const second = await signIn(a, account)
+      expect(await listedAtB(2)).toEqual({ status: 200, sessions: 2 })
+      expect((await call(a, 'POST', '/logout', second)).status).toBe(204)
+      expect(await listedAtB(1)).toEqual({ status: 200, sessions: 1 })
+    })
+
     it("a new sign-in at A shows in B's account answer: the cached login times are dropped", async () => {
       const account = await register()
       const token = await signIn(a, account)

@@ -4,6 +4,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { SessionCache } from '#lib/auth/session-cache.ts'
 import { listenForRevocations, usersNamed } from '#lib/auth/session-revocations.ts'
+import { listLiveSessions } from '#lib/auth/session-list.ts'
 import {
   type CachedSession,
   createSession,
@@ -24,10 +25,14 @@ const service = useService({ transport: 'lambda' })
 const runtime = () => service.runtime
 
 describe('SessionCache', () => {
-  const cacheOf = (maxEntries: number, ...entries: [string, string][]) => {
-    const cache = new SessionCache<ReturnType<typeof entry>>()
-    cache.switchOn(maxEntries)
+  type Cache = SessionCache<ReturnType<typeof entry>, string>
+  const fill = (cache: Cache, ...entries: [string, string][]) => {
     for (const [id, userId] of entries) cache.store(cache.startFill(), id, entry(id, userId))
+  }
+  const cacheOf = (maxEntries: number, ...entries: [string, string][]) => {
+    const cache: Cache = new SessionCache()
+    cache.switchOn(maxEntries)
+    fill(cache, ...entries)
     return cache
   }
 
@@ -66,6 +71,33 @@ describe('SessionCache', () => {
     cache.forgetUsers(['u7'])
     cache.store(ticket, 's1', entry('s1', 'u1'))
     expect(cache.find('s1')).toBeUndefined()
+  })
+
+  it.each([
+    ['kept while the user has an entry', () => {}, 'list'],
+    ['dropped with the user', (cache: Cache) => cache.forgetUsers(['u1']), undefined],
+    ['dropped with everyone', (cache: Cache) => cache.forgetUsers(['*']), undefined],
+    ['kept when another user is dropped', (cache: Cache) => cache.forgetUsers(['u2']), 'list'],
+    [
+      "dropped when the user's last entry is pushed out",
+      (cache: Cache) => fill(cache, ['s2', 'u2'], ['s3', 'u2']),
+      undefined,
+    ],
+    ['dropped when the cache goes off', (cache: Cache) => cache.switchOff(), undefined],
+  ])("a user's list is %s", (_, then, left) => {
+    const cache = cacheOf(2, ['s1', 'u1'])
+    cache.storeList(cache.startFill(), 'u1', 'list')
+    then(cache)
+    expect(cache.findList('u1')).toBe(left)
+  })
+
+  it('stores no list for a user without an entry, nor one read before a drop', () => {
+    const cache = cacheOf(10, ['s1', 'u1'])
+    cache.storeList(cache.startFill(), 'u2', 'list')
+    const ticket = cache.startFill()
+    cache.forgetUsers(['u9'])
+    cache.storeList(ticket, 'u1', 'list')
+    expect([cache.findList('u2'), cache.findList('u1')]).toEqual([undefined, undefined])
   })
 
   it('serves and stores nothing while off, and comes back on empty', () => {
@@ -149,6 +181,38 @@ describe('authentication through the cache in this process (no listener: only lo
     await runtime().db.none('UPDATE users SET last_login_time = $2 WHERE id = $1', [user.id, plus(20)])
     const again = await validateSession(runtime().db, token, plus(21), runtime())
     expect(again.user.lastLoginTime).toEqual(plus(20))
+  })
+})
+
+describe("the dashboard's list of live sessions through the cache (no listener: only local drops)", () => {
+  const N = new Date('2001-01-01T00:00:00.000Z')
+  const plus = (seconds: number) => new Date(N.getTime() + seconds * 1000)
+  const TTL = 3600
+  beforeAll(() => sessionCache.switchOn(100))
+  afterAll(() => sessionCache.switchOff())
+  const ids = (sessions: { id: string }[]) => sessions.map((session) => session.id)
+
+  it('is read once per user while cached, dropped by a session write here, and always cut at the clock given', async () => {
+    const user = await createUser(runtime().db, uniqueUsername('l'), `$2b$10$${'x'.repeat(53)}`, N)
+    const first = await createSession(runtime().db, user, N, runtime())
+    const later = await createSession(runtime().db, user, plus(1800), runtime())
+    await validateSession(runtime().db, first.token, plus(1800), runtime())
+    expect(ids(await listLiveSessions(runtime().db, user.id, plus(1800), TTL))).toEqual(
+      [later, first].map((s) => s.session.id),
+    )
+    // a write no process hears (no listener, not through lib/auth): the cached list still answers…
+    await runtime().db.none('UPDATE sessions SET revoked_at = $2 WHERE id = $1', [later.session.id, plus(1801)])
+    expect(await listLiveSessions(runtime().db, user.id, plus(1802), TTL)).toHaveLength(2)
+    // …cut at each request's clock: the first session's hour is over
+    expect(ids(await listLiveSessions(runtime().db, user.id, plus(3600), TTL))).toEqual([later.session.id])
+    // a clock before the read's is not served from it (its rows were cut at the later time): read
+    // from the database, which has the revocation
+    expect(ids(await listLiveSessions(runtime().db, user.id, plus(1000), TTL))).toEqual([first.session.id])
+    // a session write here drops it: read again, the revocation shows
+    await revokeSession(runtime().db, first.session.id, plus(1803))
+    expect(sessionCache.findList(user.id)).toBeUndefined()
+    await validateSession(runtime().db, later.token, plus(1803), runtime()).catch(() => undefined)
+    expect(await listLiveSessions(runtime().db, user.id, plus(1804), TTL)).toEqual([])
   })
 })
 
