@@ -12,6 +12,8 @@ import {
   UNAUTHORIZED_BODY,
 } from '#lib/http/forward-auth.ts'
 
+const TO_SECURITY = 'For a session that must set up a second factor first: `/security`.'
+
 export const spec = defineRoute({
   keys: ['GET /auth/nginx'],
   summary: 'Forward-auth for nginx (auth_request)',
@@ -24,7 +26,11 @@ export const spec = defineRoute({
     401: {
       description: 'Nobody signed in. A browser: with the `Location` of the sign-in page; a program: without.',
       headers: [
-        { ...SIGN_IN_LOCATION, description: `A browser only. ${SIGN_IN_LOCATION.description}`, optional: true },
+        {
+          ...SIGN_IN_LOCATION,
+          description: `A browser only. ${SIGN_IN_LOCATION.description} ${TO_SECURITY}`,
+          optional: true,
+        },
       ],
       content: UNAUTHORIZED_BODY,
     },

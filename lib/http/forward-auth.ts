@@ -126,11 +126,18 @@ export function signInRequired(event: RouteEvent, kind: ProxyKind, url: URL, con
     : { statusCode: 302, headers: { location } }
 }
 
-/** A session that must set up a second factor: a browser behind Caddy or Traefik to /security, others 403. */
+/**
+ * A session that must set up a second factor: a browser is sent to /security (behind nginx as a
+ * 401 with a Location, the only redirect its error_page makes), a program gets a 403 problem.
+ */
 function enrolFirst(event: RouteEvent, kind: ProxyKind, url: URL, config: Pick<Config, 'frontDoor'>): RouteResult {
   const location = `${config.frontDoor.authOrigin ?? url.origin}/security`
   const program = !event.wantsHtml || /^Bearer\s/i.test(event.headers.authorization ?? '')
   if (kind === 'forwarded' && !program) return { statusCode: 302, headers: { location } }
+  if (kind === 'nginx' && !program) {
+    const problem = problemJson(new Problem('unauthorized', { detail: 'Set up a second factor at /security first.' }))
+    return { ...problem, headers: { ...problem.headers, location } }
+  }
   return problemJson(
     new Problem('second_factor_enrolment_required', { detail: 'Set up a second factor at /security first.' }),
   )

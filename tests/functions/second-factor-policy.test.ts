@@ -58,7 +58,17 @@ const everyone: Scenario[] = [
     only: 'http',
   },
   {
-    name: 'before enrolling, nginx gets 403 second_factor_enrolment_required',
+    name: 'before enrolling, nginx sends the browser to /security (a 401 with the Location its error_page follows)',
+    as: 'browser',
+    request: () => ({
+      path: '/auth/nginx',
+      headers: { 'x-original-url': `https://${APP}/nodered/`, accept: 'text/html' },
+    }),
+    expect: { status: 401, code: 'unauthorized', location: 'https://gateway.local/security' },
+    only: 'http',
+  },
+  {
+    name: 'before enrolling, nginx gets 403 second_factor_enrolment_required for a program',
     as: 'browser',
     request: () => ({
       path: '/auth/nginx',
