@@ -6,7 +6,7 @@ import { defineRoute, route } from '#lib/http/route.ts'
 import { jsonResult } from '#lib/http/json.ts'
 import { noticeCookie, seeOther } from '#lib/http/pages.ts'
 import { passkeyRegistrationInput } from '#lib/auth/passkey-input.ts'
-import { PasskeyRejected, verifyRegistration } from '#lib/auth/passkeys.ts'
+import { ensureRoomForPasskey, PasskeyRejected, verifyRegistration } from '#lib/auth/passkeys.ts'
 import { addPasskey } from '#lib/auth/passkey-store.ts'
 import { revokeUserSessions } from '#lib/auth/sessions.ts'
 import { sessionHolder } from '#lib/http/passkey-guard.ts'
@@ -43,6 +43,8 @@ export const handler = route(spec, async (event, { db, now }) => {
     throw error
   })
   const passkey = await db.tx(async (tx) => {
+    // asked again: another tab may have added one since the options were given
+    await ensureRoomForPasskey(tx, auth.user.id)
     const added = await addPasskey(tx, { ...credential, name: input.name }, now)
     // the same credential twice (another account's, or a race): refused, nothing changed
     if (!added) throw new PasskeyRejected('credential registered already')

@@ -37,6 +37,15 @@ export function findPasskey(db: Queryable, userId: string, credentialId: string)
 
 export type NewPasskey = Omit<Passkey, 'id' | 'createdAt' | 'lastUsedAt'>
 
+/** The most passkeys one account holds: enough for every device a person has, and a bound on rows. */
+export const MAX_PASSKEYS_PER_ACCOUNT = 10
+
+/** How many passkeys the account holds, at every RP ID. */
+export async function countPasskeys(db: Queryable, userId: string): Promise<number> {
+  const row = await db.one('SELECT count(*)::int AS n FROM passkeys WHERE user_id = $1', [userId])
+  return row.n as number
+}
+
 /** Stores a verified credential; null when that credential is registered already (to any account). */
 export function addPasskey(db: Queryable, passkey: NewPasskey, now: Date): Promise<Passkey | null> {
   return db.oneOrNone(

@@ -14,8 +14,16 @@ import {
   type RegistrationResponseJSON,
 } from '@simplewebauthn/server'
 import type { Queryable } from '../platform/database.ts'
-import { Problem } from '../problem.ts'
-import { findPasskey, listPasskeys, recordPasskeyUse, type NewPasskey, type Passkey } from './passkey-store.ts'
+import { invalidFields, Problem } from '../problem.ts'
+import {
+  countPasskeys,
+  findPasskey,
+  listPasskeys,
+  MAX_PASSKEYS_PER_ACCOUNT,
+  recordPasskeyUse,
+  type NewPasskey,
+  type Passkey,
+} from './passkey-store.ts'
 import { AuthenticationAnswer, readAnswer, RegistrationAnswer } from './passkey-input.ts'
 import { CEREMONY_TIMEOUT_MS, saveChallenge, takeChallenge } from './webauthn-challenges.ts'
 
@@ -44,6 +52,20 @@ export class PasskeyRejected extends Problem {
   }
 }
 
+/** Refuses (400 validation_failed on `name`) when the account holds MAX_PASSKEYS_PER_ACCOUNT already. */
+export async function ensureRoomForPasskey(db: Queryable, userId: string): Promise<void> {
+  if ((await countPasskeys(db, userId)) < MAX_PASSKEYS_PER_ACCOUNT) return
+  throw invalidFields(
+    [
+      {
+        field: 'name',
+        message: `You have ${MAX_PASSKEYS_PER_ACCOUNT} passkeys, the most an account holds: remove one first.`,
+      },
+    ],
+    'No room for another passkey.',
+  )
+}
+
 /** Options for navigator.credentials.create(): a new passkey for the holder's account at `site`. */
 export async function registrationOptions(
   db: Queryable,
@@ -51,6 +73,7 @@ export async function registrationOptions(
   site: PasskeySite,
   now: Date,
 ): Promise<PublicKeyCredentialCreationOptionsJSON> {
+  await ensureRoomForPasskey(db, holder.userId)
   const existing = (await listPasskeys(db, holder.userId)).filter((passkey) => passkey.rpId === site.rpId)
   const options = await generateRegistrationOptions({
     rpName: 'Gateway auth',

@@ -10,7 +10,7 @@ import {
   verifyRegistration,
   type CeremonyHolder,
 } from '#lib/auth/passkeys.ts'
-import { addPasskey, listPasskeys } from '#lib/auth/passkey-store.ts'
+import { addPasskey, listPasskeys, MAX_PASSKEYS_PER_ACCOUNT } from '#lib/auth/passkey-store.ts'
 import { CEREMONY_TIMEOUT_MS } from '#lib/auth/webauthn-challenges.ts'
 import { createUser } from '#lib/auth/users.ts'
 import { secondFactorsOf } from '#lib/auth/second-factors.ts'
@@ -118,6 +118,17 @@ describe('registering a passkey', () => {
     expect(options.excludeCredentials?.map((c) => c.id)).toEqual([credential.id])
     const elsewhere = await registrationOptions(db, who, { rpId: 'localhost', origin: 'http://localhost:8085' }, T)
     expect(elsewhere.excludeCredentials).toEqual([])
+  })
+
+  it('holds at most MAX_PASSKEYS_PER_ACCOUNT: the next is refused before any challenge, naming the field', async () => {
+    const who = await holder()
+    for (let i = 0; i < MAX_PASSKEYS_PER_ACCOUNT; i++) await registered(who)
+    const refusal = await registrationOptions(db, who, SITE, T).then(
+      () => null,
+      (error: unknown) => error,
+    )
+    expect(refusal).toMatchObject({ code: 'validation_failed', extra: { errors: [{ field: 'name' }] } })
+    expect(await listPasskeys(db, who.userId)).toHaveLength(MAX_PASSKEYS_PER_ACCOUNT)
   })
 })
 
