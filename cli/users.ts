@@ -7,7 +7,7 @@ import { confirm, readNewPassword } from './terminal.ts'
 import { hashPassword } from '#lib/auth/password.ts'
 import { hashPoolFor } from '#lib/auth/hash-pool.ts'
 import { countLiveSessions, revokeAllUserSessions } from '#lib/auth/sessions.ts'
-import { removeSecondFactors } from '#lib/auth/second-factors.ts'
+import { removeSecondFactors, secondFactorsByUser } from '#lib/auth/second-factors.ts'
 import { clearUserThrottling } from '#lib/auth/throttle.ts'
 import {
   createUser,
@@ -31,13 +31,18 @@ const minute = (date: Date | null) =>
 
 /** users list [--json] */
 export async function listCommand({ db, now, out }: AdminContext, options: { json?: boolean }): Promise<void> {
-  const [users, sessions] = await Promise.all([listUsers(db), countLiveSessions(db, now)])
+  const [users, sessions, factors] = await Promise.all([
+    listUsers(db),
+    countLiveSessions(db, now),
+    secondFactorsByUser(db),
+  ])
   const rows = users.map((user) => ({
     username: user.username,
     created_at: user.createdAt.toISOString(),
     last_login_time: user.lastLoginTime?.toISOString() ?? null,
     live_sessions: sessions.get(user.id) ?? 0,
     groups: user.groups,
+    second_factors: factors.get(user.id) ?? [],
   }))
   if (options.json) {
     for (const row of rows) out(JSON.stringify(row))
@@ -45,12 +50,13 @@ export async function listCommand({ db, now, out }: AdminContext, options: { jso
   }
   if (!rows.length) return out('no accounts')
   const table = [
-    ['USERNAME', 'CREATED', 'LAST LOGIN', 'SESSIONS', 'GROUPS'],
+    ['USERNAME', 'CREATED', 'LAST LOGIN', 'SESSIONS', 'SECOND FACTOR', 'GROUPS'],
     ...users.map((user, i) => [
       user.username,
       minute(user.createdAt),
       minute(user.lastLoginTime),
       String(rows[i]!.live_sessions),
+      rows[i]!.second_factors.join(',') || '-',
       user.groups.join(','),
     ]),
   ]

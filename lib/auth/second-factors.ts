@@ -21,6 +21,15 @@ export async function secondFactorsOf(db: Queryable, userId: string): Promise<Se
   return rows.map((row) => row.method)
 }
 
+/** Every account's kinds of second factor, by user id (accounts without one are absent). */
+export async function secondFactorsByUser(db: Queryable): Promise<Map<string, SecondFactorMethod[]>> {
+  const rows = await db.any<{ userId: string; methods: SecondFactorMethod[] }>(
+    `SELECT user_id::text AS "userId", array_agg(DISTINCT method ORDER BY method) AS methods
+     FROM second_factors GROUP BY user_id`,
+  )
+  return new Map(rows.map((row) => [row.userId, row.methods]))
+}
+
 /** Whether the policy requires this account to set up a second factor before anything else. */
 export function mustEnrol(
   user: { readonly groups: readonly string[]; readonly hasSecondFactor: boolean },

@@ -81,9 +81,13 @@ describe.skipIf(!serverDatabaseUrl())('gateway-auth on a PostgreSQL server, next
     const token = (await signIn(http, alice, password)).json.access_token as string
     await enrolTotp(service, { password }, token, movableClock(Date.now()))
     expect((await signIn(http, alice, password)).json.code).toBe('second_factor_required')
+    const factorsListed = async () =>
+      JSON.parse((await runCli(['users', 'list', '--json'], env)).stdout.trim().split('\n')[0]!).second_factors
+    expect(await factorsListed()).toEqual(['totp'])
     const run = await runCli(['users', 'reset-2fa', alice.toUpperCase()], env)
     expectExit(run, 0)
     expect(run.stdout).toMatch(/^second factors of .* removed \(totp\); 1 session revoked\n$/)
+    expect(await factorsListed()).toEqual([])
     expect((await http.getJson('/account', { bearer: token })).status).toBe(401)
     expect((await signIn(http, alice, password)).status).toBe(200)
     expectExit(await runCli(['users', 'reset-2fa', 'nobody-here'], env), 4, /no account named/)
@@ -120,6 +124,7 @@ describe.skipIf(!serverDatabaseUrl())('gateway-auth on a PostgreSQL server, next
         last_login_time: expect.any(String),
         live_sessions: 0,
         groups: ['admins'],
+        second_factors: [],
       },
     ])
     expectNoSecrets(list.stdout, [password])
