@@ -2,16 +2,12 @@
 // and the checks of what comes back. Every answer is checked against a challenge this service issued
 // (single use, CEREMONY_TIMEOUT_MS) to the same holder, at the same RP ID and origin; sign-ins also
 // check the signature counter. Passkeys are a second factor (docs/decisions/020-passkeys.md).
-import {
-  generateAuthenticationOptions,
-  generateRegistrationOptions,
-  verifyAuthenticationResponse,
-  verifyRegistrationResponse,
-  type AuthenticationResponseJSON,
-  type AuthenticatorTransport,
-  type PublicKeyCredentialCreationOptionsJSON,
-  type PublicKeyCredentialRequestOptionsJSON,
-  type RegistrationResponseJSON,
+import type {
+  AuthenticationResponseJSON,
+  AuthenticatorTransport,
+  PublicKeyCredentialCreationOptionsJSON,
+  PublicKeyCredentialRequestOptionsJSON,
+  RegistrationResponseJSON,
 } from '@simplewebauthn/server'
 import type { Queryable } from '../platform/database.ts'
 import { invalidFields, Problem } from '../problem.ts'
@@ -40,6 +36,10 @@ export interface CeremonyHolder {
   /** 'session:<id>' or 'pending:<id>'. */
   readonly boundTo: string
 }
+
+// @simplewebauthn/server and its ASN.1 and X.509 parsers weigh ~27 MB of RSS: loaded at the first
+// ceremony, not with the routes (a gateway where nobody uses passkeys never pays for them)
+const webauthn = () => import('@simplewebauthn/server')
 
 const transportsOf = (passkey: Passkey) => passkey.transports as AuthenticatorTransport[]
 
@@ -75,7 +75,7 @@ export async function registrationOptions(
 ): Promise<PublicKeyCredentialCreationOptionsJSON> {
   await ensureRoomForPasskey(db, holder.userId)
   const existing = (await listPasskeys(db, holder.userId)).filter((passkey) => passkey.rpId === site.rpId)
-  const options = await generateRegistrationOptions({
+  const options = await (await webauthn()).generateRegistrationOptions({
     rpName: 'Gateway auth',
     rpID: site.rpId,
     userName: holder.username,
@@ -103,15 +103,17 @@ export async function verifyRegistration(
   if (!challenge || challenge.userId !== holder.userId) throw new PasskeyRejected('no open challenge')
   const response = readAnswer(RegistrationAnswer, answer)
   if (!response) throw new PasskeyRejected('not a registration answer')
-  const result = await verifyRegistrationResponse({
-    response: response as unknown as RegistrationResponseJSON,
-    expectedChallenge: challenge.challenge,
-    expectedOrigin: challenge.origin,
-    expectedRPID: challenge.rpId,
-    requireUserVerification: false,
-  }).catch((error: Error) => {
-    throw new PasskeyRejected(error.message)
-  })
+  const result = await (await webauthn())
+    .verifyRegistrationResponse({
+      response: response as unknown as RegistrationResponseJSON,
+      expectedChallenge: challenge.challenge,
+      expectedOrigin: challenge.origin,
+      expectedRPID: challenge.rpId,
+      requireUserVerification: false,
+    })
+    .catch((error: Error) => {
+      throw new PasskeyRejected(error.message)
+    })
   if (!result.verified) throw new PasskeyRejected('not verified')
   const { credential } = result.registrationInfo
   return {
@@ -137,7 +139,7 @@ export async function authenticationOptions(
   now: Date,
 ): Promise<PublicKeyCredentialRequestOptionsJSON> {
   const passkeys = await passkeysAt(db, holder.userId, site)
-  const options = await generateAuthenticationOptions({
+  const options = await (await webauthn()).generateAuthenticationOptions({
     rpID: site.rpId,
     timeout: CEREMONY_TIMEOUT_MS,
     allowCredentials: passkeys.map((passkey) => ({ id: passkey.credentialId, transports: transportsOf(passkey) })),
@@ -163,17 +165,19 @@ export async function verifyPasskeySignIn(
   if (!response) throw new PasskeyRejected('not a sign-in answer')
   const passkey = await findPasskey(db, holder.userId, response.id)
   if (!passkey || passkey.rpId !== challenge.rpId) throw new PasskeyRejected('not a passkey of this account here')
-  const result = await verifyAuthenticationResponse({
-    response,
-    expectedChallenge: challenge.challenge,
-    expectedOrigin: challenge.origin,
-    expectedRPID: challenge.rpId,
-    credential: { id: passkey.credentialId, publicKey: new Uint8Array(passkey.publicKey), counter: passkey.counter },
-    requireUserVerification: false,
-  }).catch((error: Error) => {
-    // a counter that did not rise (where the authenticator counts) is a cloned authenticator's sign
-    throw new PasskeyRejected(error.message)
-  })
+  const result = await (await webauthn())
+    .verifyAuthenticationResponse({
+      response,
+      expectedChallenge: challenge.challenge,
+      expectedOrigin: challenge.origin,
+      expectedRPID: challenge.rpId,
+      credential: { id: passkey.credentialId, publicKey: new Uint8Array(passkey.publicKey), counter: passkey.counter },
+      requireUserVerification: false,
+    })
+    .catch((error: Error) => {
+      // a counter that did not rise (where the authenticator counts) is a cloned authenticator's sign
+      throw new PasskeyRejected(error.message)
+    })
   if (!result.verified) throw new PasskeyRejected('not verified')
   await recordPasskeyUse(db, passkey.id, result.authenticationInfo.newCounter, now)
   return passkey
