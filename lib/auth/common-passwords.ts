@@ -8,8 +8,12 @@ let common: ReadonlySet<string> | undefined
 let loading: Promise<ReadonlySet<string>> | undefined
 
 async function importList(): Promise<ReadonlySet<string>> {
-  const { dictionary } = await import('@zxcvbn-ts/language-common')
-  const list = (dictionary as Record<string, string[]>)['passwords-common']!
+  const loaded: { dictionary?: unknown; default?: { dictionary?: unknown } } = await import(
+    '@zxcvbn-ts/language-common'
+  )
+  // a CommonJS package: Node names its exports, an esbuild bundle (Lambda) only gives `default`
+  const dictionary = (loaded.dictionary ?? loaded.default?.dictionary) as Record<string, string[]>
+  const list = dictionary['passwords-common']!
   return new Set(list.map((entry) => entry.toLowerCase()))
 }
 
