@@ -110,37 +110,33 @@ export function identityHeaders(member: Member | null): RouteResult {
   }
 }
 
-/**
- * Programs (JSON, bearer tokens) get a 401 problem; a browser behind Caddy or Traefik a 302, and
- * behind nginx a 401 with a Location: nginx understands no 302 from auth_request, and its
- * error_page redirects only when there is a Location, passing a program's problem on as it is.
- */
-export function signInRequired(event: RouteEvent, kind: ProxyKind, url: URL, config: Pick<Config, 'frontDoor'>) {
-  const problem = problemJson(new Problem('unauthorized', { detail: 'Sign in to open this app.' }))
-  const program = !event.wantsHtml || /^Bearer\s/i.test(event.headers.authorization ?? '')
-  if (program) return problem
-  const location = `${config.frontDoor.authOrigin ?? url.origin}/login?return_to=${encodeURIComponent(url.href)}`
-  // nginx's error_page follows this Location (auth_request_set … $upstream_http_location)
-  return kind === 'nginx'
-    ? { ...problem, headers: { ...problem.headers, location } }
-    : { statusCode: 302, headers: { location } }
-}
+/** A program (JSON, a bearer token) is answered with a problem; only a browser is redirected. */
+const isProgram = (event: RouteEvent) => !event.wantsHtml || /^Bearer\s/i.test(event.headers.authorization ?? '')
 
 /**
- * A session that must set up a second factor: a browser is sent to /security (behind nginx as a
- * 401 with a Location, the only redirect its error_page makes), a program gets a 403 problem.
+ * Sends a browser to `location`: behind Caddy or Traefik a 302; behind nginx a 401 problem with the
+ * Location, since nginx understands no 302 from auth_request and its error_page follows
+ * `auth_request_set … $upstream_http_location` only when there is one.
  */
+function redirectBrowser(kind: ProxyKind, location: string, detail: string): RouteResult {
+  if (kind === 'forwarded') return { statusCode: 302, headers: { location } }
+  const problem = problemJson(new Problem('unauthorized', { detail }))
+  return { ...problem, headers: { ...problem.headers, location } }
+}
+
+/** Nobody signed in: a program gets a 401 problem (no Location), a browser the sign-in page with return_to. */
+export function signInRequired(event: RouteEvent, kind: ProxyKind, url: URL, config: Pick<Config, 'frontDoor'>) {
+  const detail = 'Sign in to open this app.'
+  if (isProgram(event)) return problemJson(new Problem('unauthorized', { detail }))
+  const location = `${config.frontDoor.authOrigin ?? url.origin}/login?return_to=${encodeURIComponent(url.href)}`
+  return redirectBrowser(kind, location, detail)
+}
+
+/** A session that must set up a second factor: a browser is sent to /security, a program gets a 403 problem. */
 function enrolFirst(event: RouteEvent, kind: ProxyKind, url: URL, config: Pick<Config, 'frontDoor'>): RouteResult {
-  const location = `${config.frontDoor.authOrigin ?? url.origin}/security`
-  const program = !event.wantsHtml || /^Bearer\s/i.test(event.headers.authorization ?? '')
-  if (kind === 'forwarded' && !program) return { statusCode: 302, headers: { location } }
-  if (kind === 'nginx' && !program) {
-    const problem = problemJson(new Problem('unauthorized', { detail: 'Set up a second factor at /security first.' }))
-    return { ...problem, headers: { ...problem.headers, location } }
-  }
-  return problemJson(
-    new Problem('second_factor_enrolment_required', { detail: 'Set up a second factor at /security first.' }),
-  )
+  const detail = 'Set up a second factor at /security first.'
+  if (isProgram(event)) return problemJson(new Problem('second_factor_enrolment_required', { detail }))
+  return redirectBrowser(kind, `${config.frontDoor.authOrigin ?? url.origin}/security`, detail)
 }
 
 /** The whole answer to a proxy's question: through (2xx + identity), sign in first, or 403. */
