@@ -69,6 +69,13 @@ export const PROBLEMS = {
     'Second factor already set up',
     'This account has a TOTP key already; remove it before setting up another.',
   ],
+  // an extension of the contract's list (docs/api.md, ADR 015): the card's restart button
+  restart_not_possible: [
+    409,
+    'Restart not possible now',
+    'The packet forwarder could not be restarted: `detail` says why (not on balena, no supervisor API, no ' +
+      'forwarder service, the supervisor did not answer, or the service holds an update lock).',
+  ],
   payload_too_large: [413, 'Request body too large', 'The body is over 16 KiB.'],
   unsupported_media_type: [
     415,

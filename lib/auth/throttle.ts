@@ -45,6 +45,11 @@ export interface Throttle {
   startSecondFactorAttempt(username: string, clientIp: string): Promise<LoginAttempt>
   /** Counts a registration from `clientIp`, or refuses it with 429 rate_limited. */
   countRegistration(clientIp: string): Promise<void>
+  /**
+   * Counts a restart of the packet forwarder by any admin: one a minute per device, or 429
+   * rate_limited. A restart that did not happen (the supervisor refused or failed) gives it back.
+   */
+  countForwarderRestart(): Promise<{ giveBack(): Promise<void> }>
   /** Deletes expired counters (the Express adapter's hourly sweep). */
   deleteExpired(now: Date): Promise<void>
 }
@@ -139,6 +144,7 @@ export function createThrottle(db: Database, policy: ThrottlePolicy): Throttle {
   const clientFailures = counter('client', policy.clientMaxFailuresPerHour, HOUR)
   const registrations = counter('register', policy.registrationsPerHour, HOUR)
   const successes = counter('success', policy.successesPerMinute, MINUTE)
+  const forwarderRestarts = counter('forwarder_restart', 1, MINUTE)
 
   const factorFailures = counter(USER_COUNTERS[2], policy.maxFailures, FAILURE_WINDOW_SECONDS)
   const factorLockouts = counter(USER_COUNTERS[3], Number.MAX_SAFE_INTEGER, LOCKOUT_MEMORY_SECONDS)
@@ -207,6 +213,15 @@ export function createThrottle(db: Database, policy: ThrottlePolicy): Throttle {
       if (over(counted, policy.registrationsPerHour)) {
         throw rateLimited(counted.msBeforeNext, 'Too many registrations from your address.')
       }
+    },
+
+    async countForwarderRestart() {
+      // one key for the whole device: every admin's restart is the same forwarder's
+      const counted = await forwarderRestarts.penalty('device')
+      if (over(counted, 1)) {
+        throw rateLimited(counted.msBeforeNext, 'The packet forwarder was restarted less than a minute ago.')
+      }
+      return { giveBack: async () => void (await forwarderRestarts.reward('device')) }
     },
 
     async deleteExpired(now) {

@@ -6,6 +6,8 @@
 // stale one is refreshed in the background (one request at a time), and a request waits at most
 // SUPERVISOR_WAIT_MS for it before it is answered with the last reading, or "no answer yet".
 // The API key is a secret: it goes into the request URL and nowhere else (no log, no message).
+// One write: POST /v2/applications/<BALENA_APP_ID>/restart-service, for the card's restart button
+// (admins only, ADR 015). Never with `force`, so an update lock the service holds is respected.
 import { z } from 'zod'
 
 export const SERVICE_STATES = [
@@ -157,17 +159,63 @@ interface CacheEntry {
 // per address and key: another supervisor, or a new key, never gets an old reading
 const cache = new Map<string, CacheEntry>()
 
+/** What became of a restart request: the supervisor took it, or why it did not. */
+export type RestartOutcome =
+  | 'requested'
+  /** The service holds an update lock (the supervisor's 423): it restarts when the lock is released. */
+  | 'locked'
+  | 'off_balena'
+  | 'no_api'
+  /** BALENA_APP_ID is missing or not a number: the supervisor's route needs it. */
+  | 'no_app_id'
+  | UnreachableReason
+
+/** Asks the supervisor to restart `serviceName` now, and forgets the cached reading so the card shows it. */
+export async function restartService(
+  env: NodeJS.ProcessEnv,
+  serviceName: string,
+  timeoutMs = SUPERVISOR_TIMEOUT_MS,
+): Promise<RestartOutcome> {
+  const address = env.BALENA_SUPERVISOR_ADDRESS?.trim()
+  const apiKey = env.BALENA_SUPERVISOR_API_KEY?.trim()
+  if (!address || !apiKey) return env.BALENA === '1' ? 'no_api' : 'off_balena'
+  const appId = env.BALENA_APP_ID?.trim() ?? ''
+  if (!/^\d{1,12}$/.test(appId)) return 'no_app_id'
+  const url = new URL(`/v2/applications/${appId}/restart-service`, address)
+  url.searchParams.set('apikey', apiKey)
+  let response: Response
+  try {
+    response = await fetch(url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ serviceName }),
+      signal: AbortSignal.timeout(timeoutMs),
+      redirect: 'error',
+    })
+    await response.arrayBuffer() // "OK", or the reason: read to the end so the connection is free
+  } catch (error) {
+    return (error as Error).name === 'TimeoutError' ? 'timeout' : 'network'
+  }
+  cache.delete(`${address} ${apiKey}`)
+  if (response.ok) return 'requested'
+  if (response.status === 423) return 'locked'
+  if (response.status === 401 || response.status === 403) return 'refused'
+  return 'error'
+}
+
 /** How long a reader waits for a fresh reading, and a request for the supervisor's answer. */
 export interface SupervisorWait {
   readonly waitMs?: number
   readonly timeoutMs?: number
+  /** Ask anew even when the cached reading is recent (before acting on what it says). */
+  readonly askAnew?: boolean
 }
 
 /** The supervisor's reading as of `now`: cached, refreshed in the background, never waited on long. */
 export async function readSupervisor(
   env: NodeJS.ProcessEnv,
   now: Date,
-  { waitMs = SUPERVISOR_WAIT_MS, timeoutMs = SUPERVISOR_TIMEOUT_MS }: SupervisorWait = {},
+  { waitMs = SUPERVISOR_WAIT_MS, timeoutMs = SUPERVISOR_TIMEOUT_MS, askAnew = false }: SupervisorWait = {},
 ): Promise<SupervisorReading> {
   const address = env.BALENA_SUPERVISOR_ADDRESS?.trim()
   const apiKey = env.BALENA_SUPERVISOR_API_KEY?.trim()
@@ -176,7 +224,7 @@ export async function readSupervisor(
   const entry = cache.get(cacheKey) ?? {}
   cache.set(cacheKey, entry)
   const age = entry.readAt === undefined ? Infinity : now.getTime() - entry.readAt
-  if (entry.reading && age >= 0 && age < SUPERVISOR_CACHE_SECONDS * 1000) return entry.reading
+  if (!askAnew && entry.reading && age >= 0 && age < SUPERVISOR_CACHE_SECONDS * 1000) return entry.reading
   entry.refreshing ??= askSupervisor(address, apiKey, now, timeoutMs)
     .catch((): SupervisorReading => ({ state: 'unreachable', reason: 'error' }))
     .then((reading) => {

@@ -66,6 +66,9 @@ export function readGateway(
   return facts
 }
 
+/** Drops the cached facts: the next read gathers them anew (after a restart the card must show it). */
+export const forgetGateway = (db: Queryable): void => void cache.delete(db)
+
 async function gatherGateway(
   db: Queryable,
   config: Pick<Config, 'dataDir' | 'database'>,

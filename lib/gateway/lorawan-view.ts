@@ -20,6 +20,8 @@ export interface LorawanView {
   /** The device's services; null when the supervisor cannot say (servicesLine says why). */
   readonly services: readonly ServiceRow[] | null
   readonly servicesLine: string | null
+  /** The packet forwarder's service, which the card offers to restart (its viewers are admins); null: none known. */
+  readonly restartable: string | null
   /** Each goes into the card's "Needs attention" line, first. */
   readonly problems: readonly { readonly text: string; readonly state: RowState }[]
 }
@@ -107,6 +109,7 @@ export function lorawanView(facts: LorawanFacts): LorawanView {
     rows,
     services,
     servicesLine: supervisorLine(supervisor),
+    restartable: forwarderService?.name ?? null,
     problems,
   }
 }

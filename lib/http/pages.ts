@@ -22,6 +22,8 @@ export const NOTICES = {
   signed_out: 'You are signed out.',
   password_changed: 'Your password was changed. Other sessions were signed out.',
   sessions_ended: 'The sessions you chose were signed out.',
+  forwarder_restarting:
+    'Restart requested: the packet forwarder is restarting; LoRaWAN traffic resumes in a few seconds.',
   passkey_added: 'Your passkey was added. Other sessions were signed out.',
   passkey_renamed: 'Your passkey was renamed.',
   passkey_removed: 'Your passkey was removed. Other sessions were signed out.',

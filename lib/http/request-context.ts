@@ -22,6 +22,8 @@ export interface ClientThrottle {
   startSecondFactorAttempt(username: string): Promise<LoginAttempt>
   /** Counts a registration from this client, or refuses it with 429 rate_limited. */
   countRegistration(): Promise<void>
+  /** Counts a restart of the packet forwarder (one a minute per device), or refuses it with 429. */
+  countForwarderRestart(): Promise<{ giveBack(): Promise<void> }>
 }
 
 /** What a handler gets besides its event: the process's runtime, bound to this request. */
@@ -79,6 +81,7 @@ class RequestHandlerContext implements HandlerContext {
         startLoginAttempt: (username) => throttle.startLoginAttempt(username, client),
         startSecondFactorAttempt: (username) => throttle.startSecondFactorAttempt(username, client),
         countRegistration: () => throttle.countRegistration(client),
+        countForwarderRestart: () => throttle.countForwarderRestart(),
       }
     }
     return this.#throttle

@@ -4,6 +4,7 @@ export const ROUTES = {
   'GET /account': 'account',
   'GET /dashboard/{username}': 'dashboard',
   'POST /sessions/end': 'end-sessions',
+  'POST /gateway/forwarder/restart': 'forwarder-restart',
   'GET /health': 'health',
   'GET /': 'index',
   'GET /login': 'index',

@@ -92,7 +92,7 @@ describe.each(['docker-compose.yml', 'docker-compose.db.yml'])('%s through balen
     const text = await readFile(path.join(ROOT, file), 'utf8')
     const comment = /((?:^ *#.*\n)+) *io\.balena\.features\.supervisor-api:/m.exec(text)?.[1] ?? ''
     expect(comment).toMatch(/restart or stop any service, reboot/)
-    expect(comment).toMatch(/only reads/)
+    expect(comment).toMatch(/one\s+(?:#\s+)?write: an admin's restart of the packet forwarder/)
   })
 
   it('writes no secret into the file', async () => {

@@ -1,11 +1,13 @@
 // A stand-in for the balena Supervisor's HTTP API, which cannot run here: the endpoints the card
 // reads, with the shapes of balena-supervisor docs/API.md (GET /ping → "OK"; GET /v2/state/status;
-// GET /v1/device), each but /ping refusing a missing or wrong ?apikey= with 401 as the supervisor
+// GET /v1/device) and the one write the card makes (POST /v2/applications/<appId>/restart-service with
+// {"serviceName"}: "OK", or 423 while `locked`, as an update lock answers), each but /ping refusing a missing or wrong ?apikey= with 401 as the supervisor
 // does. `mode` switches it to its failure modes: 500, a body that is not JSON, or no answer at all.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
 export type FakeSupervisorMode = 'ok' | 'error' | 'garbage' | 'hang'
+export const FAKE_APP_ID = '1032480'
 export interface FakeService {
   serviceName: string
   /** The supervisor's own words: Running, exited, restarting, Downloading, Installing … */
@@ -21,6 +23,10 @@ export interface FakeSupervisor {
   services: FakeService[]
   /** Every request's path and query, as received (the test checks the key travelled only there). */
   readonly requests: string[]
+  /** The services a restart was asked for, in order. */
+  readonly restarts: string[]
+  /** Answers restarts with 423, as the supervisor does while the service holds an update lock. */
+  locked: boolean
   /** Sets the packet forwarder's (the first service's) status, as a tour stop wants it. */
   setForwarder(status: 'Running' | 'exited'): void
   /** Answers every request held by mode 'hang' (with a 500) so the server can close. */
@@ -46,6 +52,8 @@ export async function startFakeSupervisor(services: FakeService[] = FORWARDER_RU
     mode: 'ok' as FakeSupervisorMode,
     services: services.map((s) => ({ ...s })),
     requests: [] as string[],
+    restarts: [] as string[],
+    locked: false,
   }
   const answer = (request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? '/', 'http://supervisor')
@@ -72,6 +80,22 @@ export async function startFakeSupervisor(services: FakeService[] = FORWARDER_RU
         images: [],
         release: '804281fb17e8291c542f9640814ef546',
       })
+    }
+    if (request.method === 'POST' && url.pathname === `/v2/applications/${FAKE_APP_ID}/restart-service`) {
+      let body = ''
+      request.on('data', (chunk) => {
+        body += chunk
+      })
+      request.on('end', () => {
+        if (state.locked) return void response.writeHead(423).end('Updates are locked')
+        const { serviceName } = JSON.parse(body) as { serviceName: string }
+        const service = state.services.find((s) => s.serviceName === serviceName)
+        if (!service) return void response.writeHead(404).end('Service not found')
+        state.restarts.push(serviceName)
+        service.status = 'Restarting'
+        response.end('OK')
+      })
+      return
     }
     if (url.pathname === '/v1/device') {
       return json(response, 200, {
@@ -101,7 +125,12 @@ export async function startFakeSupervisor(services: FakeService[] = FORWARDER_RU
     },
     address,
     apiKey,
-    env: { BALENA: '1', BALENA_SUPERVISOR_ADDRESS: address, BALENA_SUPERVISOR_API_KEY: apiKey },
+    env: {
+      BALENA: '1',
+      BALENA_APP_ID: FAKE_APP_ID,
+      BALENA_SUPERVISOR_ADDRESS: address,
+      BALENA_SUPERVISOR_API_KEY: apiKey,
+    },
     releaseHeld,
     close: () =>
       new Promise<void>((resolve) => {

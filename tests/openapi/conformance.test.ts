@@ -12,6 +12,7 @@ import { Validator } from '@seriousme/openapi-schema-validator'
 import { ROUTES } from '#lib/http/routes.ts'
 import { PROBLEMS } from '#lib/problem.ts'
 import { createSession } from '#lib/auth/sessions.ts'
+import { setUserGroups } from '#lib/auth/groups.ts'
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '#lib/embedded-postgres/server.ts'
 import { spawnService, type ServiceProcess } from '../helpers/service-process.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
@@ -27,6 +28,7 @@ import {
   seen,
 } from '../helpers/openapi.ts'
 import { totpCode } from '../helpers/second-factor.ts'
+import { startFakeSupervisor } from '../helpers/fake-supervisor.ts'
 import { client, clientAt, CookieJar, rawRequest, type Call, type Client, type Reply } from '../helpers/http.ts'
 import { createCredential, getAssertion } from '../helpers/soft-authenticator.ts'
 import { startService, type TestService } from '../helpers/service.ts'
@@ -465,6 +467,37 @@ describe('real responses of every route match the document (embedded database)',
     ).toBe(`/dashboard/${user.username}`)
   })
 
+  it('POST /gateway/forwarder/restart: 202, 303, 400, 401, 403, 409, 413, 415, 429', async () => {
+    const supervisor = await startFakeSupervisor()
+    const savedEnv = process.env
+    process.env = { ...savedEnv, ...supervisor.env }
+    try {
+      const user = await account('restart')
+      const restart = (call: Call) => check('POST', '/gateway/forwarder/restart', call)
+      const confirmed = { confirm: 'restart' }
+      await setUserGroups(service.runtime.db, user.id, [])
+      expect((await restart({ json: confirmed, bearer: user.token })).status).toBe(403)
+      await setUserGroups(service.runtime.db, user.id, ['admins'])
+      const admin = (await check('POST', '/login', { json: { username: user.username, password: user.password } }))
+        .json.access_token
+      expect((await restart({ json: {}, bearer: admin })).status).toBe(400)
+      expect((await restart({ json: confirmed })).status).toBe(401)
+      await expectBodyRefusals('/gateway/forwarder/restart', ['x', 'text/plain'], admin)
+      supervisor.locked = true
+      expect((await restart({ json: confirmed, bearer: admin })).json.code).toBe('restart_not_possible')
+      supervisor.locked = false
+      expect((await restart({ json: confirmed, bearer: admin })).status).toBe(202)
+      expect((await restart({ json: confirmed, bearer: admin })).status).toBe(429)
+      await service.runtime.db.none("DELETE FROM throttle WHERE key LIKE 'forwarder_restart%'")
+      const jar = await browser(user)
+      const form = await restart({ form: confirmed, jar, sameOrigin: true, headers: html })
+      expect(form.location).toBe(`/dashboard/${user.username}`)
+    } finally {
+      process.env = savedEnv
+      await supervisor.close()
+    }
+  })
+
   it('the second factor: /login/second-factor and /security/*, each answer they document', async () => {
     const user = await account('factor')
     // a pending sign-in answers only the address it was given to
@@ -796,6 +829,7 @@ describe('real responses of every route match the document (embedded database)',
         })
         await expect500('POST', '/logout', { json: {}, bearer: user.token })
         await expect500('POST', '/sessions/end', { form: { session: 'others' }, jar, sameOrigin: true })
+        await expect500('POST', '/gateway/forwarder/restart', { json: { confirm: 'restart' }, bearer: user.token })
         await expect500('GET', '/login/second-factor', { headers: { cookie: `pending_sign_in=${'A'.repeat(43)}` } })
         await expect500('POST', '/login/second-factor', { json: { pending: 'A'.repeat(43), code: '123456' } })
         for (const path of ['/security/totp', '/security/totp/confirm', '/security/totp/remove']) {
@@ -840,6 +874,7 @@ describe('real responses of every route match the document (embedded database)',
       })
       await expect503('POST', '/logout', { json: {}, bearer: user.token })
       await expect503('POST', '/sessions/end', { json: { session: 'others' }, bearer: user.token })
+      await expect503('POST', '/gateway/forwarder/restart', { json: { confirm: 'restart' }, bearer: user.token })
       await expect503('GET', '/login/second-factor', { headers: { cookie: `pending_sign_in=${'A'.repeat(43)}` } })
       await expect503('POST', '/login/second-factor', { json: { pending: 'A'.repeat(43), code: '123456' } })
       for (const path of ['/security/totp', '/security/totp/confirm', '/security/totp/remove']) {
