@@ -478,8 +478,8 @@ describe('real responses of every route match the document (embedded database)',
       await setUserGroups(service.runtime.db, user.id, [])
       expect((await restart({ json: confirmed, bearer: user.token })).status).toBe(403)
       await setUserGroups(service.runtime.db, user.id, ['admins'])
-      const admin = (await check('POST', '/login', { json: { username: user.username, password: user.password } }))
-        .json.access_token
+      const admin = (await check('POST', '/login', { json: { username: user.username, password: user.password } })).json
+        .access_token
       expect((await restart({ json: {}, bearer: admin })).status).toBe(400)
       expect((await restart({ json: confirmed })).status).toBe(401)
       await expectBodyRefusals('/gateway/forwarder/restart', ['x', 'text/plain'], admin)
