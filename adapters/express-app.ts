@@ -59,9 +59,11 @@ function invoke(match: RouteMatch) {
   return async (req: Request, res: Response) => {
     const arrival = { at: Date.now(), peer: req.socket.remoteAddress }
     try {
-      const body = await readBody(req)
+      // a request without Content-Length or Transfer-Encoding has no body (RFC 9112 §6.3): nothing to wait for
+      const body = hasBody(req) ? await readBody(req) : undefined
       const handler = await loadHandler(match.name)
-      const result = await handler(toEvent(req, body, match), lambdaContext(match.name))
+      const event = toEvent(req, body, match)
+      const result = await handler(event, lambdaContext(match.name, event.requestContext.requestId))
       // an unread (oversized) body is not worth keeping the connection for
       if (!req.complete) res.set('connection', 'close')
       writeResult(res, result)
@@ -74,6 +76,9 @@ function invoke(match: RouteMatch) {
     }
   }
 }
+
+const hasBody = (req: IncomingMessage) =>
+  req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined
 
 /** Reads at most MAX_BODY_BYTES + 1 bytes: enough for the handler to see that a body is too large. */
 async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
@@ -115,7 +120,9 @@ export function toEvent(
   { routeKey, pathParameters }: RouteMatch,
 ): APIGatewayProxyEventV2 {
   const headers: Record<string, string> = {}
-  for (const [name, value] of Object.entries(req.headers)) {
+  const incoming = req.headers
+  for (const name in incoming) {
+    const value = incoming[name]
     if (value !== undefined && name !== 'cookie') headers[name] = Array.isArray(value) ? value.join(',') : value
   }
   // Node keeps only the first of repeated Host headers; passed on joined, as API Gateway joins
@@ -126,8 +133,11 @@ export function toEvent(
   }
   if (hosts.length > 1) headers.host = hosts.join(',')
   const { path, search } = splitTarget(req.originalUrl)
-  const query: Record<string, string> = {}
-  for (const [key, value] of new URLSearchParams(search)) query[key] = key in query ? `${query[key]},${value}` : value
+  let query: Record<string, string> | undefined
+  if (search) {
+    query = {}
+    for (const [key, value] of new URLSearchParams(search)) query[key] = key in query ? `${query[key]},${value}` : value
+  }
   const now = Date.now()
   return {
     version: '2.0',
@@ -137,7 +147,7 @@ export function toEvent(
     // API Gateway hands cookies over separately from the other headers
     cookies: req.headers.cookie ? req.headers.cookie.split(/;\s*/).filter(Boolean) : undefined,
     headers,
-    queryStringParameters: search ? query : undefined,
+    queryStringParameters: query,
     pathParameters,
     isBase64Encoded: false,
     body: body?.toString('utf8'),
@@ -162,14 +172,15 @@ export function toEvent(
   }
 }
 
-export function lambdaContext(functionName: string): Context {
+/** The Lambda context of one request; its awsRequestId is the event's requestId (one random UUID a request). */
+export function lambdaContext(functionName: string, requestId: string = randomUUID()): Context {
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName,
     functionVersion: '$LATEST',
     invokedFunctionArn: `local:${functionName}`,
     memoryLimitInMB: '0',
-    awsRequestId: randomUUID(),
+    awsRequestId: requestId,
     logGroupName: 'local',
     logStreamName: 'local',
     getRemainingTimeInMillis: () => 60_000,
@@ -181,8 +192,13 @@ export function lambdaContext(functionName: string): Context {
 
 function writeResult(res: Response, result: RouteResult): void {
   res.status(result.statusCode)
-  for (const [name, value] of Object.entries(result.headers ?? {})) res.set(name, String(value))
-  for (const cookie of result.cookies ?? []) res.append('set-cookie', cookie)
+  const headers = result.headers
+  for (const name in headers) {
+    // Express's res.set adds the charset to a Content-Type without one; every other header is Node's setHeader
+    if (name.toLowerCase() === 'content-type') res.set(name, String(headers[name]))
+    else res.setHeader(name, String(headers[name]))
+  }
+  if (result.cookies?.length) res.append('set-cookie', result.cookies)
   if (result.body === undefined) res.end()
   else res.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body)
 }
