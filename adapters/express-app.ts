@@ -172,6 +172,9 @@ export function toEvent(
   }
 }
 
+const remainingTime = () => 60_000
+const nothing = () => {}
+
 /** The Lambda context of one request; its awsRequestId is the event's requestId (one random UUID a request). */
 export function lambdaContext(functionName: string, requestId: string = randomUUID()): Context {
   return {
@@ -183,22 +186,45 @@ export function lambdaContext(functionName: string, requestId: string = randomUU
     awsRequestId: requestId,
     logGroupName: 'local',
     logStreamName: 'local',
-    getRemainingTimeInMillis: () => 60_000,
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
+    getRemainingTimeInMillis: remainingTime,
+    done: nothing,
+    fail: nothing,
+    succeed: nothing,
   }
 }
 
+// Express's res.set adds the charset to a Content-Type without one; its answer for each value (the
+// routes send a handful) is remembered, so that the headers reach Node in one writeHead: Node then
+// writes them as they are, without a setHeader (an array and a lower-cased name) for each
+const contentTypes = new Map<string, string>()
+const MAX_CONTENT_TYPES = 64
+function contentTypeOf(res: Response, value: string): string {
+  let type = contentTypes.get(value)
+  if (type === undefined) {
+    type = String(res.set('content-type', value).get('content-type'))
+    res.removeHeader('content-type')
+    if (contentTypes.size < MAX_CONTENT_TYPES) contentTypes.set(value, type)
+  }
+  return type
+}
+
+/** Node sends a body (and its length) but for HEAD, 1xx, 204 and 304 (RFC 9110 §6.4.1). */
+const bodyAllowed = (res: Response, status: number) =>
+  res.req.method !== 'HEAD' && status >= 200 && status !== 204 && status !== 304
+
 function writeResult(res: Response, result: RouteResult): void {
   res.status(result.statusCode)
-  const headers = result.headers
-  for (const name in headers) {
-    // Express's res.set adds the charset to a Content-Type without one; every other header is Node's setHeader
-    if (name.toLowerCase() === 'content-type') res.set(name, String(headers[name]))
-    else res.setHeader(name, String(headers[name]))
+  const headers: Record<string, string | string[]> = {}
+  for (const name in result.headers) {
+    const value = String(result.headers[name])
+    headers[name] = name.toLowerCase() === 'content-type' ? contentTypeOf(res, value) : value
   }
-  if (result.cookies?.length) res.append('set-cookie', result.cookies)
-  if (result.body === undefined) res.end()
-  else res.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body)
+  if (result.cookies?.length) headers['set-cookie'] = result.cookies
+  const body =
+    result.body === undefined ? undefined : result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body
+  // what end() would have added had the headers not been written first
+  if (bodyAllowed(res, result.statusCode))
+    headers['Content-Length'] = String(body === undefined ? 0 : Buffer.byteLength(body))
+  res.writeHead(result.statusCode, headers)
+  res.end(body)
 }
