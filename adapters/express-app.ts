@@ -59,9 +59,11 @@ function invoke(match: RouteMatch) {
   return async (req: Request, res: Response) => {
     const arrival = { at: Date.now(), peer: req.socket.remoteAddress }
     try {
-      const body = await readBody(req)
+      // a request without Content-Length or Transfer-Encoding has no body (RFC 9112 §6.3): nothing to wait for
+      const body = hasBody(req) ? await readBody(req) : undefined
       const handler = await loadHandler(match.name)
-      const result = await handler(toEvent(req, body, match), lambdaContext(match.name))
+      const event = toEvent(req, body, match)
+      const result = await handler(event, lambdaContext(match.name, event.requestContext.requestId))
       // an unread (oversized) body is not worth keeping the connection for
       if (!req.complete) res.set('connection', 'close')
       writeResult(res, result)
@@ -74,6 +76,9 @@ function invoke(match: RouteMatch) {
     }
   }
 }
+
+const hasBody = (req: IncomingMessage) =>
+  req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined
 
 /** Reads at most MAX_BODY_BYTES + 1 bytes: enough for the handler to see that a body is too large. */
 async function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
@@ -115,7 +120,9 @@ export function toEvent(
   { routeKey, pathParameters }: RouteMatch,
 ): APIGatewayProxyEventV2 {
   const headers: Record<string, string> = {}
-  for (const [name, value] of Object.entries(req.headers)) {
+  const incoming = req.headers
+  for (const name in incoming) {
+    const value = incoming[name]
     if (value !== undefined && name !== 'cookie') headers[name] = Array.isArray(value) ? value.join(',') : value
   }
   // Node keeps only the first of repeated Host headers; passed on joined, as API Gateway joins
@@ -126,8 +133,11 @@ export function toEvent(
   }
   if (hosts.length > 1) headers.host = hosts.join(',')
   const { path, search } = splitTarget(req.originalUrl)
-  const query: Record<string, string> = {}
-  for (const [key, value] of new URLSearchParams(search)) query[key] = key in query ? `${query[key]},${value}` : value
+  let query: Record<string, string> | undefined
+  if (search) {
+    query = {}
+    for (const [key, value] of new URLSearchParams(search)) query[key] = key in query ? `${query[key]},${value}` : value
+  }
   const now = Date.now()
   return {
     version: '2.0',
@@ -137,7 +147,7 @@ export function toEvent(
     // API Gateway hands cookies over separately from the other headers
     cookies: req.headers.cookie ? req.headers.cookie.split(/;\s*/).filter(Boolean) : undefined,
     headers,
-    queryStringParameters: search ? query : undefined,
+    queryStringParameters: query,
     pathParameters,
     isBase64Encoded: false,
     body: body?.toString('utf8'),
@@ -162,27 +172,59 @@ export function toEvent(
   }
 }
 
-export function lambdaContext(functionName: string): Context {
+const remainingTime = () => 60_000
+const nothing = () => {}
+
+/** The Lambda context of one request; its awsRequestId is the event's requestId (one random UUID a request). */
+export function lambdaContext(functionName: string, requestId: string = randomUUID()): Context {
   return {
     callbackWaitsForEmptyEventLoop: false,
     functionName,
     functionVersion: '$LATEST',
     invokedFunctionArn: `local:${functionName}`,
     memoryLimitInMB: '0',
-    awsRequestId: randomUUID(),
+    awsRequestId: requestId,
     logGroupName: 'local',
     logStreamName: 'local',
-    getRemainingTimeInMillis: () => 60_000,
-    done: () => {},
-    fail: () => {},
-    succeed: () => {},
+    getRemainingTimeInMillis: remainingTime,
+    done: nothing,
+    fail: nothing,
+    succeed: nothing,
   }
 }
 
+// Express's res.set adds the charset to a Content-Type without one; its answer for each value (the
+// routes send a handful) is remembered, so that the headers reach Node in one writeHead: Node then
+// writes them as they are, without a setHeader (an array and a lower-cased name) for each
+const contentTypes = new Map<string, string>()
+const MAX_CONTENT_TYPES = 64
+function contentTypeOf(res: Response, value: string): string {
+  let type = contentTypes.get(value)
+  if (type === undefined) {
+    type = String(res.set('content-type', value).get('content-type'))
+    res.removeHeader('content-type')
+    if (contentTypes.size < MAX_CONTENT_TYPES) contentTypes.set(value, type)
+  }
+  return type
+}
+
+/** Node sends a body (and its length) but for HEAD, 1xx, 204 and 304 (RFC 9110 §6.4.1). */
+const bodyAllowed = (res: Response, status: number) =>
+  res.req.method !== 'HEAD' && status >= 200 && status !== 204 && status !== 304
+
 function writeResult(res: Response, result: RouteResult): void {
   res.status(result.statusCode)
-  for (const [name, value] of Object.entries(result.headers ?? {})) res.set(name, String(value))
-  for (const cookie of result.cookies ?? []) res.append('set-cookie', cookie)
-  if (result.body === undefined) res.end()
-  else res.end(result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body)
+  const headers: Record<string, string | string[]> = {}
+  for (const name in result.headers) {
+    const value = String(result.headers[name])
+    headers[name] = name.toLowerCase() === 'content-type' ? contentTypeOf(res, value) : value
+  }
+  if (result.cookies?.length) headers['set-cookie'] = result.cookies
+  const body =
+    result.body === undefined ? undefined : result.isBase64Encoded ? Buffer.from(result.body, 'base64') : result.body
+  // what end() would have added had the headers not been written first
+  if (bodyAllowed(res, result.statusCode))
+    headers['Content-Length'] = String(body === undefined ? 0 : Buffer.byteLength(body))
+  res.writeHead(result.statusCode, headers)
+  res.end(body)
 }

@@ -7,7 +7,6 @@ import { ConfigError, loadConfig, type Config } from '#lib/platform/config.ts'
 import { startRuntime, stopRuntime } from '#lib/platform/runtime.ts'
 import { throttleFor } from '#lib/auth/throttle.ts'
 import { createLogger } from '#lib/platform/log.ts'
-import { EmbeddedPostgresError } from '#lib/embedded-postgres/server.ts'
 import { createApp, warmUp } from './express-app.ts'
 import { createHttpServer } from './http-server.ts'
 
@@ -32,9 +31,9 @@ async function main(): Promise<void> {
   }
   const log = createLogger(config.logLevel)
   const runtime = await startRuntime(config, log).catch((error: unknown) => {
-    if (error instanceof EmbeddedPostgresError) fail(error.message)
-    // by name: the rules module (and its YAML parser) loads only when ACCESS_RULES is set
-    if ((error as Error).name === 'AccessRulesError') fail((error as Error).message)
+    // by name: the embedded server's modules load only without DATABASE_URL, the rules module (and
+    // its YAML parser) only when ACCESS_RULES is set
+    if (['EmbeddedPostgresError', 'AccessRulesError'].includes((error as Error).name)) fail((error as Error).message)
     fail(`cannot reach the database: ${(error as Error).message}`)
   })
 

@@ -30,7 +30,7 @@ export const handler = route(spec, async (event, ctx) => {
   const factor = await findTotp(db, auth.user.id)
   if (factor?.confirmed) throw new Problem('second_factor_exists', { detail: 'The authenticator app is on already.' })
   if (!factor) throw invalidFields([{ field: 'code', message: 'Set up the authenticator app first.' }])
-  const step = matchingStep(factor.secret, input.code, now)
+  const step = await matchingStep(factor.secret, input.code, now)
   if (step === null) throw wrongCode()
 
   const codes = await db.tx(async (tx) => {

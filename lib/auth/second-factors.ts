@@ -58,7 +58,7 @@ export async function checkSecondFactorCode(
     return left === null ? null : { method: 'recovery', left }
   }
   const factor = await findTotp(tx, userId)
-  const step = matchingStep(factor?.confirmed ? factor.secret : undefined, code, now)
+  const step = await matchingStep(factor?.confirmed ? factor.secret : undefined, code, now)
   if (step === null || !(await useTotpStep(tx, userId, step, now))) return null
   return { method: 'totp' }
 }

@@ -4,7 +4,6 @@
 import type { MiddlewareObj } from '@middy/core'
 import type { Logger } from 'pino'
 import type { RouteEvent, RouteResult } from './event.ts'
-import { renderErrorPage } from './pages.ts'
 import { createLogger } from '../platform/log.ts'
 import { logBudgetFor } from '../platform/log-budget.ts'
 import { startedRuntime } from '../platform/runtime.ts'
@@ -66,8 +65,10 @@ export function problemResponder(): MiddlewareObj<RouteEvent, RouteResult> {
           'request refused',
         )
       }
+      // the pages (templates, the security page's state) are imported at the first HTML error, so
+      // that the chain every route shares, and /health's first answer at start, does without them
       request.response = event.wantsHtml
-        ? await renderErrorPage(event, problem, startedRuntime())
+        ? await (await import('./pages.ts')).renderErrorPage(event, problem, startedRuntime())
         : problemJson(problem)
     },
   }

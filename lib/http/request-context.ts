@@ -98,26 +98,32 @@ class RequestHandlerContext implements HandlerContext {
   }
 }
 
+const requestLogs = new WeakMap<RouteEvent, Logger>()
+
 /**
  * event.log: the process logger's child for this request, made when the request first logs (a
- * child logger serialises its bindings at once, and most requests log nothing).
+ * child logger serialises its bindings at once, and most requests log nothing). One accessor for
+ * every event, so that a request that never logs allocates nothing for it.
  */
-function defineRequestLog(event: RouteEvent, runtime: Runtime): void {
-  let log: Logger | undefined
-  Object.defineProperty(event, 'log', {
-    configurable: true,
-    enumerable: true,
-    get: () =>
-      (log ??= runtime.log.child({
-        requestId: event.requestId,
-        method: event.requestContext.http.method,
-        path: event.rawPath,
-        clientIp: event.clientIp,
-      })),
-    set: (value: Logger) => {
-      log = value
-    },
-  })
+const REQUEST_LOG: PropertyDescriptor & ThisType<RouteEvent> = {
+  configurable: true,
+  enumerable: true,
+  get() {
+    let log = requestLogs.get(this)
+    if (!log) {
+      log = contextOf(this).log.child({
+        requestId: this.requestId,
+        method: this.requestContext.http.method,
+        path: this.rawPath,
+        clientIp: this.clientIp,
+      })
+      requestLogs.set(this, log)
+    }
+    return log
+  },
+  set(value: Logger) {
+    requestLogs.set(this, value)
+  },
 }
 
 /** Middy step: reads what every later step needs from the event and the runtime, once. */
@@ -144,8 +150,8 @@ export function requestContext(page: PageName | undefined): MiddlewareObj<RouteE
       )
       event.clientIp = client.ip
       event.secure = client.secure
-      defineRequestLog(event, runtime)
       contexts.set(event, new RequestHandlerContext(runtime, event))
+      Object.defineProperty(event, 'log', REQUEST_LOG)
     },
   }
 }

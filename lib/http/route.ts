@@ -1,13 +1,16 @@
 // route(): every handler is the same Middy chain, written once here in the order it runs.
-//   before: headers → negotiation → request context → host check → cross-origin guard → admit body →
-//           JSON parser → form parser → object body → authentication → input schema
+//   before: headers → negotiation → request context → host check → [cross-origin guard → admit body →
+//           JSON parser → form parser → object body] → [authentication] → [input schema]
 //   after / onError (reverse): problem responder (registered last, so it answers first) →
 //   security headers → cache policy.
 // Middy's own middlewares do the parsing, negotiation and security headers; each step of ours is a
-// file of its own in lib/http. What differs between routes comes from the route's spec.
+// file of its own in lib/http. What differs between routes comes from the route's spec, and so do
+// the bracketed steps: a route that serves only GET takes no body (nor a POST's cross-origin check),
+// one without `auth` reads no session, one without `input` validates nothing. A step a route does
+// not carry costs its requests nothing (issue 17: forward-auth sits in front of every request of
+// every protected app).
 import middy from '@middy/core'
 import httpHeaderNormalizer from '@middy/http-header-normalizer'
-import httpContentNegotiation from '@middy/http-content-negotiation'
 import httpJsonBodyParser from '@middy/http-json-body-parser'
 import httpUrlencodeBodyParser from '@middy/http-urlencode-body-parser'
 import type { Context } from 'aws-lambda'
@@ -22,6 +25,7 @@ import { noStoreByDefault } from './cache-policy.ts'
 import { securityHeaders } from './security-headers.ts'
 import { contextOf, requestContext, type HandlerContext } from './request-context.ts'
 import { validateInput } from './validate-input.ts'
+import { negotiateMediaType } from './negotiation.ts'
 
 export type { AuthenticatedEvent, RouteEvent, RouteResult } from './event.ts'
 export type { HandlerContext } from './request-context.ts'
@@ -40,28 +44,27 @@ export type RouteHandler<S extends RouteSpec> = (event: EventOf<S>, ctx: Handler
 const jsonParser = httpJsonBodyParser({ disableContentTypeError: true })
 const formParser = httpUrlencodeBodyParser({ disableContentTypeError: true })
 
-/** The route's Lambda handler: `fn` inside the shared Middy chain, configured by `spec`. */
+/**
+ * A route takes a body unless all its keys are GET: a POST route, and not-found (no keys: it
+ * answers any method, and a POST's body is refused before its 404 as on every POST).
+ */
+const takesBody = (spec: RouteSpec) => spec.keys.length === 0 || spec.keys.some((key) => key.startsWith('POST '))
+
+/** The route's Lambda handler: `fn` inside the shared Middy chain, with the steps `spec` needs. */
 export function route<const S extends RouteSpec>(spec: S, fn: RouteHandler<S>) {
-  return middy<RouteEvent, RouteResult, Error, Context>()
+  const chain = middy<RouteEvent, RouteResult, Error, Context>()
     .use(httpHeaderNormalizer())
-    .use(
-      httpContentNegotiation({
-        parseCharsets: false,
-        parseEncodings: false,
-        parseLanguages: false,
-        availableMediaTypes: ['text/html', 'application/json'],
-        failOnMismatch: false,
-      }),
-    )
+    .use(negotiateMediaType())
     .use(requestContext(spec.page))
     .use(checkHost())
-    .use(rejectCrossOrigin())
-    .use(admitBody())
-    .use(jsonParser)
-    .use(formParser)
-    .use(requireObjectBody())
-    .use(authenticate(spec.auth, { forwardAuth: spec.forwardAuth, beforeEnrolment: spec.beforeEnrolment }))
-    .use(validateInput(spec))
+  if (takesBody(spec)) {
+    chain.use(rejectCrossOrigin()).use(admitBody()).use(jsonParser).use(formParser).use(requireObjectBody())
+  }
+  if (spec.auth) {
+    chain.use(authenticate(spec.auth, { forwardAuth: spec.forwardAuth, beforeEnrolment: spec.beforeEnrolment }))
+  }
+  if (spec.input) chain.use(validateInput(spec))
+  return chain
     .use(noStoreByDefault())
     .use(securityHeaders())
     .use(problemResponder())

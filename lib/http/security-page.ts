@@ -63,7 +63,7 @@ export async function securityState(
     ...(factor && !factor.confirmed
       ? {
           totp_key: factor.secret,
-          totp_uri: totpUri(factor.secret, `${auth.user.username}@${host ?? ''}`, 'gateway-auth'),
+          totp_uri: await totpUri(factor.secret, `${auth.user.username}@${host ?? ''}`, 'gateway-auth'),
         }
       : {}),
     recovery_codes_left: left,

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url'
 import pgPromise, { type IDatabase, type ITask } from 'pg-promise'
 import type { Logger } from 'pino'
 import type { Config } from './config.ts'
-import { startEmbeddedPostgres, type EmbeddedPostgres } from '../embedded-postgres/server.ts'
+import type { EmbeddedPostgres } from '../embedded-postgres/server.ts'
 import { transactionEnded } from './after-commit.ts'
 
 export type Database = IDatabase<object>
@@ -33,9 +33,10 @@ export interface DatabaseHandle {
 
 /** Connects to (or starts) the database and applies pending migrations. */
 export async function openDatabase(config: Config, log: Logger): Promise<DatabaseHandle> {
+  // imported only when there is one to start: with DATABASE_URL the start skips its modules
   const embedded = config.database.url
     ? undefined
-    : await startEmbeddedPostgres({
+    : await (await import('../embedded-postgres/server.ts')).startEmbeddedPostgres({
         dataDir: config.dataDir,
         runAsUser: config.database.embeddedUser,
         // the server's routine chatter (checkpoints, startup) is debug; its warnings stay warnings

@@ -31,6 +31,20 @@ let current: Promise<Runtime> | undefined
 let started: Runtime | undefined
 let handle: DatabaseHandle | undefined
 
+/** ACCESS_RULES, read and checked (its module and YAML parser load only when it is set). */
+async function loadRules(config: Config): Promise<AccessRules> {
+  if (!config.frontDoor.accessRules) return { source: undefined, rules: [] }
+  return (await import('./access-rules.ts')).loadAccessRules(config.frontDoor.accessRules)
+}
+
+/** The JWT secret and the database, migrated. */
+async function openStores(config: Config, log: Logger): Promise<{ jwtSecret: string; handle: DatabaseHandle }> {
+  // DATA_DIR holds secrets only when one of them is not configured otherwise
+  if (!config.jwt.secret || !config.database.url) await secureDataDir(config.dataDir, log)
+  const jwtSecret = await loadJwtSecret(config)
+  return { jwtSecret, handle: await openDatabase(config, log) }
+}
+
 /** Starts the runtime for this process from `config` (the environment by default). */
 export function startRuntime(
   config: Config = loadConfig(),
@@ -39,15 +53,29 @@ export function startRuntime(
 ): Promise<Runtime> {
   if (current) throw new Error('runtime already started')
   current = (async () => {
-    // first: a bad rules file stops the start before a database is opened
-    const accessRules = config.frontDoor.accessRules
-      ? await (await import('./access-rules.ts')).loadAccessRules(config.frontDoor.accessRules)
-      : { source: undefined, rules: [] }
-    // DATA_DIR holds secrets only when one of them is not configured otherwise
-    if (!config.jwt.secret || !config.database.url) await secureDataDir(config.dataDir, log)
-    const jwtSecret = await loadJwtSecret(config)
-    handle = await openDatabase(config, log)
-    started = Object.freeze({ config, db: handle.db, healthDb: handle.healthDb, jwtSecret, log, accessRules, clock })
+    const rules = loadRules(config)
+    // an embedded server is started only once the rules file is known to be good; a server
+    // database's connection and migration check (network waits) go on while the rules load
+    if (!config.database.url) await rules
+    const opening = openStores(config, log)
+    const [accessRules, opened] = await Promise.allSettled([rules, opening])
+    if (accessRules.status === 'rejected') {
+      // a bad rules file stops the start: what was opened meanwhile is closed again
+      if (opened.status === 'fulfilled') await opened.value.handle.close()
+      throw accessRules.reason
+    }
+    if (opened.status === 'rejected') throw opened.reason
+    const { jwtSecret } = opened.value
+    handle = opened.value.handle
+    started = Object.freeze({
+      config,
+      db: handle.db,
+      healthDb: handle.healthDb,
+      jwtSecret,
+      log,
+      accessRules: accessRules.value,
+      clock,
+    })
     return started
   })()
   // a failed start must not be cached: the next request tries again

@@ -117,6 +117,25 @@ describe('request bodies', () => {
     expectProblem(result, 415, 'unsupported_media_type')
   })
 
+  it('reads no body on a GET-only route, and judges a POST’s body before not-found’s 404', async () => {
+    // content in a GET has no defined meaning (RFC 9110 §9.3.1): only POST routes carry the body steps
+    const got = await invoke(dashboardHandler, {
+      path: `/dashboard/${user.username}`,
+      pathParameters: { username: user.username },
+      body: '[1]',
+      headers: { 'content-type': 'text/plain', accept: 'application/json', ...bearer(user.token) },
+    })
+    expect(got.statusCode).toBe(200)
+    // not-found answers every method, so it keeps them: an unknown path's POST is refused for its body
+    const posted = await invoke(notFoundHandler, {
+      method: 'POST',
+      path: '/nope',
+      body: 'x',
+      headers: { 'content-type': 'text/plain', accept: 'application/json' },
+    })
+    expectProblem(posted, 415, 'unsupported_media_type')
+  })
+
   it.each([
     ['malformed JSON', '{"username": "a", '],
     ['a JSON array', '[{"username":"a","password":"b"}]'],

@@ -70,12 +70,12 @@ describe('second-factor stores', () => {
     const secret = (await startTotpEnrolment(db, userId, T))!
     const code = (ms: number) => new TOTP({ secret }).generate({ timestamp: ms })
     const stepOf = (date: Date) => Math.floor(date.getTime() / 30_000)
-    expect(matchingStep(secret, code(T.getTime()), T)).toBe(stepOf(T))
-    expect(matchingStep(secret, code(T.getTime() - 30_000), T)).toBe(stepOf(T) - 1)
-    expect(matchingStep(secret, code(T.getTime() + 30_000), T)).toBe(stepOf(T) + 1)
-    expect(matchingStep(secret, code(T.getTime() + 60_000), T)).toBeNull()
+    expect(await matchingStep(secret, code(T.getTime()), T)).toBe(stepOf(T))
+    expect(await matchingStep(secret, code(T.getTime() - 30_000), T)).toBe(stepOf(T) - 1)
+    expect(await matchingStep(secret, code(T.getTime() + 30_000), T)).toBe(stepOf(T) + 1)
+    expect(await matchingStep(secret, code(T.getTime() + 60_000), T)).toBeNull()
     // a stand-in key for an account without one: the same work, never a match
-    expect(matchingStep(undefined, code(T.getTime()), T)).toBeNull()
+    expect(await matchingStep(undefined, code(T.getTime()), T)).toBeNull()
     expect(await useTotpStep(db, userId, stepOf(T), T)).toBe(false) // not confirmed yet
     expect(await useTotpStep(db, userId, stepOf(T), T, { confirming: true })).toBe(true)
     expect(await useTotpStep(db, userId, stepOf(T), T)).toBe(false)
