@@ -1,15 +1,15 @@
 // route(): every handler is the same Middy chain, written once here in the order it runs.
-//   before: headers → negotiation → request context → host check → [cross-origin guard → admit body →
-//           JSON parser → form parser → object body] → [authentication] → [input schema]
+//   before: headers → negotiation → request context → host check → [cross-origin guard] → admit body →
+//           JSON parser → form parser → object body → [authentication] → [input schema]
 //   after / onError (reverse): problem responder (registered last, so it answers first) →
 //   security headers → cache policy.
 // Middy's own middlewares do the parsing, negotiation and security headers; each step of ours is a
 // file of its own in lib/http. What differs between routes comes from the route's spec, and so do
-// the bracketed steps: a route that serves only GET takes no body (nor a POST's cross-origin check),
-// one without `auth` reads no session, one without `input` validates nothing. A step a route does
+// the bracketed steps: a route that serves only GET has no POST's cross-origin check and runs the body
+// steps only when a body came, one without `auth` reads no session, one without `input` validates nothing. A step a route does
 // not carry costs its requests nothing (issue 17: forward-auth sits in front of every request of
 // every protected app).
-import middy from '@middy/core'
+import middy, { type MiddlewareObj } from '@middy/core'
 import httpHeaderNormalizer from '@middy/http-header-normalizer'
 import httpJsonBodyParser from '@middy/http-json-body-parser'
 import httpUrlencodeBodyParser from '@middy/http-urlencode-body-parser'
@@ -50,6 +50,23 @@ const formParser = httpUrlencodeBodyParser({ disableContentTypeError: true })
  */
 const takesBody = (spec: RouteSpec) => spec.keys.length === 0 || spec.keys.some((key) => key.startsWith('POST '))
 
+type Step = MiddlewareObj<RouteEvent, RouteResult, Error, Context>
+const bodySteps = (): Step[] => [admitBody(), jsonParser as Step, formParser as Step, requireObjectBody()]
+
+/**
+ * A GET-only route's body steps, run only when a body came anyway: the contract's 413, 415 and 400
+ * hold for every request, and a GET without a body (nearly every one) pays for none of them.
+ */
+function bodyIfSent(): Step {
+  const steps = bodySteps()
+  return {
+    before: async (request) => {
+      if (!request.event.body) return
+      for (const step of steps) await step.before?.(request)
+    },
+  }
+}
+
 /** The route's Lambda handler: `fn` inside the shared Middy chain, with the steps `spec` needs. */
 export function route<const S extends RouteSpec>(spec: S, fn: RouteHandler<S>) {
   const chain = middy<RouteEvent, RouteResult, Error, Context>()
@@ -57,9 +74,8 @@ export function route<const S extends RouteSpec>(spec: S, fn: RouteHandler<S>) {
     .use(negotiateMediaType())
     .use(requestContext(spec.page))
     .use(checkHost())
-  if (takesBody(spec)) {
-    chain.use(rejectCrossOrigin()).use(admitBody()).use(jsonParser).use(formParser).use(requireObjectBody())
-  }
+  if (takesBody(spec)) chain.use(rejectCrossOrigin()).use(bodySteps())
+  else chain.use(bodyIfSent())
   if (spec.auth) {
     chain.use(authenticate(spec.auth, { forwardAuth: spec.forwardAuth, beforeEnrolment: spec.beforeEnrolment }))
   }

@@ -117,15 +117,18 @@ describe('request bodies', () => {
     expectProblem(result, 415, 'unsupported_media_type')
   })
 
-  it('reads no body on a GET-only route, and judges a POST’s body before not-found’s 404', async () => {
-    // content in a GET has no defined meaning (RFC 9110 §9.3.1): only POST routes carry the body steps
-    const got = await invoke(dashboardHandler, {
-      path: `/dashboard/${user.username}`,
-      pathParameters: { username: user.username },
-      body: '[1]',
-      headers: { 'content-type': 'text/plain', accept: 'application/json', ...bearer(user.token) },
-    })
-    expect(got.statusCode).toBe(200)
+  it('judges a body sent with a GET as any other (the contract’s 415 and 400), and a POST’s before not-found’s 404', async () => {
+    // a GET-only route runs its body steps only when a body came: one that did is refused like a POST's
+    const get = (body: string, type: string) =>
+      invoke(dashboardHandler, {
+        path: `/dashboard/${user.username}`,
+        pathParameters: { username: user.username },
+        body,
+        headers: { 'content-type': type, accept: 'application/json', ...bearer(user.token) },
+      })
+    expectProblem(await get('[1]', 'text/plain'), 415, 'unsupported_media_type')
+    expectProblem(await get('[1]', 'application/json'), 400, 'validation_failed')
+    expect((await get('', 'application/json')).statusCode).toBe(200)
     // not-found answers every method, so it keeps them: an unknown path's POST is refused for its body
     const posted = await invoke(notFoundHandler, {
       method: 'POST',
