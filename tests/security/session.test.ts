@@ -41,7 +41,6 @@ describe('V7.1 Session management documentation', () => {
     const reply = await s.http.postJson('/login', { username: account.username, password: account.password })
     expect(reply.json.expires_in).toBe(TTL)
   })
-
 })
 
 describe('V7.2 Fundamental session management security', () => {
