@@ -25,6 +25,7 @@ const refusals: [label: string, session: (ctx: ScenarioContext) => string][] = [
   ['an unknown handle', () => 'not-a-handle'],
   ['an ended session', (ctx) => handleOf(ctx.kept.second!)],
   ['its own session', (ctx) => handleOf(ctx.token)],
+  ['another account’s session', (ctx) => handleOf(ctx.kept.stranger!)],
   ['an empty handle', () => ''],
 ]
 
@@ -63,6 +64,7 @@ runScenarios('POST /sessions/end', [
       async given(ctx) {
         await twoMoreSessions(ctx)
         await ctx.service.http.postJson('/sessions/end', { session: handleOf(ctx.kept.second!) }, { bearer: ctx.token })
+        ctx.kept.stranger = await ctx.service.apiLogin(await ctx.service.register('stranger'))
       },
       request: (ctx) => endJson(ctx, session(ctx)),
       expect: {
@@ -72,13 +74,20 @@ runScenarios('POST /sessions/end', [
       },
       async after(ctx, reply) {
         expect(reply.json.errors).toHaveLength(1)
-        expect([await revoked(ctx, ctx.token), await revoked(ctx, ctx.kept.third!)]).toEqual([false, false])
+        const live = [ctx.token, ctx.kept.third!, ctx.kept.stranger!]
+        expect(await Promise.all(live.map((token) => revoked(ctx, token)))).toEqual([false, false, false])
       },
     }),
   ),
   {
     name: 'form: 303 back to the dashboard with a notice (Secure over HTTPS); the dashboard lists this session',
     as: 'browser',
+    async given(ctx) {
+      await twoMoreSessions(ctx)
+      // the page had a sign-out button for each other session, and one for all of them
+      const page = await ctx.service.http.getHtml(`/dashboard/${ctx.account.username}`, { jar: ctx.jar })
+      expect(page.text.match(/action="\/sessions\/end"/g)).toHaveLength(2 + 1)
+    },
     request: ({ service }) => ({
       path: '/sessions/end',
       method: 'POST',
@@ -86,13 +95,15 @@ runScenarios('POST /sessions/end', [
       headers: { origin: service.origin },
     }),
     expect: { status: 303 },
-    async after({ service, account, jar }, reply) {
+    async after(ctx, reply) {
+      const { service, account, jar } = ctx
       expect(reply.location).toBe(`/dashboard/${account.username}`)
       const notice = reply.setCookies.find((line) => /notice=sessions_ended;/.test(line))
       expect(notice).toMatch(service.transport === 'lambda' ? /^__Host-notice=sessions_ended;.*Secure/i : /^notice=/)
       const page = await service.http.getHtml(reply.location!, { jar })
       expect(page.text).toContain('Signed-in sessions')
       expect(page.text).toContain('this session')
+      expect([await revoked(ctx, ctx.kept.second!), await revoked(ctx, ctx.kept.third!)]).toEqual([true, true])
     },
   },
   {

@@ -4,7 +4,7 @@ import { expect, it } from 'vitest'
 import { findUserByUsername } from '#lib/auth/users.ts'
 import { isCommonPassword, loadCommonPasswords } from '#lib/auth/common-passwords.ts'
 import { strongPassword } from '../helpers/factories.ts'
-import type { Call } from '../helpers/http.ts'
+import { expectHtmlSafety, type Call } from '../helpers/http.ts'
 import { inputValue } from '../helpers/pages.ts'
 import { runScenarios, type Scenario, type ScenarioContext } from '../helpers/scenarios.ts'
 
@@ -199,6 +199,10 @@ runScenarios('POST /register', [
     name: 'GET /register shows the form with the minimum password length',
     request: () => ({ path: '/register', method: 'GET', headers: { accept: 'text/html' } }),
     expect: { status: 200, headers: { 'content-type': /^text\/html/ }, text: /At least 15 characters/ },
-    after: async (_, reply) => expect(reply.text).toContain('action="/register"'),
+    async after(_, reply) {
+      expect(reply.text).toMatch(/<form[^>]*method="post"[^>]*action="\/register"/i)
+      expect(reply.text).toMatch(/<input[^>]*name="password"[^>]*type="password"/)
+      expectHtmlSafety(reply.headers)
+    },
   },
 ])

@@ -86,11 +86,12 @@ describe('V16 Security logging and error handling', () => {
       expect(at).toBeLessThanOrEqual(Date.now() + 1000)
     })
 
-    it('16.2.4 logs are one JSON object per line with level, time and message (a common format)', () => {
+    it('16.2.4 logs are one JSON object per line with level, time and message (a common format)', async () => {
+      await http.getJson('/nope')
       const raw = service.rawLogs()
       expect(raw.endsWith('\n')).toBe(true)
       const lines = raw.split('\n').slice(0, -1)
-      expect(lines.length).toBeGreaterThan(5)
+      expect(lines.length).toBeGreaterThan(0)
       for (const text of lines) {
         const line = JSON.parse(text) as LogLine
         expect(line).toMatchObject({ level: expect.any(Number), time: expect.any(String), msg: expect.any(String) })

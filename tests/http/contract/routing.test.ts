@@ -1,5 +1,6 @@
-// The HTTP contract (docs/api.md), 404, 405 and request bodies: real requests on a real port through the Express
-// adapter, against the first database kind (what differs by database: tests/http/databases.test.ts).
+// The HTTP contract (docs/api.md), what only the Express adapter sees: TRACE, a form to a GET-only page,
+// request bodies; real requests on a real port, against the first database kind. 404 and 405 for every
+// route, on both transports: tests/functions/not-found.test.ts.
 import { describe, expect, it } from 'vitest'
 import { rawRequest } from '../../helpers/http.ts'
 import { expectProblem } from '../../helpers/expect.ts'
@@ -16,36 +17,7 @@ const allowSet = (reply: { headers: Headers }) =>
 
 const s = useService()
 
-describe('404, 405 and request bodies', () => {
-  it.each(['/nope', '/dashboard', '/dashboard/a/b', '/api/login', '/static', '/health/x'])(
-    'GET %s: 404 not_found',
-    async (path) => {
-      const json = await s.http.getJson(path)
-      expect(json.headers.get('allow')).toBeNull()
-      expectProblem(json, 404, 'not_found', s.secretsOf())
-      const html = await s.http.getHtml(path)
-      expect(html.status).toBe(404)
-      expect(html.contentType).toMatch(/^text\/html/)
-    },
-  )
-
-  it.each([
-    ['GET', '/logout', ['POST']],
-    ['GET', '/password', ['POST']],
-    ['POST', '/health', ['GET', 'HEAD']],
-    ['POST', '/', ['GET', 'HEAD']],
-    ['PUT', '/register', ['GET', 'HEAD', 'POST']],
-    ['DELETE', '/login', ['GET', 'HEAD', 'POST']],
-    ['DELETE', '/dashboard/somebody', ['GET', 'HEAD']],
-    ['PATCH', '/static/style.css', ['GET', 'HEAD']],
-    ['OPTIONS', '/login', ['GET', 'HEAD', 'POST']],
-    ['OPTIONS', '/', ['GET', 'HEAD']],
-  ])('%s %s: 405 method_not_allowed with Allow', async (method, path, allowed) => {
-    const reply = await s.http.call(path, { method, headers: { accept: 'application/json' } })
-    expectProblem(reply, 405, 'method_not_allowed', s.secretsOf())
-    expect(allowSet(reply)).toEqual(new Set(allowed))
-  })
-
+describe('405 and request bodies over HTTP', () => {
   it('TRACE on a known path: 405 with Allow, the request not echoed', async () => {
     const reply = await rawRequest(s.baseUrl, {
       method: 'TRACE',
