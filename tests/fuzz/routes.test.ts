@@ -552,10 +552,23 @@ const coherentRequestArb = (own: string, liveTokens: () => string[]) =>
       }
       headers['content-type'] = 'application/x-www-form-urlencoded'
       const form = new URLSearchParams(
-        Object.entries(fields).map(([key, value]): [string, string] => [key, String(value).toWellFormed()]),
+        Object.entries(fields).map(([key, value]): [string, string] => [key, formText(value).toWellFormed()]),
       )
       return { method, path, headers, body: Buffer.from(form.toString()) }
     })
+
+/**
+ * A form carries text only: a generated value as a browser would send it. String() throws for an
+ * object whose generated `toString` is not a function ({ toString: 0 }); such a value goes as
+ * "[object Object]", which is what the form would hold.
+ */
+function formText(value: unknown): string {
+  try {
+    return String(value)
+  } catch {
+    return Object.prototype.toString.call(value)
+  }
+}
 
 const methodArb = fc.oneof(
   { arbitrary: fc.constantFrom('GET', 'POST'), weight: 8 },
