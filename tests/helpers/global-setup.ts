@@ -26,7 +26,7 @@ declare module 'vitest' {
 
 export default async function setup(project: TestProject) {
   // where the tests' temporary files go (vitest.config.ts may point TMPDIR at memory for them)
-  const template = await mkdtemp(path.join(project.config.env.TMPDIR ?? tmpdir(), 'ga-template-'))
+  const template = await mkdtemp(path.join(project.config.env?.TMPDIR ?? tmpdir(), 'ga-template-'))
   const config = loadConfig({ DATA_DIR: template, LOG_LEVEL: 'silent' })
   await (await openDatabase(config, createLogger('silent'))).close()
   project.provide('embeddedTemplate', template)
