@@ -5,10 +5,10 @@
 //   security headers → cache policy.
 // Middy's own middlewares do the parsing, negotiation and security headers; each step of ours is a
 // file of its own in lib/http. What differs between routes comes from the route's spec, and so do
-// the bracketed steps: a route that serves only GET has no POST's cross-origin check and runs the body
-// steps only when a body came, one without `auth` reads no session, one without `input` validates nothing. A step a route does
-// not carry costs its requests nothing (issue 17: forward-auth sits in front of every request of
-// every protected app).
+// the bracketed steps: a route that serves only GET has no POST's cross-origin check and runs the
+// body steps only when a body came, one without `auth` reads no session, one without `input`
+// validates nothing. A step a route does not carry costs its requests nothing (issue 17:
+// forward-auth sits in front of every request of every protected app).
 import middy, { type MiddlewareObj } from '@middy/core'
 import httpHeaderNormalizer from '@middy/http-header-normalizer'
 import httpJsonBodyParser from '@middy/http-json-body-parser'

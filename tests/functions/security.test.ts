@@ -57,7 +57,7 @@ const scenarios: Scenario[] = [
       ctx.token = await ctx.service.apiLogin(ctx.account)
       await started(ctx)
     },
-    request: (ctx) => ({ path: '/security', headers: { accept: 'text/html' } }),
+    request: () => ({ path: '/security', headers: { accept: 'text/html' } }),
     expect: { status: 200, text: /<svg role="img" aria-label="QR code of the key below"/ },
     after: async (ctx, reply) => {
       expect(reply.text).not.toMatch(/<script(?! type="module" src="\/static\/app\.js)/)
