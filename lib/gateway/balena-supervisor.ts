@@ -94,9 +94,23 @@ class SupervisorFailure extends Error {
   }
 }
 
-async function getJson(address: string, path: string, apiKey: string, timeoutMs: number): Promise<unknown> {
+/** Where this container reaches the supervisor, or why it cannot (no variables: not on balena; no label). */
+function supervisorAccess(env: NodeJS.ProcessEnv): { address: string; apiKey: string } | 'off_balena' | 'no_api' {
+  const address = env.BALENA_SUPERVISOR_ADDRESS?.trim()
+  const apiKey = env.BALENA_SUPERVISOR_API_KEY?.trim()
+  if (!address || !apiKey) return env.BALENA === '1' ? 'no_api' : 'off_balena'
+  return { address, apiKey }
+}
+
+/** `path` on the supervisor, with the key in the query string: the one place it travels. */
+function supervisorUrl(address: string, path: string, apiKey: string): URL {
   const url = new URL(path, address)
   url.searchParams.set('apikey', apiKey)
+  return url
+}
+
+async function getJson(address: string, path: string, apiKey: string, timeoutMs: number): Promise<unknown> {
+  const url = supervisorUrl(address, path, apiKey)
   let response: Response
   try {
     response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'error' })
@@ -176,13 +190,12 @@ export async function restartService(
   serviceName: string,
   timeoutMs = SUPERVISOR_TIMEOUT_MS,
 ): Promise<RestartOutcome> {
-  const address = env.BALENA_SUPERVISOR_ADDRESS?.trim()
-  const apiKey = env.BALENA_SUPERVISOR_API_KEY?.trim()
-  if (!address || !apiKey) return env.BALENA === '1' ? 'no_api' : 'off_balena'
+  const access = supervisorAccess(env)
+  if (typeof access === 'string') return access
+  const { address, apiKey } = access
   const appId = env.BALENA_APP_ID?.trim() ?? ''
   if (!/^\d{1,12}$/.test(appId)) return 'no_app_id'
-  const url = new URL(`/v2/applications/${appId}/restart-service`, address)
-  url.searchParams.set('apikey', apiKey)
+  const url = supervisorUrl(address, `/v2/applications/${appId}/restart-service`, apiKey)
   let response: Response
   try {
     response = await fetch(url, {
@@ -217,9 +230,9 @@ export async function readSupervisor(
   now: Date,
   { waitMs = SUPERVISOR_WAIT_MS, timeoutMs = SUPERVISOR_TIMEOUT_MS, askAnew = false }: SupervisorWait = {},
 ): Promise<SupervisorReading> {
-  const address = env.BALENA_SUPERVISOR_ADDRESS?.trim()
-  const apiKey = env.BALENA_SUPERVISOR_API_KEY?.trim()
-  if (!address || !apiKey) return env.BALENA === '1' ? { state: 'no_api' } : { state: 'off_balena' }
+  const access = supervisorAccess(env)
+  if (typeof access === 'string') return { state: access }
+  const { address, apiKey } = access
   const cacheKey = `${address} ${apiKey}`
   const entry = cache.get(cacheKey) ?? {}
   cache.set(cacheKey, entry)
