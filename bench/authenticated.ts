@@ -11,7 +11,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { freePort, inFreshDatabase, memoryOf, startCommandArgs, startProcess, stopProcess } from './process.ts'
+import { freePort, inFreshDatabase, memoryOf, imageCommandArgs, startProcess, stopProcess } from './process.ts'
 import { type FrontDoorLoad, load } from './front-door.ts'
 
 const STARTS = Number(process.env.BENCH_STARTS ?? 3)
@@ -93,7 +93,7 @@ export async function runAuthenticated(url: string): Promise<void> {
   await inFreshDatabase(url, `gateway_auth_authenticated_${process.pid}`, async (database) => {
     const loadBefore = loadAverage()
     const helloBefore = await hello()
-    const service = await authenticated(await startCommandArgs(), { DATABASE_URL: database })
+    const service = await authenticated(await imageCommandArgs(), { DATABASE_URL: database })
     const helloAfter = await hello()
     const helloRps = (helloBefore.load.rps + helloAfter.load.rps) / 2
     const helloStart = (helloBefore.coldStartMs + helloAfter.coldStartMs) / 2

@@ -10,7 +10,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import autocannon from 'autocannon'
-import { freePort, inFreshDatabase, startCommandArgs, startProcess, stopProcess } from './process.ts'
+import { freePort, inFreshDatabase, imageCommandArgs, startProcess, stopProcess } from './process.ts'
 import { startCaddy } from '../tests/helpers/proxies.ts'
 
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 6)
@@ -121,7 +121,7 @@ if (import.meta.main) {
     const hello = await startProcess(['bench/hello-express.mjs'], {}, await freePort(), '/')
     const helloLoad = await load(hello.baseUrl, {}, 16)
     await stopProcess(hello.child)
-    const figures = await frontDoor(await startCommandArgs(), { DATABASE_URL: database })
+    const figures = await frontDoor(await imageCommandArgs(), { DATABASE_URL: database })
     const share = round((100 * figures.verify.rps) / helloLoad.rps)
     console.log(
       JSON.stringify({ loadAverage: os.loadavg().map((n) => round(n, 2)), hello: helloLoad, ...figures }, null, 2),

@@ -1,11 +1,12 @@
-// The processes the bench measures, each started as its users start it: the service by the
-// command of `npm start` (package.json), the bare Express hello by bench/hello-express.mjs.
+// The processes the bench measures, each started as its users start it: the service by the image's
+// CMD (npm start's command with its script bundled), the bare Express hello by bench/hello-express.mjs.
 // Memory is read from /proc: RSS now and at peak (VmHWM) of the process (its worker threads
 // included), and the proportional set size of an embedded PostgreSQL's processes together.
-import { spawn, type ChildProcess } from 'node:child_process'
+import { execFile, spawn, type ChildProcess } from 'node:child_process'
 import { readFile, readdir } from 'node:fs/promises'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
+import { promisify } from 'node:util'
 import pgPromise from 'pg-promise'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
@@ -23,6 +24,25 @@ export async function startCommandArgs(): Promise<string[]> {
   const pkg = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { start: string } }
   const [program, ...args] = pkg.scripts.start.trim().split(/\s+/)
   if (program !== 'node') throw new Error(`the start script is not "node …": ${pkg.scripts.start}`)
+  return args
+}
+
+/** The source files `npm run bundle` starts from (package.json): npm start's script and the bcrypt worker. */
+export async function bundleEntries(): Promise<string[]> {
+  const pkg = JSON.parse(await readFile(path.join(ROOT, 'package.json'), 'utf8')) as { scripts: { bundle: string } }
+  return pkg.scripts.bundle.split(/\s+/).filter((arg) => !arg.startsWith('-') && arg.endsWith('.ts'))
+}
+
+/**
+ * The arguments of the image's CMD after `node` (npm start's flags and the bundle of its script), with
+ * the bundle made afresh in dist/server: the service as the gateway starts it.
+ */
+export async function imageCommandArgs(): Promise<string[]> {
+  await promisify(execFile)('npm', ['run', '--silent', 'bundle'], { cwd: ROOT })
+  const { readDockerfile } = await import('../tests/deploy/dockerfile.ts')
+  const cmd = (await readDockerfile()).at(-1)!.find(({ op }) => op === 'CMD')!
+  const [program, ...args] = JSON.parse(cmd.args) as string[]
+  if (program !== 'node') throw new Error(`the image's CMD is not "node …": ${cmd.args}`)
   return args
 }
 

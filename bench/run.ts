@@ -25,7 +25,7 @@ import {
   memoryOf,
   postgresPss,
   sampleRss,
-  startCommandArgs,
+  imageCommandArgs,
   startProcess,
   stopAllProcesses,
   stopProcess,
@@ -364,7 +364,7 @@ async function helloExpress() {
 const root = await mkdtemp(path.join(os.tmpdir(), 'ga-bench-'))
 // run as root, the embedded server's own account must be able to pass through this directory
 await chmod(root, 0o711)
-const args = await startCommandArgs()
+const args = await imageCommandArgs()
 const compareMs = bcryptCompareMs()
 const results: Record<string, unknown> = {
   machine: {

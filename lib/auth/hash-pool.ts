@@ -35,9 +35,10 @@ export interface HashPool {
 const IDLE_MS = 30_000
 // a full pool drains in about (queue ÷ workers) comparisons, well under a second on x64
 const FULL_RETRY_AFTER_SECONDS = 1
-// the threads' module, beside this file (written without './' so that lambda/package.ts, where the
-// work runs inline, does not copy it as a folder the code reads)
-const WORKER_FILE = new URL('hash-worker.ts', import.meta.url).href
+// the threads' module, beside this one and in its language: hash-worker.ts beside the source, and
+// hash-worker.mjs beside the image's bundle (`npm run bundle`, docs/decisions/021). Written without './'
+// so that lambda/package.ts, where the work runs inline, does not copy it as a folder the code reads.
+const WORKER_FILE = new URL(`hash-worker${import.meta.url.endsWith('.ts') ? '.ts' : '.mjs'}`, import.meta.url).href
 
 export function createHashPool(options: HashPoolOptions): HashPool {
   // loaded with the first task: a start, a health check or a page never pays for piscina

@@ -1,10 +1,11 @@
 // What the image must hold, from the code itself: every project file the service and the admin CLI
-// import (esbuild's metafile over the import graph from the image's CMD and the CLI, dynamic imports
-// of the route modules included), and every file or folder the code names beside itself with
-// `new URL('…', import.meta.url)` (templates, migrations, the bcrypt worker, package.json).
+// import (esbuild's metafile over the import graph from the image's CMD — the sources of its bundle —
+// and the CLI, dynamic imports of the route modules included), and every file or folder the code names
+// beside itself with `new URL('…', import.meta.url)` (templates, migrations, package.json).
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import * as esbuild from 'esbuild'
+import { bundleEntries } from '../../bench/process.ts'
 import { readDockerfile, ROOT } from './dockerfile.ts'
 
 /** The image's entry points, read from the Dockerfile: CMD's script and its --import, the CLI it links onto PATH. */
@@ -12,7 +13,11 @@ export async function imageEntries(): Promise<string[]> {
   const last = (await readDockerfile()).at(-1)!
   const cmd = JSON.parse(last.find(({ op }) => op === 'CMD')!.args) as string[]
   const imported = cmd.flatMap((arg, i) => (cmd[i - 1] === '--import' ? [arg] : []))
-  const script = cmd.filter((arg) => /\.(ts|m?js)$/.test(arg) && !imported.includes(arg))
+  // the bundle the image runs (dist/server, made in the image) stands for the sources it is made of
+  const script = cmd.flatMap((arg) =>
+    !/\.(ts|m?js)$/.test(arg) || imported.includes(arg) ? [] : arg.startsWith('dist/server/') ? [] : [arg],
+  )
+  if (cmd.some((arg) => arg.startsWith('dist/server/'))) script.push(...(await bundleEntries()))
   const linked = last.flatMap(({ op, args }) => (op === 'RUN' ? [...args.matchAll(/ln -s \/app\/(\S+)/g)] : []))
   return [...imported, ...script, ...linked.map((match) => match[1]!)].map((file) => path.normalize(file))
 }

@@ -1,8 +1,8 @@
 // The Dockerfile, reproduced without Docker: its instructions are read from the file itself (so the
 // tests follow it when it changes), the build context is filtered by .dockerignore, each stage's
 // COPY and RUN are replayed in a clean directory, and CMD, ENV, USER and HEALTHCHECK are returned
-// for the caller to run. RUN lines run on this machine's shell, which is why only the deps stage's
-// (npm ci and the symlink loop, plain POSIX shell and Node) is replayed.
+// for the caller to run. RUN lines run on this machine's shell, which is why only the build stages'
+// (npm ci, the symlink loop and the bundle: plain POSIX shell, npm and Node) are replayed.
 import { execFile } from 'node:child_process'
 import { cp, mkdir, readFile, readdir, stat } from 'node:fs/promises'
 import path from 'node:path'
@@ -78,8 +78,9 @@ const run = promisify(execFile)
 
 /**
  * Builds the image's /app into `dir` (which must be empty): each stage's COPY from the context and
- * from earlier stages, and the RUN lines of the stage that installs the dependencies, with `npmEnv`
- * added (npm_config_cpu=arm64 … to install another architecture's packages, as the image would there).
+ * from earlier stages, and the RUN lines of every stage but the last, with `npmEnv` added where a
+ * stage installs packages from scratch (npm_config_cpu=arm64 … to install another architecture's
+ * packages, as the image would there).
  */
 export async function buildImageDirectory(dir: string, npmEnv: Record<string, string> = {}): Promise<Image> {
   const stages = await readDockerfile()
@@ -91,7 +92,13 @@ export async function buildImageDirectory(dir: string, npmEnv: Record<string, st
     const alias = /\bAS\s+(\S+)/i.exec(stage[0]!.args)?.[1] ?? String(index)
     const stageDir = last ? dir : path.join(dir, '..', `${path.basename(dir)}.stage-${alias}`)
     await mkdir(stageDir, { recursive: true })
+    // FROM an earlier stage starts with its files
+    const base = stageDirs[stage[0]!.args.split(/\s+/)[0]!]
+    if (base) await cp(base, stageDir, { recursive: true, verbatimSymlinks: true })
     stageDirs[alias] = stageDir
+    // another architecture's packages are what `npm ci` installs; a stage built FROM one (the bundle)
+    // runs its tools on this machine, and what it makes is JavaScript, the same on every architecture
+    const stageNpmEnv = base ? {} : npmEnv
     const env: Record<string, string> = {}
     for (const { op, args } of stage) {
       if (op === 'COPY') {
@@ -114,7 +121,7 @@ export async function buildImageDirectory(dir: string, npmEnv: Record<string, st
       } else if (op === 'RUN' && !last) {
         await run('sh', ['-c', args], {
           cwd: stageDir,
-          env: { ...process.env, ...env, ...npmEnv },
+          env: { ...process.env, ...env, ...stageNpmEnv },
           maxBuffer: 16 * 1024 * 1024,
         })
       } else if (op === 'ENV') {

@@ -10,7 +10,7 @@ import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startCommandArgs } from '../../bench/process.ts'
+import { bundleEntries, startCommandArgs } from '../../bench/process.ts'
 import { ROUTES } from '#lib/http/routes.ts'
 import { buildImageDirectory, listFiles, type Image } from './dockerfile.ts'
 import { filesTheCodeNeeds } from './code-files.ts'
@@ -65,7 +65,11 @@ describe('the image built from the Dockerfile', () => {
     const top = new Set(files.map((file) => file.split('/')[0]))
     expect([...top].sort()).toEqual([...new Set(image.copied)].sort())
     // and not the rest of the checkout: tests, infra, the Lambda packaging
-    for (const absent of ['tests', 'infra', 'lambda', 'dist', 'bench', '.git']) expect(top.has(absent)).toBe(false)
+    for (const absent of ['tests', 'infra', 'lambda', 'bench', '.git']) expect(top.has(absent)).toBe(false)
+    // of dist/, only the service's bundle (not the Lambda bundles)
+    expect(files.filter((file) => file.startsWith('dist/')).every((file) => file.startsWith('dist/server/'))).toBe(true)
+    expect(files).toContain('dist/server/express.mjs')
+    expect(files).toContain('dist/server/hash-worker.mjs')
     // no dev dependency, and the platform's embedded PostgreSQL with its library links
     expect(files.some((file) => file.startsWith('node_modules/vitest/'))).toBe(false)
     expect(files.some((file) => file.startsWith('node_modules/esbuild/'))).toBe(false)
@@ -80,10 +84,12 @@ describe('the image built from the Dockerfile', () => {
     expect(missing).toEqual([])
   })
 
-  it('runs CMD with the image ENV: production mode, the V8 heap caps of npm start', async () => {
-    // the image starts the service exactly as `npm start` does, V8 limits and compile cache included
-    expect(image.cmd).toEqual(['node', ...(await startCommandArgs())])
-    expect(image.cmd).toContain('adapters/express.ts')
+  it('runs CMD with the image ENV: production mode, the V8 heap caps of npm start, its script bundled', async () => {
+    // the image starts the service as `npm start` does, V8 limits and compile cache included, with the
+    // bundle (`npm run bundle`) of npm start's script in place of the script
+    const start = await startCommandArgs()
+    expect(image.cmd).toEqual(['node', ...start.slice(0, -1), 'dist/server/express.mjs'])
+    expect(await bundleEntries()).toContain(start.at(-1))
     expect(image.cmd.some((arg) => arg.startsWith('--max-old-space-size='))).toBe(true)
     expect(image.env).toMatchObject({ NODE_ENV: 'production', DATA_DIR: '/data' })
     expect(image.user).toBe('node')
