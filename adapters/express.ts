@@ -27,6 +27,12 @@ async function main(): Promise<void> {
     throw error
   }
   const log = createLogger(config.logLevel)
+  // /health's route, and with it the chain every route shares, loads while the database connects (its
+  // waits are network and disk, the import's are CPU); each other route at its first request (ADR 021)
+  loadRouteChain()
+    // the compile cache (adapters/compile-cache.mjs) is written now, not only at a clean exit
+    .then(() => module.flushCompileCache?.())
+    .catch((error: unknown) => log.error({ err: error }, 'loading the routes failed'))
   const runtime = await startRuntime(config, log).catch((error: unknown) => {
     // by name: the embedded server's modules load only without DATABASE_URL, the rules module (and
     // its YAML parser) only when ACCESS_RULES is set
@@ -53,12 +59,6 @@ async function main(): Promise<void> {
   const revocations = import('#lib/auth/session-revocations.ts')
     .then(({ listenForRevocations }) => listenForRevocations(runtime))
     .catch((error: unknown) => log.error({ err: error }, 'the session cache cannot start: it stays off'))
-  // once the port is open: /health's route, and with it the chain every route shares; each other route
-  // is imported at its first request (docs/decisions/021)
-  loadRouteChain()
-    // the compile cache (adapters/compile-cache.mjs) is written now, not only at a clean exit
-    .then(() => module.flushCompileCache?.())
-    .catch((error: unknown) => log.error({ err: error }, 'loading the routes failed'))
 
   const sweep = setInterval(async () => {
     const now = new Date()

@@ -1,7 +1,7 @@
 // gateway-auth users groups … and gateway-auth access …: who is in which group, and what the
 // access rules (ACCESS_RULES) make of an account and a URL, through the service's own lib/
 // functions, so the answer is the one the proxy would get.
-import { z } from 'zod'
+import * as z from 'zod'
 import type { AdminContext } from './context.ts'
 import { CliError, EXIT } from './exit-codes.ts'
 import { ADMINS, changedGroups, countGroupMembers, GroupName, setUserGroups } from '#lib/auth/groups.ts'

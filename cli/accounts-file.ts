@@ -18,7 +18,7 @@
 //      "recovery_codes":[{"sha256":"9f86…","created_at":"…","used_at":null}]}}   (one line in the file)
 //
 // Import (cli/accounts-import.ts) reads the file line by line, each line checked here.
-import { z } from 'zod'
+import * as z from 'zod'
 import type { User } from '#lib/auth/users.ts'
 import type { CarriedPasskey, CarriedSecondFactors } from '#lib/auth/second-factor-transfer.ts'
 import { USERNAME_PATTERN } from '#lib/auth/validation.ts'

@@ -1,6 +1,6 @@
 // gateway-auth users … and sessions …: the accounts, through the same lib/ functions, rules and
 // hashing as the web handlers. The registration policy does not apply: this is the administrator.
-import { z } from 'zod'
+import * as z from 'zod'
 import type { AdminContext } from './context.ts'
 import { CliError, EXIT } from './exit-codes.ts'
 import { confirm, readNewPassword } from './terminal.ts'

@@ -1,6 +1,6 @@
 // GET /account: the signed-in account's own data, as JSON: what the service keeps about it, but
 // the password hash (and the sessions, which the dashboard lists).
-import { z } from 'zod'
+import * as z from 'zod'
 import { defineRoute, route } from '#lib/http/route.ts'
 import { jsonResult, Timestamp, userJson, UserJson } from '#lib/http/json.ts'
 

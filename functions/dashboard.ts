@@ -3,7 +3,7 @@
 // are no business of every account open registration lets in) and the account (sign-ins, sessions,
 // password). No session: 401 (HTML: 303 to /); someone else's name: 403, whether or not it exists;
 // a name no account can have: 404 (docs/api.md).
-import { z } from 'zod'
+import * as z from 'zod'
 import { defineRoute, route } from '#lib/http/route.ts'
 import { dashboardPage, takeNotice, withCookies } from '#lib/http/pages.ts'
 import { jsonResult, Timestamp, userJson, UserJson } from '#lib/http/json.ts'

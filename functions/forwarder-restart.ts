@@ -3,7 +3,7 @@
 // the device, so this is the one write the card offers, and it is fenced: admins only, the
 // same-origin check of every POST (CSRF), an explicit `confirm=restart` (the card's checkbox), one
 // restart a minute per device, never `force` (an update lock holds), and a log line either way.
-import { z } from 'zod'
+import * as z from 'zod'
 import { ADMINS, isInGroup } from '#lib/auth/groups.ts'
 import {
   readSupervisor,

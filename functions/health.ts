@@ -5,7 +5,7 @@
 // itself was saturated (its event loop busy nearly the whole time) says nothing about the database:
 // if the database answered within the last minute, that is reported as busy, not as an outage.
 import { performance } from 'node:perf_hooks'
-import { z } from 'zod'
+import * as z from 'zod'
 import { defineRoute, route } from '#lib/http/route.ts'
 import { jsonResult } from '#lib/http/json.ts'
 import { HEALTH_TIMEOUT_MS } from '#lib/platform/database.ts'

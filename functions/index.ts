@@ -1,6 +1,6 @@
 // GET / (and GET /login): the sign-in page. JSON clients get a map of the API instead. The
 // register link is there only while registration is open (REGISTRATION, lib/auth/registration.ts).
-import { z } from 'zod'
+import * as z from 'zod'
 import { defineRoute, route } from '#lib/http/route.ts'
 import { loginPage, takeNotice, withCookies } from '#lib/http/pages.ts'
 import { jsonResult } from '#lib/http/json.ts'

@@ -2,7 +2,7 @@
 // to this session (single use, five minutes) and answers the options for
 // navigator.credentials.create(): as JSON, or as the page that runs the authenticator and posts
 // its answer to POST /security/passkeys (templates/passkey-create.njk).
-import { z } from 'zod'
+import * as z from 'zod'
 import { defineRoute, route } from '#lib/http/route.ts'
 import { jsonResult, Timestamp } from '#lib/http/json.ts'
 import { renderHtml } from '#lib/http/render.ts'

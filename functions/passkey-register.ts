@@ -1,7 +1,7 @@
 // POST /security/passkeys: the second half of adding a passkey. The authenticator's answer must
 // match this session's open challenge (POST /security/passkeys/options), at the same RP ID and
 // origin; then the passkey is stored, the account's other sessions end, and it is logged.
-import { z } from 'zod'
+import * as z from 'zod'
 import { defineRoute, route } from '#lib/http/route.ts'
 import { jsonResult } from '#lib/http/json.ts'
 import { noticeCookie, seeOther } from '#lib/http/pages.ts'

@@ -2,7 +2,7 @@
 // pending sign-in (the browser's cookie, or `pending`), a challenge bound to it (single use, five
 // minutes) and the options for navigator.credentials.get(): as JSON, or as the page that asks the
 // authenticator and posts its answer to POST /login/second-factor/passkey.
-import { z } from 'zod'
+import * as z from 'zod'
 import { defineRoute, route } from '#lib/http/route.ts'
 import { jsonResult, Timestamp } from '#lib/http/json.ts'
 import { renderHtml } from '#lib/http/render.ts'

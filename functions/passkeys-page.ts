@@ -1,7 +1,7 @@
 // GET /security/passkeys: the signed-in user's passkeys, and the forms to add, rename and remove
 // them. Where the page is no secure context (plain HTTP on a LAN address) it lists them and says why
 // none can be added here (lib/http/passkey-context.ts).
-import { z } from 'zod'
+import * as z from 'zod'
 import { defineRoute, route } from '#lib/http/route.ts'
 import { takeNotice, withCookies } from '#lib/http/pages.ts'
 import { jsonResult } from '#lib/http/json.ts'

@@ -1,6 +1,6 @@
 // GET /problems/<code>: what a problem's `type` URI points at, so a client (or a person) that meets
 // a code can read what it means and what to do, on the device itself, offline.
-import { z } from 'zod'
+import * as z from 'zod'
 import { defineRoute, route } from '#lib/http/route.ts'
 import { renderHtml } from '#lib/http/render.ts'
 import { jsonResult } from '#lib/http/json.ts'

@@ -1,6 +1,6 @@
 // POST /register: create an account, while the registration policy (REGISTRATION,
 // lib/auth/registration.ts) allows it; otherwise 403 forbidden.
-import { z } from 'zod'
+import * as z from 'zod'
 import { defineRoute, route } from '#lib/http/route.ts'
 import { registrationInput } from '#lib/auth/validation.ts'
 import { findUserByUsername, isUniqueViolation } from '#lib/auth/users.ts'

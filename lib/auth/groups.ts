@@ -1,7 +1,7 @@
 // Groups: names on an account that the access rules (lib/platform/access-rules.ts) check. The first account
 // is in ADMINS (a trigger, migrations/1769000000000_groups.sql); admins see the gateway's host
 // details.
-import { z } from 'zod'
+import * as z from 'zod'
 import type { Queryable } from '../platform/database.ts'
 import { GROUP_PATTERN } from '../platform/access-rules.ts'
 

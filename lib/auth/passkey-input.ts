@@ -1,6 +1,6 @@
 // What the passkey routes take: a passkey's name, the authenticator's answer (an object from a
 // program, or the same JSON as text from the page's form), and the current password to remove one.
-import { z } from 'zod'
+import * as z from 'zod'
 import { givenPassword } from './validation.ts'
 import { PASSKEY_NAME_MAX } from './passkey-store.ts'
 

@@ -1,7 +1,7 @@
 // Input rules, one named schema per field, shared by register, login and password change.
 // Any failure becomes 400 validation_failed with errors: [{ field, message }]. Extra fields
 // (role, is_admin, …) are dropped by the object schemas, never stored.
-import { z } from 'zod'
+import * as z from 'zod'
 import { invalidFields } from '../problem.ts'
 import { isCommonPassword } from './common-passwords.ts'
 import { RETURN_TO_MAX_LENGTH } from './return-to.ts'

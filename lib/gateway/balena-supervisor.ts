@@ -8,7 +8,7 @@
 // The API key is a secret: it goes into the request URL and nowhere else (no log, no message).
 // One write: POST /v2/applications/<BALENA_APP_ID>/restart-service, for the card's restart button
 // (admins only, ADR 015). Never with `force`, so an update lock the service holds is respected.
-import { z } from 'zod'
+import * as z from 'zod'
 
 export const SERVICE_STATES = [
   'running',

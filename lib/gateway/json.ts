@@ -1,7 +1,7 @@
 // The gateway card as JSON (GET /dashboard/<name>'s `gateway`; its `lorawan` part is also what
 // `gateway-auth status --json` prints): snake_case, sizes in bytes, times in seconds, and the zod
 // schemas the OpenAPI document is made from.
-import { z } from 'zod'
+import * as z from 'zod'
 import {
   SUPERVISOR_CACHE_SECONDS,
   SUPERVISOR_WAIT_MS,

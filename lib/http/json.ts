@@ -1,6 +1,6 @@
 // JSON bodies: one serializer, and the public shape of a user (never the hash), as a schema that
 // both types the serializer and documents it (lib/http/openapi.ts).
-import { z } from 'zod'
+import * as z from 'zod'
 import type { RouteResult } from './event.ts'
 import type { User } from '../auth/users.ts'
 import { USERNAME_PATTERN } from '../auth/validation.ts'

@@ -2,7 +2,7 @@
 // contract's problem codes (lib/problem.ts): nothing of it is written by hand twice, and it is built
 // in memory, so the service ships no document beside its code. Zod's own converter turns the
 // schemas that validate and serialise into the JSON Schema (2020-12) OpenAPI 3.1 uses.
-import { z } from 'zod'
+import * as z from 'zod'
 import { PROBLEMS, problemTypeUri, type ProblemCode } from '../problem.ts'
 import { inputSchema, type DocumentedHeader, type OwnHeader, type ResponseSpec, type RouteSpec } from './route-spec.ts'
 

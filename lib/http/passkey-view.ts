@@ -1,6 +1,6 @@
 // The passkeys as their owner sees them: the settings section (templates/_passkeys.njk) and the
 // JSON list. A passkey works only under the name it was registered at, so each says where.
-import { z } from 'zod'
+import * as z from 'zod'
 import type { Passkey } from '../auth/passkey-store.ts'
 import { renderHtml } from './render.ts'
 import { Timestamp } from './json.ts'

@@ -3,7 +3,7 @@
 // (lib/http/route-table.ts, written by `npm run docs`), the body validation of the chain
 // (lib/http/route.ts), the OpenAPI document (lib/http/openapi.ts) and the docs' route tables are
 // all made from it, so the schema that validates is the schema that is documented.
-import type { z } from 'zod'
+import type * as z from 'zod'
 import type { ProblemCode } from '../problem.ts'
 import type { PageName } from './event.ts'
 

@@ -1,7 +1,7 @@
 // The security page (GET /security): the account's second factors as they stand, for a browser
 // (templates/security.njk) or a program (SecurityJson). A key waiting for its first code is shown
 // as a QR code drawn here (an SVG in the page: no third-party service, no script) and as text.
-import { z } from 'zod'
+import * as z from 'zod'
 import { countRecoveryCodesLeft } from '../auth/recovery-codes.ts'
 import { mustEnrol } from '../auth/second-factors.ts'
 import type { Auth } from '../auth/sessions.ts'

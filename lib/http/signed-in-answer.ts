@@ -3,7 +3,7 @@
 // session this client held and starts the new one; the answer is a cookie and a 303 for browsers
 // (to `return_to`, else the dashboard) or the token for programs. An account that the policy
 // (REQUIRE_SECOND_FACTOR) requires to set up a second factor is sent to /security instead.
-import { z } from 'zod'
+import * as z from 'zod'
 import type { SignInMethod } from '../auth/second-factors.ts'
 import { mustEnrol } from '../auth/second-factors.ts'
 import { createSession, revokeSession } from '../auth/sessions.ts'

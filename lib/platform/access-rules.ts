@@ -10,7 +10,7 @@
 //       link: https://gateway.local/chirpstack/   # optional: the portal's link, else host + path
 import { readFile } from 'node:fs/promises'
 import { LineCounter, parseDocument } from 'yaml'
-import { z } from 'zod'
+import * as z from 'zod'
 
 export type Allow = 'bypass' | 'signed_in' | { readonly groups: readonly string[] }
 
