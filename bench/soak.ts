@@ -20,7 +20,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { parseArgs } from 'node:util'
 import pgPromise from 'pg-promise'
 import { connectToServiceDatabase, spawnService } from '../tests/helpers/service-process.ts'
-import { startCommandArgs } from './process.ts'
+import { imageCommandArgs } from './process.ts'
 
 const { values: args } = parseArgs({
   options: {
@@ -51,9 +51,11 @@ const GUESSERS = 2
 const VICTIMS = 2
 const RSS_GROWTH_LIMIT = 0.1
 
-// The flags of `npm start`, which the image's CMD repeats (V8 limits, compile cache): the soak
-// measures the memory the gateway sees.
-const nodeOptions = (await startCommandArgs()).slice(0, -1)
+// The image's CMD (npm start's V8 limits and compile cache, and the bundle it runs, made afresh): the
+// soak measures the memory the gateway sees.
+const imageArgs = await imageCommandArgs()
+const script = imageArgs.at(-1)!
+const nodeOptions = imageArgs.slice(0, -1)
 
 /**
  * A database of the soak's own on the server, so pg_stat_activity's count (by database) is the
@@ -87,9 +89,9 @@ const env = {
   LOG_LEVEL: 'info',
 }
 console.log(
-  `soak: ${DURATION_S} s, ${CONCURRENCY} clients, ${serverDatabase ? 'server' : 'embedded'} database, node flags ${nodeOptions.join(' ') || '(none)'}`,
+  `soak: ${DURATION_S} s, ${CONCURRENCY} clients, ${serverDatabase ? 'server' : 'embedded'} database, node ${imageArgs.join(' ')}`,
 )
-const service = await spawnService(env, undefined, nodeOptions)
+const service = await spawnService(env, undefined, nodeOptions, script)
 const db = await connectToServiceDatabase(env)
 const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY + 2 })
 

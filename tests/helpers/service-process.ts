@@ -38,17 +38,18 @@ export async function freePort(): Promise<number> {
 }
 
 /**
- * Starts `node adapters/express.ts` with `env` (on top of PATH and HOME only: nothing else of this
- * process's environment leaks in) in its own process group, so a test can kill the service and its
- * embedded PostgreSQL together. Resolves once it listens.
+ * Starts `node adapters/express.ts` (or `script`: the soak runs the image's bundle) with `env` (on top
+ * of PATH and HOME only: nothing else of this process's environment leaks in) in its own process
+ * group, so a test can kill the service and its embedded PostgreSQL together. Resolves once it listens.
  */
 export async function spawnService(
   env: Record<string, string>,
   port?: number,
   nodeOptions: string[] = [],
+  script = 'adapters/express.ts',
 ): Promise<ServiceProcess> {
   const listenOn = port ?? (await freePort())
-  const child = spawn(process.execPath, [...nodeOptions, 'adapters/express.ts'], {
+  const child = spawn(process.execPath, [...nodeOptions, script], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', PORT: String(listenOn), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
