@@ -1,14 +1,9 @@
-// The HTTP contract (docs/api.md), behind a trusted proxy: real requests on a real port through the Express
-// adapter, against the first database kind (what differs by database: tests/http/databases.test.ts).
+// Behind a trusted proxy (TRUST_PROXY): what the Express adapter makes of X-Forwarded-Proto, over a real
+// port: the cookie's name and Secure, and the origin a form must come from.
 import { beforeAll, describe, expect, it } from 'vitest'
-import { CookieJar, parseSetCookie } from '../../helpers/http.ts'
-import { useService, type Account } from '../../helpers/service.ts'
+import { CookieJar, parseSetCookie } from '../helpers/http.ts'
+import { credentialsOf as creds, useService } from '../helpers/service.ts'
 
-/** Only the fields a sign-in form has. */
-const creds = (account: Pick<Account, 'username' | 'password'>) => ({
-  username: account.username,
-  password: account.password,
-})
 const TTL = 3600
 
 const s = useService({ env: { TRUST_PROXY: '127.0.0.1' } })
