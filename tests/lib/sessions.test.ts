@@ -19,20 +19,13 @@ const at = (seconds: number) => new Date(T.getTime() + seconds * 1000)
 const HOUR = 3600
 
 describe('sessionEndsAt', () => {
-  it('is the token exp when the TTL since login ends at the same time', () => {
-    expect(sessionEndsAt({ createdAt: T, expiresAt: at(HOUR) }, HOUR)).toEqual(at(HOUR))
-  })
-
-  it('is TTL after the login when the TTL has been lowered since the token was issued', () => {
-    expect(sessionEndsAt({ createdAt: T, expiresAt: at(HOUR) }, 600)).toEqual(at(600))
-  })
-
-  it('stays at the token exp when the TTL has been raised: a raise never extends a live session', () => {
-    expect(sessionEndsAt({ createdAt: T, expiresAt: at(HOUR) }, 24 * HOUR)).toEqual(at(HOUR))
-  })
-
-  it('is the exp when the row expires before TTL after login', () => {
-    expect(sessionEndsAt({ createdAt: T, expiresAt: at(60) }, HOUR)).toEqual(at(60))
+  it.each([
+    ['the token exp when the TTL since login ends at the same time', HOUR, HOUR, HOUR],
+    ['TTL after the login when the TTL has been lowered since the token was issued', HOUR, 600, 600],
+    ['the token exp when the TTL has been raised: a raise never extends a live session', HOUR, 24 * HOUR, HOUR],
+    ['the exp when the row expires before TTL after login', 60, HOUR, 60],
+  ])('is %s', (_, expiresIn, ttl, endsIn) => {
+    expect(sessionEndsAt({ createdAt: T, expiresAt: at(expiresIn) }, ttl)).toEqual(at(endsIn))
   })
 })
 
