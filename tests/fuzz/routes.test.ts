@@ -20,7 +20,7 @@ import { apiGatewayEvent } from '../helpers/events.ts'
 import { OWN_ORIGIN } from '../helpers/handlers.ts'
 
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
-import { client, expectHtmlSafety, rawRequest } from '../helpers/http.ts'
+import { client, expectHtmlSafety, rawRequest, toHeaders } from '../helpers/http.ts'
 import { expectNoSecrets } from '../helpers/expect.ts'
 import { startService, type TestService } from '../helpers/service.ts'
 
@@ -75,14 +75,6 @@ function send(baseUrl: string, sent: Sent): Promise<Answer> {
     })
   }
   return rawRequest(baseUrl, { method, path, headers, body })
-}
-
-const headersOf = (record: Record<string, unknown>) => {
-  const headers = new Headers()
-  for (const [name, value] of Object.entries(record)) {
-    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : String(value))
-  }
-  return headers
 }
 
 /** What every answer must be, whatever was asked. */
@@ -141,6 +133,15 @@ const headerText = (maxLength = 60) =>
 const base64url = (value: unknown) =>
   Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url')
 
+/** What a JSON field may hold instead of text. */
+const notText = fc.oneof(
+  fc.integer(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.string(), { maxLength: 3 }),
+  fc.object({ maxDepth: 2 }),
+)
+
 /** Strings for usernames: the fuzz accounts (any case), invalid shapes, fresh names, anything. */
 const usernameArb = fc.oneof(
   { arbitrary: fc.constantFrom(...ACCOUNTS), weight: 4 },
@@ -169,13 +170,7 @@ const usernameArb = fc.oneof(
   },
   fc.stringMatching(/^fz-new-[a-z0-9]{4,10}$/),
   fc.string({ maxLength: 40, unit: 'binary' }),
-  fc.oneof(
-    fc.integer(),
-    fc.boolean(),
-    fc.constant(null),
-    fc.array(fc.string(), { maxLength: 3 }),
-    fc.object({ maxDepth: 2 }),
-  ),
+  notText,
 )
 
 /** Passwords: the accounts' own, strong, short, around bcrypt's 72 bytes, common, odd, not text. */
@@ -196,13 +191,7 @@ const passwordArb = fc.oneof(
     `${ACCOUNTS[0]} and more words`,
   ),
   fc.string({ minLength: 10, maxLength: 80, unit: 'binary' }),
-  fc.oneof(
-    fc.integer(),
-    fc.boolean(),
-    fc.constant(null),
-    fc.array(fc.string(), { maxLength: 3 }),
-    fc.object({ maxDepth: 2 }),
-  ),
+  notText,
 )
 
 const fieldNameArb = fc.oneof(
@@ -763,7 +752,7 @@ describe('fuzzing every route', () => {
           const answer = await send(service.baseUrl, sent)
           statuses.add(answer.status)
           expectSafeAnswer(
-            { ...answer, headers: headersOf(answer.headers) },
+            { ...answer, headers: toHeaders(answer.headers) },
             { head: method === 'HEAD', secrets: [...secrets, ...passwordsSent(sent.body?.toString(), path)] },
           )
           if (answer.status >= 400) expect(await rowsFingerprint(), 'no row changed by a refused request').toBe(before)
@@ -891,7 +880,7 @@ describe('fuzzing every route', () => {
                 ? Buffer.from(result.body, 'base64').toString()
                 : result.body
           expectSafeAnswer(
-            { status, headers: headersOf(result.headers ?? {}), text },
+            { status, headers: toHeaders(result.headers ?? {}), text },
             { head: false, secrets: [...secrets, ...passwordsSent(sentBody, sentPath)] },
           )
           if (status >= 400) expect(await rowsFingerprint(), 'no row changed by a refused event').toBe(before)

@@ -4,17 +4,14 @@
 // bad request is answered like any other, with our problem codes and headers, never Express's page.
 // The same rules on the Lambda side: tests/functions/http-rules.test.ts, tests/functions/not-found.test.ts.
 import { describe, expect, it } from 'vitest'
-import { expectHtmlSafety, rawRequest } from '../helpers/http.ts'
+import { expectHtmlSafety, rawRequest, toHeaders } from '../helpers/http.ts'
 import { expectNoSecrets, expectProblem } from '../helpers/expect.ts'
 import { credentialsOf, useService } from '../helpers/service.ts'
 
 const s = useService({ captureLogs: true })
 const send = (method: string, path: string, headers: Record<string, string> = {}, chunks: Buffer[] = []) =>
   rawRequest(s.baseUrl, { method, path, headers, chunks })
-const headersOf = (reply: { headers: Record<string, string | string[] | undefined> }) =>
-  new Headers(
-    Object.entries(reply.headers).flatMap(([name, value]) => (value === undefined ? [] : [[name, String(value)]])),
-  )
+const headersOf = (reply: { headers: Record<string, unknown> }) => toHeaders(reply.headers)
 const JSON_BODY = { 'content-type': 'application/json', accept: 'application/json' }
 /** A JSON login body of exactly `bytes` bytes. */
 const sized = (bytes: number) => {

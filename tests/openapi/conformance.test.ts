@@ -29,7 +29,16 @@ import {
 } from '../helpers/openapi.ts'
 import { totpCode } from '../helpers/second-factor.ts'
 import { startFakeSupervisor } from '../helpers/fake-supervisor.ts'
-import { client, clientAt, CookieJar, rawRequest, type Call, type Client, type Reply } from '../helpers/http.ts'
+import {
+  client,
+  clientAt,
+  CookieJar,
+  rawRequest,
+  toHeaders,
+  type Call,
+  type Client,
+  type Reply,
+} from '../helpers/http.ts'
 import { createCredential, getAssertion } from '../helpers/soft-authenticator.ts'
 import { startService, type TestService } from '../helpers/service.ts'
 
@@ -585,10 +594,7 @@ describe('real responses of every route match the document (embedded database)',
           },
           body: post ? Buffer.from('{}') : undefined,
         })
-        const headers = new Headers()
-        for (const [name, value] of Object.entries(raw.headers)) {
-          for (const one of [value ?? []].flat()) headers.append(name, one)
-        }
+        const headers = toHeaders(raw.headers)
         const reply = { status: raw.status, headers, contentType: headers.get('content-type') ?? '', text: raw.text }
         expect(reply.status, `${method} ${template}`).toBe(421)
         expectConforms(method, template, reply)
