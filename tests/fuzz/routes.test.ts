@@ -32,6 +32,8 @@ const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined
 const FUZZ_TIMEOUT_MS = 180_000
 const params = (numRuns: number) => ({ numRuns, ...(SEED === undefined ? {} : { seed: SEED }) })
 
+/** The list written as one string: 'a b c' → ['a', 'b', 'c']. */
+const words = (text: string) => text.trim().split(/\s+/)
 /** Put into strings that may be echoed: an HTML page must never contain it unescaped. */
 const MARKER = '<x-fuzz>'
 /** The fuzzed accounts' passwords, drawn often, so logins and password changes succeed now and then. */
@@ -196,20 +198,8 @@ const passwordArb = fc.oneof(
 
 const fieldNameArb = fc.oneof(
   { arbitrary: fc.constantFrom('username', 'password', 'current_password', 'new_password'), weight: 6 },
-  fc.constantFrom(
-    '__proto__',
-    'constructor',
-    'prototype',
-    'toString',
-    'hasOwnProperty',
-    'valueOf',
-    'role',
-    'is_admin',
-    'id',
-    'username[]',
-    'user[name]',
-    '',
-  ),
+  fc.constantFrom('', ...words('__proto__ constructor prototype toString hasOwnProperty valueOf role is_admin id')),
+  fc.constantFrom('username[]', 'user[name]'),
   fc.string({ maxLength: 12 }),
 )
 
@@ -404,16 +394,7 @@ function headersArb(own: string, liveTokens: () => string[]) {
         `notice=${MARKER}`,
       )
       .map((notice) => notice.replace(/[<>]/g, '%3C')),
-    fc.constantFrom(
-      'session',
-      'session=',
-      '=',
-      ';;;',
-      'session=%',
-      'session=%zz',
-      'session="unterminated',
-      '__proto__=1',
-    ),
+    fc.constantFrom(...words('session session= = ;;; session=% session=%zz session="unterminated __proto__=1')),
     headerText(120),
   )
   const authorization = fc.oneof(
@@ -567,21 +548,7 @@ const methodArb = fc.oneof(
 const segmentText = fc.oneof(
   fc.string({ maxLength: 20, unit: fc.constantFrom(..."abcXYZ019._-~!$&'()*+,;=:@%".split('')) }),
   fc.string({ maxLength: 10, unit: 'binary' }).map((text) => encodeURIComponent(text.toWellFormed())),
-  fc.constantFrom(
-    '%00',
-    '%',
-    '%zz',
-    '%E0%A4%A',
-    '%C0%AE',
-    '..',
-    '.',
-    '%2e%2e',
-    '..%2f',
-    '%2F',
-    '%C3%A9',
-    '%FF',
-    MARKER.replace(/[<>]/g, encodeURIComponent),
-  ),
+  fc.constantFrom(...words('%00 % %zz %E0%A4%A %C0%AE .. . %2e%2e ..%2f %2F %C3%A9 %FF'), encodeURIComponent(MARKER)),
 )
 
 const pathArb = fc
@@ -599,28 +566,9 @@ const pathArb = fc
       { arbitrary: fc.oneof(fc.constantFrom(...ACCOUNTS), segmentText).map((name) => `/dashboard/${name}`), weight: 3 },
       segmentText.map((file) => `/static/${file}`),
       fc.constantFrom(
-        '/static/../package.json',
-        '/static/..%2fpackage.json',
-        '/static/%2e%2e%2f%2e%2e%2fetc%2fpasswd',
-        '/static/style.css%00.png',
-        '/..%2f..%2fetc/passwd',
-        '/%00',
-        '/%',
-        '//login',
-        '/login/',
-        '/LOGIN',
-        '/login;x=1',
-        '/login%2f',
-        '/dashboard/',
-        '/dashboard',
-        '/dashboard/a/b',
-        '/health/../login',
-        '/static/',
-        '/favicon.ico',
-        '/.env',
-        '/admin',
-        '/api/login',
-        '*',
+        ...words(`/static/../package.json /static/..%2fpackage.json /static/%2e%2e%2f%2e%2e%2fetc%2fpasswd
+          /static/style.css%00.png /..%2f..%2fetc/passwd /%00 /% //login /login/ /LOGIN /login;x=1 /login%2f
+          /dashboard/ /dashboard /dashboard/a/b /health/../login /static/ /favicon.ico /.env /admin /api/login *`),
       ),
       fc.array(segmentText, { minLength: 1, maxLength: 4 }).map((segments) => `/${segments.join('/')}`),
       fc.integer({ min: 1000, max: 4000 }).map((n) => `/${'a'.repeat(n)}`),
