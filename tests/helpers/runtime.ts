@@ -53,7 +53,6 @@ const TEST_DEFAULTS = {
   HASH_PER_CLIENT: '1000',
 }
 
-
 /** Starts the process runtime with test settings; `env` overrides them. */
 export async function startTestRuntime(
   kind: DatabaseKind,
