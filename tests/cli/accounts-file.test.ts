@@ -55,26 +55,26 @@ function problemsOf(text: string): string[] {
 }
 
 describe('parseExport', () => {
+  /** An account as the database holds it (with its id), as formatExport takes it. */
+  const stored = (id: string, username: string, over: object = {}) => ({
+    id,
+    username,
+    passwordHash: HASH,
+    createdAt: new Date('2026-11-01T10:00:00Z'),
+    lastLoginTime: null as Date | null,
+    previousLoginTime: null as Date | null,
+    groups: [] as string[],
+    ...over,
+  })
+
   it('reads what formatExport writes', () => {
     const users = [
-      {
-        id: '1',
-        username: 'Alice',
-        passwordHash: HASH,
-        createdAt: new Date('2026-11-01T10:00:00Z'),
-        lastLoginTime: null,
-        previousLoginTime: null,
-        groups: ['admins'],
-      },
-      {
-        id: '2',
-        username: 'bob',
+      stored('1', 'Alice', { groups: ['admins'] }),
+      stored('2', 'bob', {
         passwordHash: OTHER_HASH,
-        createdAt: new Date('2026-11-02T10:00:00Z'),
         lastLoginTime: new Date('2026-11-30T08:00:00Z'),
         previousLoginTime: new Date('2026-11-29T08:00:00Z'),
-        groups: [],
-      },
+      }),
     ]
     const text = formatExport(users, new Date('2026-12-01T00:00:00Z'))
     expect(text.split('\n')[0]).toBe(header(2, { version: 3 }))
@@ -82,15 +82,7 @@ describe('parseExport', () => {
   })
 
   it('version 3 carries the second factors: the TOTP key and the recovery codes as SHA-256 only', () => {
-    const user = {
-      id: '7',
-      username: 'carol',
-      passwordHash: HASH,
-      createdAt: new Date('2026-11-01T10:00:00Z'),
-      lastLoginTime: null,
-      previousLoginTime: null,
-      groups: [],
-    }
+    const user = stored('7', 'carol')
     const secondFactors = {
       totp: { secret: 'A'.repeat(32), confirmedAt: new Date('2026-11-03T10:00:00Z'), lastUsedStep: 59_000_000 },
       recoveryCodes: [{ sha256: 'f'.repeat(64), createdAt: new Date('2026-11-03T10:00:00Z'), usedAt: null }],

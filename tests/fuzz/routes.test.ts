@@ -20,7 +20,7 @@ import { apiGatewayEvent } from '../helpers/events.ts'
 import { OWN_ORIGIN } from '../helpers/handlers.ts'
 
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
-import { client, expectHtmlSafety, rawRequest } from '../helpers/http.ts'
+import { client, expectHtmlSafety, rawRequest, toHeaders } from '../helpers/http.ts'
 import { expectNoSecrets } from '../helpers/expect.ts'
 import { startService, type TestService } from '../helpers/service.ts'
 
@@ -32,6 +32,8 @@ const SEED = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : undefined
 const FUZZ_TIMEOUT_MS = 180_000
 const params = (numRuns: number) => ({ numRuns, ...(SEED === undefined ? {} : { seed: SEED }) })
 
+/** The list written as one string: 'a b c' → ['a', 'b', 'c']. */
+const words = (text: string) => text.trim().split(/\s+/)
 /** Put into strings that may be echoed: an HTML page must never contain it unescaped. */
 const MARKER = '<x-fuzz>'
 /** The fuzzed accounts' passwords, drawn often, so logins and password changes succeed now and then. */
@@ -43,7 +45,6 @@ const PASSWORDS = [
 const ACCOUNTS = [uniqueUsername('fz'), uniqueUsername('fz'), uniqueUsername('fz')]
 
 // the route table is the list: every function it names, and every route key
-const FUNCTIONS = FUNCTION_NAMES
 const ROUTE_KEYS = Object.keys(ROUTES) as RouteKey[]
 const POST_KEYS = ROUTE_KEYS.filter((key) => key.startsWith('POST '))
 // a {param} becomes a value that names something real, now and then
@@ -76,14 +77,6 @@ function send(baseUrl: string, sent: Sent): Promise<Answer> {
     })
   }
   return rawRequest(baseUrl, { method, path, headers, body })
-}
-
-const headersOf = (record: Record<string, unknown>) => {
-  const headers = new Headers()
-  for (const [name, value] of Object.entries(record)) {
-    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : String(value))
-  }
-  return headers
 }
 
 /** What every answer must be, whatever was asked. */
@@ -142,6 +135,15 @@ const headerText = (maxLength = 60) =>
 const base64url = (value: unknown) =>
   Buffer.from(typeof value === 'string' ? value : JSON.stringify(value)).toString('base64url')
 
+/** What a JSON field may hold instead of text. */
+const notText = fc.oneof(
+  fc.integer(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.array(fc.string(), { maxLength: 3 }),
+  fc.object({ maxDepth: 2 }),
+)
+
 /** Strings for usernames: the fuzz accounts (any case), invalid shapes, fresh names, anything. */
 const usernameArb = fc.oneof(
   { arbitrary: fc.constantFrom(...ACCOUNTS), weight: 4 },
@@ -170,13 +172,7 @@ const usernameArb = fc.oneof(
   },
   fc.stringMatching(/^fz-new-[a-z0-9]{4,10}$/),
   fc.string({ maxLength: 40, unit: 'binary' }),
-  fc.oneof(
-    fc.integer(),
-    fc.boolean(),
-    fc.constant(null),
-    fc.array(fc.string(), { maxLength: 3 }),
-    fc.object({ maxDepth: 2 }),
-  ),
+  notText,
 )
 
 /** Passwords: the accounts' own, strong, short, around bcrypt's 72 bytes, common, odd, not text. */
@@ -197,31 +193,13 @@ const passwordArb = fc.oneof(
     `${ACCOUNTS[0]} and more words`,
   ),
   fc.string({ minLength: 10, maxLength: 80, unit: 'binary' }),
-  fc.oneof(
-    fc.integer(),
-    fc.boolean(),
-    fc.constant(null),
-    fc.array(fc.string(), { maxLength: 3 }),
-    fc.object({ maxDepth: 2 }),
-  ),
+  notText,
 )
 
 const fieldNameArb = fc.oneof(
   { arbitrary: fc.constantFrom('username', 'password', 'current_password', 'new_password'), weight: 6 },
-  fc.constantFrom(
-    '__proto__',
-    'constructor',
-    'prototype',
-    'toString',
-    'hasOwnProperty',
-    'valueOf',
-    'role',
-    'is_admin',
-    'id',
-    'username[]',
-    'user[name]',
-    '',
-  ),
+  fc.constantFrom('', ...words('__proto__ constructor prototype toString hasOwnProperty valueOf role is_admin id')),
+  fc.constantFrom('username[]', 'user[name]'),
   fc.string({ maxLength: 12 }),
 )
 
@@ -416,16 +394,7 @@ function headersArb(own: string, liveTokens: () => string[]) {
         `notice=${MARKER}`,
       )
       .map((notice) => notice.replace(/[<>]/g, '%3C')),
-    fc.constantFrom(
-      'session',
-      'session=',
-      '=',
-      ';;;',
-      'session=%',
-      'session=%zz',
-      'session="unterminated',
-      '__proto__=1',
-    ),
+    fc.constantFrom(...words('session session= = ;;; session=% session=%zz session="unterminated __proto__=1')),
     headerText(120),
   )
   const authorization = fc.oneof(
@@ -579,65 +548,27 @@ const methodArb = fc.oneof(
 const segmentText = fc.oneof(
   fc.string({ maxLength: 20, unit: fc.constantFrom(..."abcXYZ019._-~!$&'()*+,;=:@%".split('')) }),
   fc.string({ maxLength: 10, unit: 'binary' }).map((text) => encodeURIComponent(text.toWellFormed())),
-  fc.constantFrom(
-    '%00',
-    '%',
-    '%zz',
-    '%E0%A4%A',
-    '%C0%AE',
-    '..',
-    '.',
-    '%2e%2e',
-    '..%2f',
-    '%2F',
-    '%C3%A9',
-    '%FF',
-    MARKER.replace(/[<>]/g, encodeURIComponent),
-  ),
+  fc.constantFrom(...words('%00 % %zz %E0%A4%A %C0%AE .. . %2e%2e ..%2f %2F %C3%A9 %FF'), encodeURIComponent(MARKER)),
 )
 
 const pathArb = fc
   .tuple(
     fc.oneof(
       {
+        // every route of the table, its parameters filled with values that name something real
         arbitrary: fc.constantFrom(
-          '/',
-          '/login',
-          '/register',
-          '/password',
-          '/logout',
-          '/sessions/end',
-          '/health',
-          '/static/style.css',
-          '/openapi.json',
+          ...ROUTE_KEYS.map((key) =>
+            key.split(' ')[1]!.replace(/\{(\w+)\}/, (_, param: string) => (PARAM_VALUES[param] ?? ACCOUNTS)[0]!),
+          ),
         ),
         weight: 10,
       },
       { arbitrary: fc.oneof(fc.constantFrom(...ACCOUNTS), segmentText).map((name) => `/dashboard/${name}`), weight: 3 },
       segmentText.map((file) => `/static/${file}`),
       fc.constantFrom(
-        '/static/../package.json',
-        '/static/..%2fpackage.json',
-        '/static/%2e%2e%2f%2e%2e%2fetc%2fpasswd',
-        '/static/style.css%00.png',
-        '/..%2f..%2fetc/passwd',
-        '/%00',
-        '/%',
-        '//login',
-        '/login/',
-        '/LOGIN',
-        '/login;x=1',
-        '/login%2f',
-        '/dashboard/',
-        '/dashboard',
-        '/dashboard/a/b',
-        '/health/../login',
-        '/static/',
-        '/favicon.ico',
-        '/.env',
-        '/admin',
-        '/api/login',
-        '*',
+        ...words(`/static/../package.json /static/..%2fpackage.json /static/%2e%2e%2f%2e%2e%2fetc%2fpasswd
+          /static/style.css%00.png /..%2f..%2fetc/passwd /%00 /% //login /login/ /LOGIN /login;x=1 /login%2f
+          /dashboard/ /dashboard /dashboard/a/b /health/../login /static/ /favicon.ico /.env /admin /api/login *`),
       ),
       fc.array(segmentText, { minLength: 1, maxLength: 4 }).map((segments) => `/${segments.join('/')}`),
       fc.integer({ min: 1000, max: 4000 }).map((n) => `/${'a'.repeat(n)}`),
@@ -769,7 +700,7 @@ describe('fuzzing every route', () => {
           const answer = await send(service.baseUrl, sent)
           statuses.add(answer.status)
           expectSafeAnswer(
-            { ...answer, headers: headersOf(answer.headers) },
+            { ...answer, headers: toHeaders(answer.headers) },
             { head: method === 'HEAD', secrets: [...secrets, ...passwordsSent(sent.body?.toString(), path)] },
           )
           if (answer.status >= 400) expect(await rowsFingerprint(), 'no row changed by a refused request').toBe(before)
@@ -790,12 +721,12 @@ describe('fuzzing every route', () => {
     'invokes every Lambda handler with arbitrary API Gateway v2 events: never throws, never a 5xx',
     async () => {
       const handlers = new Map<string, (event: never, context: never) => Promise<unknown>>()
-      for (const name of FUNCTIONS)
+      for (const name of FUNCTION_NAMES)
         handlers.set(name, ((await import(`#functions/${name}.ts`)) as { handler: never }).handler)
 
       const garbage = fc.string({ maxLength: 60, unit: 'binary' })
       const event = fc.record({
-        name: fc.constantFrom(...FUNCTIONS),
+        name: fc.constantFrom(...FUNCTION_NAMES),
         method: fc.oneof(fc.constantFrom('GET', 'POST', 'HEAD', 'PUT', 'OPTIONS', 'get', ''), garbage),
         path: fc.oneof(pathArb, garbage),
         sourceIp: fc.oneof(
@@ -897,7 +828,7 @@ describe('fuzzing every route', () => {
                 ? Buffer.from(result.body, 'base64').toString()
                 : result.body
           expectSafeAnswer(
-            { status, headers: headersOf(result.headers ?? {}), text },
+            { status, headers: toHeaders(result.headers ?? {}), text },
             { head: false, secrets: [...secrets, ...passwordsSent(sentBody, sentPath)] },
           )
           if (status >= 400) expect(await rowsFingerprint(), 'no row changed by a refused event').toBe(before)

@@ -49,15 +49,6 @@ export async function withDb<T>(
   }
 }
 
-export function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch {
-    return false
-  }
-}
-
 /** Alive and not a zombie waiting to be reaped. */
 export async function running(pid: number): Promise<boolean> {
   const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null)

@@ -11,7 +11,6 @@ export type Result = Awaited<ReturnType<typeof invoke>>
 
 export const OWN_ORIGIN = `https://${API_HOST}`
 export const HTML = { accept: 'text/html' }
-export const JSON_ACCEPT = { accept: 'application/json' }
 
 /** A header's value whatever the case of its name. */
 export function header(result: { headers?: Record<string, unknown> }, name: string): string | undefined {

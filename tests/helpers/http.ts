@@ -161,6 +161,14 @@ export function jwtParts(token: string): { header: any; payload: any } {
   }
 }
 
+/** Headers as node:http or a Lambda result gives them (a repeated one as an array) in a Headers object. */
+export function toHeaders(raw: Record<string, unknown>): Headers {
+  const headers = new Headers()
+  for (const [name, value] of Object.entries(raw))
+    for (const one of [value ?? []].flat()) headers.append(name, String(one))
+  return headers
+}
+
 /** A raw request for what fetch refuses to send (TRACE) or to control framing (chunked bodies). */
 export function rawRequest(
   baseUrl: string,
@@ -254,12 +262,9 @@ export function clientAt(baseUrl: string, host: string) {
           const chunks: Buffer[] = []
           response.on('data', (chunk: Buffer) => chunks.push(chunk))
           response.on('end', () => {
-            const replyHeaders = new Headers()
-            for (const [name, value] of Object.entries(response.headers))
-              for (const one of [value ?? []].flat()) replyHeaders.append(name, one)
             const status = response.statusCode!
             const body = status === 204 || status === 304 ? null : Buffer.concat(chunks)
-            resolve(new Response(body, { status, headers: replyHeaders }))
+            resolve(new Response(body, { status, headers: toHeaders(response.headers) }))
           })
         },
       )

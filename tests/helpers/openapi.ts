@@ -64,17 +64,7 @@ const ajv = new Ajv2020({
 // a CommonJS module: its plugin is module.exports.default under Node's ESM interop
 ajvFormats.default(ajv)
 // the document's top-level members are OpenAPI's, not JSON Schema keywords; refs point into them
-ajv.addVocabulary([
-  'openapi',
-  'info',
-  'jsonSchemaDialect',
-  'servers',
-  'tags',
-  'paths',
-  'components',
-  'security',
-  'webhooks',
-])
+ajv.addVocabulary('openapi info jsonSchemaDialect servers tags paths components security webhooks'.split(' '))
 ajv.addSchema(openapi, DOCUMENT_ID)
 
 const pointer = (...parts: string[]) =>

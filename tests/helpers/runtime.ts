@@ -9,16 +9,15 @@
 // The service itself refuses a cost under 10 (tests/lib/config.test.ts); the test that measures
 // the time an unknown user costs against a wrong password runs at the production cost.
 import { execFile } from 'node:child_process'
-import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { inject } from 'vitest'
-import pgPromise from 'pg-promise'
 import { loadConfig } from '#lib/platform/config.ts'
 import { createLogger } from '#lib/platform/log.ts'
 import { startRuntime, stopRuntime, type Runtime } from '#lib/platform/runtime.ts'
+import { createServerSchema } from './service-process.ts'
 
 export type DatabaseKind = 'server' | 'embedded'
 
@@ -53,8 +52,6 @@ const TEST_DEFAULTS = {
   LOGIN_SUCCESSES_PER_MINUTE: '100000',
   HASH_PER_CLIENT: '1000',
 }
-
-const pgp = pgPromise()
 
 /** Starts the process runtime with test settings; `env` overrides them. */
 export async function startTestRuntime(
@@ -106,18 +103,10 @@ async function copyTemplate(dir: string) {
 }
 
 /** A fresh schema in the per-run server database, and a URL whose search_path puts us in it. */
-async function createSchema() {
+function createSchema() {
   const runUrl = serverDatabaseUrl()
   if (!runUrl) throw new Error('TEST_DATABASE_URL is unset')
-  const name = `svc_${randomBytes(6).toString('hex')}`
-  const admin = pgp(runUrl)
-  await admin.none('CREATE SCHEMA $1:name', [name])
-  const url = new URL(runUrl)
-  url.searchParams.set('options', `-c search_path=${name}`)
-  return {
-    url: url.toString(),
-    drop: () => admin.none('DROP SCHEMA $1:name CASCADE', [name]).finally(() => admin.$pool.end()),
-  }
+  return createServerSchema(runUrl, 'svc')
 }
 
 /** The database kinds available in this run: always embedded, the server when TEST_DATABASE_URL is set. */

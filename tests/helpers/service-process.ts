@@ -133,8 +133,8 @@ export async function connectToServiceDatabase(env: { DATABASE_URL?: string; DAT
 }
 
 /** A schema of its own in a server database, and a DATABASE_URL whose search_path puts the service in it. */
-export async function createServerSchema(databaseUrl: string) {
-  const name = `crash_${randomBytes(6).toString('hex')}`
+export async function createServerSchema(databaseUrl: string, prefix = 'crash') {
+  const name = `${prefix}_${randomBytes(6).toString('hex')}`
   const admin = pgp({ connectionString: databaseUrl, max: 1 })
   await admin.none('CREATE SCHEMA $1:name', [name])
   const url = new URL(databaseUrl)

@@ -129,29 +129,15 @@ export async function startService(options: ServiceOptions = {}): Promise<TestSe
   return service
 }
 
-/** One service for the calling file (or describe block): started before its tests, stopped after them. */
-export function useService(options: ServiceOptions = {}): TestService {
-  return useStarted(
-    () => startService(options),
-    (service) => service.stop(),
-  )
-}
-
 /**
- * Starts a value before the calling file's (or describe block's) tests and stops it after them.
- * The object returned is filled in when the start has finished: read its fields inside tests.
+ * One service for the calling file (or describe block): started before its tests, stopped after
+ * them. The object returned is filled in when the start has finished: read its fields inside tests.
  */
-export function useStarted<T extends object>(start: () => Promise<T>, stop: (started: T) => Promise<unknown>): T {
-  const current = {} as T
-  let started = false
-  beforeAll(async () => {
-    Object.assign(current, await start())
-    started = true
-  })
-  afterAll(async () => {
-    if (started) await stop(current)
-  })
-  return current
+export function useService(options: ServiceOptions = {}): TestService {
+  const service = {} as TestService
+  beforeAll(async () => void Object.assign(service, await startService(options)))
+  afterAll(async () => service.stop?.())
+  return service
 }
 
 async function listen() {

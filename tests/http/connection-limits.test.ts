@@ -10,20 +10,15 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApp } from '../../adapters/express-app.ts'
 import { createHttpServer } from '../../adapters/http-server.ts'
-import type { ConnectionLimits } from '#lib/platform/config.ts'
+import { loadConfig, type ConnectionLimits } from '#lib/platform/config.ts'
 import type { HeapGauge } from '#lib/platform/heap-gauge.ts'
 import { createLogBudget, LOG_BUDGET } from '#lib/platform/log-budget.ts'
 import { databaseKinds, startTestRuntime, type TestRuntime } from '../helpers/runtime.ts'
 import { expectProblem } from '../helpers/expect.ts'
 import { probeHealth } from '../helpers/connection-flood.ts'
 
-const LIMITS: ConnectionLimits = {
-  connections: 512,
-  connectionsPerClient: 32,
-  bodyBytesInFlight: 1_048_576,
-  requestTimeoutSeconds: 30,
-  heapShedPercent: 80,
-}
+/** The defaults, which each test lowers where it needs to. */
+const LIMITS = loadConfig({}).limits
 // a socket still open this long after connecting was kept (the refusals close at once)
 const KEPT_MS = 300
 // generous: the first sign-in loads its route, which takes seconds on a loaded machine

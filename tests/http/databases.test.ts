@@ -1,6 +1,6 @@
-// What may differ between the embedded PostgreSQL and a server: collation and lower() on names,
-// timestamps, the migration history, and the whole account life cycle through both. The rest of
-// the HTTP contract runs once, against the first database kind (tests/http/contract/).
+// What may differ between the embedded PostgreSQL and a server: timestamps, the migration history,
+// and the whole account life cycle through both (names in any letter case, raced: concurrency.test.ts).
+// The route tables run once, against the first database kind (tests/functions/).
 import { describe, expect, it } from 'vitest'
 import { databaseKinds } from '../helpers/runtime.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
@@ -47,21 +47,6 @@ describe.each(databaseKinds())('on the %s database', (kind) => {
     expect((await s.http.postForm('/logout', {}, { jar, sameOrigin: true })).status).toBe(303)
     expect((await s.http.postJson('/logout', {}, { bearer: token })).status).toBe(204)
     expectProblem(await s.http.getJson(`/dashboard/${account.username}`, { bearer: token }), 401, 'unauthorized')
-  })
-
-  it('names are one account in any letter case, compared by the database', async () => {
-    const username = uniqueUsername('Case')
-    expect((await s.http.postJson('/register', { username, password: strongPassword() })).status).toBe(201)
-    expectProblem(
-      await s.http.postJson('/register', { username: username.toUpperCase(), password: strongPassword() }),
-      409,
-      'username_taken',
-    )
-    expectProblem(
-      await s.http.postJson('/register', { username: username.toLowerCase(), password: strongPassword() }),
-      409,
-      'username_taken',
-    )
   })
 
   it('the schema is the migrations, applied once and recorded', async () => {

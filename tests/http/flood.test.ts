@@ -2,22 +2,29 @@
 // client: 429), an unknown user taking the same pool path as a wrong password, the per-minute limit
 // on successful sign-ins, the cap on live sessions, and /health staying 200 while the pool is full.
 // The pool is filled from the test itself with slow hashes (cost 13) under chosen client addresses.
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { databaseKinds } from '../helpers/runtime.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
-import { client, type Client } from '../helpers/http.ts'
 import { expectProblem } from '../helpers/expect.ts'
 import { hashPoolFor } from '#lib/auth/hash-pool.ts'
-import { startService, type TestService } from '../helpers/service.ts'
+import { useService } from '../helpers/service.ts'
 
 const SLOW_COST = 13
 
 describe(`a flood of sign-ins (${databaseKinds()[0]} database)`, () => {
-  let service: TestService
-  let http: Client
+  const service = useService({
+    env: {
+      TRUST_PROXY: 'loopback',
+      HASH_WORKERS: '1',
+      HASH_QUEUE: '1',
+      HASH_PER_CLIENT: '1',
+      LOGIN_SUCCESSES_PER_MINUTE: '3',
+      SESSIONS_PER_USER: '3',
+    },
+  })
   const account = { username: uniqueUsername('Flood'), password: strongPassword() }
   const from = (ip: string) => ({ headers: { 'x-forwarded-for': ip } })
-  const signIn = (ip: string, credentials: object = account) => http.postJson('/login', credentials, from(ip))
+  const signIn = (ip: string, credentials: object = account) => service.http.postJson('/login', credentials, from(ip))
   /** Occupies one place in the pool for `client` until the slow hash is done. */
   const occupy = (client: string) =>
     hashPoolFor(service.runtime)
@@ -25,21 +32,7 @@ describe(`a flood of sign-ins (${databaseKinds()[0]} database)`, () => {
       .catch(() => '')
 
   beforeAll(async () => {
-    service = await startService({
-      env: {
-        TRUST_PROXY: 'loopback',
-        HASH_WORKERS: '1',
-        HASH_QUEUE: '1',
-        HASH_PER_CLIENT: '1',
-        LOGIN_SUCCESSES_PER_MINUTE: '3',
-        SESSIONS_PER_USER: '3',
-      },
-    })
-    http = client(service.baseUrl)
-    expect((await http.postJson('/register', account, from('192.0.2.1'))).status).toBe(201)
-  })
-  afterAll(async () => {
-    await service?.stop()
+    expect((await service.http.postJson('/register', account, from('192.0.2.1'))).status).toBe(201)
   })
   afterEach(() => {
     vi.restoreAllMocks()
@@ -61,7 +54,7 @@ describe(`a flood of sign-ins (${databaseKinds()[0]} database)`, () => {
     expectProblem(refused, 503, 'service_unavailable')
     expect(refused.headers.get('retry-after')).toBe('1')
     // the service itself is busy, the database is not: health says so
-    const health = await http.get('/health')
+    const health = await service.http.get('/health')
     expect(health.status).toBe(200)
     expect(health.json).toEqual({ status: 'ok', database: 'ok' })
     // ends the slow hashes rather than waiting them out; the next task starts new threads
@@ -84,7 +77,7 @@ describe(`a flood of sign-ins (${databaseKinds()[0]} database)`, () => {
 
   it('limits successful sign-ins per account and client per minute, before any bcrypt work', async () => {
     const user = { username: uniqueUsername('Script'), password: strongPassword() }
-    expect((await http.postJson('/register', user, from('192.0.2.2'))).status).toBe(201)
+    expect((await service.http.postJson('/register', user, from('192.0.2.2'))).status).toBe(201)
     for (let i = 0; i < 3; i++) expect((await signIn('198.51.100.10', user)).status).toBe(200)
     const run = vi.spyOn(hashPoolFor(service.runtime), 'run')
     const refused = await signIn('198.51.100.10', user)
@@ -97,19 +90,23 @@ describe(`a flood of sign-ins (${databaseKinds()[0]} database)`, () => {
 
   it('keeps at most SESSIONS_PER_USER live sessions: the oldest ends when a new one starts', async () => {
     const user = { username: uniqueUsername('Many'), password: strongPassword() }
-    expect((await http.postJson('/register', user, from('192.0.2.3'))).status).toBe(201)
+    expect((await service.http.postJson('/register', user, from('192.0.2.3'))).status).toBe(201)
     const tokens: string[] = []
     for (let i = 0; i < 4; i++) {
       const reply = await signIn(`198.51.100.${20 + i}`, user)
       expect(reply.status).toBe(200)
       tokens.push((reply.json as { access_token: string }).access_token)
     }
-    expectProblem(await http.getJson(`/dashboard/${user.username}`, { bearer: tokens[0]! }), 401, 'unauthorized')
-    const newest = await http.getJson(`/dashboard/${user.username}`, { bearer: tokens[3]! })
+    expectProblem(
+      await service.http.getJson(`/dashboard/${user.username}`, { bearer: tokens[0]! }),
+      401,
+      'unauthorized',
+    )
+    const newest = await service.http.getJson(`/dashboard/${user.username}`, { bearer: tokens[3]! })
     expect(newest.status).toBe(200)
     expect((newest.json as { sessions: unknown[] }).sessions).toHaveLength(3)
     for (const token of tokens.slice(1, 3)) {
-      expect((await http.getJson(`/dashboard/${user.username}`, { bearer: token })).status).toBe(200)
+      expect((await service.http.getJson(`/dashboard/${user.username}`, { bearer: token })).status).toBe(200)
     }
   })
 })

@@ -5,7 +5,8 @@ import path from 'node:path'
 import { describe, expect, test } from 'vitest'
 import { EmbeddedPostgresError, startEmbeddedPostgres } from '#lib/embedded-postgres/server.ts'
 import { hydrateSymlinks } from '#lib/embedded-postgres/binaries.ts'
-import { alive, isRoot, start, tempDir, withDb } from '../helpers/embedded-postgres.ts'
+import { isRoot, start, tempDir, withDb } from '../helpers/embedded-postgres.ts'
+import { isAlive as alive } from '../helpers/service-process.ts'
 
 describe('startEmbeddedPostgres', () => {
   test('starts a UTF8 server that pg-promise can use, as an unprivileged user when root', async () => {
