@@ -52,7 +52,14 @@ export async function openDatabase(config: Config, log: Logger): Promise<Databas
     application_name: 'gateway-auth-health',
   })
   healthDb.$pool.on('error', (error: Error) => log.warn({ err: error }, 'database connection lost'))
-  const endPools = () => Promise.all([db.$pool.end(), healthDb.$pool.end()])
+  // the probe's connection opens while the migrations are checked, so the first /health (what a
+  // supervisor asks as soon as the port is open) does not wait for one; a failure here is the
+  // probe's to report
+  const probeConnection = healthDb.connect().then(
+    (connection) => connection.done(),
+    () => {},
+  )
+  const endPools = () => probeConnection.then(() => Promise.all([db.$pool.end(), healthDb.$pool.end()]))
   try {
     // node-pg-migrate is loaded only when there is something to apply: a usual start skips it
     if (config.database.migrateOnStart && (await pendingMigrations(db)).length) await migrate(db, log)

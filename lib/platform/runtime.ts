@@ -39,10 +39,21 @@ async function loadRules(config: Config): Promise<AccessRules> {
 
 /** The JWT secret and the database, migrated. */
 async function openStores(config: Config, log: Logger): Promise<{ jwtSecret: string; handle: DatabaseHandle }> {
-  // DATA_DIR holds secrets only when one of them is not configured otherwise
-  if (!config.jwt.secret || !config.database.url) await secureDataDir(config.dataDir, log)
-  const jwtSecret = await loadJwtSecret(config)
-  return { jwtSecret, handle: await openDatabase(config, log) }
+  const secret = (async () => {
+    // DATA_DIR holds secrets only when one of them is not configured otherwise
+    if (!config.jwt.secret || !config.database.url) await secureDataDir(config.dataDir, log)
+    return loadJwtSecret(config)
+  })()
+  // the embedded server's files go in DATA_DIR, so it starts once DATA_DIR's modes are right; a server
+  // database is connected to meanwhile
+  if (!config.database.url) await secret
+  const [jwtSecret, opened] = await Promise.allSettled([secret, openDatabase(config, log)])
+  if (jwtSecret.status === 'rejected') {
+    if (opened.status === 'fulfilled') await opened.value.close()
+    throw jwtSecret.reason
+  }
+  if (opened.status === 'rejected') throw opened.reason
+  return { jwtSecret: jwtSecret.value, handle: opened.value }
 }
 
 /** Starts the runtime for this process from `config` (the environment by default). */
