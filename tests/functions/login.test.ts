@@ -8,12 +8,13 @@ import { createUser, findUserByUsername } from '#lib/auth/users.ts'
 import { hashPassword } from '#lib/auth/password.ts'
 import { hashPoolFor } from '#lib/auth/hash-pool.ts'
 import { defaultValue } from '#lib/platform/config.ts'
+import { pseudonym } from '#lib/platform/log.ts'
 import { invokeLocal } from '../helpers/events.ts'
 import { expectProblem } from '../helpers/expect.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { jwtParts, parseSetCookie, type Call } from '../helpers/http.ts'
 import { inputValue } from '../helpers/pages.ts'
-import { runScenarios, type Scenario, type ScenarioContext } from '../helpers/scenarios.ts'
+import { ACCOUNT, lookalikes, runScenarios, type Scenario, type ScenarioContext } from '../helpers/scenarios.ts'
 import { useService } from '../helpers/service.ts'
 
 const SESSION_TTL_SECONDS = defaultValue('SESSION_TTL_SECONDS') as number
@@ -33,7 +34,12 @@ runScenarios(
     {
       name: 'JSON: 200 with a Bearer token valid for the TTL, the user, and the login time recorded',
       request: (ctx) => loginJson({ username: ctx.account.username.toLowerCase(), password: ctx.account.password }),
-      expect: { status: 200, json: { token_type: 'Bearer' }, headers: { 'cache-control': 'no-store' } },
+      expect: {
+        status: 200,
+        json: { token_type: 'Bearer' },
+        headers: { 'cache-control': 'no-store' },
+        logs: [{ event: 'login_succeeded', level: 30, userId: ACCOUNT.id, signInMethod: 'password', path: '/login' }],
+      },
       async after({ service, account, sentAt }, reply) {
         // the name is matched case-insensitively and answered as registered
         expect(reply.json).toEqual({
@@ -99,14 +105,32 @@ runScenarios(
     {
       name: 'JSON: an unknown user and a wrong password get the very same 401 invalid_credentials body',
       request: (ctx) => loginJson({ username: ctx.account.username, password: `${ctx.account.password}!` }),
-      expect: { status: 401, code: 'invalid_credentials', json: { detail: expect.any(String) } },
+      expect: {
+        status: 401,
+        code: 'invalid_credentials',
+        json: { detail: 'Check both and try again.' },
+        logs: [{ event: 'login_failed', level: 40, userId: ACCOUNT.id, username: ACCOUNT.username }],
+      },
       async after({ service, account }, wrong) {
-        const unknown = await service.http.postJson('/login', {
-          username: uniqueUsername('ghost'),
-          password: account.password,
-        })
+        const ghost = uniqueUsername('ghost')
+        const logged = service.logs().length
+        const unknown = await service.http.postJson('/login', { username: ghost, password: account.password })
         expectProblem(unknown, 401, 'invalid_credentials', service.secretsOf(account))
         expect(unknown.text).toBe(wrong.text)
+        // a name no account has may be a password: logged only as the keyed hash of its lower-cased form
+        // (docs/security.md#logging), the same for every spelling, never as text
+        await service.http.postJson('/login', { username: ghost.toUpperCase(), password: account.password })
+        const failed = service
+          .logs()
+          .slice(logged)
+          .filter((line) => line.event === 'login_failed')
+        const hash = pseudonym(ghost.toLowerCase(), service.runtime.jwtSecret)
+        expect(failed).toEqual([
+          expect.objectContaining({ usernameHash: hash }),
+          expect.objectContaining({ usernameHash: hash }),
+        ])
+        expect(JSON.stringify(failed)).not.toMatch(new RegExp(ghost.split('-')[1]!, 'i'))
+        expect(failed[0]).not.toHaveProperty('username')
         expect(wrong.setCookies).toEqual([])
         expect(wrong.text).not.toContain(`${account.password}!`)
         // a failed login records nothing
@@ -214,6 +238,57 @@ runScenarios(
       async after(_, reply) {
         expect(reply.text).not.toContain('<img src=x')
         expect(inputValue(reply.text, 'username')).toMatch(/^&(quot|#34);&gt;&lt;img src=x onerror=alert\(1\)&gt;$/)
+      },
+    },
+    {
+      name: 'lookalike names: locked out, the name in capitals is too, and no Unicode lookalike signs in or counts apart',
+      given: async (ctx) => {
+        ctx.account = await ctx.service.register('alice.ks')
+        for (let i = 0; i < 3; i++)
+          await ctx.service.http.call('/login', loginJson({ ...credentials(ctx), password: 'no' }))
+      },
+      request: (ctx) => loginJson({ ...credentials(ctx), username: ctx.account.username.toUpperCase() }),
+      expect: { status: 429, code: 'rate_limited' },
+      async after(ctx) {
+        for (const [label, username] of lookalikes(ctx.account.username)) {
+          // refused as input before it is counted or looked up: neither signed in nor a counter of its own (401)
+          const json = await ctx.service.http.call('/login', loginJson({ ...credentials(ctx), username }))
+          expect([json.status, json.json.errors], label).toEqual([
+            400,
+            [{ field: 'username', message: expect.any(String) }],
+          ])
+          const form = await ctx.service.http.call('/login', loginForm(ctx, { ...credentials(ctx), username }))
+          expect([form.status, form.contentType.split(';')[0], form.setCookies], label).toEqual([400, 'text/html', []])
+        }
+        // the account's own counter still holds
+        const again = await ctx.service.http.call('/login', loginForm(ctx, credentials(ctx)))
+        expect(again.status).toBe(429)
+      },
+    },
+    {
+      name: 'Content-Encoding: a compressed body is 415 with Accept-Encoding: identity, never read as plain',
+      request: (ctx) => ({ ...loginJson(credentials(ctx)), headers: { 'content-encoding': 'gzip' } }),
+      expect: { status: 415, code: 'unsupported_media_type', headers: { 'accept-encoding': 'identity' } },
+      async after(ctx) {
+        for (const encoding of ['br', 'deflate', 'identity, gzip', 'x-custom']) {
+          const reply = await ctx.service.http.call('/login', {
+            ...loginJson(credentials(ctx)),
+            headers: { 'content-encoding': encoding },
+          })
+          expect([reply.status, reply.headers.get('accept-encoding')], encoding).toEqual([415, 'identity'])
+        }
+        const form = loginForm(ctx, credentials(ctx))
+        const refused = await ctx.service.http.call('/login', {
+          ...form,
+          headers: { ...form.headers, 'content-encoding': 'br' },
+        })
+        expect(refused.status).toBe(415)
+        // identity is no encoding: the body is read
+        const plain = await ctx.service.http.call('/login', {
+          ...loginJson(credentials(ctx)),
+          headers: { 'content-encoding': 'identity' },
+        })
+        expect(plain.status).toBe(200)
       },
     },
     {

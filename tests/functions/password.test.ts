@@ -5,7 +5,7 @@ import { expect } from 'vitest'
 import { findUserByUsername } from '#lib/auth/users.ts'
 import { expectProblem } from '../helpers/expect.ts'
 import type { Call } from '../helpers/http.ts'
-import { runScenarios, type Scenario, type ScenarioContext } from '../helpers/scenarios.ts'
+import { ACCOUNT, runScenarios, type Scenario, type ScenarioContext } from '../helpers/scenarios.ts'
 import { credentialsOf } from '../helpers/service.ts'
 
 const COMMON = '1qaz2wsx3edc4rfv' // on the zxcvbn-ts list, 16 characters
@@ -33,12 +33,20 @@ async function expectUnchanged(ctx: ScenarioContext, hashBefore: string) {
   await ctx.service.apiLogin(ctx.account)
 }
 
-type Refusal = [label: string, body: (ctx: ScenarioContext) => Record<string, unknown>, field: string, message?: RegExp]
+type Refusal = [
+  label: string,
+  body: (ctx: ScenarioContext) => Record<string, unknown>,
+  field: string,
+  message?: RegExp,
+  logged?: string,
+]
 const refusals: Refusal[] = [
   [
     'a wrong current password',
     ({ account }) => ({ current_password: `${account.password}x`, new_password: NEW }),
     'current_password',
+    undefined,
+    'password_change_failed',
   ],
   ['an empty current password', () => ({ current_password: '', new_password: NEW }), 'current_password'],
   ['a missing current password', () => ({ new_password: NEW }), 'current_password'],
@@ -79,7 +87,7 @@ const refusals: Refusal[] = [
       new_password: `lantern ${account.username.toUpperCase()} quartz`,
     }),
     'new_password',
-    /username/,
+    /^New password must not contain the username\.$/,
   ],
   [
     'a new password naming the service',
@@ -91,6 +99,7 @@ const refusals: Refusal[] = [
     'the current password again',
     ({ account }) => ({ current_password: account.password, new_password: account.password }),
     'new_password',
+    /^The new password must differ from the current one\.$/,
   ],
   [
     'a number as new password',
@@ -113,7 +122,12 @@ runScenarios('POST /password', [
       ...changeJson(ctx, { current_password: ctx.account.password, new_password: NEW }),
       jar: undefined,
     }),
-    expect: { status: 204, text: /^$/, absent: [NEW] },
+    expect: {
+      status: 204,
+      text: /^$/,
+      absent: [NEW],
+      logs: [{ event: 'password_changed', level: 30, userId: ACCOUNT.id, path: '/password' }],
+    },
     async after({ service, account, token, kept }) {
       expect((await service.dashboard(account.username, token)).status).toBe(200)
       expectProblem(await service.dashboard(account.username, kept.other!), 401, 'unauthorized')
@@ -123,14 +137,19 @@ runScenarios('POST /password', [
     },
   },
   ...refusals.map(
-    ([label, body, field, message]): Scenario => ({
+    ([label, body, field, message, logged]): Scenario => ({
       name: `JSON: refuses ${label} with 400 validation_failed on ${field}, changing nothing`,
       as: 'api',
       given: async (ctx) => {
         ctx.kept.hash = await hashOf(ctx)
       },
       request: (ctx) => ({ ...changeJson(ctx, body(ctx)) }),
-      expect: { status: 400, code: 'validation_failed', absent: [NEW] },
+      expect: {
+        status: 400,
+        code: 'validation_failed',
+        absent: [NEW],
+        logs: logged ? [{ event: logged, level: 40, userId: ACCOUNT.id }] : undefined,
+      },
       async after(ctx, reply) {
         expect(reply.json.errors.map((e: { field: string }) => e.field)).toEqual([field])
         if (message) expect(reply.json.errors[0].message).toMatch(message)
