@@ -69,6 +69,9 @@ const refusedTokens: [label: string, token: (ctx: ScenarioContext) => string | u
         .join('.')
         .replace(/^[^.]+/, Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url'))}.`,
   ],
+  // a static key in place of a token (ASVS 7.2.2)
+  ['the signing secret as a token', (ctx) => ctx.service.runtime.jwtSecret],
+  ['the account id as a token', (ctx) => ctx.account.id],
   [
     'a well-signed token whose session does not exist',
     (ctx) => resign(ctx.service, ctx.token, { jti: 'no-such-session-aaaaaaaaaaaa' }),
@@ -252,6 +255,33 @@ runScenarios('GET /dashboard/{username}', [
     request: (ctx) => asPage(ctx, `/dashboard/${encodeURIComponent('<img src=x onerror=alert(1)>')}`),
     // no account can have that name: 404, the same as for any name outside the rules
     expect: { status: 404, absent: ['<img src=x'] },
+  },
+  {
+    name: 'page: use does not extend a session: no new cookie, and it ends when its token does',
+    as: 'browser',
+    async given(ctx) {
+      ctx.kept.end = (await ctx.service.dashboard(ctx.account.username, ctx.token)).json.session.expires_at
+    },
+    request: (ctx) => asPage(ctx),
+    expect: { status: 200, cookies: { session: null } },
+    async after(ctx) {
+      const again = await ctx.service.dashboard(ctx.account.username, ctx.token)
+      expect(again.json.session.expires_at).toBe(ctx.kept.end)
+      expect(Date.parse(ctx.kept.end!) / 1000).toBe(jwtParts(ctx.token).payload.exp)
+    },
+  },
+  {
+    name: 'JSON: an account deleted in the database loses every session: 401 unauthorized',
+    as: 'api',
+    async given(ctx) {
+      ctx.kept.second = await ctx.service.apiLogin(ctx.account)
+      // there is no delete endpoint: an operator removes the row
+      await ctx.service.runtime.db.none('DELETE FROM users WHERE id = $1', [ctx.account.id])
+    },
+    request: (ctx) => asJson(ctx),
+    expect: { status: 401, code: 'unauthorized' },
+    after: async (ctx) =>
+      expectProblem(await ctx.service.dashboard(ctx.account.username, ctx.kept.second!), 401, 'unauthorized'),
   },
   {
     name: 'JSON: a session row past its expiry is 401 session_expired',

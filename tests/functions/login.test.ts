@@ -68,7 +68,7 @@ runScenarios(
       },
     },
     {
-      name: 'JSON: the token is HS256 with sub, preferred_username, iss, aud, exp = iat + TTL and a 128-bit jti',
+      name: 'JSON: the token is HS256 with sub, preferred_username, iss, aud, exp = iat + TTL and a 256-bit jti',
       request: (ctx) => loginJson(credentials(ctx)),
       expect: { status: 200 },
       async after({ service, account }, reply) {
@@ -82,8 +82,8 @@ runScenarios(
           aud: 'gateway-auth',
         })
         expect(payload.exp - payload.iat).toBe(SESSION_TTL_SECONDS)
-        expect(payload.jti).toMatch(/^[A-Za-z0-9_-]{22,}$/)
-        expect(Buffer.from(payload.jti, 'base64url').length).toBeGreaterThanOrEqual(16)
+        expect(payload.jti).toMatch(/^[A-Za-z0-9_-]{43}$/)
+        expect(Buffer.from(payload.jti, 'base64url').length).toBe(32)
         expect(() => jwt.verify(token, service.runtime.jwtSecret, { algorithms: ['HS256'] })).not.toThrow()
         // the server keeps a live session row under the jti
         const session = await service.runtime.db.one(
@@ -94,12 +94,37 @@ runScenarios(
       },
     },
     {
-      name: 'JSON: every login gets its own jti',
+      name: 'JSON: every login gets its own random jti: eight sign-ins, eight ids with no common prefix',
       request: (ctx) => loginJson(credentials(ctx)),
       expect: { status: 200 },
       async after(ctx, reply) {
-        const second = await ctx.service.apiLogin(ctx.account)
-        expect(jwtParts(second).payload.jti).not.toBe(jwtParts(reply.json.access_token).payload.jti)
+        const ids = [jwtParts(reply.json.access_token).payload.jti as string]
+        for (let i = 0; i < 7; i++) ids.push(jwtParts(await ctx.service.apiLogin(ctx.account)).payload.jti)
+        expect(new Set(ids).size).toBe(8)
+        // not a counter or a timestamp
+        expect(new Set(ids.map((id) => id.slice(0, 3))).size).toBeGreaterThan(4)
+      },
+    },
+    {
+      name: 'JSON: a sign-in with a Bearer token ends that session and starts a new one',
+      as: 'api',
+      request: (ctx) => ({ ...loginJson(credentials(ctx)), bearer: ctx.token }),
+      expect: { status: 200 },
+      async after(ctx, reply) {
+        expectProblem(await ctx.service.dashboard(ctx.account.username, ctx.token), 401, 'unauthorized')
+        expect((await ctx.service.dashboard(ctx.account.username, reply.json.access_token)).status).toBe(200)
+      },
+    },
+    {
+      name: 'form: a sign-in ends the session the browser held and sets a new cookie',
+      as: 'browser',
+      request: (ctx) => loginForm(ctx, credentials(ctx)),
+      expect: { status: 303, cookies: { session: /./ } },
+      async after(ctx) {
+        const renewed = ctx.jar.get(ctx.service.sessionCookie)!
+        expect(jwtParts(renewed).payload.jti).not.toBe(jwtParts(ctx.token).payload.jti)
+        expectProblem(await ctx.service.dashboard(ctx.account.username, ctx.token), 401, 'unauthorized')
+        expect((await ctx.service.dashboard(ctx.account.username, renewed)).status).toBe(200)
       },
     },
     {

@@ -4,7 +4,7 @@
 import { expect } from 'vitest'
 import { findUserByUsername } from '#lib/auth/users.ts'
 import { expectProblem } from '../helpers/expect.ts'
-import type { Call } from '../helpers/http.ts'
+import { jwtParts, type Call } from '../helpers/http.ts'
 import { ACCOUNT, runScenarios, type Scenario, type ScenarioContext } from '../helpers/scenarios.ts'
 import { credentialsOf } from '../helpers/service.ts'
 
@@ -160,6 +160,20 @@ runScenarios('POST /password', [
       },
     }),
   ),
+  {
+    name: 'JSON: more than SESSION_TTL_SECONDS since the login is 401 session_expired, though the token exp is ahead',
+    as: 'api',
+    given: async (ctx) => {
+      ctx.kept.hash = await hashOf(ctx)
+      await ctx.service.runtime.db.none(
+        "UPDATE sessions SET created_at = created_at - interval '3601 seconds' WHERE id = $1",
+        [jwtParts(ctx.token).payload.jti],
+      )
+    },
+    request: (ctx) => changeJson(ctx, { current_password: ctx.account.password, new_password: NEW }),
+    expect: { status: 401, code: 'session_expired' },
+    after: async (ctx) => expect(await hashOf(ctx)).toBe(ctx.kept.hash),
+  },
   {
     name: 'JSON: no session or a garbage token: 401 unauthorized',
     request: (ctx) => changeJson({ ...ctx, token: 'garbage' }, { current_password: 'x'.repeat(20), new_password: NEW }),
