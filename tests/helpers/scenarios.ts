@@ -128,6 +128,7 @@ function expectReply(service: TestService, reply: Reply, expected: Expected, acc
     expect(reply.status, reply.text).toBe(expected.status)
     expectNoSecrets(reply.text, secrets)
   }
+  expectSafetyHeaders(reply)
   if (expected.json !== undefined) expect(reply.json).toMatchObject(expected.json as object)
   if (expected.text) expect(reply.text).toMatch(expected.text)
   if (expected.location !== undefined) expect(reply.location).toEqual(matcher(expected.location))
@@ -137,6 +138,39 @@ function expectReply(service: TestService, reply: Reply, expected: Expected, acc
     const cookieName = name === 'session' ? service.sessionCookie : name
     const line = reply.setCookies.find((cookie) => parseSetCookie(cookie).name === cookieName)
     expect(line ?? null, `Set-Cookie ${cookieName}`).toEqual(value === null ? null : expect.stringMatching(value))
+  }
+}
+
+/**
+ * What every answer of every route carries, whatever the row is about (docs/api.md § Browser safety):
+ * the CSP, nosniff, the referrer policy and no framing; a problem is never cached; a page runs no
+ * inline script, style or handler (the one script is a file from /static).
+ */
+function expectSafetyHeaders(reply: Reply): void {
+  const csp = new Map(
+    (reply.headers.get('content-security-policy') ?? '')
+      .split(';')
+      .map((directive) => directive.trim().split(/\s+/))
+      .map(([name = '', ...values]) => [name, values.join(' ')]),
+  )
+  expect(
+    { csp: [csp.get('default-src'), csp.get('frame-ancestors'), csp.get('form-action'), csp.get('base-uri')] },
+    'CSP',
+  ).toEqual({ csp: ["'none'", "'none'", "'self'", "'none'"] })
+  expect([...csp.values()].join(' ')).not.toMatch(/unsafe-|\*/)
+  expect({
+    'x-content-type-options': reply.headers.get('x-content-type-options'),
+    'referrer-policy': reply.headers.get('referrer-policy'),
+    'x-frame-options': reply.headers.get('x-frame-options'),
+  }).toEqual({ 'x-content-type-options': 'nosniff', 'referrer-policy': 'same-origin', 'x-frame-options': 'DENY' })
+  if (reply.contentType.startsWith('application/problem+json'))
+    expect(reply.headers.get('cache-control'), 'a problem is not cached').toBe('no-store')
+  if (reply.contentType.startsWith('text/html')) {
+    // script files from /static are allowed (CSP script-src 'self'); attribute values are text
+    const markup = reply.text
+      .replace(/<script\b[^>]*\ssrc="\/static\/[^"]+"[^>]*><\/script>/g, '')
+      .replace(/"[^"]*"/g, '""')
+    expect(markup, 'nothing inline').not.toMatch(/<script|<style|\s(style|on[a-z]+)=/i)
   }
 }
 
