@@ -104,7 +104,7 @@ export async function play(service: TestService, scenario: Scenario): Promise<Re
   ctx.sentAt = Date.now()
   const logged = service.logs().length
   const reply = await service.http.call(path, { jar: ctx.jar, ...call })
-  expectReply(service, reply, scenario.expect, ctx.account)
+  expectReply(service, ctx.sent, reply, scenario.expect, ctx.account)
   const written = service.logs().slice(logged)
   for (const line of scenario.expect.logs ?? []) {
     const wanted = Object.fromEntries(
@@ -121,14 +121,16 @@ export async function play(service: TestService, scenario: Scenario): Promise<Re
   return reply
 }
 
-function expectReply(service: TestService, reply: Reply, expected: Expected, account?: Account): void {
+function expectReply(service: TestService, sent: Call, reply: Reply, expected: Expected, account?: Account): void {
   const secrets = [...service.secretsOf(account), ...(expected.absent ?? [])]
   if (expected.code) expectProblem(reply, expected.status, expected.code, secrets)
   else {
     expect(reply.status, reply.text).toBe(expected.status)
     expectNoSecrets(reply.text, secrets)
   }
-  expectSafetyHeaders(reply)
+  expectBrowserSafety(service, sent, reply)
+  // secrets never ride in a URL
+  for (const secret of secrets) if (reply.location) expect(reply.location).not.toContain(secret)
   if (expected.json !== undefined) expect(reply.json).toMatchObject(expected.json as object)
   if (expected.text) expect(reply.text).toMatch(expected.text)
   if (expected.location !== undefined) expect(reply.location).toEqual(matcher(expected.location))
@@ -142,35 +144,83 @@ function expectReply(service: TestService, reply: Reply, expected: Expected, acc
 }
 
 /**
- * What every answer of every route carries, whatever the row is about (docs/api.md § Browser safety):
- * the CSP, nosniff, the referrer policy and no framing; a problem is never cached; a page runs no
- * inline script, style or handler (the one script is a file from /static).
+ * What every answer of every route carries, whatever the row is about (docs/api.md § Browser safety,
+ * ASVS V3): the CSP, nosniff, the referrer policy, no framing, cross-origin isolation and no CORS;
+ * HSTS over HTTPS; cookies HttpOnly and SameSite, and over HTTPS `__Host-` and Secure; redirects to
+ * the service's own paths; bodies labelled with their type; a problem is never cached; a page runs
+ * no inline script, style or handler (script files come from /static).
  */
-function expectSafetyHeaders(reply: Reply): void {
+function expectBrowserSafety(service: TestService, sent: Call, reply: Reply): void {
   const csp = new Map(
     (reply.headers.get('content-security-policy') ?? '')
       .split(';')
       .map((directive) => directive.trim().split(/\s+/))
       .map(([name = '', ...values]) => [name, values.join(' ')]),
   )
+  const directives = ['default-src', 'frame-ancestors', 'form-action', 'base-uri', 'object-src', 'script-src']
   expect(
-    { csp: [csp.get('default-src'), csp.get('frame-ancestors'), csp.get('form-action'), csp.get('base-uri')] },
+    directives.map((name) => csp.get(name)),
     'CSP',
-  ).toEqual({ csp: ["'none'", "'none'", "'self'", "'none'"] })
-  expect([...csp.values()].join(' ')).not.toMatch(/unsafe-|\*/)
+  ).toEqual(["'none'", "'none'", "'self'", "'none'", "'none'", "'self'"])
+  expect([...csp.values()].join(' ')).not.toMatch(/unsafe-|\*|https?:/)
+  const https = service.transport === 'lambda'
+  const hsts = Number(/max-age=(\d+)/.exec(reply.headers.get('strict-transport-security') ?? '')?.[1] ?? 0)
   expect({
     'x-content-type-options': reply.headers.get('x-content-type-options'),
     'referrer-policy': reply.headers.get('referrer-policy'),
     'x-frame-options': reply.headers.get('x-frame-options'),
-  }).toEqual({ 'x-content-type-options': 'nosniff', 'referrer-policy': 'same-origin', 'x-frame-options': 'DENY' })
+    'cross-origin-resource-policy': reply.headers.get('cross-origin-resource-policy'),
+    'cross-origin-opener-policy': reply.headers.get('cross-origin-opener-policy'),
+    'content-security-policy-report-only': reply.headers.get('content-security-policy-report-only'),
+    'HSTS of a year or more over HTTPS': !https || hsts >= 365 * 24 * 3600,
+  }).toEqual({
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'same-origin',
+    'x-frame-options': 'DENY',
+    'cross-origin-resource-policy': 'same-origin',
+    'cross-origin-opener-policy': 'same-origin',
+    'content-security-policy-report-only': null,
+    'HSTS of a year or more over HTTPS': true,
+  })
+  expect(
+    [...reply.headers.keys()].filter((name) => name.startsWith('access-control-')),
+    'no CORS',
+  ).toEqual([])
+  for (const line of reply.setCookies) {
+    const { name, value, attributes } = parseSetCookie(line)
+    expect([attributes.httponly, attributes.samesite], line).toEqual(['', expect.stringMatching(/^(Lax|Strict)$/)])
+    // over HTTPS what a cookie holds is __Host-: Secure, Path=/, no Domain (a clearing line may name the HTTP one)
+    if (https && value)
+      expect([name.startsWith('__Host-'), attributes.secure, attributes.path, attributes.domain], line).toEqual([
+        true,
+        '',
+        '/',
+        undefined,
+      ])
+  }
+  if (reply.location) {
+    // a path of its own, or (forward-auth) the service at the host the proxy says it was asked at (Caddy, nginx)
+    const original = sent.headers?.['x-original-url']
+    const hosts = [new URL(service.origin).host, sent.headers?.['x-forwarded-host'], original && new URL(original).host]
+    const absolute = /^https?:\/\/([^/]+)\//.exec(reply.location)?.[1]
+    if (absolute) expect(hosts, `${reply.location}: the service's own host`).toContain(absolute)
+    else expect(reply.location, 'a redirect stays on the service').toMatch(/^\/(?![/\\])/)
+  }
+  if (reply.text && reply.status !== 304)
+    expect(reply.contentType).toMatch(
+      /^(text\/html; charset=utf-8|application\/(problem\+)?json|text\/(css|javascript); charset=utf-8|image\/)/,
+    )
   if (reply.contentType.startsWith('application/problem+json'))
     expect(reply.headers.get('cache-control'), 'a problem is not cached').toBe('no-store')
-  if (reply.contentType.startsWith('text/html')) {
+  if (reply.contentType.startsWith('text/html') && reply.text) {
+    expect(reply.text).toMatch(/^<!doctype html>/i)
     // script files from /static are allowed (CSP script-src 'self'); attribute values are text
     const markup = reply.text
       .replace(/<script\b[^>]*\ssrc="\/static\/[^"]+"[^>]*><\/script>/g, '')
       .replace(/"[^"]*"/g, '""')
-    expect(markup, 'nothing inline').not.toMatch(/<script|<style|\s(style|on[a-z]+)=/i)
+    expect(markup, 'nothing inline').not.toMatch(
+      /<(script|style|object|embed|applet|i?frame)\b|\s(style|on[a-z]+)=|javascript:/i,
+    )
   }
 }
 
