@@ -82,6 +82,10 @@ const bodies: Scenario[] = [
       ['application/soap+xml', XXE],
       ['multipart/form-data; boundary=x', '--x\r\nContent-Disposition: form-data; name="username"\r\n\r\na\r\n--x--'],
       ['application/jsonp', '{"username":"a"}'],
+      ['text/html', '{"username":"a","password":"b"}'],
+      ['application/octet-stream', '{"username":"a","password":"b"}'],
+      ['application/x-json-stream', '{"username":"a","password":"b"}'],
+      ['application/jsonx', '{"username":"a","password":"b"}'],
     ] as const
   ).map(
     ([type, body]): Scenario => ({
@@ -131,6 +135,7 @@ const bodies: Scenario[] = [
     'Application/JSON',
     'application/json ; charset=utf-8',
     'application/merge-patch+json',
+    'application/vnd.api+json',
   ].map(
     (type): Scenario => ({
       name: `parses a JSON body sent as ${type}`,

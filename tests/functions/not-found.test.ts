@@ -34,6 +34,11 @@ const wrongMethods: [method: string, path: string, allowed: string[]][] = [
   ['PATCH', '/static/style.css', ['GET', 'HEAD']],
   ['OPTIONS', '/login', ['GET', 'HEAD', 'POST']],
   ['OPTIONS', '/', ['GET', 'HEAD']],
+  ['PUT', '/login', ['GET', 'HEAD', 'POST']],
+  ['PATCH', '/login', ['GET', 'HEAD', 'POST']],
+  ['PROPFIND', '/login', ['GET', 'HEAD', 'POST']],
+  ['MKCOL', '/login', ['GET', 'HEAD', 'POST']],
+  ['LOCK', '/login', ['GET', 'HEAD', 'POST']],
 ]
 
 runScenarios('any other request', [
@@ -55,8 +60,8 @@ runScenarios('any other request', [
   ...wrongMethods.map(
     ([method, path, allowed]): Scenario => ({
       name: `${method} ${path} → 405 method_not_allowed, Allow: ${allowed.join(', ')}`,
-      request: () => ({ path, method, headers: JSON_ONLY }),
-      expect: { status: 405, code: 'method_not_allowed' },
+      request: () => ({ path, method, headers: { ...JSON_ONLY, 'x-echo': 'do-not-echo' } }),
+      expect: { status: 405, code: 'method_not_allowed', absent: ['do-not-echo'] },
       async after(_, reply) {
         expect(allowSet(reply)).toEqual(new Set(allowed))
       },
