@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { CookieJar } from '../helpers/http.ts'
 import { expectProblem } from '../helpers/expect.ts'
-import { useService } from '../helpers/service.ts'
+import { credentialsOf, useService } from '../helpers/service.ts'
 
 const FOREIGN_ORIGIN = 'http://evil.example'
 const s = useService()
@@ -17,7 +17,7 @@ describe('V3 Web Frontend Security', () => {
   it('3.3.4 the session token reaches the browser only in Set-Cookie (HttpOnly), never in a body or header', async () => {
     const account = await s.register('v3httponly')
     const jar = new CookieJar()
-    const login = await s.http.postForm('/login', account, { jar })
+    const login = await s.http.postForm('/login', credentialsOf(account), { jar })
     const token = jar.get('session')!
     expect(token).toMatch(/^[\w-]+\.[\w-]+\.[\w-]+$/)
     const dashboard = await s.http.getHtml(`/dashboard/${account.username}`, { jar })
@@ -54,7 +54,7 @@ describe('V3 Web Frontend Security', () => {
   it('3.5.3 state changes need POST: GET/HEAD with credentials in the query change nothing', async () => {
     const account = await s.register('v3methods')
     const jar = new CookieJar()
-    await s.http.postForm('/login', account, { jar })
+    await s.http.postForm('/login', credentialsOf(account), { jar })
     for (const path of ['/logout', '/password']) {
       for (const method of ['GET', 'HEAD']) {
         const reply = await s.http.call(path, { method, jar })
@@ -62,7 +62,7 @@ describe('V3 Web Frontend Security', () => {
         expect(reply.setCookies).toEqual([])
       }
     }
-    const login = await s.http.getHtml(`/login?${new URLSearchParams(account)}`)
+    const login = await s.http.getHtml(`/login?${new URLSearchParams(credentialsOf(account))}`)
     expect([login.status, login.setCookies]).toEqual([200, []])
     const fresh = { username: uniqueUsername('v3get'), password: strongPassword() }
     expect((await s.http.getJson(`/register?${new URLSearchParams(fresh)}`)).status).toBe(200)
@@ -77,7 +77,7 @@ describe('V3 Web Frontend Security', () => {
       const query = new URLSearchParams({ next: target, redirect: target, returnTo: target, return_to: target })
       const login = await s.http.call(`/login?${query}`, {
         method: 'POST',
-        form: { ...account, next: target, redirect: target },
+        form: { ...credentialsOf(account), next: target, redirect: target },
         sameOrigin: true,
       })
       expect([login.status, login.location]).toEqual([303, `/dashboard/${account.username}`])
