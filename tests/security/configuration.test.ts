@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { databaseKinds } from '../helpers/runtime.ts'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
 import { client, rawRequest, type Client } from '../helpers/http.ts'
-import { expectProblem, expectNoSecrets } from '../helpers/expect.ts'
+import { expectNoSecrets } from '../helpers/expect.ts'
 import { ROUTES } from '#lib/http/routes.ts'
 import { startService, type TestService } from '../helpers/service.ts'
 
@@ -36,14 +36,6 @@ function startProcess(env: Record<string, string>): Promise<{ code: number | nul
       resolve({ code, stderr, stdout })
     })
   })
-}
-
-/** GET that must be a plain 404 not_found, with nothing from the file system in it. */
-async function _expectNothingThere(http: Client, target: string, leaks: RegExp): Promise<void> {
-  const reply = await http.getJson(target)
-  expect(reply.status, target).toBe(404)
-  expectProblem(reply, 404, 'not_found')
-  expect(reply.text, target).not.toMatch(leaks)
 }
 
 describe('V13 Configuration', () => {
