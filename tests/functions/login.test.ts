@@ -330,6 +330,9 @@ runScenarios(
         const retryAt = /You can try again after\s+<time datetime="([^"]+)" data-local="time">/.exec(reply.text)?.[1]
         expect(Math.abs(Date.parse(retryAt!) - (Date.now() + seconds * 1000))).toBeLessThan(5_000)
         expect(reply.text).toContain(`value="${account.username}"`)
+        expect(reply.text).toMatch(/Too many failed sign-ins/)
+        expect(reply.text).not.toContain(account.password)
+        expect(reply.setCookies).toEqual([])
       },
     },
   ]),

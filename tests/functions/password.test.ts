@@ -3,6 +3,7 @@
 // error, and nothing changed.
 import { expect } from 'vitest'
 import { findUserByUsername } from '#lib/auth/users.ts'
+import { defaultValue } from '#lib/platform/config.ts'
 import { expectProblem } from '../helpers/expect.ts'
 import { jwtParts, type Call } from '../helpers/http.ts'
 import { ACCOUNT, runScenarios, type Scenario, type ScenarioContext } from '../helpers/scenarios.ts'
@@ -10,6 +11,7 @@ import { credentialsOf } from '../helpers/service.ts'
 
 const COMMON = '1qaz2wsx3edc4rfv' // on the zxcvbn-ts list, 16 characters
 const NEW = 'harbor lantern quartz renewed'
+const MAX_FAILURES = defaultValue('LOGIN_MAX_FAILURES') as number
 
 const changeJson = ({ token }: ScenarioContext, json: unknown): Call & { path: string } => ({
   path: '/password',
@@ -173,6 +175,22 @@ runScenarios('POST /password', [
     request: (ctx) => changeJson(ctx, { current_password: ctx.account.password, new_password: NEW }),
     expect: { status: 401, code: 'session_expired' },
     after: async (ctx) => expect(await hashOf(ctx)).toBe(ctx.kept.hash),
+  },
+  {
+    name: 'JSON: wrong current passwords count as failed sign-ins: locked out of both, 429 with Retry-After',
+    as: 'api',
+    given: async (ctx) => {
+      ctx.kept.hash = await hashOf(ctx)
+      const wrong = (i: number) => ({ current_password: `wrong ${i}`, new_password: NEW })
+      for (let i = 0; i < MAX_FAILURES; i++)
+        expect((await ctx.service.http.call('/password', changeJson(ctx, wrong(i)))).status).toBe(400)
+    },
+    request: (ctx) => changeJson(ctx, { current_password: ctx.account.password, new_password: NEW }),
+    expect: { status: 429, code: 'rate_limited', headers: { 'retry-after': /^[1-9]\d*$/ } },
+    async after(ctx) {
+      expect(await hashOf(ctx)).toBe(ctx.kept.hash)
+      expectProblem(await ctx.service.http.postJson('/login', credentialsOf(ctx.account)), 429, 'rate_limited')
+    },
   },
   {
     name: 'JSON: no session or a garbage token: 401 unauthorized',
