@@ -1,21 +1,18 @@
 // POST /login (docs/api.md): checks the credentials, records the login time and starts a session —
 // a Bearer token for JSON clients, a cookie and a 303 to the dashboard for forms. GET /login is
 // the sign-in page (tests/functions/index.test.ts holds the rest of it).
-import { describe, expect, it } from 'vitest'
+import { expect } from 'vitest'
 import jwt from 'jsonwebtoken'
-import { handler } from '#functions/login.ts'
-import { createUser, findUserByUsername } from '#lib/auth/users.ts'
+import { findUserByUsername, updatePasswordHash } from '#lib/auth/users.ts'
 import { hashPassword } from '#lib/auth/password.ts'
 import { hashPoolFor } from '#lib/auth/hash-pool.ts'
 import { defaultValue } from '#lib/platform/config.ts'
 import { pseudonym } from '#lib/platform/log.ts'
-import { invokeLocal } from '../helpers/events.ts'
 import { expectProblem } from '../helpers/expect.ts'
-import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
+import { uniqueUsername } from '../helpers/factories.ts'
 import { jwtParts, parseSetCookie, type Call } from '../helpers/http.ts'
 import { inputValue } from '../helpers/pages.ts'
 import { ACCOUNT, lookalikes, runScenarios, type Scenario, type ScenarioContext } from '../helpers/scenarios.ts'
-import { useService } from '../helpers/service.ts'
 
 const SESSION_TTL_SECONDS = defaultValue('SESSION_TTL_SECONDS') as number
 /** Each scenario starts from a registered account that has not signed in yet. */
@@ -317,6 +314,25 @@ runScenarios(
       },
     },
     {
+      name: 'rehashes a password stored at another bcrypt cost on a successful login',
+      given: async (ctx) => {
+        const { runtime } = ctx.service
+        const hashing = {
+          pool: hashPoolFor(runtime),
+          cost: runtime.config.password.bcryptCost + 1,
+          client: '127.0.0.1',
+        }
+        await updatePasswordHash(runtime.db, ctx.account.id, await hashPassword(hashing, ctx.account.password))
+      },
+      request: (ctx) => loginJson(credentials(ctx)),
+      expect: { status: 200 },
+      async after({ service, account }) {
+        const cost = String(service.runtime.config.password.bcryptCost).padStart(2, '0')
+        const stored = (await findUserByUsername(service.runtime.db, account.username))?.passwordHash
+        expect(stored).toMatch(new RegExp(`^\\$2[aby]\\$${cost}\\$`))
+      },
+    },
+    {
       name: 'form: locked out, the login page says 429 and when to try again, matching Retry-After',
       request: (ctx) => loginForm(ctx, { username: ctx.account.username, password: 'not the password' }),
       given: async (ctx) => {
@@ -338,45 +354,3 @@ runScenarios(
   ]),
   { env: { LOGIN_MAX_FAILURES: '3' } },
 )
-
-describe('POST /login behind a proxy (the adapter event, LAN peer)', () => {
-  const PROXY = '10.0.0.2'
-  const service = useService({ transport: 'lambda', env: { TRUST_PROXY: PROXY } })
-  const formLogin = async (sourceIp: string, headers: Record<string, string>) => {
-    const account = await service.register('proxy')
-    const result = await invokeLocal(handler, { path: '/login', form: { ...account }, sourceIp, headers })
-    expect(result.statusCode).toBe(303)
-    return result.cookies ?? []
-  }
-
-  it('a trusted proxy that says https gets __Host-session with Secure', async () => {
-    const headers = {
-      'x-forwarded-proto': 'https',
-      'x-forwarded-for': '192.168.1.77',
-      origin: 'https://192.168.1.20:8085',
-    }
-    const [cookie] = await formLogin(PROXY, headers)
-    expect(cookie).toMatch(/^__Host-session=.*; Secure/i)
-  })
-
-  it('x-forwarded-proto from an untrusted peer changes nothing: session without Secure', async () => {
-    const cookies = await formLogin('192.168.1.66', {
-      'x-forwarded-proto': 'https',
-      origin: 'http://192.168.1.20:8085',
-    })
-    expect(cookies.map((line) => parseSetCookie(line).name)).toEqual(['session'])
-    expect(cookies[0]).not.toMatch(/Secure/i)
-  })
-
-  it('rehashes a password stored at another bcrypt cost on a successful login', async () => {
-    const { runtime, http } = service
-    const username = uniqueUsername()
-    const password = strongPassword()
-    const configured = runtime.config.password.bcryptCost
-    const hashing = { pool: hashPoolFor(runtime), cost: configured + 1, client: '127.0.0.1' }
-    await createUser(runtime.db, username, await hashPassword(hashing, password), new Date())
-    expect((await http.postJson('/login', { username, password })).status).toBe(200)
-    const stored = (await findUserByUsername(runtime.db, username))?.passwordHash
-    expect(stored).toMatch(new RegExp(`^\\$2[aby]\\$${String(configured).padStart(2, '0')}\\$`))
-  })
-})
