@@ -69,6 +69,9 @@ const refusedTokens: [label: string, token: (ctx: ScenarioContext) => string | u
         .join('.')
         .replace(/^[^.]+/, Buffer.from('{"alg":"none","typ":"JWT"}').toString('base64url'))}.`,
   ],
+  // a static key in place of a token (ASVS 7.2.2)
+  ['the signing secret as a token', (ctx) => ctx.service.runtime.jwtSecret],
+  ['the account id as a token', (ctx) => ctx.account.id],
   [
     'a well-signed token whose session does not exist',
     (ctx) => resign(ctx.service, ctx.token, { jti: 'no-such-session-aaaaaaaaaaaa' }),
@@ -254,6 +257,33 @@ runScenarios('GET /dashboard/{username}', [
     expect: { status: 404, absent: ['<img src=x'] },
   },
   {
+    name: 'page: use does not extend a session: no new cookie, and it ends when its token does',
+    as: 'browser',
+    async given(ctx) {
+      ctx.kept.end = (await ctx.service.dashboard(ctx.account.username, ctx.token)).json.session.expires_at
+    },
+    request: (ctx) => asPage(ctx),
+    expect: { status: 200, cookies: { session: null } },
+    async after(ctx) {
+      const again = await ctx.service.dashboard(ctx.account.username, ctx.token)
+      expect(again.json.session.expires_at).toBe(ctx.kept.end)
+      expect(Date.parse(ctx.kept.end!) / 1000).toBe(jwtParts(ctx.token).payload.exp)
+    },
+  },
+  {
+    name: 'JSON: an account deleted in the database loses every session: 401 unauthorized',
+    as: 'api',
+    async given(ctx) {
+      ctx.kept.second = await ctx.service.apiLogin(ctx.account)
+      // there is no delete endpoint: an operator removes the row
+      await ctx.service.runtime.db.none('DELETE FROM users WHERE id = $1', [ctx.account.id])
+    },
+    request: (ctx) => asJson(ctx),
+    expect: { status: 401, code: 'unauthorized' },
+    after: async (ctx) =>
+      expectProblem(await ctx.service.dashboard(ctx.account.username, ctx.kept.second!), 401, 'unauthorized'),
+  },
+  {
     name: 'JSON: a session row past its expiry is 401 session_expired',
     as: 'api',
     given: (ctx) =>
@@ -349,6 +379,32 @@ runScenarios('GET /dashboard/{username}', [
       expect(reply.text).toMatch(/<dt>Storage<\/dt>\s*<dd>[\d.]+ [kMGT]?B free of/)
       expect(reply.text).toMatch(/<dt>Database<\/dt>\s*<dd>(Embedded PostgreSQL|PostgreSQL server), healthy/)
       expect(reply.text).toContain(`Node.js ${process.versions.node}`)
+      expect(reply.text).toContain('id="gateway-title"')
+    },
+  },
+  {
+    name: 'JSON and page: the gateway is for admins only: another account gets `gateway: null` and no card',
+    as: 'api',
+    given: ({ service, account }) =>
+      service.runtime.db.none("UPDATE users SET groups = '{}' WHERE id = $1", [account.id]),
+    request: (ctx) => asJson(ctx),
+    expect: { status: 200, json: { gateway: null } },
+    async after(ctx) {
+      const page = await ctx.service.http.get(own(ctx), { bearer: ctx.token, headers: HTML_ACCEPT })
+      expect([page.status, page.text.includes('id="gateway-title"')]).toEqual([200, false])
+    },
+  },
+  {
+    name: 'JSON: the machine is read once for a burst of requests: the second within 5 s gets the same reading',
+    given: inAdmins,
+    as: 'api',
+    request: (ctx) => asJson(ctx),
+    expect: { status: 200 },
+    async after(ctx, first) {
+      const second = (await ctx.service.dashboard(ctx.account.username, ctx.token)).json
+      expect(Date.now() - Date.parse(second.gateway.read_at)).toBeLessThan(5_000)
+      if (Date.now() - Date.parse(first.json.gateway.read_at) < 4_000)
+        expect(second.gateway.read_at).toBe(first.json.gateway.read_at)
     },
   },
   {
@@ -407,36 +463,5 @@ describe('GET /dashboard/{username}: where the Lambda event carries the session'
     const { result, account } = await dashboardOf(given)
     expect(result.statusCode).toBe(200)
     expect(jsonBody(result).user.id).toBe(account.id)
-  })
-
-  it('shows the gateway to admins only: another account gets no card and `gateway: null`', async () => {
-    const admin = await service.register('admin')
-    const other = await service.register('other')
-    await service.runtime.db.none(
-      "UPDATE users SET groups = CASE WHEN id = $1 THEN '{admins}'::text[] ELSE '{}'::text[] END WHERE id IN ($1, $2)",
-      [admin.id, other.id],
-    )
-    for (const [account, isAdmin] of [
-      [admin, true],
-      [other, false],
-    ] as const) {
-      const token = await service.apiLogin(account)
-      const json = (await service.dashboard(account.username, token)).json
-      expect(json.gateway === null, account.username).toBe(!isAdmin)
-      const page = await service.http.get(`/dashboard/${account.username}`, { bearer: token, headers: HTML_ACCEPT })
-      expect(page.status).toBe(200)
-      expect(page.text.includes('id="gateway-title"'), account.username).toBe(isAdmin)
-    }
-  })
-
-  it('reads the machine once for a burst of requests: the second within 5 s gets the same reading', async () => {
-    const account = await service.register('burst')
-    await inAdmins({ service, account })
-    const token = await service.apiLogin(account)
-    const first = (await service.dashboard(account.username, token)).json
-    const second = (await service.dashboard(account.username, token)).json
-    expect(Date.now() - Date.parse(second.gateway.read_at)).toBeLessThan(5_000)
-    if (Date.now() - Date.parse(first.gateway.read_at) < 4_000)
-      expect(second.gateway.read_at).toBe(first.gateway.read_at)
   })
 })

@@ -1,20 +1,18 @@
 // POST /login (docs/api.md): checks the credentials, records the login time and starts a session —
 // a Bearer token for JSON clients, a cookie and a 303 to the dashboard for forms. GET /login is
 // the sign-in page (tests/functions/index.test.ts holds the rest of it).
-import { describe, expect, it } from 'vitest'
+import { expect } from 'vitest'
 import jwt from 'jsonwebtoken'
-import { handler } from '#functions/login.ts'
-import { createUser, findUserByUsername } from '#lib/auth/users.ts'
+import { findUserByUsername, updatePasswordHash } from '#lib/auth/users.ts'
 import { hashPassword } from '#lib/auth/password.ts'
 import { hashPoolFor } from '#lib/auth/hash-pool.ts'
 import { defaultValue } from '#lib/platform/config.ts'
-import { invokeLocal } from '../helpers/events.ts'
+import { pseudonym } from '#lib/platform/log.ts'
 import { expectProblem } from '../helpers/expect.ts'
-import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
+import { uniqueUsername } from '../helpers/factories.ts'
 import { jwtParts, parseSetCookie, type Call } from '../helpers/http.ts'
 import { inputValue } from '../helpers/pages.ts'
-import { runScenarios, type Scenario, type ScenarioContext } from '../helpers/scenarios.ts'
-import { useService } from '../helpers/service.ts'
+import { ACCOUNT, lookalikes, runScenarios, type Scenario, type ScenarioContext } from '../helpers/scenarios.ts'
 
 const SESSION_TTL_SECONDS = defaultValue('SESSION_TTL_SECONDS') as number
 /** Each scenario starts from a registered account that has not signed in yet. */
@@ -33,7 +31,12 @@ runScenarios(
     {
       name: 'JSON: 200 with a Bearer token valid for the TTL, the user, and the login time recorded',
       request: (ctx) => loginJson({ username: ctx.account.username.toLowerCase(), password: ctx.account.password }),
-      expect: { status: 200, json: { token_type: 'Bearer' }, headers: { 'cache-control': 'no-store' } },
+      expect: {
+        status: 200,
+        json: { token_type: 'Bearer' },
+        headers: { 'cache-control': 'no-store' },
+        logs: [{ event: 'login_succeeded', level: 30, userId: ACCOUNT.id, signInMethod: 'password', path: '/login' }],
+      },
       async after({ service, account, sentAt }, reply) {
         // the name is matched case-insensitively and answered as registered
         expect(reply.json).toEqual({
@@ -62,7 +65,7 @@ runScenarios(
       },
     },
     {
-      name: 'JSON: the token is HS256 with sub, preferred_username, iss, aud, exp = iat + TTL and a 128-bit jti',
+      name: 'JSON: the token is HS256 with sub, preferred_username, iss, aud, exp = iat + TTL and a 256-bit jti',
       request: (ctx) => loginJson(credentials(ctx)),
       expect: { status: 200 },
       async after({ service, account }, reply) {
@@ -76,8 +79,8 @@ runScenarios(
           aud: 'gateway-auth',
         })
         expect(payload.exp - payload.iat).toBe(SESSION_TTL_SECONDS)
-        expect(payload.jti).toMatch(/^[A-Za-z0-9_-]{22,}$/)
-        expect(Buffer.from(payload.jti, 'base64url').length).toBeGreaterThanOrEqual(16)
+        expect(payload.jti).toMatch(/^[A-Za-z0-9_-]{43}$/)
+        expect(Buffer.from(payload.jti, 'base64url').length).toBe(32)
         expect(() => jwt.verify(token, service.runtime.jwtSecret, { algorithms: ['HS256'] })).not.toThrow()
         // the server keeps a live session row under the jti
         const session = await service.runtime.db.one(
@@ -88,25 +91,68 @@ runScenarios(
       },
     },
     {
-      name: 'JSON: every login gets its own jti',
+      name: 'JSON: every login gets its own random jti: eight sign-ins, eight ids with no common prefix',
       request: (ctx) => loginJson(credentials(ctx)),
       expect: { status: 200 },
       async after(ctx, reply) {
-        const second = await ctx.service.apiLogin(ctx.account)
-        expect(jwtParts(second).payload.jti).not.toBe(jwtParts(reply.json.access_token).payload.jti)
+        const ids = [jwtParts(reply.json.access_token).payload.jti as string]
+        for (let i = 0; i < 7; i++) ids.push(jwtParts(await ctx.service.apiLogin(ctx.account)).payload.jti)
+        expect(new Set(ids).size).toBe(8)
+        // not a counter or a timestamp
+        expect(new Set(ids.map((id) => id.slice(0, 3))).size).toBeGreaterThan(4)
+      },
+    },
+    {
+      name: 'JSON: a sign-in with a Bearer token ends that session and starts a new one',
+      as: 'api',
+      request: (ctx) => ({ ...loginJson(credentials(ctx)), bearer: ctx.token }),
+      expect: { status: 200 },
+      async after(ctx, reply) {
+        expectProblem(await ctx.service.dashboard(ctx.account.username, ctx.token), 401, 'unauthorized')
+        expect((await ctx.service.dashboard(ctx.account.username, reply.json.access_token)).status).toBe(200)
+      },
+    },
+    {
+      name: 'form: a sign-in ends the session the browser held and sets a new cookie',
+      as: 'browser',
+      request: (ctx) => loginForm(ctx, credentials(ctx)),
+      expect: { status: 303, cookies: { session: /./ } },
+      async after(ctx) {
+        const renewed = ctx.jar.get(ctx.service.sessionCookie)!
+        expect(jwtParts(renewed).payload.jti).not.toBe(jwtParts(ctx.token).payload.jti)
+        expectProblem(await ctx.service.dashboard(ctx.account.username, ctx.token), 401, 'unauthorized')
+        expect((await ctx.service.dashboard(ctx.account.username, renewed)).status).toBe(200)
       },
     },
     {
       name: 'JSON: an unknown user and a wrong password get the very same 401 invalid_credentials body',
       request: (ctx) => loginJson({ username: ctx.account.username, password: `${ctx.account.password}!` }),
-      expect: { status: 401, code: 'invalid_credentials', json: { detail: expect.any(String) } },
+      expect: {
+        status: 401,
+        code: 'invalid_credentials',
+        json: { detail: 'Check both and try again.' },
+        logs: [{ event: 'login_failed', level: 40, userId: ACCOUNT.id, username: ACCOUNT.username }],
+      },
       async after({ service, account }, wrong) {
-        const unknown = await service.http.postJson('/login', {
-          username: uniqueUsername('ghost'),
-          password: account.password,
-        })
+        const ghost = uniqueUsername('ghost')
+        const logged = service.logs().length
+        const unknown = await service.http.postJson('/login', { username: ghost, password: account.password })
         expectProblem(unknown, 401, 'invalid_credentials', service.secretsOf(account))
         expect(unknown.text).toBe(wrong.text)
+        // a name no account has may be a password: logged only as the keyed hash of its lower-cased form
+        // (docs/security.md#logging), the same for every spelling, never as text
+        await service.http.postJson('/login', { username: ghost.toUpperCase(), password: account.password })
+        const failed = service
+          .logs()
+          .slice(logged)
+          .filter((line) => line.event === 'login_failed')
+        const hash = pseudonym(ghost.toLowerCase(), service.runtime.jwtSecret)
+        expect(failed).toEqual([
+          expect.objectContaining({ usernameHash: hash }),
+          expect.objectContaining({ usernameHash: hash }),
+        ])
+        expect(JSON.stringify(failed)).not.toMatch(new RegExp(ghost.split('-')[1]!, 'i'))
+        expect(failed[0]).not.toHaveProperty('username')
         expect(wrong.setCookies).toEqual([])
         expect(wrong.text).not.toContain(`${account.password}!`)
         // a failed login records nothing
@@ -217,6 +263,76 @@ runScenarios(
       },
     },
     {
+      name: 'lookalike names: locked out, the name in capitals is too, and no Unicode lookalike signs in or counts apart',
+      given: async (ctx) => {
+        ctx.account = await ctx.service.register('alice.ks')
+        for (let i = 0; i < 3; i++)
+          await ctx.service.http.call('/login', loginJson({ ...credentials(ctx), password: 'no' }))
+      },
+      request: (ctx) => loginJson({ ...credentials(ctx), username: ctx.account.username.toUpperCase() }),
+      expect: { status: 429, code: 'rate_limited' },
+      async after(ctx) {
+        for (const [label, username] of lookalikes(ctx.account.username)) {
+          // refused as input before it is counted or looked up: neither signed in nor a counter of its own (401)
+          const json = await ctx.service.http.call('/login', loginJson({ ...credentials(ctx), username }))
+          expect([json.status, json.json.errors], label).toEqual([
+            400,
+            [{ field: 'username', message: expect.any(String) }],
+          ])
+          const form = await ctx.service.http.call('/login', loginForm(ctx, { ...credentials(ctx), username }))
+          expect([form.status, form.contentType.split(';')[0], form.setCookies], label).toEqual([400, 'text/html', []])
+        }
+        // the account's own counter still holds
+        const again = await ctx.service.http.call('/login', loginForm(ctx, credentials(ctx)))
+        expect(again.status).toBe(429)
+      },
+    },
+    {
+      name: 'Content-Encoding: a compressed body is 415 with Accept-Encoding: identity, never read as plain',
+      request: (ctx) => ({ ...loginJson(credentials(ctx)), headers: { 'content-encoding': 'gzip' } }),
+      expect: { status: 415, code: 'unsupported_media_type', headers: { 'accept-encoding': 'identity' } },
+      async after(ctx) {
+        for (const encoding of ['br', 'deflate', 'identity, gzip', 'x-custom']) {
+          const reply = await ctx.service.http.call('/login', {
+            ...loginJson(credentials(ctx)),
+            headers: { 'content-encoding': encoding },
+          })
+          expect([reply.status, reply.headers.get('accept-encoding')], encoding).toEqual([415, 'identity'])
+        }
+        const form = loginForm(ctx, credentials(ctx))
+        const refused = await ctx.service.http.call('/login', {
+          ...form,
+          headers: { ...form.headers, 'content-encoding': 'br' },
+        })
+        expect(refused.status).toBe(415)
+        // identity is no encoding: the body is read
+        const plain = await ctx.service.http.call('/login', {
+          ...loginJson(credentials(ctx)),
+          headers: { 'content-encoding': 'identity' },
+        })
+        expect(plain.status).toBe(200)
+      },
+    },
+    {
+      name: 'rehashes a password stored at another bcrypt cost on a successful login',
+      given: async (ctx) => {
+        const { runtime } = ctx.service
+        const hashing = {
+          pool: hashPoolFor(runtime),
+          cost: runtime.config.password.bcryptCost + 1,
+          client: '127.0.0.1',
+        }
+        await updatePasswordHash(runtime.db, ctx.account.id, await hashPassword(hashing, ctx.account.password))
+      },
+      request: (ctx) => loginJson(credentials(ctx)),
+      expect: { status: 200 },
+      async after({ service, account }) {
+        const cost = String(service.runtime.config.password.bcryptCost).padStart(2, '0')
+        const stored = (await findUserByUsername(service.runtime.db, account.username))?.passwordHash
+        expect(stored).toMatch(new RegExp(`^\\$2[aby]\\$${cost}\\$`))
+      },
+    },
+    {
       name: 'form: locked out, the login page says 429 and when to try again, matching Retry-After',
       request: (ctx) => loginForm(ctx, { username: ctx.account.username, password: 'not the password' }),
       given: async (ctx) => {
@@ -230,50 +346,11 @@ runScenarios(
         const retryAt = /You can try again after\s+<time datetime="([^"]+)" data-local="time">/.exec(reply.text)?.[1]
         expect(Math.abs(Date.parse(retryAt!) - (Date.now() + seconds * 1000))).toBeLessThan(5_000)
         expect(reply.text).toContain(`value="${account.username}"`)
+        expect(reply.text).toMatch(/Too many failed sign-ins/)
+        expect(reply.text).not.toContain(account.password)
+        expect(reply.setCookies).toEqual([])
       },
     },
   ]),
   { env: { LOGIN_MAX_FAILURES: '3' } },
 )
-
-describe('POST /login behind a proxy (the adapter event, LAN peer)', () => {
-  const PROXY = '10.0.0.2'
-  const service = useService({ transport: 'lambda', env: { TRUST_PROXY: PROXY } })
-  const formLogin = async (sourceIp: string, headers: Record<string, string>) => {
-    const account = await service.register('proxy')
-    const result = await invokeLocal(handler, { path: '/login', form: { ...account }, sourceIp, headers })
-    expect(result.statusCode).toBe(303)
-    return result.cookies ?? []
-  }
-
-  it('a trusted proxy that says https gets __Host-session with Secure', async () => {
-    const headers = {
-      'x-forwarded-proto': 'https',
-      'x-forwarded-for': '192.168.1.77',
-      origin: 'https://192.168.1.20:8085',
-    }
-    const [cookie] = await formLogin(PROXY, headers)
-    expect(cookie).toMatch(/^__Host-session=.*; Secure/i)
-  })
-
-  it('x-forwarded-proto from an untrusted peer changes nothing: session without Secure', async () => {
-    const cookies = await formLogin('192.168.1.66', {
-      'x-forwarded-proto': 'https',
-      origin: 'http://192.168.1.20:8085',
-    })
-    expect(cookies.map((line) => parseSetCookie(line).name)).toEqual(['session'])
-    expect(cookies[0]).not.toMatch(/Secure/i)
-  })
-
-  it('rehashes a password stored at another bcrypt cost on a successful login', async () => {
-    const { runtime, http } = service
-    const username = uniqueUsername()
-    const password = strongPassword()
-    const configured = runtime.config.password.bcryptCost
-    const hashing = { pool: hashPoolFor(runtime), cost: configured + 1, client: '127.0.0.1' }
-    await createUser(runtime.db, username, await hashPassword(hashing, password), new Date())
-    expect((await http.postJson('/login', { username, password })).status).toBe(200)
-    const stored = (await findUserByUsername(runtime.db, username))?.passwordHash
-    expect(stored).toMatch(new RegExp(`^\\$2[aby]\\$${String(configured).padStart(2, '0')}\\$`))
-  })
-})

@@ -3,7 +3,7 @@ import { expect } from 'vitest'
 import { CookieJar, jwtParts } from '../helpers/http.ts'
 import { expectProblem } from '../helpers/expect.ts'
 import { strongPassword } from '../helpers/factories.ts'
-import { runScenarios, type ScenarioContext } from '../helpers/scenarios.ts'
+import { ACCOUNT, runScenarios, type ScenarioContext } from '../helpers/scenarios.ts'
 
 const revokedAt = async ({ service }: ScenarioContext, token: string) =>
   (
@@ -27,7 +27,7 @@ runScenarios('POST /logout', [
     name: 'JSON: 204, and the same token is refused afterwards although its exp has not passed',
     as: 'api',
     request: ({ token }) => logoutJson(token),
-    expect: { status: 204, text: /^$/ },
+    expect: { status: 204, text: /^$/, logs: [{ event: 'logout', level: 30, userId: ACCOUNT.id }] },
     async after(ctx) {
       expect(jwtParts(ctx.token).payload.exp * 1000).toBeGreaterThan(Date.now())
       await expectRefused(ctx, ctx.token)

@@ -23,6 +23,31 @@ const unknownPaths = [
   '/logout/',
   '/LOGIN',
 ]
+/** What must not be reachable, by what it would leak (ASVS 13.4.1–13.4.5, 15.2.3): nothing but the 404 problem. */
+const unreachable: [label: string, paths: string[]][] = [
+  [
+    'source control metadata and environment files',
+    ['/.git/config', '/.git/HEAD', '/.git/', '/.gitignore', '/.svn/entries', '/.svn/wc.db', '/.hg/hgrc', '/.env'],
+  ],
+  ['more of them', ['/.env.local', '/.npmrc', '/static/.git/config', '/static/.env', '/.DS_Store']],
+  ['debug features', ['/debug', '/_debug', '/debug/vars', '/console', '/__inspect', '/admin', '/actuator', '/test']],
+  ['directory listings', ['/static/', '/templates/', '/dashboard/', '/lib/', '/node_modules/', '/static/?C=N;O=D']],
+  [
+    'monitoring and internal documentation',
+    ['/metrics', '/prometheus', '/server-status', '/server-info', '/status', '/stats', '/info', '/env'],
+  ],
+  ['more of them', ['/health/details', '/swagger', '/swagger.json', '/api-docs', '/docs', '/graphql', '/__coverage__']],
+  [
+    'the source, tests, docs and packages',
+    ['/package.json', '/package-lock.json', '/tests/helpers/service.ts', '/bench/run.ts', '/docs/api.md'],
+  ],
+  [
+    'more of them',
+    ['/lib/config.ts', '/node_modules/express/package.json', '/phpinfo.php', '/.well-known/openapi', '/jwt-secret'],
+  ],
+  ['files beside the static ones', ['/static/..%2fpackage.json', '/static/style.css.map', '/static/package.json']],
+]
+
 const wrongMethods: [method: string, path: string, allowed: string[]][] = [
   ['GET', '/logout', ['POST']],
   ['GET', '/password', ['POST']],
@@ -34,6 +59,11 @@ const wrongMethods: [method: string, path: string, allowed: string[]][] = [
   ['PATCH', '/static/style.css', ['GET', 'HEAD']],
   ['OPTIONS', '/login', ['GET', 'HEAD', 'POST']],
   ['OPTIONS', '/', ['GET', 'HEAD']],
+  ['PUT', '/login', ['GET', 'HEAD', 'POST']],
+  ['PATCH', '/login', ['GET', 'HEAD', 'POST']],
+  ['PROPFIND', '/login', ['GET', 'HEAD', 'POST']],
+  ['MKCOL', '/login', ['GET', 'HEAD', 'POST']],
+  ['LOCK', '/login', ['GET', 'HEAD', 'POST']],
 ]
 
 runScenarios('any other request', [
@@ -43,6 +73,15 @@ runScenarios('any other request', [
       request: () => ({ path, headers: JSON_ONLY }),
       expect: { status: 404, code: 'not_found', json: { type: '/problems/not_found' }, headers: { allow: null } },
     }),
+  ),
+  ...unreachable.flatMap(([label, paths]) =>
+    paths.map(
+      (path): Scenario => ({
+        name: `GET ${path} → 404 not_found, nothing else (${label})`,
+        request: () => ({ path, headers: JSON_ONLY }),
+        expect: { status: 404, code: 'not_found' },
+      }),
+    ),
   ),
   {
     name: 'a browser gets a 404 HTML page',
@@ -55,8 +94,8 @@ runScenarios('any other request', [
   ...wrongMethods.map(
     ([method, path, allowed]): Scenario => ({
       name: `${method} ${path} → 405 method_not_allowed, Allow: ${allowed.join(', ')}`,
-      request: () => ({ path, method, headers: JSON_ONLY }),
-      expect: { status: 405, code: 'method_not_allowed' },
+      request: () => ({ path, method, headers: { ...JSON_ONLY, 'x-echo': 'do-not-echo' } }),
+      expect: { status: 405, code: 'method_not_allowed', absent: ['do-not-echo'] },
       async after(_, reply) {
         expect(allowSet(reply)).toEqual(new Set(allowed))
       },

@@ -5,7 +5,7 @@
 import { expect } from 'vitest'
 import { listPasskeys } from '#lib/auth/passkey-store.ts'
 import type { Call } from '../helpers/http.ts'
-import { runScenarios, type Scenario, type ScenarioContext } from '../helpers/scenarios.ts'
+import { ACCOUNT, runScenarios, type Scenario, type ScenarioContext } from '../helpers/scenarios.ts'
 import { API_HOST, credentialsOf } from '../helpers/service.ts'
 import { createCredential, getAssertion, type SoftCredential } from '../helpers/soft-authenticator.ts'
 
@@ -283,8 +283,13 @@ const secondStep: Scenario[] = [
     expect: {
       status: 401,
       code: 'second_factor_required',
-      json: { second_factor: { methods: ['passkey'] } },
-      text: /POST \/login\/second-factor\/passkey/,
+      json: {
+        detail:
+          'Send a code to POST /login/second-factor, or a passkey to POST /login/second-factor/passkey/options ' +
+          'and then POST /login/second-factor/passkey.',
+        second_factor: { methods: ['passkey'] },
+      },
+      logs: [{ event: 'login_password_accepted', userId: ACCOUNT.id, methods: ['passkey'] }],
     },
   },
   {

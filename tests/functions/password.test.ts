@@ -3,13 +3,15 @@
 // error, and nothing changed.
 import { expect } from 'vitest'
 import { findUserByUsername } from '#lib/auth/users.ts'
+import { defaultValue } from '#lib/platform/config.ts'
 import { expectProblem } from '../helpers/expect.ts'
-import type { Call } from '../helpers/http.ts'
-import { runScenarios, type Scenario, type ScenarioContext } from '../helpers/scenarios.ts'
+import { jwtParts, type Call } from '../helpers/http.ts'
+import { ACCOUNT, runScenarios, type Scenario, type ScenarioContext } from '../helpers/scenarios.ts'
 import { credentialsOf } from '../helpers/service.ts'
 
 const COMMON = '1qaz2wsx3edc4rfv' // on the zxcvbn-ts list, 16 characters
 const NEW = 'harbor lantern quartz renewed'
+const MAX_FAILURES = defaultValue('LOGIN_MAX_FAILURES') as number
 
 const changeJson = ({ token }: ScenarioContext, json: unknown): Call & { path: string } => ({
   path: '/password',
@@ -33,12 +35,20 @@ async function expectUnchanged(ctx: ScenarioContext, hashBefore: string) {
   await ctx.service.apiLogin(ctx.account)
 }
 
-type Refusal = [label: string, body: (ctx: ScenarioContext) => Record<string, unknown>, field: string, message?: RegExp]
+type Refusal = [
+  label: string,
+  body: (ctx: ScenarioContext) => Record<string, unknown>,
+  field: string,
+  message?: RegExp,
+  logged?: string,
+]
 const refusals: Refusal[] = [
   [
     'a wrong current password',
     ({ account }) => ({ current_password: `${account.password}x`, new_password: NEW }),
     'current_password',
+    undefined,
+    'password_change_failed',
   ],
   ['an empty current password', () => ({ current_password: '', new_password: NEW }), 'current_password'],
   ['a missing current password', () => ({ new_password: NEW }), 'current_password'],
@@ -79,7 +89,7 @@ const refusals: Refusal[] = [
       new_password: `lantern ${account.username.toUpperCase()} quartz`,
     }),
     'new_password',
-    /username/,
+    /^New password must not contain the username\.$/,
   ],
   [
     'a new password naming the service',
@@ -91,6 +101,7 @@ const refusals: Refusal[] = [
     'the current password again',
     ({ account }) => ({ current_password: account.password, new_password: account.password }),
     'new_password',
+    /^The new password must differ from the current one\.$/,
   ],
   [
     'a number as new password',
@@ -113,7 +124,12 @@ runScenarios('POST /password', [
       ...changeJson(ctx, { current_password: ctx.account.password, new_password: NEW }),
       jar: undefined,
     }),
-    expect: { status: 204, text: /^$/, absent: [NEW] },
+    expect: {
+      status: 204,
+      text: /^$/,
+      absent: [NEW],
+      logs: [{ event: 'password_changed', level: 30, userId: ACCOUNT.id, path: '/password' }],
+    },
     async after({ service, account, token, kept }) {
       expect((await service.dashboard(account.username, token)).status).toBe(200)
       expectProblem(await service.dashboard(account.username, kept.other!), 401, 'unauthorized')
@@ -123,14 +139,19 @@ runScenarios('POST /password', [
     },
   },
   ...refusals.map(
-    ([label, body, field, message]): Scenario => ({
+    ([label, body, field, message, logged]): Scenario => ({
       name: `JSON: refuses ${label} with 400 validation_failed on ${field}, changing nothing`,
       as: 'api',
       given: async (ctx) => {
         ctx.kept.hash = await hashOf(ctx)
       },
       request: (ctx) => ({ ...changeJson(ctx, body(ctx)) }),
-      expect: { status: 400, code: 'validation_failed', absent: [NEW] },
+      expect: {
+        status: 400,
+        code: 'validation_failed',
+        absent: [NEW],
+        logs: logged ? [{ event: logged, level: 40, userId: ACCOUNT.id }] : undefined,
+      },
       async after(ctx, reply) {
         expect(reply.json.errors.map((e: { field: string }) => e.field)).toEqual([field])
         if (message) expect(reply.json.errors[0].message).toMatch(message)
@@ -141,6 +162,36 @@ runScenarios('POST /password', [
       },
     }),
   ),
+  {
+    name: 'JSON: more than SESSION_TTL_SECONDS since the login is 401 session_expired, though the token exp is ahead',
+    as: 'api',
+    given: async (ctx) => {
+      ctx.kept.hash = await hashOf(ctx)
+      await ctx.service.runtime.db.none(
+        "UPDATE sessions SET created_at = created_at - interval '3601 seconds' WHERE id = $1",
+        [jwtParts(ctx.token).payload.jti],
+      )
+    },
+    request: (ctx) => changeJson(ctx, { current_password: ctx.account.password, new_password: NEW }),
+    expect: { status: 401, code: 'session_expired' },
+    after: async (ctx) => expect(await hashOf(ctx)).toBe(ctx.kept.hash),
+  },
+  {
+    name: 'JSON: wrong current passwords count as failed sign-ins: locked out of both, 429 with Retry-After',
+    as: 'api',
+    given: async (ctx) => {
+      ctx.kept.hash = await hashOf(ctx)
+      const wrong = (i: number) => ({ current_password: `wrong ${i}`, new_password: NEW })
+      for (let i = 0; i < MAX_FAILURES; i++)
+        expect((await ctx.service.http.call('/password', changeJson(ctx, wrong(i)))).status).toBe(400)
+    },
+    request: (ctx) => changeJson(ctx, { current_password: ctx.account.password, new_password: NEW }),
+    expect: { status: 429, code: 'rate_limited', headers: { 'retry-after': /^[1-9]\d*$/ } },
+    async after(ctx) {
+      expect(await hashOf(ctx)).toBe(ctx.kept.hash)
+      expectProblem(await ctx.service.http.postJson('/login', credentialsOf(ctx.account)), 429, 'rate_limited')
+    },
+  },
   {
     name: 'JSON: no session or a garbage token: 401 unauthorized',
     request: (ctx) => changeJson({ ...ctx, token: 'garbage' }, { current_password: 'x'.repeat(20), new_password: NEW }),

@@ -6,7 +6,7 @@ import { isCommonPassword, loadCommonPasswords } from '#lib/auth/common-password
 import { strongPassword } from '../helpers/factories.ts'
 import { expectHtmlSafety, type Call } from '../helpers/http.ts'
 import { inputValue } from '../helpers/pages.ts'
-import { runScenarios, type Scenario, type ScenarioContext } from '../helpers/scenarios.ts'
+import { lookalikes, runScenarios, type Scenario, type ScenarioContext } from '../helpers/scenarios.ts'
 
 const COMMON = '1qaz2wsx3edc4rfv' // on the zxcvbn-ts list, 16 characters
 const EMOJI_15 = '🔑'.repeat(15) // 15 code points, 30 UTF-16 units, 60 bytes
@@ -68,7 +68,11 @@ runScenarios('POST /register', [
     name: 'JSON: 201 with id, the name as registered, created_at; extra fields ignored; the hash at the configured cost',
     request: (ctx) =>
       registerJson({ username: ctx.name('Mixed.Case'), password: strongPassword(), role: 'admin', is_admin: true }),
-    expect: { status: 201, headers: { 'cache-control': 'no-store', 'content-type': /^application\/json/ } },
+    expect: {
+      status: 201,
+      headers: { 'cache-control': 'no-store', 'content-type': /^application\/json/ },
+      logs: [{ event: 'user_registered', level: 30 }],
+    },
     async after(ctx, reply) {
       const username = ctx.name('Mixed.Case')
       expect(reply.json).toEqual({
@@ -82,6 +86,9 @@ runScenarios('POST /register', [
       expect(row?.username).toBe(username)
       const cost = String(ctx.service.runtime.config.password.bcryptCost).padStart(2, '0')
       expect(row?.passwordHash).toMatch(new RegExp(`^\\$2[aby]\\$${cost}\\$`))
+      expect(ctx.service.logs()).toContainEqual(
+        expect.objectContaining({ event: 'user_registered', level: 30, userId: reply.json.user.id }),
+      )
     },
   },
   {
@@ -99,7 +106,10 @@ runScenarios('POST /register', [
     expect: {
       status: 409,
       code: 'username_taken',
-      json: { errors: [{ field: 'username', message: expect.any(String) }] },
+      json: {
+        detail: 'That username is already taken.',
+        errors: [{ field: 'username', message: 'That username is already taken; choose another.' }],
+      },
     },
     async after(ctx) {
       for (const username of [ctx.account.username, ctx.account.username.toLowerCase()]) {
@@ -107,6 +117,32 @@ runScenarios('POST /register', [
         expect(again.status).toBe(409)
       }
       expect((await stored(ctx, ctx.account.username.toLowerCase()))?.username).toBe(ctx.account.username)
+    },
+  },
+  {
+    name: 'JSON and form: every Unicode lookalike of a taken name is refused with 400 on username, creating nothing',
+    given: async (ctx) => {
+      ctx.account = await ctx.service.register('alice.ks')
+    },
+    request: (ctx) => registerJson({ username: lookalikes(ctx.account.username)[0]![1], password: strongPassword() }),
+    expect: { status: 400, code: 'validation_failed', json: { errors: [{ field: 'username' }] } },
+    async after(ctx) {
+      for (const [label, username] of lookalikes(ctx.account.username)) {
+        const json = await ctx.service.http.call('/register', registerJson({ username, password: strongPassword() }))
+        expect([json.status, json.json.errors.map((e: { field: string }) => e.field)], label).toEqual([
+          400,
+          ['username'],
+        ])
+        const form = await ctx.service.http.call(
+          '/register',
+          registerForm(ctx, { username, password: strongPassword() }),
+        )
+        expect([form.status, form.contentType.split(';')[0]], label).toEqual([400, 'text/html'])
+      }
+      const like = await ctx.service.runtime.db.one('SELECT count(*)::int AS n FROM users WHERE username ILIKE $1', [
+        `%${ctx.account.username.split('-')[1]}%`,
+      ])
+      expect(like.n).toBe(1)
     },
   },
   ...invalid.map(

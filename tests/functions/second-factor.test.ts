@@ -5,7 +5,7 @@
 import { expect } from 'vitest'
 import { PENDING_SIGN_IN_SECONDS } from '#lib/auth/pending-sign-ins.ts'
 import { parseSetCookie, type Call } from '../helpers/http.ts'
-import { runScenarios, type Scenario, type ScenarioContext } from '../helpers/scenarios.ts'
+import { ACCOUNT, runScenarios, type Scenario, type ScenarioContext } from '../helpers/scenarios.ts'
 import { enrolTotp, movableClock, passwordStep, totpCode } from '../helpers/second-factor.ts'
 
 const clock = movableClock()
@@ -52,8 +52,12 @@ const scenarios: Scenario[] = [
     expect: {
       status: 401,
       code: 'second_factor_required',
-      json: { second_factor: { methods: ['totp', 'recovery'], expires_in: PENDING_SIGN_IN_SECONDS } },
+      json: {
+        detail: 'Send a code from your authenticator app, or a recovery code, to POST /login/second-factor.',
+        second_factor: { methods: ['totp', 'recovery'], expires_in: PENDING_SIGN_IN_SECONDS },
+      },
       cookies: { session: null },
+      logs: [{ event: 'login_password_accepted', level: 30, userId: ACCOUNT.id, methods: ['totp'] }],
     },
     after: async (_ctx, reply) => expect(reply.json.second_factor.pending).toMatch(/^[A-Za-z0-9_-]{43}$/),
   },

@@ -11,6 +11,9 @@ import { CookieJar, parseSetCookie, type Call, type Reply } from './http.ts'
 import { expectConforms } from './openapi.ts'
 import { TRANSPORTS, useService, type Account, type ServiceOptions, type TestService } from './service.ts'
 
+/** Stand-ins for ctx.account's id and name in `expect.logs` (the account exists only once the row runs). */
+export const ACCOUNT = { id: '<account.id>', username: '<account.username>' } as const
+
 export interface ScenarioContext {
   service: TestService
   /** A fresh account (with `as`). */
@@ -43,6 +46,11 @@ export interface Expected {
   cookies?: Record<string, RegExp | null>
   /** Never in the body (the account's password and the signing secret are always checked). */
   absent?: string[]
+  /**
+   * Log lines the request wrote, each matched by one line's fields (ACCOUNT.id and ACCOUNT.username stand
+   * for ctx.account's). The table is then run with the service's logs captured.
+   */
+  logs?: Record<string, unknown>[]
 }
 
 export interface Scenario {
@@ -66,7 +74,8 @@ export interface Scenario {
 /** Runs `scenarios` once per transport, each against a service started with `options`. */
 export function runScenarios(title: string, scenarios: readonly Scenario[], options: ServiceOptions = {}): void {
   describe.each(TRANSPORTS)(`${title} via %s`, (transport) => {
-    const service = useService({ ...options, transport })
+    const captureLogs = options.captureLogs || scenarios.some((scenario) => scenario.expect.logs)
+    const service = useService({ ...options, captureLogs, transport })
     for (const scenario of scenarios) {
       const test = scenario.only && scenario.only !== transport ? it.skip : it
       test(scenario.name, () => play(service, scenario))
@@ -93,21 +102,35 @@ export async function play(service: TestService, scenario: Scenario): Promise<Re
   ctx.sent = scenario.request(ctx)
   const { path, ...call } = ctx.sent
   ctx.sentAt = Date.now()
+  const logged = service.logs().length
   const reply = await service.http.call(path, { jar: ctx.jar, ...call })
-  expectReply(service, reply, scenario.expect, ctx.account)
+  expectReply(service, ctx.sent, reply, scenario.expect, ctx.account)
+  const written = service.logs().slice(logged)
+  for (const line of scenario.expect.logs ?? []) {
+    const wanted = Object.fromEntries(
+      Object.entries(line).map(([key, value]) => [
+        key,
+        value === ACCOUNT.id ? ctx.account.id : value === ACCOUNT.username ? ctx.account.username : value,
+      ]),
+    )
+    expect(written, JSON.stringify(wanted)).toContainEqual(expect.objectContaining(wanted))
+  }
   const method = call.method ?? ((call.json ?? call.form ?? call.body) === undefined ? 'GET' : 'POST')
   expectDocumented(method, path, reply)
   await scenario.after?.(ctx, reply)
   return reply
 }
 
-function expectReply(service: TestService, reply: Reply, expected: Expected, account?: Account): void {
+function expectReply(service: TestService, sent: Call, reply: Reply, expected: Expected, account?: Account): void {
   const secrets = [...service.secretsOf(account), ...(expected.absent ?? [])]
   if (expected.code) expectProblem(reply, expected.status, expected.code, secrets)
   else {
     expect(reply.status, reply.text).toBe(expected.status)
     expectNoSecrets(reply.text, secrets)
   }
+  expectBrowserSafety(service, sent, reply)
+  // secrets never ride in a URL
+  for (const secret of secrets) if (reply.location) expect(reply.location).not.toContain(secret)
   if (expected.json !== undefined) expect(reply.json).toMatchObject(expected.json as object)
   if (expected.text) expect(reply.text).toMatch(expected.text)
   if (expected.location !== undefined) expect(reply.location).toEqual(matcher(expected.location))
@@ -117,6 +140,87 @@ function expectReply(service: TestService, reply: Reply, expected: Expected, acc
     const cookieName = name === 'session' ? service.sessionCookie : name
     const line = reply.setCookies.find((cookie) => parseSetCookie(cookie).name === cookieName)
     expect(line ?? null, `Set-Cookie ${cookieName}`).toEqual(value === null ? null : expect.stringMatching(value))
+  }
+}
+
+/**
+ * What every answer of every route carries, whatever the row is about (docs/api.md § Browser safety,
+ * ASVS V3): the CSP, nosniff, the referrer policy, no framing, cross-origin isolation and no CORS;
+ * HSTS over HTTPS; cookies HttpOnly and SameSite, and over HTTPS `__Host-` and Secure; redirects to
+ * the service's own paths; bodies labelled with their type; a problem is never cached; a page runs
+ * no inline script, style or handler (script files come from /static).
+ */
+function expectBrowserSafety(service: TestService, sent: Call, reply: Reply): void {
+  const csp = new Map(
+    (reply.headers.get('content-security-policy') ?? '')
+      .split(';')
+      .map((directive) => directive.trim().split(/\s+/))
+      .map(([name = '', ...values]) => [name, values.join(' ')]),
+  )
+  const directives = ['default-src', 'frame-ancestors', 'form-action', 'base-uri', 'object-src', 'script-src']
+  expect(
+    directives.map((name) => csp.get(name)),
+    'CSP',
+  ).toEqual(["'none'", "'none'", "'self'", "'none'", "'none'", "'self'"])
+  expect([...csp.values()].join(' ')).not.toMatch(/unsafe-|\*|https?:/)
+  const https = service.transport === 'lambda'
+  const hsts = Number(/max-age=(\d+)/.exec(reply.headers.get('strict-transport-security') ?? '')?.[1] ?? 0)
+  expect({
+    'x-content-type-options': reply.headers.get('x-content-type-options'),
+    'referrer-policy': reply.headers.get('referrer-policy'),
+    'x-frame-options': reply.headers.get('x-frame-options'),
+    'cross-origin-resource-policy': reply.headers.get('cross-origin-resource-policy'),
+    'cross-origin-opener-policy': reply.headers.get('cross-origin-opener-policy'),
+    'content-security-policy-report-only': reply.headers.get('content-security-policy-report-only'),
+    'HSTS of a year or more over HTTPS': !https || hsts >= 365 * 24 * 3600,
+  }).toEqual({
+    'x-content-type-options': 'nosniff',
+    'referrer-policy': 'same-origin',
+    'x-frame-options': 'DENY',
+    'cross-origin-resource-policy': 'same-origin',
+    'cross-origin-opener-policy': 'same-origin',
+    'content-security-policy-report-only': null,
+    'HSTS of a year or more over HTTPS': true,
+  })
+  expect(
+    [...reply.headers.keys()].filter((name) => name.startsWith('access-control-')),
+    'no CORS',
+  ).toEqual([])
+  for (const line of reply.setCookies) {
+    const { name, value, attributes } = parseSetCookie(line)
+    expect([attributes.httponly, attributes.samesite], line).toEqual(['', expect.stringMatching(/^(Lax|Strict)$/)])
+    // over HTTPS what a cookie holds is __Host-: Secure, Path=/, no Domain (a clearing line may name the HTTP one)
+    if (https && value)
+      expect([name.startsWith('__Host-'), attributes.secure, attributes.path, attributes.domain], line).toEqual([
+        true,
+        '',
+        '/',
+        undefined,
+      ])
+  }
+  if (reply.location) {
+    // a path of its own, or (forward-auth) the service at the host the proxy says it was asked at (Caddy, nginx)
+    const original = sent.headers?.['x-original-url']
+    const hosts = [new URL(service.origin).host, sent.headers?.['x-forwarded-host'], original && new URL(original).host]
+    const absolute = /^https?:\/\/([^/]+)\//.exec(reply.location)?.[1]
+    if (absolute) expect(hosts, `${reply.location}: the service's own host`).toContain(absolute)
+    else expect(reply.location, 'a redirect stays on the service').toMatch(/^\/(?![/\\])/)
+  }
+  if (reply.text && reply.status !== 304)
+    expect(reply.contentType).toMatch(
+      /^(text\/html; charset=utf-8|application\/(problem\+)?json|text\/(css|javascript); charset=utf-8|image\/)/,
+    )
+  if (reply.contentType.startsWith('application/problem+json'))
+    expect(reply.headers.get('cache-control'), 'a problem is not cached').toBe('no-store')
+  if (reply.contentType.startsWith('text/html') && reply.text) {
+    expect(reply.text).toMatch(/^<!doctype html>/i)
+    // script files from /static are allowed (CSP script-src 'self'); attribute values are text
+    const markup = reply.text
+      .replace(/<script\b[^>]*\ssrc="\/static\/[^"]+"[^>]*><\/script>/g, '')
+      .replace(/"[^"]*"/g, '""')
+    expect(markup, 'nothing inline').not.toMatch(
+      /<(script|style|object|embed|applet|i?frame)\b|\s(style|on[a-z]+)=|javascript:/i,
+    )
   }
 }
 
@@ -130,3 +234,26 @@ function expectDocumented(method: string, path: string, reply: Reply): void {
 }
 
 const matcher = (value: string | RegExp) => (typeof value === 'string' ? value : expect.stringMatching(value))
+
+/**
+ * Every spelling Unicode case folding or normalisation could take to `name` (which has the letters
+ * i, k, s, a, e and c): the login and registration tables show that none reaches the account.
+ */
+export const lookalikes = (name: string): [string, string][] =>
+  (
+    [
+      ['İ (U+0130, dotted capital I)', name.replace('i', '\u0130')],
+      ['ı (U+0131, dotless i)', name.replace('i', '\u0131')],
+      ['i + U+0307 (what İ lower-cases to in JavaScript)', name.replace('i', 'i\u0307')],
+      ['K (U+212A, Kelvin sign)', name.replace('k', '\u212a')],
+      ['ſ (U+017F, long s)', name.replace('s', '\u017f')],
+      ['ａ (fullwidth a)', name.replace('a', '\uff41')],
+      ['fullwidth, every letter', name.replace(/[a-z]/g, (c) => String.fromCodePoint(c.codePointAt(0)! + 0xfee0))],
+      ['e + U+0301 (combining acute)', name.replace('e', 'e\u0301')],
+      ['é (U+00E9, precomposed)', name.replace('e', '\u00e9')],
+      ['a zero-width joiner inside', name.replace('c', 'c\u200d')],
+    ] as [string, string][]
+  ).map(([label, variant]) => {
+    expect(variant, label).not.toBe(name)
+    return [label, variant]
+  })

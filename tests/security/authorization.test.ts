@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { strongPassword, uniqueUsername } from '../helpers/factories.ts'
-import { CookieJar, type Reply } from '../helpers/http.ts'
+import type { Reply } from '../helpers/http.ts'
 
 import { resign } from '../helpers/tokens.ts'
 import { expectProblem } from '../helpers/expect.ts'
@@ -35,14 +35,12 @@ function expectNothingOf(victim: Account, reply: Reply) {
 }
 
 describe('V8.1 Authorization documentation', () => {
-  it('8.1.1 documents who may use each function and see which data, and the service follows it', async () => {
+  it('8.1.1 documents who may use each function and see which data', async () => {
     const api = await docs()
     expect(api).toMatch(/`forbidden` \| 403 \| another user's dashboard \(whether or not that user exists\)/)
     expect(api).toMatch(/Another user's name, or an unknown name while signed in: `403 forbidden`/)
     expect(api).toMatch(/`unauthorized` \| 401 \| no token, an invalid token, a revoked session/)
-    expectProblem(await s.dashboard(bob.username, aliceToken), 403, 'forbidden')
-    expectProblem(await s.dashboard(uniqueUsername('nobody'), aliceToken), 403, 'forbidden')
-    expectProblem(await s.http.getJson(`/dashboard/${alice.username}`), 401, 'unauthorized')
+    // and the service follows it: the dashboard table's 403 and 401 rows
   })
 
   it('8.1.2 documents which fields may be read and written, and only those are', async () => {
@@ -136,14 +134,6 @@ describe('V8.3 Operation level authorization', () => {
     // Alice's own, validly signed token claiming to be Bob: the user comes from the session row
     const claimsBob = resign(s, aliceToken, { preferred_username: bob.username })
     expectProblem(await s.dashboard(bob.username, claimsBob), 403, 'forbidden')
-    // the pages' client-side checks (required, minlength) are not what enforces the rules
-    const page = await s.http.getHtml('/register')
-    expect(page.text).toMatch(/<form[^>]*novalidate/)
-    const short = await s.http.postForm(
-      '/register',
-      { username: uniqueUsername('client'), password: 'short' },
-      { jar: new CookieJar() },
-    )
-    expect(short.status).toBe(400)
+    // the pages' client-side checks are not what enforces the rules: validation.test.ts 2.2.2
   })
 })

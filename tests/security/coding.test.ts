@@ -26,9 +26,11 @@ describe('V15.1 Secure coding and architecture documentation', () => {
   it('15.1.2 keeps an inventory of every third-party package: exact versions, all from the npm registry, with hashes', async () => {
     const manifest = JSON.parse(await readFile(root('package.json'), 'utf8'))
     const lock = JSON.parse(await readFile(root('package-lock.json'), 'utf8'))
+    // a range would let a fresh install pull a release nobody reviewed; CI installs with `npm ci`
     for (const section of ['dependencies', 'devDependencies', 'optionalDependencies']) {
       for (const [name, version] of Object.entries<string>(manifest[section] ?? {})) {
         expect(version, `${name} is pinned to one version`).toMatch(/^\d+\.\d+\.\d+(-[\w.]+)?$/)
+        expect(lock.packages[`node_modules/${name}`]?.version, `${name} in package-lock.json`).toBe(version)
       }
     }
     expect(lock.lockfileVersion).toBeGreaterThanOrEqual(3)
@@ -73,42 +75,11 @@ describe('V15.2 Security architecture and dependencies', () => {
     expect(statusLines(answer)).toEqual([413])
     expect(answer).toMatch(/connection: close/i)
     expect(Date.now() - started).toBeLessThan(2000) // answered and closed, not left waiting for the body
-    // a password past bcrypt's 72 bytes is a validation error, not a hash of the first 72 bytes
-    const account = await s.register('cost')
-    const long = await loginAs(s, { username: account.username, password: `${account.password}${'x'.repeat(100)}` })
-    expectInvalid(long, ['password'])
-    expectInvalid(
-      await s.http.postJson('/register', { username: uniqueUsername('cost'), password: 'p'.repeat(10_000) }),
-      ['password'],
-    )
+    // a password past bcrypt's 72 bytes is a validation error before any hash: the login and register tables
   })
 
   it('15.2.3 ships and serves only the service: no test, bench, docs or source files over HTTP or in the image', async () => {
-    const paths = [
-      '/package.json',
-      '/package-lock.json',
-      '/.env',
-      '/.git/config',
-      '/tests/helpers/service.ts',
-      '/bench/run.ts',
-      '/docs/api.md',
-      '/lib/config.ts',
-      '/node_modules/express/package.json',
-      '/static/../package.json',
-      '/static/..%2fpackage.json',
-      '/static/style.css.map',
-      '/debug',
-      '/metrics',
-      '/admin',
-      '/__coverage__',
-      '/graphql',
-      '/api-docs',
-    ]
-    for (const path of paths) {
-      const reply = await s.http.getJson(path)
-      expect([404, 405], path).toContain(reply.status)
-      expect(reply.text, path).not.toMatch(/"dependencies"|import |DATABASE_URL=/)
-    }
+    // nothing but the routes answers over HTTP: tests/functions/not-found.test.ts (source, tests, docs, packages)
     const dockerfile = await readFile(root('Dockerfile'), 'utf8')
     // the image's COPY lines name exactly what the code imports or names beside itself (from its
     // import graph, tests/deploy/code-files.ts): no test, bench or infra code, and nothing missing;
@@ -128,27 +99,13 @@ describe('V15.3 Defensive coding', () => {
   const s = useService({ env: LOOSE_THROTTLE, captureLogs: true })
 
   it('15.3.1 returns only the documented fields: no hash, no internal columns, no extra claims', async () => {
+    // the register, login and dashboard tables compare whole bodies (toEqual); here what they leave open
     const account = { username: uniqueUsername('fields'), password: strongPassword() }
     const created = await s.http.postJson('/register', account)
-    expect(Object.keys(created.json)).toEqual(['user'])
-    expect(Object.keys(created.json.user).sort()).toEqual(['created_at', 'id', 'last_login_time', 'username'])
     const login = await loginAs(s, account)
-    expect(Object.keys(login.json).sort()).toEqual(['access_token', 'expires_in', 'token_type', 'user'])
-    expect(Object.keys(login.json.user).sort()).toEqual(['created_at', 'id', 'last_login_time', 'username'])
     const claims = Object.keys(jwtParts(login.json.access_token).payload).sort()
     expect(claims).toEqual(['aud', 'exp', 'iat', 'iss', 'jti', 'preferred_username', 'sub'])
     const dashboard = await s.http.getJson(`/dashboard/${account.username}`, { bearer: login.json.access_token })
-    expect(Object.keys(dashboard.json).sort()).toEqual(['apps', 'gateway', 'session', 'sessions', 'user'])
-    for (const listed of dashboard.json.sessions)
-      expect(Object.keys(listed).sort()).toEqual(['created_at', 'current', 'expires_at', 'id', 'sign_in_method'])
-    expect(Object.keys(dashboard.json.user).sort()).toEqual([
-      'created_at',
-      'id',
-      'last_login_time',
-      'previous_login_time',
-      'username',
-    ])
-    expect(Object.keys(dashboard.json.session)).toEqual(['signed_in_at', 'expires_at'])
     expect(Object.keys(dashboard.json.gateway).sort()).toEqual([
       'balena',
       'cpu',
@@ -352,11 +309,6 @@ describe('V15.3 Defensive coding', () => {
         `username=${account.username}&password=${encodeURIComponent(account.password)}&password=x`,
         'password',
       ],
-      [
-        '/register',
-        `username=${uniqueUsername('h')}&password=${encodeURIComponent(strongPassword())}&password=${encodeURIComponent(strongPassword())}`,
-        'password',
-      ],
     ]
     for (const [path, body, field] of repeated) {
       const reply = await s.http.call(path, { method: 'POST', body, headers: form })
@@ -388,11 +340,7 @@ describe('V15.3 Defensive coding', () => {
     ).toBe(bodyName)
     expectProblem(await s.http.postJson('/login', { username: queried, password }), 401, 'invalid_credentials')
 
-    // header vs. cookie: the documented rule (the bearer token wins) picks one session, never a mix
-    const other = await s.register('hpp2')
-    const otherToken = (await loginAs(s, other)).json.access_token as string
-    expect((await s.http.getJson(`/dashboard/${other.username}`, { jar, bearer: otherToken })).status).toBe(200)
-    expectProblem(await s.http.getJson(`/dashboard/${account.username}`, { jar, bearer: otherToken }), 403, 'forbidden')
+    // header vs. cookie, the bearer token wins: the dashboard table's session-cookie row
 
     // a repeated query parameter or JSON key is not a crash
     expect((await s.http.getHtml('/login?username=a&username=b')).status).toBe(200)

@@ -1,4 +1,4 @@
-// Requirements that are about what is written down (ASVS 13.1.1, 15.1.1, 16.1.1, 16.2.3): each
+// Requirements that are about what is written down (ASVS 7.1.1, 7.1.2, 13.1.1, 15.1.1, 16.1.1, 16.2.3): each
 // test holds docs/security.md to what the code really does, so the page cannot drift from it.
 import { readFile, readdir } from 'node:fs/promises'
 import { describe, expect, it } from 'vitest'
@@ -94,6 +94,13 @@ describe('what docs/security.md promises', () => {
     const log = await read('lib/platform/log.ts')
     expect(log).not.toMatch(/pino\.destination\(|pino\.transport\(|createWriteStream|appendFile/)
     expect(text).toMatch(/Never logged: passwords, password hashes, tokens, cookies, the signing secret/)
+  })
+
+  it('7.1.1 documents the session lifetime (absolute, no sliding renewal) with its default', async () => {
+    const api = await read('docs/api.md')
+    const readme = await read('README.md')
+    expect(readme).toContain(`\`SESSION_TTL_SECONDS\` | \`${defaultValue('SESSION_TTL_SECONDS')}\``)
+    expect(api).toMatch(/A session ends at its token's `exp` or `SESSION_TTL_SECONDS` after its login/)
   })
 
   it('7.1.2 states the limit on concurrent sessions the service enforces, with its default', async () => {

@@ -10,16 +10,12 @@ const s = useService({ env: { LOGIN_MAX_FAILURES: '1000', LOGIN_CLIENT_MAX_FAILU
 const login = (username: string, password: string) => s.http.postJson('/login', { username, password })
 
 describe('V6.3 General authentication security', () => {
-  it('6.3.8 answers an unknown user and a wrong password alike: status, body and (about) time', async () => {
+  it('6.3.8 answers an unknown user and a wrong password alike: (about) the same time, the same page', async () => {
     const account = await s.register('enum')
     const unknown = () => login(uniqueUsername('ghost'), account.password)
     const wrong = () => login(account.username, strongPassword())
-    const [a, b] = [await unknown(), await wrong()] // also warms the dummy hash up
-    expectProblem(a, 401, 'invalid_credentials')
-    expectProblem(b, 401, 'invalid_credentials')
-    const strip = (json: Record<string, unknown>) => ({ ...json, instance: undefined, requestId: undefined })
-    expect(strip(a.json)).toEqual(strip(b.json))
-    expect(a.headers.get('content-type')).toBe(b.headers.get('content-type'))
+    // the same JSON body: tests/functions/login.test.ts › JSON: an unknown user and a wrong password …
+    expectProblem(await unknown(), 401, 'invalid_credentials') // also warms the dummy hash up
 
     // timing: without the dummy bcrypt comparison an unknown user answers tens of times faster
     const timed = async (attempt: () => Promise<unknown>) => {
