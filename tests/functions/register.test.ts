@@ -185,6 +185,12 @@ runScenarios('POST /register', [
     },
   },
   {
+    name: 'form: with an accepted return_to, 303 to the sign-in page that carries it on',
+    request: (ctx) =>
+      registerForm(ctx, { username: ctx.name('back'), password: 'harbor lantern quartz back', return_to: '/account' }),
+    expect: { status: 303, location: '/login?return_to=%2Faccount' },
+  },
+  {
     name: 'form: a repeated field is refused with 400 and nothing stored',
     request: (ctx) => ({
       ...registerForm(ctx, {}),
