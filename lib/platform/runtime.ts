@@ -37,23 +37,11 @@ async function loadRules(config: Config): Promise<AccessRules> {
   return (await import('./access-rules.ts')).loadAccessRules(config.frontDoor.accessRules)
 }
 
-/** The JWT secret and the database, migrated. */
-async function openStores(config: Config, log: Logger): Promise<{ jwtSecret: string; handle: DatabaseHandle }> {
-  const secret = (async () => {
-    // DATA_DIR holds secrets only when one of them is not configured otherwise
-    if (!config.jwt.secret || !config.database.url) await secureDataDir(config.dataDir, log)
-    return loadJwtSecret(config)
-  })()
-  // the embedded server's files go in DATA_DIR, so it starts once DATA_DIR's modes are right; a server
-  // database is connected to meanwhile
-  if (!config.database.url) await secret
-  const [jwtSecret, opened] = await Promise.allSettled([secret, openDatabase(config, log)])
-  if (jwtSecret.status === 'rejected') {
-    if (opened.status === 'fulfilled') await opened.value.close()
-    throw jwtSecret.reason
-  }
-  if (opened.status === 'rejected') throw opened.reason
-  return { jwtSecret: jwtSecret.value, handle: opened.value }
+/** The JWT secret, from the environment or DATA_DIR. */
+async function loadSecret(config: Config, log: Logger): Promise<string> {
+  // DATA_DIR holds secrets only when one of them is not configured otherwise
+  if (!config.jwt.secret || !config.database.url) await secureDataDir(config.dataDir, log)
+  return loadJwtSecret(config)
 }
 
 /** Starts the runtime for this process from `config` (the environment by default). */
@@ -65,26 +53,27 @@ export function startRuntime(
   if (current) throw new Error('runtime already started')
   current = (async () => {
     const rules = loadRules(config)
-    // an embedded server is started only once the rules file is known to be good; a server
-    // database's connection and migration check (network waits) go on while the rules load
+    // an embedded server starts only once the rules file is known to be good and DATA_DIR's modes are
+    // right (its files go there); a server database's connection and migration check (network waits)
+    // go on while the rules and the secret load
     if (!config.database.url) await rules
-    const opening = openStores(config, log)
-    const [accessRules, opened] = await Promise.allSettled([rules, opening])
-    if (accessRules.status === 'rejected') {
-      // a bad rules file stops the start: what was opened meanwhile is closed again
-      if (opened.status === 'fulfilled') await opened.value.handle.close()
-      throw accessRules.reason
+    const secret = loadSecret(config, log)
+    if (!config.database.url) await secret
+    const [accessRules, jwtSecret, opened] = await Promise.allSettled([rules, secret, openDatabase(config, log)])
+    const failed = [accessRules, jwtSecret, opened].find((step) => step.status === 'rejected')
+    if (failed) {
+      // a bad rules file or secret stops the start: what was opened meanwhile is closed again
+      if (opened.status === 'fulfilled') await opened.value.close()
+      throw failed.reason
     }
-    if (opened.status === 'rejected') throw opened.reason
-    const { jwtSecret } = opened.value
-    handle = opened.value.handle
+    handle = (opened as PromiseFulfilledResult<DatabaseHandle>).value
     started = Object.freeze({
       config,
       db: handle.db,
       healthDb: handle.healthDb,
-      jwtSecret,
+      jwtSecret: (jwtSecret as PromiseFulfilledResult<string>).value,
       log,
-      accessRules: accessRules.value,
+      accessRules: (accessRules as PromiseFulfilledResult<AccessRules>).value,
       clock,
     })
     return started
