@@ -1,5 +1,5 @@
-// The front door's test fixtures: a rules file on disk and the service started with it, an admin
-// (the first account, so in `admins`) and a viewer, each signed in with a session cookie.
+// The front door's test fixtures: the access rules, the service behind a real proxy in front of an
+// echo app, and accounts signed in with a session cookie (the first account is in `admins`).
 import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -11,19 +11,12 @@ import { freePort } from './service-process.ts'
 import { startEchoApp, type EchoApp, type RunningProxy, type startCaddy } from './proxies.ts'
 
 /** The rules the front-door tests share; `app` is the protected app's host (with its port). */
-export const rulesFor = (app: string) => `rules:
-  - name: ChirpStack
-    host: '${app}'
-    path: /chirpstack/
-    allow: { groups: [admins] }
-  - host: '${app}'
-    path: /chirpstack/api/health
-    allow: bypass
-  - name: Node-RED
-    host: '${app}'
-    path: /nodered/
-    allow: signed_in
-`
+// flow style, in braces: ACCESS_RULES takes the text itself as well as a file holding it
+export const rulesFor = (app: string) => `{ rules: [
+  { name: ChirpStack, host: '${app}', path: /chirpstack/, allow: { groups: [admins] } },
+  { host: '${app}', path: /chirpstack/api/health, allow: bypass },
+  { name: Node-RED, host: '${app}', path: /nodered/, allow: signed_in }
+] }`
 
 export async function writeRules(text: string): Promise<string> {
   const file = path.join(await mkdtemp(path.join(tmpdir(), 'rules-')), 'access-rules.yml')
@@ -78,19 +71,4 @@ export async function signedInAccount(baseUrl: string, prefix: string): Promise<
   const reply = await http.postForm('/login', { username, password }, { jar })
   expect(reply.status).toBe(303)
   return { username, password, cookie: jar.header()!, jar }
-}
-
-/** The service with the rules for `app`, trusting loopback proxies, plus an admin and a viewer. */
-export async function startFrontDoor(app: string, env: Record<string, string> = {}) {
-  const service: TestService = await startService({
-    kind: 'server',
-    env: {
-      ACCESS_RULES: await writeRules(rulesFor(app)),
-      TRUST_PROXY: 'loopback',
-      ...env,
-    },
-  })
-  const admin = await signedInAccount(service.baseUrl, 'admin')
-  const viewer = await signedInAccount(service.baseUrl, 'viewer')
-  return { service, admin, viewer }
 }
