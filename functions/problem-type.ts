@@ -31,7 +31,8 @@ export const handler = route(spec, async (event) => {
   const code = event.pathParameters?.code ?? ''
   if (!isProblemCode(code)) throw new Problem('not_found', { detail: 'There is no problem type with this code.' })
   const [status, title, description] = PROBLEMS[code]
-  const headers = { 'cache-control': 'public, max-age=86400' }
+  // one URL, two representations, cached by shared caches too: Vary keeps a cached page from a program
+  const headers = { 'cache-control': 'public, max-age=86400', vary: 'Accept' }
   if (event.wantsHtml) {
     const page = renderHtml('problem-type', { code, status, title, description })
     return { ...page, headers: { ...page.headers, ...headers } }

@@ -1,11 +1,12 @@
 // GET /problems/{code}: what a problem's `type` points at, as JSON for a program and as a page for a
-// person; the codes change only with a release, so either is cached a day. Any other code is a 404.
+// person; the codes change only with a release, so either is cached a day, by Accept (shared caches
+// must not hand the page to a program). Any other code is a 404.
 import { PROBLEMS } from '#lib/problem.ts'
 import { HTML } from '../helpers/handlers.ts'
 import { runScenarios, type Scenario } from '../helpers/scenarios.ts'
 
 const JSON_ONLY = { accept: 'application/json' }
-const A_DAY = { 'cache-control': 'public, max-age=86400' }
+const A_DAY = { 'cache-control': 'public, max-age=86400', vary: 'Accept' }
 const [status, title, description] = PROBLEMS.rate_limited
 const unknown = (code: string, why: string): Scenario => ({
   name: `${code} (${why}) → 404 not_found`,
