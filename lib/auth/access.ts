@@ -103,8 +103,21 @@ export interface PortalApp {
   readonly url: string
 }
 
+// the rules are fixed from start to stop and a decision reads only the groups: each dashboard of the
+// same groups and scheme gets the same list, worked out (a URL parsed and decided per app) once
+const portalLists = new WeakMap<AccessRules, Map<string, readonly PortalApp[]>>()
+
 /** The named apps `member` may open, as the portal lists them; `scheme` builds links without `link`. */
-export function appsFor(rules: AccessRules, member: Member, scheme: 'http' | 'https'): PortalApp[] {
+export function appsFor(rules: AccessRules, member: Member, scheme: 'http' | 'https'): readonly PortalApp[] {
+  let lists = portalLists.get(rules)
+  if (!lists) portalLists.set(rules, (lists = new Map()))
+  const key = `${scheme} ${member.groups.join(' ')}`
+  let apps = lists.get(key)
+  if (!apps) lists.set(key, (apps = listApps(rules, member, scheme)))
+  return apps
+}
+
+function listApps(rules: AccessRules, member: Member, scheme: 'http' | 'https'): PortalApp[] {
   return rules.rules.flatMap((rule) => {
     if (!rule.name || rule.allow === 'bypass') return []
     const host = rule.hosts[0]!

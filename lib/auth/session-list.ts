@@ -2,7 +2,7 @@
 // opaque handle (never the id its token carries), and ending one of them by that handle. The session
 // store itself (start, validate, revoke) is lib/auth/sessions.ts; only the dashboard and
 // POST /sessions/end read the list, so no other request pays for it.
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import type { Queryable } from '../platform/database.ts'
 import {
   isSessionExpired,
@@ -25,7 +25,7 @@ export interface SessionSummary {
 }
 
 /** 128 bits of the id's SHA-256: names a session in a list without revealing its token's jti. */
-export const sessionHandle = (id: string) => createHash('sha256').update(id).digest('base64url').slice(0, 22)
+export const sessionHandle = (id: string) => hash('sha256', id, 'base64url').slice(0, 22)
 
 /**
  * The user's live sessions at `now`, newest first (at most SESSIONS_PER_USER). Served from the
