@@ -27,6 +27,15 @@ export interface SessionSummary {
 /** 128 bits of the id's SHA-256: names a session in a list without revealing its token's jti. */
 export const sessionHandle = (id: string) => hash('sha256', id, 'base64url').slice(0, 22)
 
+// a cached list (ADR 014) hands the same rows to every dashboard until it changes: each row's handle
+// is hashed once, not on every request that shows it
+const handles = new WeakMap<Session, string>()
+function handleOf(session: Session): string {
+  let handle = handles.get(session)
+  if (handle === undefined) handles.set(session, (handle = sessionHandle(session.id)))
+  return handle
+}
+
 /**
  * The user's live sessions at `now`, newest first (at most SESSIONS_PER_USER). Served from the
  * session cache while the user has a cached session (ADR 014): the list changes only by writes to
@@ -67,7 +76,7 @@ export function summarizeSessions(
   return liveSessions
     .filter((session) => !isSessionExpired(session, now, ttlSeconds))
     .map((session) => ({
-      handle: sessionHandle(session.id),
+      handle: handleOf(session),
       createdAt: session.createdAt,
       endsAt: sessionEndsAt(session, ttlSeconds),
       current: session.id === currentId,
@@ -83,9 +92,7 @@ export async function revokeSessionByHandle(
   now: Date,
   ttlSeconds: number,
 ): Promise<boolean> {
-  const target = (await listLiveSessions(db, userId, now, ttlSeconds)).find(
-    (session) => sessionHandle(session.id) === handle,
-  )
+  const target = (await listLiveSessions(db, userId, now, ttlSeconds)).find((session) => handleOf(session) === handle)
   if (target) await revokeSession(db, target.id, now)
   return target !== undefined
 }
