@@ -20,7 +20,7 @@ describe("the bundle's mime-db", () => {
 
   it('holds every media type the service sends: its pages, JSON, problems and static files', async () => {
     const sources = await Promise.all(
-      ['functions', 'lib/http'].map(async (folder) =>
+      ['functions', 'lib'].map(async (folder) =>
         Promise.all(
           (await readdir(path.join(ROOT, folder), { recursive: true }))
             .filter((file) => file.endsWith('.ts'))
