@@ -118,7 +118,9 @@ export function toEvent(
   // repeated headers, they are refused by the host check (RFC 9112 §3.2)
   const hosts: string[] = []
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
-    if (req.rawHeaders[i]!.toLowerCase() === 'host') hosts.push(req.rawHeaders[i + 1]!)
+    const name = req.rawHeaders[i]!
+    // the length first: lower-casing every other name would make a string of each on every request
+    if (name.length === 4 && name.toLowerCase() === 'host') hosts.push(req.rawHeaders[i + 1]!)
   }
   if (hosts.length > 1) headers.host = hosts.join(',')
   const { path, search } = splitTarget(req.originalUrl)

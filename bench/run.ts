@@ -6,8 +6,8 @@
 //   (cores ÷ one bcrypt comparison, timed here) with the default pool and with a pool as large as
 //   the cores, /health while sign-ins saturate the pool and under a flood of 50 correct sign-ins,
 //   the authenticated dashboard (Bearer and cookie) and GET /account at 16 connections against a bare
-//   Express 5 hello (session cache on, and off: SESSION_CACHE_ENTRIES=0), the service's RSS idle / after load /
-//   peak (the embedded PostgreSQL apart), and on the server database the revocation latency across two
+//   Express 5 hello measured just before and after them (session cache on, and off:
+//   SESSION_CACHE_ENTRIES=0), the service's RSS idle / after load / peak (the embedded PostgreSQL apart), and on the server database the revocation latency across two
 //   instances (sign-out at A, then the same token at B) and the front door (bench/front-door.ts):
 //   /auth/verify and a page through Caddy.
 // Prints a markdown table, writes bench/results.json. Exits non-zero on errors, never on timings.
@@ -199,11 +199,14 @@ async function flood(base: string, users: string[]) {
   }
 }
 
-async function dashboard(base: string, username: string) {
+async function dashboard(base: string, username: string, { besideHello = true } = {}) {
   const reply = await post(base, '/login', { username, password: PASSWORD })
   if (reply.status !== 200) throw new Error(`sign-in for the dashboard answered ${reply.status}`)
   const { access_token: token } = (await reply.json()) as { access_token: string }
   const path = `/dashboard/${username}`
+  // the hello just before and just after: the machine's speed drifts over the minutes of a run, and
+  // the goal is a share of the hello's rate in the same minute
+  const helloBefore = besideHello ? await helloExpress() : undefined
   const bearer = await cannon({
     url: base + path,
     headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
@@ -211,7 +214,9 @@ async function dashboard(base: string, username: string) {
   const cookie = await cannon({ url: base + path, headers: { cookie: `session=${token}`, accept: 'application/json' } })
   // the account alone: a cached session answers it without any query
   const account = await cannon({ url: `${base}/account`, headers: { authorization: `Bearer ${token}` } })
-  return { bearer, cookie, account }
+  if (!helloBefore) return { bearer, cookie, account }
+  const helloAfter = await helloExpress()
+  return { bearer, cookie, account, helloRps: round((helloBefore.load.rps + helloAfter.load.rps) / 2) }
 }
 
 const TRIES = 100
@@ -357,7 +362,7 @@ async function onDatabase(kind: string, setup: DatabaseSetup, args: string[]) {
 
   // the same dashboard with the session cache off: every request reads the database (as before issue 19)
   service = await spawn({ SESSION_CACHE_ENTRIES: '0' })
-  out.dashboardUncached = (await dashboard(service.baseUrl, registered.users[0]!)).bearer
+  out.dashboardUncached = (await dashboard(service.baseUrl, registered.users[0]!, { besideHello: false })).bearer
   await stopProcess(service.child)
 
   // the physical limit needs every core: the same sign-ins with a pool as large as the cores

@@ -6,7 +6,8 @@
 import * as z from 'zod'
 import { defineRoute, route } from '#lib/http/route.ts'
 import { dashboardPage, takeNotice, withCookies } from '#lib/http/pages.ts'
-import { jsonResult, Timestamp, userJson, UserJson } from '#lib/http/json.ts'
+import { jsonBodyResult, Timestamp, userJson, UserJson } from '#lib/http/json.ts'
+import { jsonOnce } from '#lib/http/json-once.ts'
 import { formatDuration, gatewayView } from '#lib/gateway/view.ts'
 import { sessionEndsAt } from '#lib/auth/sessions.ts'
 import { listLiveSessions, summarizeSessions } from '#lib/auth/session-list.ts'
@@ -65,6 +66,8 @@ export const spec = defineRoute({
   problems: ['forbidden', 'not_found', 'internal_error', 'service_unavailable'],
 })
 
+const dashboardBodies = jsonOnce()
+
 export const handler = route(spec, async (event, { config, db, now, accessRules }) => {
   const auth = event.auth
   // a name no account can have (a Kelvin sign K, a combining mark…) is no dashboard at all, even
@@ -81,7 +84,7 @@ export const handler = route(spec, async (event, { config, db, now, accessRules 
     // its host details are no business of every account open registration lets in
     isInGroup(auth.user, ADMINS) ? readGateway(db, config, now) : null,
   ])
-  const sessions = summarizeSessions(live, auth.session.id, now, config.session.ttlSeconds)
+  const summaries = () => summarizeSessions(live, auth.session.id, now, config.session.ttlSeconds)
   const apps = appsFor(accessRules, auth.user, event.secure ? 'https' : 'http')
 
   if (event.wantsHtml) {
@@ -90,7 +93,7 @@ export const handler = route(spec, async (event, { config, db, now, accessRules 
       { ...auth, session: { ...auth.session, expiresAt: endsAt } },
       {
         notice,
-        sessions,
+        sessions: summaries(),
         gateway: gateway ? gatewayView(gateway) : undefined,
         apps,
         passwordMinLength: config.password.minLength,
@@ -99,18 +102,24 @@ export const handler = route(spec, async (event, { config, db, now, accessRules 
     )
     return withCookies(page, cookies)
   }
-  const body: z.output<typeof DashboardJson> = {
-    user: { ...userJson(auth.user), previous_login_time: auth.user.previousLoginTime?.toISOString() ?? null },
-    session: { signed_in_at: auth.session.createdAt.toISOString(), expires_at: endsAt.toISOString() },
-    sessions: sessions.map((s) => ({
-      id: s.handle,
-      created_at: s.createdAt.toISOString(),
-      expires_at: s.endsAt.toISOString(),
-      current: s.current,
-      sign_in_method: s.signInMethod,
-    })),
-    apps: apps.map(({ name, url }) => ({ name, url })),
-    gateway: gateway ? gatewayJson(gateway) : null,
-  }
-  return jsonResult(200, body)
+  // the session, its user, the live list, the portal and the gateway's facts are the caches' own
+  // objects: while none of them changes, the body is the one already serialised
+  const body = dashboardBodies(
+    auth.session,
+    [auth.user, live, apps, gateway],
+    (): z.output<typeof DashboardJson> => ({
+      user: { ...userJson(auth.user), previous_login_time: auth.user.previousLoginTime?.toISOString() ?? null },
+      session: { signed_in_at: auth.session.createdAt.toISOString(), expires_at: endsAt.toISOString() },
+      sessions: summaries().map((s) => ({
+        id: s.handle,
+        created_at: s.createdAt.toISOString(),
+        expires_at: s.endsAt.toISOString(),
+        current: s.current,
+        sign_in_method: s.signInMethod,
+      })),
+      apps: apps.map(({ name, url }) => ({ name, url })),
+      gateway: gateway ? gatewayJson(gateway) : null,
+    }),
+  )
+  return jsonBodyResult(200, body)
 })

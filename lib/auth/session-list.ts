@@ -48,10 +48,12 @@ export async function listLiveSessions(
   userId: string,
   now: Date,
   ttlSeconds: number,
-): Promise<Session[]> {
+): Promise<readonly Session[]> {
   const cached = sessionCache.findList(userId)
   const read = cached && cached.readAt.getTime() <= now.getTime() ? cached : await readLiveSessions(db, userId, now)
-  return read.sessions.filter((row) => !isSessionExpired(row, now, ttlSeconds))
+  const live = read.sessions.filter((row) => !isSessionExpired(row, now, ttlSeconds))
+  // the cached list itself while none of it has expired: the same list is the same object (lib/http/json-once.ts)
+  return live.length === read.sessions.length ? read.sessions : live
 }
 
 async function readLiveSessions(db: Queryable, userId: string, now: Date): Promise<LiveSessionsRead> {

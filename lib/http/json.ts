@@ -6,7 +6,12 @@ import type { User } from '../auth/users.ts'
 import { USERNAME_PATTERN } from '../auth/validation.ts'
 
 export function jsonResult(statusCode: number, body: unknown): RouteResult {
-  return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }
+  return jsonBodyResult(statusCode, JSON.stringify(body))
+}
+
+/** A JSON answer whose body is already serialised (lib/http/json-once.ts). */
+export function jsonBodyResult(statusCode: number, body: string): RouteResult {
+  return { statusCode, headers: { 'content-type': 'application/json' }, body }
 }
 
 export const Timestamp = z.iso.datetime()

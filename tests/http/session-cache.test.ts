@@ -237,13 +237,17 @@ describe.skipIf(!serverDatabaseUrl())(
       expect(await listedAtB(1)).toEqual({ status: 200, sessions: 1 })
     })
 
-    it("a new sign-in at A shows in B's account answer: the cached login times are dropped", async () => {
+    it("a new sign-in at A shows in B's account answer and dashboard: the cached login times are dropped", async () => {
       const account = await register()
       const token = await signIn(a, account)
       await servedByBoth(account, token)
       const lastLogin = async (service: ServiceProcess) =>
         (await call(service, 'GET', '/account', token)).json.user.last_login_time as string
+      const onDashboard = async (service: ServiceProcess) =>
+        (await call(service, 'GET', `/dashboard/${account.username}`, token)).json.user.last_login_time as string
       const before = await lastLogin(b)
+      // asked twice: B holds its dashboard's body serialised (lib/http/json-once.ts)
+      expect([await onDashboard(b), await onDashboard(b)]).toEqual([before, before])
       await signIn(a, account)
       const after = await eventually(
         () => lastLogin(b),
@@ -251,6 +255,7 @@ describe.skipIf(!serverDatabaseUrl())(
       )
       expect(Date.parse(after)).toBeGreaterThan(Date.parse(before))
       expect(await lastLogin(a)).toBe(after)
+      expect(await onDashboard(b), "B's dashboard, built again").toBe(after)
     })
 
     it.each([

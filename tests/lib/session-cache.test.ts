@@ -190,7 +190,7 @@ describe("the dashboard's list of live sessions through the cache (no listener: 
   const TTL = 3600
   beforeAll(() => sessionCache.switchOn(100))
   afterAll(() => sessionCache.switchOff())
-  const ids = (sessions: { id: string }[]) => sessions.map((session) => session.id)
+  const ids = (sessions: readonly { id: string }[]) => sessions.map((session) => session.id)
 
   it('is read once per user while cached, dropped by a session write here, and always cut at the clock given', async () => {
     const user = await createUser(runtime().db, uniqueUsername('l'), `$2b$10$${'x'.repeat(53)}`, N)
@@ -200,11 +200,16 @@ describe("the dashboard's list of live sessions through the cache (no listener: 
     expect(ids(await listLiveSessions(runtime().db, user.id, plus(1800), TTL))).toEqual(
       [later, first].map((s) => s.session.id),
     )
+    // while nothing in it changed or expired, the cached list itself: the same object (lib/http/json-once.ts)
+    const again = await listLiveSessions(runtime().db, user.id, plus(1801), TTL)
+    expect(await listLiveSessions(runtime().db, user.id, plus(1801), TTL)).toBe(again)
     // a write no process hears (no listener, not through lib/auth): the cached list still answers…
     await runtime().db.none('UPDATE sessions SET revoked_at = $2 WHERE id = $1', [later.session.id, plus(1801)])
     expect(await listLiveSessions(runtime().db, user.id, plus(1802), TTL)).toHaveLength(2)
     // …cut at each request's clock: the first session's hour is over
-    expect(ids(await listLiveSessions(runtime().db, user.id, plus(3600), TTL))).toEqual([later.session.id])
+    const cut = await listLiveSessions(runtime().db, user.id, plus(3600), TTL)
+    expect(ids(cut)).toEqual([later.session.id])
+    expect(cut, 'a list cut by the clock is a new object').not.toBe(again)
     // a clock before the read's is not served from it (its rows were cut at the later time): read
     // from the database, which has the revocation
     expect(ids(await listLiveSessions(runtime().db, user.id, plus(1000), TTL))).toEqual([first.session.id])
