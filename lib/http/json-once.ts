@@ -12,19 +12,21 @@ interface Serialised {
 }
 
 /**
- * A memo of one route's bodies, each held by its `owner` (weakly: it goes when the cache entry it
- * belongs to goes). `body(owner, inputs, build)` is `JSON.stringify(build())`, built again only when an
- * input is not the object it was the last time for this owner.
+ * A memo of one route's bodies, one per `owner` (a session), the `maxBodies` most recently asked
+ * for: a few KB each, so a gateway's handful of open dashboards fit and a thousand cached sessions
+ * do not hold a thousand bodies. `body(owner, inputs, build)` is `JSON.stringify(build())`, built
+ * again only when an input is not the object it was the last time for this owner.
  */
-export function jsonOnce() {
-  const bodies = new WeakMap<object, Serialised>()
+export function jsonOnce(maxBodies = 64) {
+  // a Map keeps its insertion order: the first key is the least recently asked for
+  const bodies = new Map<object, Serialised>()
   return (owner: object, inputs: readonly unknown[], build: () => unknown): string => {
     const last = bodies.get(owner)
-    if (last && last.inputs.length === inputs.length && last.inputs.every((input, i) => input === inputs[i])) {
-      return last.body
-    }
-    const body = JSON.stringify(build())
-    bodies.set(owner, { inputs, body })
+    bodies.delete(owner)
+    const same = last && last.inputs.length === inputs.length && last.inputs.every((input, i) => input === inputs[i])
+    const body = same ? last.body : JSON.stringify(build())
+    bodies.set(owner, same ? last : { inputs, body })
+    if (bodies.size > maxBodies) bodies.delete(bodies.keys().next().value!)
     return body
   }
 }

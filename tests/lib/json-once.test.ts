@@ -22,6 +22,19 @@ describe('jsonOnce', () => {
       rebuilt: true,
     },
   ]
+  it('keeps the bodies of the most recently asked owners only', () => {
+    const body = jsonOnce(2)
+    let builds = 0
+    const build = () => ++builds
+    const [a, b, c] = [{}, {}, {}]
+    for (const owner of [a, b, a, c]) body(owner, [user], build)
+    expect(builds).toBe(3)
+    body(a, [user], build)
+    expect(builds, 'a was asked for after b: kept').toBe(3)
+    body(b, [user], build)
+    expect(builds, 'b was the least recently asked for when c came: dropped').toBe(4)
+  })
+
   it.each(scenarios)('$name', ({ second, rebuilt }) => {
     const body = jsonOnce()
     let builds = 0
