@@ -87,13 +87,13 @@ export function table(r: Results): string {
       (d) => fastView(d.dashboard.bearer, d),
     ],
     [
-      'dashboard JSON, cookie: req/s (of Express hello), p99',
+      'dashboard JSON, cookie: req/s (of the Express hello beside it), p99',
       (d) => view(d.dashboard.cookie, d),
       '≥ 20 %, p99 ≤ 15 ms',
       (d) => fastView(d.dashboard.cookie, d),
     ],
     [
-      '`GET /account` JSON, Bearer: req/s (of Express hello), p99',
+      '`GET /account` JSON, Bearer: req/s (of the Express hello beside it), p99',
       (d) => (d.dashboard.account ? view(d.dashboard.account, d) : '—'),
       '',
       none,
