@@ -12,7 +12,15 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { freePort, inFreshDatabase, memoryOf, imageCommandArgs, startProcess, stopProcess } from './process.ts'
+import {
+  freePort,
+  helloColdStartMs,
+  inFreshDatabase,
+  memoryOf,
+  imageCommandArgs,
+  startProcess,
+  stopProcess,
+} from './process.ts'
 import { type FrontDoorLoad, load } from './front-door.ts'
 
 const STARTS = Number(process.env.BENCH_STARTS ?? 3)
@@ -50,9 +58,7 @@ export async function authenticated(args: string[], env: Record<string, string>)
     const rss: number[] = []
     for (let i = 0; i < STARTS; i++) {
       // a start of the hello before each: the machine's load moves both (as npm run bench takes them)
-      const hello = await startProcess(['bench/hello-express.mjs'], {}, await freePort(), '/')
-      helloStarts.push(hello.coldStartMs)
-      await stopProcess(hello.child)
+      helloStarts.push(await helloColdStartMs())
       const later = await spawn()
       starts.push(later.coldStartMs)
       await sleep(1000)

@@ -8,6 +8,7 @@ import path from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import pgPromise from 'pg-promise'
+import { freePort } from '../tests/helpers/service-process.ts'
 
 const ROOT = path.resolve(import.meta.dirname, '..')
 
@@ -46,7 +47,7 @@ export async function imageCommandArgs(): Promise<string[]> {
   return args
 }
 
-export { freePort } from '../tests/helpers/service-process.ts'
+export { freePort }
 
 // every process started here, until it exits: a bench that fails half-way stops them all
 const running = new Set<ChildProcess>()
@@ -93,6 +94,13 @@ export async function startProcess(
   }
   child.kill('SIGKILL')
   throw new Error(`no 200 from ${readyPath} within ${timeoutMs} ms:\n${output}`)
+}
+
+/** One start of the bare Express hello, stopped again: spawn → its first 200, in milliseconds. */
+export async function helloColdStartMs(): Promise<number> {
+  const hello = await startProcess(['bench/hello-express.mjs'], {}, await freePort(), '/')
+  await stopProcess(hello.child)
+  return hello.coldStartMs
 }
 
 /** SIGTERM, then waits for the exit (SIGKILL after 10 s). */

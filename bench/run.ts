@@ -7,9 +7,10 @@
 //   the cores, /health while sign-ins saturate the pool and under a flood of 50 correct sign-ins,
 //   the authenticated dashboard (Bearer and cookie) and GET /account at 16 connections against a bare
 //   Express 5 hello measured just before and after them (session cache on, and off:
-//   SESSION_CACHE_ENTRIES=0), the service's RSS idle / after load / peak (the embedded PostgreSQL apart), and on the server database the revocation latency across two
-//   instances (sign-out at A, then the same token at B) and the front door (bench/front-door.ts):
-//   /auth/verify and a page through Caddy.
+//   SESSION_CACHE_ENTRIES=0), the service's RSS idle / after load / peak (the embedded PostgreSQL
+//   apart), and on the server database the revocation latency across two instances (sign-out at A,
+//   then the same token at B) and the front door (bench/front-door.ts): /auth/verify and a page
+//   through Caddy.
 // Prints a markdown table, writes bench/results.json. Exits non-zero on errors, never on timings.
 // BENCH_SECONDS sets each load's length (6), BENCH_STARTS the later starts timed (5); BENCH_ONLY=authenticated
 // runs only bench/authenticated.ts.
@@ -23,6 +24,7 @@ import pgPromise from 'pg-promise'
 import { table, type Results } from './table.ts'
 import {
   freePort,
+  helloColdStartMs,
   memoryOf,
   postgresPss,
   sampleRss,
@@ -327,9 +329,7 @@ async function onDatabase(kind: string, setup: DatabaseSetup, args: string[]) {
   // machine's load moves both, so each is the median of STARTS starts taken in turn
   const starts: { service: number[]; hello: number[] } = { service: [], hello: [] }
   for (let i = 0; i < STARTS; i++) {
-    const hello = await startProcess(['bench/hello-express.mjs'], {}, await freePort(), '/')
-    starts.hello.push(hello.coldStartMs)
-    await stopProcess(hello.child)
+    starts.hello.push(await helloColdStartMs())
     const later = await spawn()
     starts.service.push(later.coldStartMs)
     await stopProcess(later.child)
